@@ -1,0 +1,45 @@
+# Everything a user or CI needs, each target creating the virtual environment when missing.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Modules whose every line and branch must be covered.
+CRITICAL := gateway/policy/*
+
+.PHONY: help run test check lint types coverage policy bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## decide the starter scenarios on embedded defaults
+	$(BIN)/gateway demo
+
+check: lint types  ## format, lint and type checks
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check gateway tests benchmarks
+	$(BIN)/ruff check gateway tests benchmarks
+
+types: $(STAMP)
+	$(BIN)/mypy gateway
+
+policy: $(STAMP)  ## validate the policy bundle and run its policy tests
+	$(BIN)/gateway policy check
+	$(BIN)/gateway policy test
+
+test: check policy  ## the whole suite with its coverage gates
+	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90
+	$(BIN)/coverage report --include='$(CRITICAL)' --fail-under=100 --skip-covered
+
+bench: $(STAMP)  ## decision latency and throughput against the naive baseline
+	$(BIN)/python -m benchmarks.decisions
+
+clean:
+	rm -rf $(VENV) .coverage .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,50 @@
+"""The ``gateway`` command.  Exit codes: see ``gateway.errors.ExitCode`` and the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gateway.cli.authorize import authorize
+from gateway.cli.demo import demo
+from gateway.cli.policy import policy
+from gateway.config import load_config
+from gateway.errors import GatewayError
+
+__all__ = ["cli", "main"]
+
+
+class _Gateway(click.Group):
+    """Prints a ``GatewayError``'s diagnostics once and exits with its code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GatewayError as exc:
+            click.echo(f"error: {exc.diagnostics()}", err=True)
+            ctx.exit(int(exc.exit_code))
+
+
+@click.group(cls=_Gateway, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Configuration file (default: ./gateway.toml when present, else embedded defaults).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """Policy-as-code authorization and automation gateway for IT support."""
+    ctx.obj = load_config(config_path)
+
+
+cli.add_command(policy)
+cli.add_command(authorize)
+cli.add_command(demo)
+
+
+def main() -> None:
+    cli(prog_name="gateway")

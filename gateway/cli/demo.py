@@ -1,0 +1,113 @@
+"""``gateway demo``: the gateway's main job on embedded defaults, one scenario at a time."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from gateway.app import Gateway
+from gateway.cli.render import print_decision
+from gateway.config import GatewayConfig
+from gateway.policy.request import AccessRequest
+
+__all__ = ["SCENARIOS", "demo"]
+
+# (what happens, actor, action, resource, context)
+SCENARIOS: tuple[tuple[str, str, str, str, dict[str, object]], ...] = (
+    (
+        "Tom resets his own password",
+        "tom",
+        "password.reset",
+        "account:tom",
+        {"channel": "self_service"},
+    ),
+    (
+        "Elena (helpdesk) resets Tom's password",
+        "elena",
+        "password.reset",
+        "account:tom",
+        {"ticket": "INC0010001"},
+    ),
+    (
+        "Elena resets a domain admin's password",
+        "elena",
+        "password.reset",
+        "account:sam",
+        {"ticket": "INC0010002"},
+    ),
+    (
+        "Lena, whose account is disabled, resets her password",
+        "lena",
+        "password.reset",
+        "account:lena",
+        {},
+    ),
+    (
+        "Omar grants Tom 8 hours of payroll access",
+        "omar",
+        "access.grant",
+        "account:tom",
+        {"system": "payroll", "duration_hours": 8},
+    ),
+    (
+        "Omar grants himself payroll access",
+        "omar",
+        "access.grant",
+        "account:omar",
+        {"system": "payroll"},
+    ),
+    (
+        "Omar grants access during a change freeze",
+        "omar",
+        "access.grant",
+        "account:tom",
+        {"system": "payroll", "change_freeze": True},
+    ),
+    ("Tom installs Visio (licensed)", "tom", "software.install", "software:visio", {}),
+    (
+        "Tom installs an unapproved torrent client",
+        "tom",
+        "software.install",
+        "software:torrent-client",
+        {},
+    ),
+    (
+        "Elena runs network diagnostics on a printer",
+        "elena",
+        "diagnostics.run",
+        "host:printer-3f",
+        {},
+    ),
+    ("Tom runs network diagnostics", "tom", "diagnostics.run", "host:printer-3f", {}),
+    ("Elena publishes a knowledge base article", "elena", "kb.publish", "article:vpn-reset", {}),
+)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print every decision as a JSON array.")
+@click.pass_obj
+def demo(config: GatewayConfig, as_json: bool) -> None:
+    """Decide the starter scenarios (password reset, access grant, software install,
+    diagnostics, knowledge base) with the configured bundle and directory."""
+    gateway = Gateway.from_config(config)
+    decisions = []
+    for title, actor, action, resource, context in SCENARIOS:
+        request = AccessRequest.model_validate(
+            {"actor": actor, "action": action, "resource": resource, "context": context}
+        )
+        decision = gateway.authorize(request)
+        decisions.append(decision)
+        if not as_json:
+            click.echo(click.style(f"\n{title}", bold=True))
+            print_decision(decision)
+    if as_json:
+        click.echo(
+            json.dumps([decision.model_dump(mode="json") for decision in decisions], indent=2)
+        )
+        return
+    allowed = sum(decision.allowed for decision in decisions)
+    click.echo(
+        f"\n{len(decisions)} decisions: {allowed} allowed, {len(decisions) - allowed} denied"
+    )
+    click.echo(f"policy bundle {gateway.policies.engine.digest}")

@@ -1,0 +1,77 @@
+"""The gateway's one configuration file, ``gateway.toml``, validated with clear errors.
+
+Every setting has an embedded default, so the gateway runs with no file at all.  Relative
+paths are resolved against the folder of the configuration file (the working directory
+when there is none).  See ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway.errors import ConfigError
+
+__all__ = ["DEFAULT_CONFIG_NAME", "GatewayConfig", "IdentityConfig", "PolicyConfig", "load_config"]
+
+DEFAULT_CONFIG_NAME = "gateway.toml"
+EMBEDDED_DIRECTORY = Path(__file__).parent / "defaults" / "directory.yaml"
+
+
+class PolicyConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dir: Path = Path("policies")
+    watch_interval_seconds: float = Field(default=2.0, gt=0)
+
+
+class IdentityConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: Literal["static"] = "static"
+    static_file: Path = EMBEDDED_DIRECTORY
+
+
+class GatewayConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    policy: PolicyConfig = PolicyConfig()
+    identity: IdentityConfig = IdentityConfig()
+
+    def resolved(self, base: Path) -> GatewayConfig:
+        """The same configuration with relative paths made absolute against ``base``."""
+        return self.model_copy(
+            update={
+                "policy": self.policy.model_copy(update={"dir": base / self.policy.dir}),
+                "identity": self.identity.model_copy(
+                    update={"static_file": base / self.identity.static_file}
+                ),
+            }
+        )
+
+
+def load_config(path: Path | None = None) -> GatewayConfig:
+    """Load ``path``, or ``./gateway.toml`` when it exists, or the embedded defaults."""
+    if path is None:
+        candidate = Path.cwd() / DEFAULT_CONFIG_NAME
+        if not candidate.is_file():
+            return GatewayConfig()
+        path = candidate
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    try:
+        config = GatewayConfig.model_validate(data)
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"{path}: invalid configuration: {details}") from exc
+    return config.resolved(path.parent)

@@ -1,0 +1,173 @@
+"""Policy tests: YAML cases that pin down what the bundle decides, like ``opa test``.
+
+A test file (``policies/tests/*.yaml``)::
+
+    directory: directory.yaml        # identity facts for the cases, relative to this file
+    cases:
+      - name: a user resets her own password after a step-up
+        actor: alice
+        action: password.reset
+        resource: account:alice
+        context: {channel: self_service}
+        expect:
+          decision: allow
+          obligations: [step_up]       # types, or mappings of fields to match
+          policies: [password-reset-own-account]
+          reason: step-up              # text some reason must contain
+
+See ``docs/policy-authoring.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from gateway.errors import SourceError, SourceProblem, UnknownActorError
+from gateway.identity.static import StaticDirectory
+from gateway.policy.decision import Decision
+from gateway.policy.decision_point import PolicyDecisionPoint
+from gateway.policy.request import AccessRequest
+from gateway.yaml_source import YamlDocument, load_yaml_model
+
+__all__ = ["CaseResult", "PolicyTestFile", "discover_test_files", "run_policy_tests"]
+
+
+class Expectation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    decision: Literal["allow", "deny"]
+    obligations: list[str | dict[str, JsonValue]] | None = None
+    policies: list[str] = []
+    reason: str | None = None
+
+
+class PolicyTestCase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    actor: str
+    action: str
+    resource: str
+    context: dict[str, JsonValue] = {}
+    expect: Expectation
+
+
+class PolicyTestFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    directory: str
+    cases: list[PolicyTestCase] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """The outcome of one case; ``differences`` is empty when it passed."""
+
+    name: str
+    file: str
+    line: int
+    differences: tuple[str, ...]
+    decision: Decision | None
+
+    @property
+    def passed(self) -> bool:
+        return not self.differences
+
+
+def discover_test_files(root: Path) -> list[Path]:
+    """The policy test files of a bundle, in name order."""
+    folder = root / "tests"
+    return sorted(path for path in folder.glob("*.yaml") if path.name != "directory.yaml")
+
+
+def _obligation_differences(
+    expected: list[str | dict[str, JsonValue]], decision: Decision
+) -> list[str]:
+    found = [item.model_dump(mode="json") for item in decision.obligations]
+    wanted = [{"type": item} if isinstance(item, str) else item for item in expected]
+    unmatched = list(found)
+    missing = []
+    for want in wanted:
+        match = next(
+            (got for got in unmatched if all(got.get(key) == value for key, value in want.items())),
+            None,
+        )
+        if match is None:
+            missing.append(want)
+        else:
+            unmatched.remove(match)
+    differences = [f"obligations: expected {want}, not found" for want in missing]
+    differences.extend(
+        f"obligations: unexpected {got['type']} from {got['policy']}" for got in unmatched
+    )
+    return differences
+
+
+def _differences(expect: Expectation, decision: Decision) -> list[str]:
+    differences = []
+    if decision.decision != expect.decision:
+        reasons = "; ".join(reason.message for reason in decision.reasons)
+        differences.append(
+            f"decision: expected {expect.decision}, found {decision.decision} ({reasons})"
+        )
+    if expect.obligations is not None:
+        differences.extend(_obligation_differences(expect.obligations, decision))
+    determining = {
+        reason.policy for reason in decision.reasons if reason.engine == "cedar" and reason.policy
+    }
+    differences.extend(
+        f"policies: expected {policy_id} among the reasons, found {sorted(determining)}"
+        for policy_id in expect.policies
+        if policy_id not in determining
+    )
+    if expect.reason is not None and not any(expect.reason in r.message for r in decision.reasons):
+        differences.append(f"reason: expected a reason containing {expect.reason!r}")
+    return differences
+
+
+def _run_case(
+    pdp: PolicyDecisionPoint, directory: StaticDirectory, case: PolicyTestCase, file: str, line: int
+) -> CaseResult:
+    try:
+        request = AccessRequest(
+            actor=case.actor, action=case.action, resource=case.resource, context=case.context
+        )
+    except ValidationError as exc:
+        detail = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in detail["loc"])
+        return CaseResult(case.name, file, line, (f"request: {field}: {detail['msg']}",), None)
+    try:
+        actor = directory.get_user(request.actor)
+    except UnknownActorError:
+        actor = None
+    resource = directory.get_resource(request.resource.type, request.resource.id)
+    decision = pdp.decide(request, actor, resource)
+    return CaseResult(case.name, file, line, tuple(_differences(case.expect, decision)), decision)
+
+
+def _load(path: Path) -> tuple[PolicyTestFile, YamlDocument, StaticDirectory]:
+    suite, document = load_yaml_model(path, PolicyTestFile, "invalid policy test file")
+    directory_path = path.parent / suite.directory
+    if not directory_path.is_file():
+        problem = SourceProblem(
+            str(path),
+            document.line_of(("directory",)),
+            f"directory: no such file {suite.directory!r}",
+        )
+        raise SourceError("invalid policy test file", [problem])
+    return suite, document, StaticDirectory.load(directory_path)
+
+
+def run_policy_tests(pdp: PolicyDecisionPoint, files: list[Path]) -> list[CaseResult]:
+    """Run every case of ``files``; raise ``SourceError`` when a file itself is invalid."""
+    results = []
+    for path in files:
+        suite, document, directory = _load(path)
+        for index, case in enumerate(suite.cases):
+            line = document.line_of(("cases", index))
+            results.append(_run_case(pdp, directory, case, str(path), line))
+    return results

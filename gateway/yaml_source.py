@@ -1,0 +1,107 @@
+"""Load YAML definitions with the line of every value, and validate them with pydantic.
+
+Every error names the file and the line of the offending value, so that people editing
+definitions by hand find the problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from gateway.errors import SourceError, SourceProblem
+
+__all__ = ["YamlDocument", "load_yaml", "load_yaml_model", "problems_from_validation"]
+
+Model = TypeVar("Model", bound=BaseModel)
+Loc = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A parsed YAML document and the line (1-based) where each value starts."""
+
+    path: Path
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def line_of(self, loc: Sequence[object]) -> int:
+        """The line of the value at ``loc``, or of its nearest enclosing value."""
+        key = tuple(str(part) for part in loc)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return self.lines.get((), 1)
+
+
+def _index_lines(
+    node: yaml.Node, loc: Loc, lines: dict[Loc, int], duplicates: list[tuple[int, str]]
+) -> None:
+    lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                duplicates.append((key_node.start_mark.line + 1, f"duplicate key {key!r}"))
+            seen.add(key)
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+            _index_lines(value_node, (*loc, key), lines, duplicates)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, (*loc, str(index)), lines, duplicates)
+
+
+def load_yaml(path: Path) -> YamlDocument:
+    """Parse one YAML file; raise ``SourceError`` naming file and line on any problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError.single("cannot read file", path, 0, type(exc).__name__) from exc
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        raise SourceError.single("invalid YAML", path, line, str(exc.problem or exc)) from exc
+    except yaml.YAMLError as exc:
+        raise SourceError.single("invalid YAML", path, 0, str(exc)) from exc
+    finally:
+        loader.dispose()
+    lines: dict[Loc, int] = {}
+    duplicates: list[tuple[int, str]] = []
+    if node is not None:
+        _index_lines(node, (), lines, duplicates)
+    if duplicates:
+        problems = [SourceProblem(str(path), line, message) for line, message in duplicates]
+        raise SourceError("invalid YAML", problems)
+    return YamlDocument(path=path, data=data, lines=lines)
+
+
+def problems_from_validation(document: YamlDocument, error: ValidationError) -> list[SourceProblem]:
+    """Turn pydantic's errors into problems located in the YAML file."""
+    problems = []
+    for detail in error.errors(include_url=False, include_input=False):
+        loc = detail["loc"]
+        where = ".".join(str(part) for part in loc) or "document"
+        problems.append(
+            SourceProblem(str(document.path), document.line_of(loc), f"{where}: {detail['msg']}")
+        )
+    return problems
+
+
+def load_yaml_model(path: Path, model: type[Model], summary: str) -> tuple[Model, YamlDocument]:
+    """Parse ``path`` and validate it as ``model``; raise ``SourceError`` with every problem."""
+    document = load_yaml(path)
+    try:
+        return model.model_validate(document.data), document
+    except ValidationError as exc:
+        raise SourceError(summary, problems_from_validation(document, exc)) from exc
