@@ -25,7 +25,7 @@ from gateway.policy.cedar_source import CedarPolicy
 __all__ = ["CedarEngine", "CedarOutcome"]
 
 _ENTITY_ERROR_PREFIX = "failed to parse entities from:"
-_ENTITY_ERROR_DETAIL = "error during entity deserialization: "
+_ENTITY_ERROR_END = "]: "  # the quoted document is a JSON array followed by the diagnosis
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class CedarOutcome:
 def clean_error(message: str) -> str:
     """Cedar quotes whole entity documents in some errors; keep only the diagnosis."""
     if message.startswith(_ENTITY_ERROR_PREFIX):
-        _, _, detail = message.rpartition(_ENTITY_ERROR_DETAIL)
+        _, _, detail = message.rpartition(_ENTITY_ERROR_END)
         return f"invalid entity data: {detail}"
     return message
 

@@ -160,24 +160,22 @@ class EnforcerRbac:
         model = casbin.Model()
         model.load_model_from_text(rules.model_text)
         self._enforcer = casbin.Enforcer(model)
-        self._order: dict[tuple[str, ...], int] = {}
+        # The first rule with given values explains a match, as in the compiled index.
+        self._first: dict[tuple[str, ...], tuple[int, CasbinRule]] = {}
         for index, rule in enumerate(rules.policies):
-            self._order.setdefault((rule.ptype, *rule.values), index)
+            self._first.setdefault((rule.ptype, *rule.values), (index, rule))
             self._enforcer.add_named_policy(rule.ptype, list(rule.values))
         for rule in rules.groupings:
             self._enforcer.add_named_grouping_policy(rule.ptype, list(rule.values))
-        self._by_key = {(rule.ptype, *rule.values): rule for rule in rules.policies}
 
     def check(self, subjects: Sequence[str], obj: str, act: str) -> RbacResult:
-        matched: list[CasbinRule] = []
+        matched: list[tuple[int, CasbinRule]] = []
         for subject in subjects:
             allowed, explain = self._enforcer.enforce_ex(subject, obj, act)
             if allowed:
-                key = ("p", *explain)
-                matched.append(self._by_key[key])
+                matched.append(self._first[("p", *explain)])
         if matched:
-            first = min(matched, key=lambda rule: self._order[(rule.ptype, *rule.values)])
-            return RbacResult(True, first, (), ())
+            return RbacResult(True, min(matched, key=lambda item: item[0])[1], (), ())
         roles: set[str] = set()
         for subject in subjects:
             roles.update(self._enforcer.get_implicit_roles_for_user(subject))

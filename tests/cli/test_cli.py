@@ -1,0 +1,252 @@
+"""The ``gateway`` command as a user runs it: output, JSON and exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory holding a copy of the shipped bundle, as after a checkout."""
+    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), prog_name="gateway")
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["policy"], ["policy", "check"], ["policy", "test"], ["authorize"], ["demo"]],
+    ids=lambda command: " ".join(["gateway", *command, "--help"]),
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    code, out, _ = invoke(*command, "--help")
+
+    assert code == 0
+    assert "Usage: gateway" in out
+
+
+def test_policy_check_summarises_a_valid_bundle(workdir: Path) -> None:
+    code, out, _ = invoke("policy", "check")
+
+    assert code == 0
+    assert "policy bundle policies is valid" in out
+    assert "(compiled checks)" in out
+
+
+def test_policy_check_json(workdir: Path) -> None:
+    code, out, _ = invoke("policy", "check", "--json")
+
+    report = json.loads(out)
+    assert code == 0
+    assert report["valid"] is True
+    assert report["digest"].startswith("sha256:")
+    assert report["cedar_policies"] == 20
+
+
+def test_policy_check_names_file_and_line_of_a_broken_policy(workdir: Path) -> None:
+    broken = workdir / "policies" / "cedar" / "support.cedar"
+    original = broken.read_text()
+    broken.write_text(original + '\n@id("oops")\npermit (principal, action, resource\n')
+    line = len(original.splitlines()) + 2
+
+    code, _, err = invoke("policy", "check", "--policies", "policies")
+
+    assert code == 1
+    assert "policy bundle is invalid:" in err
+    assert f"policies/cedar/support.cedar:{line}: policy does not parse: unexpected end" in err
+
+
+def test_policy_check_json_lists_problems(workdir: Path) -> None:
+    (workdir / "policies" / "casbin" / "roles.csv").write_text("g, a\n")
+
+    code, out, _ = invoke("policy", "check", "--json")
+
+    assert code == 1
+    assert json.loads(out) == {
+        "valid": False,
+        "problems": [
+            {
+                "file": "policies/casbin/roles.csv",
+                "line": 1,
+                "message": "rule 'g' expects 2 values, found 1",
+            }
+        ],
+    }
+
+
+def test_policy_test_passes_on_the_shipped_bundle(workdir: Path) -> None:
+    code, out, _ = invoke("policy", "test")
+
+    assert code == 0
+    assert "policy cases passed, 0 failed" in out.splitlines()[-1]
+
+
+def test_policy_test_fails_with_the_difference(workdir: Path) -> None:
+    suite = workdir / "policies" / "tests" / "support.yaml"
+    suite.write_text(
+        suite.read_text().replace(
+            "kb.publish\n    resource: article:vpn-reset\n    expect: {decision: deny}",
+            "kb.publish\n    resource: article:vpn-reset\n    expect: {decision: allow}",
+        )
+    )
+
+    code, out, _ = invoke("policy", "test")
+
+    assert code == 1
+    assert "FAIL an employee cannot publish to the knowledge base" in out
+    assert "decision: expected allow, found deny" in out
+
+
+def test_policy_test_json(workdir: Path) -> None:
+    code, out, _ = invoke("policy", "test", "--json")
+
+    report = json.loads(out)
+    assert code == 0
+    assert report["passed"] is True
+    assert all(case["passed"] for case in report["cases"])
+
+
+def test_policy_test_without_tests_fails(workdir: Path) -> None:
+    shutil.rmtree(workdir / "policies" / "tests")
+
+    code, out, err = invoke("policy", "test")
+
+    assert code == 1
+    assert "0 policy cases passed, 0 failed" in out
+    assert "no policy tests found" in err
+
+
+def test_policy_test_on_a_broken_bundle_fails_with_json(workdir: Path) -> None:
+    (workdir / "policies" / "casbin" / "model.conf").write_text("[request_definition]\n")
+
+    code, out, _ = invoke("policy", "test", "--json")
+
+    assert code == 1
+    assert json.loads(out)["valid"] is False
+
+
+def test_authorize_prints_one_json_object(workdir: Path) -> None:
+    code, out, _ = invoke(
+        "authorize",
+        "--actor",
+        "tom",
+        "--action",
+        "password.reset",
+        "--resource",
+        "account:tom",
+        "--context",
+        "channel=self_service",
+        "--json",
+    )
+
+    decision = json.loads(out)
+    assert code == 0
+    assert decision["decision"] == "allow"
+    assert decision["obligations"][0]["type"] == "step_up"
+    assert decision["request"]["context"] == {"channel": "self_service"}
+    assert {"reasons", "policy_digest", "decision_id"} <= decision.keys()
+
+
+def test_authorize_deny_exits_3_and_explains(workdir: Path) -> None:
+    code, out, _ = invoke(
+        "authorize", "--actor", "tom", "--action", "diagnostics.run", "--resource", "host:pc1"
+    )
+
+    assert code == 3
+    assert out.startswith("DENY  tom diagnostics.run host:pc1")
+    assert "fix:  hold role role:technician" in out
+
+
+def test_authorize_keeps_json_types_in_context(workdir: Path) -> None:
+    code, out, _ = invoke(
+        "authorize",
+        "--actor",
+        "omar",
+        "--action",
+        "access.grant",
+        "--resource",
+        "account:tom",
+        "--context",
+        "system=payroll",
+        "--context",
+        "change_freeze=true",
+        "--json",
+    )
+
+    assert code == 3
+    assert json.loads(out)["request"]["context"] == {"system": "payroll", "change_freeze": True}
+
+
+def test_authorize_shows_obligations_in_text(workdir: Path) -> None:
+    code, out, _ = invoke(
+        "authorize", "--actor", "elena", "--action", "password.reset", "--resource", "account:sam"
+    )
+
+    assert code == 0
+    assert "must: step-up (totp) within 300s [password-reset-privileged-account]" in out
+    assert "must: approval: 1 of [group:security-team] [password-reset-privileged-account]" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--resource", "account"],
+            "error: --resource: Value error, expected TYPE:ID, found 'account'",
+        ),
+        (["--context", "not a pair"], "error: --context: expected KEY=VALUE"),
+        (["--action", "Reset Password!"], "error: --action: String should match pattern"),
+    ],
+    ids=["a resource without a type", "a context entry without =", "an action with spaces"],
+)
+def test_authorize_rejects_bad_input_naming_the_option(
+    workdir: Path, args: list[str], message: str
+) -> None:
+    base = {"--actor": "tom", "--action": "password.reset", "--resource": "account:tom"}
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    flat = [item for pair in base.items() for item in pair]
+    if "--context" in base:
+        flat = flat[:-2] + ["--context", base["--context"]]
+
+    code, _, err = invoke("authorize", *flat)
+
+    assert code == 4
+    assert err.startswith(message)
+
+
+def test_an_invalid_configuration_file_is_named(workdir: Path) -> None:
+    (workdir / "gateway.toml").write_text("[policy]\ndir = 42\n")
+
+    code, _, err = invoke("policy", "check")
+
+    assert code == 4
+    assert "gateway.toml: invalid configuration: policy.dir:" in err
+
+
+def test_demo_decides_every_scenario(workdir: Path) -> None:
+    code, out, _ = invoke("demo")
+
+    assert code == 0
+    assert "12 decisions: 7 allowed, 5 denied" in out
+
+
+def test_demo_json(workdir: Path) -> None:
+    code, out, _ = invoke("demo", "--json")
+
+    decisions = json.loads(out)
+    assert code == 0
+    assert [d["decision"] for d in decisions].count("allow") == 7
