@@ -64,7 +64,10 @@ def load_yaml(path: Path) -> YamlDocument:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError.single("cannot read file", path, 0, type(exc).__name__) from exc
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses unprintable characters up front
+        raise SourceError.single("invalid YAML", path, 0, str(exc)) from exc
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -72,8 +75,6 @@ def load_yaml(path: Path) -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         raise SourceError.single("invalid YAML", path, line, str(exc.problem or exc)) from exc
-    except yaml.YAMLError as exc:
-        raise SourceError.single("invalid YAML", path, 0, str(exc)) from exc
     finally:
         loader.dispose()
     lines: dict[Loc, int] = {}

@@ -14,7 +14,6 @@ Cedar, which could turn a deny into an allow) makes the outcome a deny naming th
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -59,7 +58,6 @@ class CedarEngine:
             for action in policy.actions or ():
                 self._by_action.setdefault(action, []).append(policy)
         self._sets: dict[str, cedarpy.PolicySet] = {}
-        self._lock = threading.Lock()
 
     def policies_for(self, action: str) -> list[CedarPolicy]:
         """The policies that can apply to ``action``, in bundle order."""
@@ -68,12 +66,9 @@ class CedarEngine:
 
     def policy_set(self, action: str) -> cedarpy.PolicySet:
         found = self._sets.get(action)
-        if found is None:
-            with self._lock:
-                found = self._sets.get(action)
-                if found is None:
-                    found = self.compile(self.policies_for(action))
-                    self._sets[action] = found
+        if found is None:  # two threads may both build it; either result is the same
+            found = self.compile(self.policies_for(action))
+            self._sets[action] = found
         return found
 
     @staticmethod

@@ -24,7 +24,14 @@ from gateway.errors import PolicyBundleError, SourceProblem
 from gateway.policy.casbin_rules import CasbinRules, load_casbin_model, parse_casbin_rules
 from gateway.policy.cedar_source import CedarPolicy, load_cedar_schema, parse_cedar_file
 
-__all__ = ["BUNDLE_SUFFIXES", "PolicyBundle", "bundle_files", "compute_digest", "load_bundle"]
+__all__ = [
+    "BUNDLE_SUFFIXES",
+    "PolicyBundle",
+    "bundle_digest",
+    "bundle_files",
+    "compute_digest",
+    "load_bundle",
+]
 
 BUNDLE_SUFFIXES = (".conf", ".csv", ".cedarschema", ".cedar")
 
@@ -82,6 +89,11 @@ def _read(root: Path) -> tuple[list[tuple[Path, str]], str]:
     if problems:
         raise PolicyBundleError("policy bundle is invalid", problems)
     return texts, compute_digest(contents)
+
+
+def bundle_digest(root: Path) -> str:
+    """The digest of the bundle's files as they are now, without validating them."""
+    return _read(root)[1]
 
 
 def _exactly_one(

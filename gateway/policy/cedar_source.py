@@ -8,6 +8,7 @@ explanations and policy tests refer to it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ import cedarpy
 from gateway.errors import SourceProblem
 from gateway.policy.decision import Obligation
 from gateway.policy.obligations import ObligationSyntaxError, parse_obligations
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*")
 
 __all__ = ["CedarPolicy", "load_cedar_schema", "parse_cedar_file", "split_statements"]
 
@@ -68,7 +71,7 @@ def split_statements(text: str) -> list[tuple[int, str]]:
             while index < length and text[index] != '"':
                 if text[index] == "\\":
                     index += 1
-                elif text[index] == "\n":
+                if text[index : index + 1] == "\n":
                     line += 1
                 index += 1
         elif char == ";" and start is not None:
@@ -88,13 +91,14 @@ def load_cedar_schema(path: Path, text: str) -> tuple[cedarpy.Schema | None, lis
 
 
 def _schema_line(text: str, message: str) -> int:
-    """Best effort: the line of the name a schema error complains about."""
-    marker = "failed to resolve type: "
-    if marker in message:
-        name = message.split(marker, 1)[1].split()[0].strip("`'\"")
-        for number, line in enumerate(text.splitlines(), start=1):
-            if name in line.replace("{", " ").replace(",", " ").replace(":", " ").split():
-                return number
+    """Best effort: the first line whose code uses a type a schema error cannot resolve."""
+    _, marker, names = message.partition("failed to resolve type")
+    if not marker:
+        return 0
+    wanted = {name.strip(" `'\"") for name in names.removeprefix("s").lstrip(":").split(",")}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if wanted & set(_IDENTIFIER.findall(line.split("//", 1)[0])):
+            return number
     return 0
 
 
@@ -113,7 +117,8 @@ def _check_one(path: Path, line: int, text: str) -> tuple[CedarPolicy | None, st
     if document.get("templates"):
         return None, "policy templates (?principal, ?resource) are not supported"
     (est,) = document["staticPolicies"].values()
-    annotations: dict[str, str] = est.get("annotations", {})
+    # A bare annotation (@approval) has no value; Cedar reads it as "".
+    annotations = {key: value or "" for key, value in est.get("annotations", {}).items()}
     policy_id = annotations.get("id", "")
     if not policy_id:
         return None, 'policy has no @id("...") annotation'
@@ -154,7 +159,11 @@ def parse_cedar_file(
         if schema is not None:
             result = cedarpy.validate_policies(statement, schema)
             problems.extend(
-                SourceProblem(str(path), line, f"policy {policy.id}: {error.error}")
+                SourceProblem(
+                    str(path),
+                    line,
+                    f"policy {policy.id}: {error.error.replace('`policy0`', f'`{policy.id}`')}",
+                )
                 for error in result.errors
             )
     return policies, problems

@@ -22,7 +22,8 @@ from gateway.policy.decision import ApprovalObligation, Obligation, StepUpObliga
 
 __all__ = ["ObligationSyntaxError", "merge_obligations", "parse_obligations"]
 
-_DURATION = re.compile(r"(\d+)([smhd]?)")
+_DURATION = re.compile(r"([0-9]+)([smhd]?)")
+_WHOLE = re.compile(r"[0-9]+")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 _APPROVER = re.compile(r"manager|(role|group|user):[A-Za-z0-9_.@-]+")
 _STEP_UP_KEYS = frozenset({"max_age", "method"})
@@ -91,7 +92,7 @@ def _approval(policy_id: str, name: str, value: str) -> ApprovalObligation:
     if not approvers:
         raise ObligationSyntaxError(f"@{name}: approvers is empty")
     quorum_raw = pairs.get("quorum", "1")
-    if not quorum_raw.isdigit() or int(quorum_raw) < 1:
+    if not _WHOLE.fullmatch(quorum_raw) or int(quorum_raw) < 1:
         raise ObligationSyntaxError(
             f"@{name}: quorum must be a whole number >= 1, found {quorum_raw!r}"
         )
@@ -105,7 +106,7 @@ def _approval(policy_id: str, name: str, value: str) -> ApprovalObligation:
         quorum=int(quorum_raw),
         expires_seconds=_seconds(name, "expires", pairs.get("expires", "24h")),
         escalate_after_seconds=(
-            _seconds(name, "escalate_after", escalate_after) if escalate_after else None
+            _seconds(name, "escalate_after", escalate_after) if escalate_after is not None else None
         ),
         escalate_to=escalate_to,
         policy=policy_id,
@@ -136,7 +137,13 @@ def merge_obligations(obligations: list[Obligation]) -> tuple[Obligation, ...]:
     seen: set[tuple[object, ...]] = set()
     for item in obligations:
         if isinstance(item, ApprovalObligation):
-            signature = (item.approvers, item.quorum, item.expires_seconds, item.escalate_to)
+            signature = (
+                item.approvers,
+                item.quorum,
+                item.expires_seconds,
+                item.escalate_after_seconds,
+                item.escalate_to,
+            )
             if signature not in seen:
                 seen.add(signature)
                 merged.append(item)

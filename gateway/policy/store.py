@@ -1,8 +1,8 @@
 """The bundle in force, and reloading it when its files change.
 
 A reload that fails validation is refused: the last good bundle stays in force and the
-refusal is reported with every problem found.  Checking for changes costs one ``stat`` per
-bundle file, so ``reload_if_changed`` can run often (a background watcher calls it).
+refusal is reported with every problem found.  A background watcher can call
+``reload_if_changed`` every few seconds.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.errors import PolicyBundleError
-from gateway.policy.bundle import bundle_files, load_bundle
+from gateway.policy.bundle import bundle_digest, load_bundle
 from gateway.policy.engine import PolicyEngine
 
 __all__ = ["PolicyStore", "ReloadOutcome"]
 
 log = logging.getLogger(__name__)
-
-Fingerprint = tuple[tuple[str, int, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,25 +30,19 @@ class ReloadOutcome:
     error: PolicyBundleError | None = None
 
 
-def _fingerprint(root: Path) -> Fingerprint:
-    entries = []
-    for path in bundle_files(root) if root.is_dir() else []:
-        try:
-            stat = path.stat()
-        except OSError:  # removed between listing and stat: the next check sees it
-            continue
-        entries.append((str(path), stat.st_mtime_ns, stat.st_size))
-    return tuple(entries)
-
-
 class PolicyStore:
-    """Holds the engine of the bundle in force; raises on a bad bundle at first load only."""
+    """Holds the engine of the bundle in force; raises on a bad bundle at first load only.
+
+    ``reload_if_changed`` reads the bundle's files and compares their digest with the one
+    in force (cheap: no parsing), so it can run every few seconds; a refused bundle is not
+    loaded (nor logged) again until its files change once more.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._lock = threading.Lock()
-        self._fingerprint = _fingerprint(root)
         self._engine = PolicyEngine(load_bundle(root))
+        self._refused: tuple[str, ReloadOutcome] | None = None  # (digest, outcome)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -61,7 +53,6 @@ class PolicyStore:
     def reload(self) -> ReloadOutcome:
         """Load the bundle again; keep the one in force if the new one is invalid."""
         with self._lock:
-            self._fingerprint = _fingerprint(self.root)
             current = self._engine.digest
             try:
                 bundle = load_bundle(self.root)
@@ -75,10 +66,18 @@ class PolicyStore:
             return ReloadOutcome(True, bundle.digest)
 
     def reload_if_changed(self) -> ReloadOutcome:
-        """Reload only when a bundle file was added, removed or modified."""
-        if _fingerprint(self.root) == self._fingerprint:
-            return ReloadOutcome(False, self._engine.digest)
-        return self.reload()
+        """Reload only when the bundle's files differ from the bundle in force."""
+        try:
+            digest = bundle_digest(self.root)
+        except PolicyBundleError as exc:
+            return ReloadOutcome(False, self._engine.digest, exc)
+        if digest == self._engine.digest:
+            return ReloadOutcome(False, digest)
+        if self._refused is not None and self._refused[0] == digest:
+            return self._refused[1]
+        outcome = self.reload()
+        self._refused = (digest, outcome) if outcome.error is not None else None
+        return outcome
 
     def start_watching(self, interval_seconds: float = 2.0) -> None:
         """Check for changes every ``interval_seconds`` in a daemon thread."""

@@ -205,24 +205,24 @@ def test_authorize_shows_obligations_in_text(workdir: Path) -> None:
     ("args", "message"),
     [
         (
-            ["--resource", "account"],
+            ["--action", "password.reset", "--resource", "account"],
             "error: --resource: Value error, expected TYPE:ID, found 'account'",
         ),
-        (["--context", "not a pair"], "error: --context: expected KEY=VALUE"),
-        (["--action", "Reset Password!"], "error: --action: String should match pattern"),
+        (
+            ["--action", "password.reset", "--resource", "account:tom", "--context", "x"],
+            "error: --context: expected KEY=VALUE",
+        ),
+        (
+            ["--action", "Reset Password!", "--resource", "account:tom"],
+            "error: --action: String should match pattern",
+        ),
     ],
     ids=["a resource without a type", "a context entry without =", "an action with spaces"],
 )
 def test_authorize_rejects_bad_input_naming_the_option(
     workdir: Path, args: list[str], message: str
 ) -> None:
-    base = {"--actor": "tom", "--action": "password.reset", "--resource": "account:tom"}
-    base.update(dict(zip(args[::2], args[1::2], strict=True)))
-    flat = [item for pair in base.items() for item in pair]
-    if "--context" in base:
-        flat = flat[:-2] + ["--context", base["--context"]]
-
-    code, _, err = invoke("authorize", *flat)
+    code, _, err = invoke("authorize", "--actor", "tom", *args)
 
     assert code == 4
     assert err.startswith(message)
@@ -250,3 +250,32 @@ def test_demo_json(workdir: Path) -> None:
     decisions = json.loads(out)
     assert code == 0
     assert [d["decision"] for d in decisions].count("allow") == 7
+
+
+def test_the_console_entry_point_runs_the_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli import main
+
+    monkeypatch.setattr("sys.argv", ["gateway", "--help"])
+    with pytest.raises(SystemExit) as caught:
+        main()
+
+    assert caught.value.code == 0
+    assert "Usage: gateway" in capsys.readouterr().out
+
+
+def test_python_dash_m_gateway_runs_the_command() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "policy", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+
+    assert result.returncode == 0
+    assert "Usage: gateway policy" in result.stdout

@@ -65,9 +65,7 @@ def test_a_valid_model_is_loaded_without_problems(model: casbin.Model) -> None:
     ],
     ids=["a line without = is located", "comments and blank lines still count as lines"],
 )
-def test_a_model_that_does_not_parse_is_located_by_line(
-    text: str, line: int, message: str
-) -> None:
+def test_a_model_that_does_not_parse_is_located_by_line(text: str, line: int, message: str) -> None:
     assert load_casbin_model(MODEL_PATH, text) == (
         None,
         [SourceProblem(str(MODEL_PATH), line, message)],
@@ -160,10 +158,7 @@ def test_every_bad_rule_is_reported_with_file_and_line(model: casbin.Model) -> N
             ),
             (
                 second,
-                "g, alice\n"
-                "p, role:helpdesk, , password.reset\n"
-                "x, y\n"
-                "g, alice, role:helpdesk\n",
+                "g, alice\np, role:helpdesk, , password.reset\nx, y\ng, alice, role:helpdesk\n",
             ),
         ],
     )

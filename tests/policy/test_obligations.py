@@ -205,12 +205,6 @@ def test_a_malformed_annotation_is_refused_with_a_message(
     assert str(caught.value) == message
 
 
-@pytest.mark.xfail(
-    raises=pytest.fail.Exception,
-    strict=True,
-    reason="bug: obligations._approval treats an empty escalate_after as given for the "
-    "pairing check but as absent when converting it, so escalation is silently dropped",
-)
 def test_an_empty_escalation_delay_is_refused() -> None:
     with pytest.raises(ObligationSyntaxError, match="escalate_after must be a positive duration"):
         parse_obligations(
@@ -218,12 +212,6 @@ def test_an_empty_escalation_delay_is_refused() -> None:
         )
 
 
-@pytest.mark.xfail(
-    raises=ValueError,
-    strict=True,
-    reason="bug: obligations._approval checks quorum with str.isdigit(), which accepts "
-    "digits such as '²' that int() rejects, so a plain ValueError escapes",
-)
 def test_a_quorum_in_superscript_digits_is_refused() -> None:
     with pytest.raises(ObligationSyntaxError, match="quorum must be a whole number"):
         parse_obligations("p", {"approval": "approvers=manager; quorum=²"})
@@ -263,12 +251,6 @@ def test_approvals_are_all_kept_after_the_step_up_with_duplicates_removed() -> N
     assert merged == (step_up, manager, security, longer, escalating)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="bug: merge_obligations leaves escalate_after_seconds out of the duplicate "
-    "signature, so approvals that escalate at different times count as duplicates",
-)
 def test_approvals_that_escalate_at_different_times_are_both_kept() -> None:
     soon = approval(escalate_after_seconds=600, escalate_to=("group:leads",), policy="a")
     later = approval(escalate_after_seconds=7200, escalate_to=("group:leads",), policy="b")

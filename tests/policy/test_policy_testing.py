@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import SourceError
+from gateway.policy.bundle import load_bundle
 from gateway.policy.decision_point import PolicyDecisionPoint
 from gateway.policy.engine import PolicyEngine
-from gateway.policy.bundle import load_bundle
 from gateway.policy.testing import discover_test_files, run_policy_tests
 
 

@@ -89,3 +89,19 @@ def test_a_removed_bundle_directory_is_refused(bundle_copy: Path, tmp_path: Path
     assert not outcome.changed
     assert outcome.error is not None
     assert "policy bundle not found" in str(outcome.error)
+
+
+def test_a_refused_bundle_is_not_loaded_again_until_it_changes(bundle_copy: Path) -> None:
+    store = PolicyStore(bundle_copy)
+    broken = bundle_copy / "cedar" / "broken.cedar"
+    broken.write_text('@id("x") permit (principal, action, resource\n')
+
+    first = store.reload_if_changed()
+    second = store.reload_if_changed()
+    broken.write_text(NEW_POLICY)
+    third = store.reload_if_changed()
+
+    assert first.error is not None
+    assert second is first
+    assert third.changed
+    assert third.error is None
