@@ -15,7 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.errors import ConfigError
 
-__all__ = ["DEFAULT_CONFIG_NAME", "GatewayConfig", "IdentityConfig", "PolicyConfig", "load_config"]
+__all__ = [
+    "DEFAULT_CONFIG_NAME",
+    "AuditConfig",
+    "GatewayConfig",
+    "IdentityConfig",
+    "PolicyConfig",
+    "load_config",
+]
 
 DEFAULT_CONFIG_NAME = "gateway.toml"
 EMBEDDED_DIRECTORY = Path(__file__).parent / "defaults" / "directory.yaml"
@@ -35,11 +42,22 @@ class IdentityConfig(BaseModel):
     static_file: Path = EMBEDDED_DIRECTORY
 
 
+class AuditConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    log: Path = Path("var/audit.log")
+    signing_key: Path = Path("keys/audit-signing.key")
+    create_key: bool = True  # make the signing key on first use when it is missing
+    name: str = Field(default="it-support-gateway/audit", min_length=1)
+
+
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     policy: PolicyConfig = PolicyConfig()
     identity: IdentityConfig = IdentityConfig()
+    audit: AuditConfig = AuditConfig()
 
     def resolved(self, base: Path) -> GatewayConfig:
         """The same configuration with relative paths made absolute against ``base``."""
@@ -48,6 +66,12 @@ class GatewayConfig(BaseModel):
                 "policy": self.policy.model_copy(update={"dir": base / self.policy.dir}),
                 "identity": self.identity.model_copy(
                     update={"static_file": base / self.identity.static_file}
+                ),
+                "audit": self.audit.model_copy(
+                    update={
+                        "log": base / self.audit.log,
+                        "signing_key": base / self.audit.signing_key,
+                    }
                 ),
             }
         )

@@ -9,8 +9,12 @@ can catch ``GatewayError`` once and print ``diagnostics()``::
     │   │                      carries every problem found, each with file and line
     │   └── PolicyBundleError  the policy bundle failed to load or validate
     ├── RequestError           an access request is malformed (bad resource, bad context)
-    └── IdentityError          identity facts cannot be resolved
-        └── UnknownActorError  the directory has no such user
+    ├── IdentityError          identity facts cannot be resolved
+    │   └── UnknownActorError  the directory has no such user
+    └── AuditError             the audit log cannot be written or does not verify
+        ├── AuditWriteError    an append failed: the guarded action must not run
+        ├── AuditKeyError      a signing or verification key is missing or invalid
+        └── VerificationError  the log, a checkpoint or a proof does not verify
 
 Messages are short and factual and never contain a secret.  Caller misuse (calling an
 API the wrong way) raises ``RuntimeError``/``TypeError`` instead, as it is a bug.
@@ -23,6 +27,9 @@ from enum import IntEnum
 from pathlib import Path
 
 __all__ = [
+    "AuditError",
+    "AuditKeyError",
+    "AuditWriteError",
     "ConfigError",
     "ExitCode",
     "GatewayError",
@@ -32,6 +39,7 @@ __all__ = [
     "SourceError",
     "SourceProblem",
     "UnknownActorError",
+    "VerificationError",
 ]
 
 
@@ -121,3 +129,34 @@ class UnknownActorError(IdentityError):
     def __init__(self, user_id: str) -> None:
         self.user_id = user_id
         super().__init__(f"unknown user {user_id!r}: not found in the directory")
+
+
+class AuditError(GatewayError):
+    """The audit log cannot be written or does not verify."""
+
+
+class AuditWriteError(AuditError):
+    """An append did not become durable; whatever it guarded must not happen."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class AuditKeyError(AuditError):
+    """A signing or verification key is missing, unreadable or invalid."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+
+class VerificationError(AuditError):
+    """The log, a checkpoint or a proof does not verify.
+
+    ``sequence`` is the first bad record's sequence number (or line index) when known and
+    ``kind`` names the failure: ``bad signature``, ``broken chain``, ``gap``, ``out of
+    order``, ``unknown key``, ``malformed record``, ``shorter than checkpoint``, ...
+    """
+
+    def __init__(self, kind: str, message: str, sequence: int | None = None) -> None:
+        self.kind = kind
+        self.sequence = sequence
+        where = f"record {sequence}: " if sequence is not None else ""
+        super().__init__(f"{where}{kind}: {message}")

@@ -7,8 +7,10 @@ from typing import Any
 
 import click
 
+from gateway.cli.audit import audit
 from gateway.cli.authorize import authorize
 from gateway.cli.demo import demo
+from gateway.cli.keys import keys
 from gateway.cli.policy import policy
 from gateway.config import load_config
 from gateway.errors import GatewayError
@@ -44,6 +46,8 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 cli.add_command(policy)
 cli.add_command(authorize)
 cli.add_command(demo)
+cli.add_command(keys)
+cli.add_command(audit)
 
 
 def main() -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from gateway.app import Gateway
+from gateway.audit.checkpoints import verify_log_file
+from gateway.audit.keys import PUBLIC_KEY_FILE, load_public_key
 from gateway.cli.render import print_decision
 from gateway.config import GatewayConfig
+from gateway.errors import ExitCode, GatewayError
 from gateway.policy.request import AccessRequest
 
 __all__ = ["SCENARIOS", "demo"]
@@ -111,3 +115,20 @@ def demo(config: GatewayConfig, as_json: bool) -> None:
         f"\n{len(decisions)} decisions: {allowed} allowed, {len(decisions) - allowed} denied"
     )
     click.echo(f"policy bundle {gateway.policies.engine.digest}")
+    if gateway.audit is not None:
+        _show_audit(gateway.audit.path, config.audit.signing_key.with_name(PUBLIC_KEY_FILE))
+    gateway.close()
+
+
+def _show_audit(log: Path, public_key: Path) -> None:
+    """Verify the audit log as an auditor would, with the public key alone."""
+    click.echo(f"every decision was recorded in {log} before it was returned")
+    try:
+        result = verify_log_file(log, load_public_key(public_key))
+    except GatewayError as exc:
+        click.echo(f"audit log does not verify with {public_key}: {exc}", err=True)
+        raise click.exceptions.Exit(int(ExitCode.FAILED)) from exc
+    click.echo(
+        f"audit log verified: {result.report.records} records, head {result.report.head_hash}"
+    )
+    click.echo(f"an auditor checks it with: gateway audit verify --log {log} --key {public_key}")

@@ -242,6 +242,8 @@ def test_demo_decides_every_scenario(workdir: Path) -> None:
 
     assert code == 0
     assert "12 decisions: 7 allowed, 5 denied" in out
+    assert "audit log verified: 12 records" in out
+    assert (workdir / "keys" / "audit-signing.key").exists()
 
 
 def test_demo_json(workdir: Path) -> None:
@@ -279,3 +281,14 @@ def test_python_dash_m_gateway_runs_the_command() -> None:
 
     assert result.returncode == 0
     assert "Usage: gateway policy" in result.stdout
+
+
+def test_demo_fails_when_the_audit_log_does_not_verify(workdir: Path) -> None:
+    assert invoke("demo")[0] == 0
+    log = workdir / "var" / "audit.log"
+    log.write_bytes(log.read_bytes().replace(b'"tom"', b'"tim"', 1))
+
+    code, _, err = invoke("demo")
+
+    assert code == 1
+    assert "audit log does not verify with keys/audit-signing.pub: record 0: bad signature" in err

@@ -1,0 +1,63 @@
+"""The one canonical JSON encoding of audit records (see ``docs/audit-log-format.md``).
+
+Objects with keys sorted by Unicode code point, no whitespace, UTF-8, strings escaped as
+JSON requires and nothing more, integers only (within +-(2**53 - 1)), no floats.  The same
+value always gives the same bytes, so hashes and signatures are reproducible by an
+independent verifier.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["MAX_SAFE_INTEGER", "CanonicalError", "canonical_bytes", "check_canonical"]
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+class CanonicalError(ValueError):
+    """A value cannot be encoded canonically (a float, a huge integer, a non-string key)."""
+
+
+def _check(value: Any, where: str) -> None:
+    if value is None or isinstance(value, (bool, str)):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise CanonicalError(f"{where}: integer out of range")
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check(item, f"{where}[{index}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalError(f"{where}: object keys must be strings")
+            _check(item, f"{where}.{key}")
+        return
+    raise CanonicalError(f"{where}: {type(value).__name__} is not allowed")
+
+
+def check_canonical(value: Any, where: str = "record") -> None:
+    """Raise ``CanonicalError`` naming the first value that has no canonical form."""
+    _check(value, where)
+
+
+def canonical_bytes(value: Any, *, checked: bool = False) -> bytes:
+    """The canonical encoding of ``value``; the only producer of hashed or signed bytes.
+
+    ``checked=True`` skips the type check for a value already known to be canonical.
+    """
+    if not checked:
+        _check(value, "record")
+    try:
+        return _ENCODER.encode(value).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalError("record: strings must be valid Unicode (no lone surrogates)") from exc

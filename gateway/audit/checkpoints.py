@@ -1,0 +1,110 @@
+"""Signed checkpoints and Merkle proofs over an audit log file.
+
+A checkpoint is a C2SP ``tlog-checkpoint`` signed note whose origin (and note key name) is
+the log's name; its tree has one leaf per record, the leaf data being the record's line
+without its newline.  Auditors keep checkpoints: a later checkpoint plus a consistency
+proof shows the log only grew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from gateway.audit.keys import Signer
+from gateway.audit.log import read_lines
+from gateway.audit.merkle import MerkleTree, ProofError, leaf_hash, verify_consistency
+from gateway.audit.note import (
+    Checkpoint,
+    NoteError,
+    open_checkpoint,
+    parse_checkpoint,
+    sign_checkpoint,
+)
+from gateway.audit.verify import RootAccumulator, VerifyReport, verify_records
+from gateway.errors import VerificationError
+
+__all__ = [
+    "DEFAULT_LOG_NAME",
+    "LogVerification",
+    "build_tree",
+    "check_consistency",
+    "make_checkpoint",
+    "read_checkpoint",
+    "verify_log_file",
+]
+
+DEFAULT_LOG_NAME = "it-support-gateway/audit"
+
+
+def make_checkpoint(log: Path, signer: Signer, name: str = DEFAULT_LOG_NAME) -> str:
+    """A signed checkpoint over every record of ``log`` as it is now."""
+    accumulator = RootAccumulator()
+    for line in read_lines(log):
+        accumulator.add(leaf_hash(line))
+    checkpoint = Checkpoint(name, accumulator.size, accumulator.root())
+    return sign_checkpoint(checkpoint, name, signer.private_key)
+
+
+def build_tree(log: Path) -> MerkleTree:
+    """The Merkle tree of every record of ``log``, for proofs."""
+    return MerkleTree.from_leaf_hashes(leaf_hash(line) for line in read_lines(log))
+
+
+def read_checkpoint(note: str) -> Checkpoint:
+    """The checkpoint a note claims, before its signature is checked."""
+    text, separator, _ = note.partition("\n\n")
+    if not separator:
+        raise VerificationError("bad checkpoint", "not a signed note")
+    try:
+        return parse_checkpoint(text + "\n")
+    except NoteError as exc:
+        raise VerificationError("bad checkpoint", str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class LogVerification:
+    report: VerifyReport
+    checkpoint: Checkpoint | None
+
+
+def verify_log_file(
+    log: Path,
+    trusted_key: Ed25519PublicKey,
+    *,
+    checkpoint_note: str | None = None,
+    check_signatures: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> LogVerification:
+    """Verify ``log`` and, when given, that it contains what a signed checkpoint commits to.
+
+    The checkpoint must be signed by a key of the log's key chain (the trusted key or a
+    key it rotated to) under the checkpoint's origin as note key name.
+    """
+    claimed = read_checkpoint(checkpoint_note) if checkpoint_note is not None else None
+    report = verify_records(
+        read_lines(log),
+        trusted_key,
+        checkpoint=(claimed.size, claimed.root_hash) if claimed is not None else None,
+        check_signatures=check_signatures,
+        progress=progress,
+    )
+    if claimed is None or checkpoint_note is None:
+        return LogVerification(report, None)
+    keys = [trusted_key, *report.rotated_keys]
+    try:
+        checkpoint = open_checkpoint(checkpoint_note, [(claimed.origin, key) for key in keys])
+    except NoteError as exc:
+        raise VerificationError("bad checkpoint", str(exc)) from exc
+    return LogVerification(report, checkpoint)
+
+
+def check_consistency(old: Checkpoint, new: Checkpoint, proof: list[bytes]) -> None:
+    """Raise ``VerificationError`` unless ``proof`` shows ``new`` extends ``old``."""
+    try:
+        verify_consistency(old.size, new.size, old.root_hash, new.root_hash, proof)
+    except ProofError as exc:
+        raise VerificationError("inconsistent checkpoints", str(exc)) from exc

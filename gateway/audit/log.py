@@ -1,0 +1,258 @@
+"""The append-only audit log file: durable, ordered appends from threads and processes.
+
+Invariants, in the order an append keeps them:
+
+1. An append returns only after its record is on disk (``fsync``); if anything fails the
+   caller gets ``AuditWriteError`` and the log is left as it was (a partial write is cut).
+2. Appends from threads of one process are committed in groups: one writer takes every
+   pending record, seals them in order, writes them with one ``write`` and one ``fsync``.
+3. Appends from several processes are serialised by an exclusive ``flock`` on the log;
+   under the lock the writer re-reads the last record, so sequence numbers and the hash
+   chain continue whoever wrote last.
+4. Opening a log whose last line has no newline (a writer died mid-append) moves that torn
+   tail to ``<log>.torn-<UTC time>``, cuts it off and appends an ``audit.tail_quarantined``
+   record saying how many bytes were moved and their SHA-256.  A complete line is never
+   dropped.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gateway.audit.canonical import CanonicalError
+from gateway.audit.keys import Signer, raw_public_key
+from gateway.audit.records import (
+    GENESIS_PREV,
+    KEY_ROTATED,
+    AuditEvent,
+    AuditRecord,
+    parse_record,
+    seal_record,
+)
+from gateway.errors import AuditWriteError, VerificationError
+
+__all__ = ["AuditLog", "read_lines"]
+
+_TAIL_CHUNK = 65_536
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Pending:
+    event: AuditEvent
+    signer: Signer | None = None  # a rotation record is sealed by the retiring key
+    outcome: AuditRecord | AuditWriteError | None = None  # set once the batch is written
+
+
+@dataclass
+class _Head:
+    size: int = 0
+    next_seq: int = 0
+    prev: str = GENESIS_PREV
+    key_id: str | None = None
+
+
+def read_lines(path: Path) -> Iterator[bytes]:
+    """The log's complete lines, without newlines, streamed in constant memory."""
+    with path.open("rb") as handle:
+        for raw in handle:
+            if raw.endswith(b"\n"):
+                yield raw[:-1]
+            else:
+                yield raw  # a torn tail: the verifier reports it
+
+
+@dataclass
+class AuditLog:
+    """An open audit log; ``append`` is safe from many threads and processes."""
+
+    path: Path
+    signer: Signer
+    clock: Callable[[], datetime] = _utcnow
+    _descriptor: int = field(init=False, default=-1)
+    _head: _Head = field(init=False, default_factory=_Head)
+    _condition: threading.Condition = field(init=False, default_factory=threading.Condition)
+    _pending: list[_Pending] = field(init=False, default_factory=list)
+    _writing: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
+        except OSError as exc:
+            raise AuditWriteError(f"{self.path}: cannot open audit log: {exc.strerror}") from exc
+        with self._locked():
+            torn = self._cut_torn_tail()
+        if torn is not None:
+            self.append(torn)
+
+    # -- reading the end of the file -------------------------------------------------------
+
+    def _read_tail(self, size: int) -> bytes:
+        start = max(0, size - _TAIL_CHUNK)
+        while True:
+            chunk = os.pread(self._descriptor, size - start, start)
+            body = chunk[:-1] if chunk.endswith(b"\n") else chunk
+            if b"\n" in body or start == 0:
+                return chunk
+            start = max(0, start - _TAIL_CHUNK)
+
+    def _refresh_head(self) -> None:
+        size = os.fstat(self._descriptor).st_size
+        if size == self._head.size:
+            return
+        tail = self._read_tail(size)
+        last = tail[:-1].rsplit(b"\n", 1)[-1]
+        try:
+            record = parse_record(last, -1)
+        except VerificationError as exc:
+            raise AuditWriteError(f"{self.path}: last record is unreadable: {exc}") from exc
+        key_id = record.key_id
+        if record.type == KEY_ROTATED:
+            key_id = str(record.payload.get("new_key_id"))
+        self._head = _Head(size, record.seq + 1, record.hash, key_id)
+
+    def _cut_torn_tail(self) -> AuditEvent | None:
+        size = os.fstat(self._descriptor).st_size
+        if size == 0:
+            return None
+        tail = self._read_tail(size)
+        if tail.endswith(b"\n"):
+            return None
+        torn = tail.rsplit(b"\n", 1)[-1]
+        stamp = self.clock().strftime("%Y%m%dT%H%M%S%fZ")
+        quarantine = self.path.with_name(f"{self.path.name}.torn-{stamp}")
+        quarantine.write_bytes(torn)
+        os.ftruncate(self._descriptor, size - len(torn))
+        os.fsync(self._descriptor)
+        return AuditEvent(
+            type="audit.tail_quarantined",
+            payload={
+                "bytes": len(torn),
+                "sha256": hashlib.sha256(torn).hexdigest(),
+                "file": quarantine.name,
+            },
+        )
+
+    # -- appending -------------------------------------------------------------------------
+
+    def _locked(self) -> _FileLock:
+        return _FileLock(self._descriptor)
+
+    def append(self, event: AuditEvent) -> AuditRecord:
+        """Append one record and return it once it is durable."""
+        return self._submit(_Pending(event))
+
+    def rotate_key(self, new_signer: Signer) -> AuditRecord:
+        """Introduce ``new_signer``: the current key signs a record naming the new key, and
+        every later record is signed by the new key."""
+        event = AuditEvent(
+            type=KEY_ROTATED,
+            payload={
+                "new_key_id": new_signer.key_id,
+                "new_public_key": raw_public_key(new_signer.public_key).hex(),
+            },
+        )
+        record = self._submit(_Pending(event, signer=self.signer))
+        self.signer = new_signer
+        return record
+
+    def _submit(self, pending: _Pending) -> AuditRecord:
+        with self._condition:
+            self._pending.append(pending)
+            while self._writing and pending.outcome is None:
+                self._condition.wait()
+            leader = pending.outcome is None
+            if leader:
+                self._writing = True
+                batch, self._pending = self._pending, []
+        if leader:
+            try:
+                self._write(batch)
+            finally:
+                with self._condition:
+                    self._writing = False
+                    self._condition.notify_all()
+        outcome = pending.outcome
+        if isinstance(outcome, AuditRecord):
+            return outcome
+        raise outcome or RuntimeError("audit append finished without an outcome")
+
+    def _write(self, batch: list[_Pending]) -> None:
+        records: list[AuditRecord] = []
+        try:
+            with self._locked():
+                self._refresh_head()
+                head = self._head
+                seq, prev = head.next_seq, head.prev
+                time = self.clock()
+                for item in batch:
+                    signer = item.signer or self.signer
+                    records.append(
+                        seal_record(item.event, seq=seq, prev=prev, time=time, signer=signer)
+                    )
+                    seq, prev = seq + 1, records[-1].hash
+                data = b"".join(record.line + b"\n" for record in records)
+                self._write_durably(data, head.size)
+                self._head = _Head(head.size + len(data), seq, prev, records[-1].key_id)
+        except (OSError, CanonicalError, AuditWriteError) as exc:
+            error = (
+                exc
+                if isinstance(exc, AuditWriteError)
+                else AuditWriteError(f"{self.path}: append failed: {_describe(exc)}")
+            )
+            for item in batch:
+                item.outcome = error
+            return
+        for item, record in zip(batch, records, strict=True):
+            item.outcome = record
+
+    def _write_durably(self, data: bytes, size: int) -> None:
+        try:
+            written = 0
+            while written < len(data):
+                written += os.write(self._descriptor, data[written:])
+            os.fsync(self._descriptor)
+        except OSError:
+            os.ftruncate(self._descriptor, size)  # leave no partial record behind
+            raise
+
+    def close(self) -> None:
+        if self._descriptor >= 0:
+            os.close(self._descriptor)
+            self._descriptor = -1
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc)
+
+
+class _FileLock:
+    """An exclusive ``flock`` held for one batch, so processes take turns."""
+
+    def __init__(self, descriptor: int) -> None:
+        self._descriptor = descriptor
+
+    def __enter__(self) -> None:
+        fcntl.flock(self._descriptor, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        fcntl.flock(self._descriptor, fcntl.LOCK_UN)

@@ -1,0 +1,83 @@
+"""Keep secrets out of the audit log, whoever builds the record.
+
+A value is dropped (replaced by ``"[redacted]"``) when its key names a secret (password,
+token, seed, one-time code, private key, ...) or when the value looks like one (a bearer or
+SSWS token, a JWT, an ``otpauth://`` URI, a PEM private key), or when it is a pydantic
+``SecretStr``/``SecretBytes``.  The paths of what was dropped are kept, never the values.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from pydantic import SecretBytes, SecretStr
+
+__all__ = ["REDACTED", "redact"]
+
+REDACTED = "[redacted]"
+
+# Keys, lower-cased with everything but letters removed: secret when equal to one of
+# _SECRET_NAMES or containing one of _SECRET_STEMS.
+_SECRET_NAMES = frozenset({"pwd", "pin", "otp", "cookie", "authorization", "sessionid", "code"})
+_SECRET_STEMS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "passcode",
+    "secret",
+    "token",
+    "apikey",
+    "privatekey",
+    "seed",
+    "totp",
+    "otpcode",
+    "recoverycode",
+    "credential",
+)
+_SECRET_VALUE = re.compile(
+    r"^\s*(bearer|ssws|basic)\s+\S+"  # HTTP authorization values
+    r"|^ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\."  # JSON web tokens
+    r"|^otpauth://"  # TOTP provisioning URIs carry the seed
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    re.IGNORECASE,
+)
+
+
+_STEM = re.compile("|".join(_SECRET_STEMS))
+_NOT_LETTER = re.compile(r"[^a-z]")
+
+
+@lru_cache(maxsize=4096)
+def _is_secret_key(key: str) -> bool:
+    normalised = _NOT_LETTER.sub("", key.lower())
+    return normalised in _SECRET_NAMES or _STEM.search(normalised) is not None
+
+
+def _walk(value: Any, path: str, dropped: list[str]) -> Any:
+    if isinstance(value, (SecretStr, SecretBytes)):
+        dropped.append(path)
+        return REDACTED
+    if isinstance(value, dict):
+        clean = {}
+        for key, item in value.items():
+            where = f"{path}.{key}"
+            if isinstance(key, str) and _is_secret_key(key):
+                dropped.append(where)
+                clean[key] = REDACTED
+            else:
+                clean[key] = _walk(item, where, dropped)
+        return clean
+    if isinstance(value, (list, tuple)):
+        return [_walk(item, f"{path}[{index}]", dropped) for index, item in enumerate(value)]
+    if isinstance(value, str) and _SECRET_VALUE.search(value):
+        dropped.append(path)
+        return REDACTED
+    return value
+
+
+def redact(value: Any, path: str = "payload") -> tuple[Any, list[str]]:
+    """``value`` with every secret replaced, and the paths that were replaced."""
+    dropped: list[str] = []
+    return _walk(value, path, dropped), dropped

@@ -1,0 +1,242 @@
+"""``gateway audit``: verify the log, sign checkpoints, prove inclusion and consistency,
+and record manual actions."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from gateway.audit.checkpoints import DEFAULT_LOG_NAME, build_tree, make_checkpoint, verify_log_file
+from gateway.audit.keys import load_public_key, load_signer
+from gateway.audit.log import AuditLog
+from gateway.audit.records import AuditEvent
+from gateway.errors import ExitCode, RequestError, VerificationError
+
+__all__ = ["audit"]
+
+_LOG = click.option(
+    "--log",
+    "log_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The audit log file.",
+)
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+_PROGRESS_BYTES = 8 << 20  # show progress for logs larger than this, on a terminal
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _emit(as_json: bool, result: dict[str, Any], lines: list[str]) -> None:
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        for line in lines:
+            click.echo(line)
+
+
+@click.group()
+def audit() -> None:
+    """Verify and extend the signed, hash-chained audit log."""
+
+
+@audit.command()
+@_LOG
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The trusted public key (PEM) the log started with.",
+)
+@click.option(
+    "--checkpoint",
+    "checkpoint_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A signed checkpoint the log must contain.",
+)
+@click.option(
+    "--chain-only",
+    is_flag=True,
+    help="Skip record signatures: check structure, chain and checkpoint only.",
+)
+@_JSON
+def verify(
+    log_path: Path, key_path: Path, checkpoint_path: Path | None, chain_only: bool, as_json: bool
+) -> None:
+    """Verify every record with the public key alone. Exit 0 when the log holds, 1 at the
+    first bad record (named by sequence number and kind of failure)."""
+    key = load_public_key(key_path)
+    note = _read_text(checkpoint_path) if checkpoint_path is not None else None
+    size = log_path.stat().st_size if log_path.exists() else 0
+    try:
+        hidden = size < _PROGRESS_BYTES or not sys.stderr.isatty()
+        with click.progressbar(
+            length=size, label="verifying", file=sys.stderr, hidden=hidden
+        ) as bar:
+            done = [0]
+
+            def progress(count: int) -> None:
+                if count % 4096 == 0:
+                    position = min(size, count * (size // max(count, 1)))
+                    bar.update(position - done[0])
+                    done[0] = position
+
+            result = verify_log_file(
+                log_path,
+                key,
+                checkpoint_note=note,
+                check_signatures=not chain_only,
+                progress=progress,
+            )
+    except VerificationError as exc:
+        failure = {"valid": False, "sequence": exc.sequence, "kind": exc.kind, "error": str(exc)}
+        _emit(as_json, failure, [])
+        if not as_json:
+            click.echo(f"FAILED {exc}", err=True)
+        raise click.exceptions.Exit(int(ExitCode.FAILED)) from exc
+    report = result.report
+    summary = {
+        "valid": True,
+        "records": report.records,
+        "head_hash": report.head_hash,
+        "root_hash": _b64(report.root),
+        "key_ids": list(report.key_ids),
+        "signatures_checked": not chain_only,
+        "checkpoint_size": report.checkpoint_size,
+    }
+    lines = [f"ok: {report.records} records, head {report.head_hash}"]
+    if result.checkpoint is not None:
+        lines.append(
+            f"contains checkpoint {result.checkpoint.origin} at size {report.checkpoint_size}"
+        )
+    if chain_only:
+        lines.append("signatures not checked (--chain-only)")
+    _emit(as_json, summary, lines)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RequestError(f"{path}: cannot read: {type(exc).__name__}") from exc
+
+
+@audit.command()
+@_LOG
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The private key (PEM) that signs the checkpoint.",
+)
+@click.option("--name", default=DEFAULT_LOG_NAME, show_default=True, help="The log's origin.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the checkpoint here instead of standard output.",
+)
+def checkpoint(log_path: Path, key_path: Path, name: str, out: Path | None) -> None:
+    """Sign a C2SP checkpoint over the log as it is now."""
+    note = make_checkpoint(log_path, load_signer(key_path), name)
+    if out is None:
+        click.echo(note, nl=False)
+    else:
+        out.write_text(note, encoding="utf-8")
+        click.echo(f"checkpoint written to {out}", err=True)
+
+
+@audit.command()
+@_LOG
+@click.option("--index", type=click.IntRange(min=0), required=True, help="The record (0-based).")
+@click.option("--size", type=click.IntRange(min=1), required=True, help="The tree size.")
+@_JSON
+def prove(log_path: Path, index: int, size: int, as_json: bool) -> None:
+    """Print the inclusion proof of record INDEX in the tree of the first SIZE records."""
+    tree = build_tree(log_path)
+    if size > tree.size or index >= size:
+        raise RequestError(f"--index {index} --size {size}: the log has {tree.size} records")
+    proof = tree.inclusion_proof(index, size)
+    result = {
+        "index": index,
+        "size": size,
+        "leaf_hash": _b64(tree.leaf(index)),
+        "root_hash": _b64(tree.root(size)),
+        "proof": [_b64(item) for item in proof],
+    }
+    _emit(as_json, result, _text_lines(result))
+
+
+def _text_lines(result: dict[str, Any]) -> list[str]:
+    lines = []
+    for key, value in result.items():
+        if isinstance(value, list):
+            lines.append(f"{key}:")
+            lines.extend(f"  {item}" for item in value)
+        else:
+            lines.append(f"{key}: {value}")
+    return lines
+
+
+@audit.command()
+@_LOG
+@click.option("--from", "old_size", type=click.IntRange(min=0), required=True, help="Old size.")
+@click.option("--to", "new_size", type=click.IntRange(min=0), required=True, help="New size.")
+@_JSON
+def consistency(log_path: Path, old_size: int, new_size: int, as_json: bool) -> None:
+    """Print the proof that the tree of size TO extends the tree of size FROM."""
+    tree = build_tree(log_path)
+    if old_size > new_size or new_size > tree.size:
+        raise RequestError(f"--from {old_size} --to {new_size}: the log has {tree.size} records")
+    result = {
+        "from": old_size,
+        "to": new_size,
+        "old_root": _b64(tree.root(old_size)),
+        "new_root": _b64(tree.root(new_size)),
+        "proof": [_b64(item) for item in tree.consistency_proof(old_size, new_size)],
+    }
+    _emit(as_json, result, _text_lines(result))
+
+
+@audit.command()
+@_LOG
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The private key (PEM) that signs the record.",
+)
+@click.option(
+    "--event",
+    "event_text",
+    default="-",
+    show_default=True,
+    help="The event as JSON, or - to read it from standard input.",
+)
+@_JSON
+def record(log_path: Path, key_path: Path, event_text: str, as_json: bool) -> None:
+    """Record a manual action, e.g. --event '{"type": "manual.action", "actor": "elena",
+    "action": "printer.reboot", "resource": "host:printer-3f"}'."""
+    raw = sys.stdin.read() if event_text == "-" else event_text
+    try:
+        event = AuditEvent.model_validate_json(raw)
+    except ValidationError as exc:
+        detail = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in detail["loc"]) or "event"
+        raise RequestError(f"--event: {where}: {detail['msg']}") from exc
+    with AuditLog(log_path, load_signer(key_path)) as log:
+        written = log.append(event)
+    result = {"seq": written.seq, "hash": written.hash, "redacted": list(written.redacted)}
+    _emit(as_json, result, [f"recorded as seq {written.seq}, hash {written.hash}"])

@@ -1,0 +1,214 @@
+"""``gateway keys`` and ``gateway audit`` as an operator and an auditor use them."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli import cli
+
+
+def invoke(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), prog_name="gateway", input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Path:
+    code, out, _ = invoke("keys", "init", "--dir", str(tmp_path / "keys"), "--json")
+    assert code == 0, out
+    return tmp_path / "keys"
+
+
+@pytest.fixture
+def log(tmp_path: Path, keys: Path) -> Path:
+    path = tmp_path / "audit.log"
+    for actor in ("elena", "omar", "grace"):
+        event = {"type": "manual.action", "actor": actor, "action": "printer.reboot"}
+        code, _, err = invoke(
+            "audit", "record", "--log", str(path), "--key", str(keys / "audit-signing.key"),
+            "--event", json.dumps(event),
+        )  # fmt: skip
+        assert code == 0, err
+    return path
+
+
+def test_keys_init_writes_a_private_key_only_its_owner_can_read(tmp_path: Path) -> None:
+    code, out, _ = invoke("keys", "init", "--dir", str(tmp_path / "k"), "--name", "corp/audit")
+
+    private = tmp_path / "k" / "audit-signing.key"
+    assert code == 0
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert (tmp_path / "k" / "audit-signing.pub").read_text().startswith("-----BEGIN PUBLIC KEY")
+    assert "verifier key corp/audit+" in out
+    assert private.read_text() not in out
+
+
+def test_keys_init_refuses_to_replace_a_key(keys: Path) -> None:
+    code, _, err = invoke("keys", "init", "--dir", str(keys))
+
+    assert code == 4
+    assert "a key already exists (use --force to replace it)" in err
+
+
+def test_keys_init_json_names_the_key(tmp_path: Path) -> None:
+    code, out, _ = invoke("keys", "init", "--dir", str(tmp_path / "k"), "--json")
+
+    result = json.loads(out)
+    assert code == 0
+    assert len(result["key_id"]) == 16
+    assert result["verifier_key"].startswith("it-support-gateway/audit+")
+
+
+def test_a_recorded_log_verifies_with_the_public_key(log: Path, keys: Path) -> None:
+    code, out, _ = invoke(
+        "audit", "verify", "--log", str(log), "--key", str(keys / "audit-signing.pub")
+    )
+
+    assert code == 0
+    assert out.startswith("ok: 3 records, head ")
+
+
+def test_verify_names_the_first_bad_record(log: Path, keys: Path) -> None:
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1].replace(b'"omar"', b'"mallory"')
+    log.write_bytes(b"".join(lines))
+
+    code, out, _ = invoke(
+        "audit", "verify", "--log", str(log), "--key", str(keys / "audit-signing.pub"), "--json"
+    )
+
+    assert code == 1
+    result = json.loads(out)
+    assert (result["valid"], result["sequence"], result["kind"]) == (False, 1, "bad signature")
+
+
+def test_verify_with_a_checkpoint_and_a_truncated_log(
+    log: Path, keys: Path, tmp_path: Path
+) -> None:
+    checkpoint = tmp_path / "cp.txt"
+    code, _, _ = invoke(
+        "audit", "checkpoint", "--log", str(log), "--key", str(keys / "audit-signing.key"),
+        "--out", str(checkpoint),
+    )  # fmt: skip
+    assert code == 0
+    public = str(keys / "audit-signing.pub")
+
+    assert (
+        invoke(
+            "audit", "verify", "--log", str(log), "--key", public, "--checkpoint", str(checkpoint)
+        )[0]
+        == 0
+    )
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:2]))
+    code, _, err = invoke(
+        "audit", "verify", "--log", str(log), "--key", public, "--checkpoint", str(checkpoint)
+    )
+
+    assert code == 1
+    assert (
+        "record 2: shorter than checkpoint: the log has 2 records, the checkpoint commits to 3"
+        in err
+    )
+
+
+def test_checkpoint_to_stdout_is_a_signed_note(log: Path, keys: Path) -> None:
+    code, out, _ = invoke(
+        "audit", "checkpoint", "--log", str(log), "--key", str(keys / "audit-signing.key")
+    )
+
+    body, _, signature = out.partition("\n\n")
+    assert code == 0
+    assert body.splitlines()[:2] == ["it-support-gateway/audit", "3"]
+    assert signature.startswith("\u2014 it-support-gateway/audit ")
+
+
+def test_chain_only_verification_says_signatures_were_not_checked(log: Path, keys: Path) -> None:
+    code, out, _ = invoke(
+        "audit", "verify", "--log", str(log), "--key", str(keys / "audit-signing.pub"),
+        "--chain-only", "--json",
+    )  # fmt: skip
+
+    assert code == 0
+    assert json.loads(out)["signatures_checked"] is False
+
+
+def test_prove_and_consistency(log: Path) -> None:
+    code, out, _ = invoke(
+        "audit", "prove", "--log", str(log), "--index", "1", "--size", "3", "--json"
+    )
+    proof = json.loads(out)
+    assert code == 0
+    assert (proof["index"], proof["size"], len(proof["proof"])) == (1, 3, 2)
+
+    code, out, _ = invoke("audit", "consistency", "--log", str(log), "--from", "2", "--to", "3")
+    assert code == 0
+    assert out.splitlines()[0:2] == ["from: 2", "to: 3"]
+    assert out.splitlines()[4] == "proof:"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["prove", "--index", "3", "--size", "3"], ["consistency", "--from", "2", "--to", "9"]],
+    ids=["an index outside the tree", "a size beyond the log"],
+)
+def test_proofs_outside_the_log_are_refused(log: Path, args: list[str]) -> None:
+    code, _, err = invoke("audit", *args[:1], "--log", str(log), *args[1:])
+
+    assert code == 4
+    assert "the log has 3 records" in err
+
+
+def test_record_reads_the_event_from_stdin_and_redacts_secrets(log: Path, keys: Path) -> None:
+    event = {"type": "manual.action", "actor": "elena", "payload": {"temp_password": "S3cret!x"}}
+
+    code, out, _ = invoke(
+        "audit", "record", "--log", str(log), "--key", str(keys / "audit-signing.key"), "--json",
+        stdin=json.dumps(event),
+    )  # fmt: skip
+
+    assert code == 0
+    assert json.loads(out)["redacted"] == ["payload.temp_password"]
+    assert b"S3cret!x" not in log.read_bytes()
+
+
+def test_record_names_the_invalid_field(log: Path, keys: Path) -> None:
+    code, _, err = invoke(
+        "audit", "record", "--log", str(log), "--key", str(keys / "audit-signing.key"),
+        "--event", '{"type": "Not A Type"}',
+    )  # fmt: skip
+
+    assert code == 4
+    assert err.startswith("error: --event: type: String should match pattern")
+
+
+def test_a_missing_key_is_named(log: Path, tmp_path: Path) -> None:
+    code, _, err = invoke("audit", "verify", "--log", str(log), "--key", str(tmp_path / "nope.pub"))
+
+    assert code == 4
+    assert "nope.pub: cannot read public key" in err
+
+
+def test_an_unreadable_checkpoint_is_named(log: Path, keys: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "cp.bin"
+    bad.write_bytes(b"\xff\xfe")
+
+    code, _, err = invoke(
+        "audit", "verify", "--log", str(log), "--key", str(keys / "audit-signing.pub"),
+        "--checkpoint", str(bad),
+    )  # fmt: skip
+
+    assert code == 4
+    assert "cp.bin: cannot read" in err
+
+
+def test_every_audit_command_has_help() -> None:
+    for command in ("verify", "checkpoint", "prove", "consistency", "record"):
+        code, out, _ = invoke("audit", command, "--help")
+        assert code == 0
+        assert f"Usage: gateway audit {command}" in out
+    assert invoke("keys", "init", "--help")[0] == 0

@@ -1,0 +1,77 @@
+"""The gateway as a Python caller uses it: decisions are audited before they are returned."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gateway import AccessRequest, Gateway
+from gateway.audit.keys import load_public_key
+from gateway.audit.log import read_lines
+from gateway.audit.records import parse_record
+from gateway.audit.verify import verify_records
+from gateway.config import AuditConfig, GatewayConfig, PolicyConfig
+from gateway.errors import AuditKeyError, AuditWriteError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> GatewayConfig:
+    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    return GatewayConfig(
+        policy=PolicyConfig(dir=tmp_path / "policies"),
+        audit=AuditConfig(
+            log=tmp_path / "var" / "audit.log", signing_key=tmp_path / "keys" / "audit-signing.key"
+        ),
+    )
+
+
+def test_every_decision_is_in_the_audit_log_when_it_is_returned(config: GatewayConfig) -> None:
+    gateway = Gateway.from_config(config)
+    request = AccessRequest(actor="elena", action="password.reset", resource="account:tom")
+
+    decision = gateway.authorize(request)
+
+    (line,) = read_lines(config.audit.log)
+    record = parse_record(line, 0)
+    assert (record.type, record.actor, record.action, record.resource) == (
+        "decision", "elena", "password.reset", "account:tom",
+    )  # fmt: skip
+    assert record.decision_id == decision.decision_id
+    assert record.policy_digest == decision.policy_digest
+    assert record.payload["decision"] == "allow"
+    public = load_public_key(config.audit.signing_key.with_name("audit-signing.pub"))
+    assert verify_records(read_lines(config.audit.log), public).records == 1
+    gateway.close()
+
+
+def test_no_decision_is_given_when_it_cannot_be_audited(config: GatewayConfig) -> None:
+    gateway = Gateway.from_config(config)
+    config.audit.log.write_bytes(b"not a record\n")  # the log's end can no longer be read
+
+    with pytest.raises(AuditWriteError, match="last record is unreadable"):
+        gateway.authorize(AccessRequest(actor="elena", action="kb.publish", resource="article:x"))
+    gateway.close()
+
+
+def test_a_missing_key_is_an_error_when_creating_keys_is_off(config: GatewayConfig) -> None:
+    strict = config.model_copy(
+        update={"audit": config.audit.model_copy(update={"create_key": False})}
+    )
+
+    with pytest.raises(AuditKeyError, match="cannot read private key"):
+        Gateway.from_config(strict)
+
+
+def test_auditing_can_be_turned_off(config: GatewayConfig) -> None:
+    off = config.model_copy(update={"audit": config.audit.model_copy(update={"enabled": False})})
+    gateway = Gateway.from_config(off)
+
+    gateway.authorize(AccessRequest(actor="elena", action="kb.publish", resource="article:x"))
+
+    assert gateway.audit is None
+    assert not config.audit.log.exists()
+    gateway.close()
