@@ -117,10 +117,7 @@ class AuditLog:
             record = parse_record(last, -1)
         except VerificationError as exc:
             raise AuditWriteError(f"{self.path}: last record is unreadable: {exc}") from exc
-        key_id = record.key_id
-        if record.type == KEY_ROTATED:
-            key_id = str(record.payload.get("new_key_id"))
-        self._head = _Head(size, record.seq + 1, record.hash, key_id)
+        self._head = _Head(size, record.seq + 1, record.hash, _key_in_force(record))
 
     def _cut_torn_tail(self) -> AuditEvent | None:
         size = os.fstat(self._descriptor).st_size
@@ -196,15 +193,21 @@ class AuditLog:
                 head = self._head
                 seq, prev = head.next_seq, head.prev
                 time = self.clock()
+                expected = head.key_id
                 for item in batch:
                     signer = item.signer or self.signer
-                    records.append(
-                        seal_record(item.event, seq=seq, prev=prev, time=time, signer=signer)
-                    )
-                    seq, prev = seq + 1, records[-1].hash
+                    if expected is not None and signer.key_id != expected:
+                        raise AuditWriteError(
+                            f"{self.path}: the log is signed by key {expected}, this writer "
+                            f"holds {signer.key_id} (was the key rotated?)"
+                        )
+                    record = seal_record(item.event, seq=seq, prev=prev, time=time, signer=signer)
+                    records.append(record)
+                    expected = _key_in_force(record)
+                    seq, prev = seq + 1, record.hash
                 data = b"".join(record.line + b"\n" for record in records)
                 self._write_durably(data, head.size)
-                self._head = _Head(head.size + len(data), seq, prev, records[-1].key_id)
+                self._head = _Head(head.size + len(data), seq, prev, expected)
         except (OSError, CanonicalError, AuditWriteError) as exc:
             error = (
                 exc
@@ -237,6 +240,13 @@ class AuditLog:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _key_in_force(record: AuditRecord) -> str:
+    """The key that must sign the record after ``record``."""
+    if record.type == KEY_ROTATED:
+        return str(record.payload.get("new_key_id"))
+    return record.key_id
 
 
 def _describe(exc: Exception) -> str:

@@ -212,3 +212,43 @@ def test_every_audit_command_has_help() -> None:
         assert code == 0
         assert f"Usage: gateway audit {command}" in out
     assert invoke("keys", "init", "--help")[0] == 0
+
+
+def test_a_rotated_log_verifies_from_the_original_key(
+    log: Path, keys: Path, tmp_path: Path
+) -> None:
+    original = tmp_path / "original.pub"
+    original.write_bytes((keys / "audit-signing.pub").read_bytes())
+    old_private = (keys / "audit-signing.key").read_bytes()
+
+    code, out, _ = invoke("keys", "rotate", "--log", str(log), "--dir", str(keys), "--json")
+    rotation = json.loads(out)
+    assert code == 0
+    assert rotation["rotation_record"] == 3
+    retired = keys / f"audit-signing.key.retired-{rotation['old_key_id']}"
+    assert retired.read_bytes() == old_private
+    event = '{"type": "manual.action", "actor": "elena"}'
+    key = str(keys / "audit-signing.key")
+    assert invoke("audit", "record", "--log", str(log), "--key", key, "--event", event)[0] == 0
+
+    code, out, _ = invoke("audit", "verify", "--log", str(log), "--key", str(original), "--json")
+    result = json.loads(out)
+    assert code == 0
+    assert result["records"] == 5
+    assert result["key_ids"] == [rotation["old_key_id"], rotation["new_key_id"]]
+
+
+def test_a_writer_holding_the_retired_key_is_refused(log: Path, keys: Path) -> None:
+    assert invoke("keys", "rotate", "--log", str(log), "--dir", str(keys))[0] == 0
+    (retired,) = keys.glob("audit-signing.key.retired-*")
+    event = '{"type": "manual.action", "actor": "elena"}'
+    before = log.read_bytes()
+
+    code, _, err = invoke(
+        "audit", "record", "--log", str(log), "--key", str(retired), "--event", event
+    )
+
+    assert code == 5
+    assert "this writer holds" in err
+    assert "(was the key rotated?)" in err
+    assert log.read_bytes() == before
