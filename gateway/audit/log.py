@@ -33,6 +33,7 @@ from gateway.audit.records import (
     KEY_ROTATED,
     AuditEvent,
     AuditRecord,
+    format_time,
     parse_record,
     seal_record,
 )
@@ -192,7 +193,7 @@ class AuditLog:
                 self._refresh_head()
                 head = self._head
                 seq, prev = head.next_seq, head.prev
-                time = self.clock()
+                time = format_time(self.clock())
                 expected = head.key_id
                 for item in batch:
                     signer = item.signer or self.signer

@@ -36,6 +36,7 @@ __all__ = [
     "SIGNING_CONTEXT",
     "AuditEvent",
     "AuditRecord",
+    "format_time",
     "parse_record",
     "seal_record",
 ]
@@ -110,16 +111,19 @@ def format_time(moment: datetime) -> str:
 
 
 def seal_record(
-    event: AuditEvent, *, seq: int, prev: str, time: datetime, signer: Signer
+    event: AuditEvent, *, seq: int, prev: str, time: datetime | str, signer: Signer
 ) -> AuditRecord:
-    """Build, redact, sign and encode one record; raise ``CanonicalError`` on bad payload."""
+    """Build, redact, sign and encode one record; raise ``CanonicalError`` on bad payload.
+
+    ``time`` may be given already formatted, when many records share it.
+    """
     fields, dropped = redact(
         {name: getattr(event, name) for name in (*_OPTIONAL_TEXT, "payload")}, "event"
     )
     body: dict[str, Any] = {
         "v": FORMAT_VERSION,
         "seq": seq,
-        "time": format_time(time),
+        "time": time if isinstance(time, str) else format_time(time),
         "prev": prev,
         "type": event.type,
         **fields,
@@ -128,9 +132,11 @@ def seal_record(
     }
     unsigned = canonical_bytes(body)
     signature = signer.sign(SIGNING_CONTEXT + unsigned)
-    sig = base64.b64encode(signature).decode("ascii")
-    line = canonical_bytes({**body, "sig": sig}, checked=True)
-    return _record(body, signature, line)
+    # Keys are sorted and "sig" sorts right before the top-level "time", the last
+    # ',"time":"' in the line (only strings and an integer follow it): insert it there.
+    at = unsigned.rfind(b',"time":"')
+    member = b',"sig":"' + base64.b64encode(signature) + b'"'
+    return _record(body, signature, unsigned[:at] + member + unsigned[at:])
 
 
 def _record(body: dict[str, Any], signature: bytes, line: bytes) -> AuditRecord:

@@ -20,6 +20,7 @@ hashes for the checkpoint root are kept.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -31,6 +32,8 @@ from gateway.audit.records import GENESIS_PREV, KEY_ROTATED, AuditRecord, parse_
 from gateway.errors import VerificationError
 
 __all__ = ["RootAccumulator", "VerifyReport", "verify_records"]
+
+_ROTATION_MARK = b',"type":"' + KEY_ROTATED.encode() + b'"'
 
 
 class RootAccumulator:
@@ -84,6 +87,73 @@ def _next_key(record: AuditRecord) -> Ed25519PublicKey:
     return new_key
 
 
+def _check_link(record: AuditRecord, index: int, prev: str) -> None:
+    if record.seq != index:
+        kind = "gap" if record.seq > index else "out of order"
+        raise VerificationError(kind, f"expected seq {index}, found {record.seq}", index)
+    if record.prev != prev:
+        raise VerificationError(
+            "broken chain", f"prev expected {prev[:16]}..., found {record.prev[:16]}...", index
+        )
+
+
+def _check_signature(
+    record: AuditRecord, key: Ed25519PublicKey, current_id: str, index: int
+) -> None:
+    if record.key_id != current_id:
+        raise VerificationError(
+            "unknown key", f"signed by {record.key_id}, the key in force is {current_id}", index
+        )
+    if not verify_signature(key, record.signature, record.signing_input()):
+        raise VerificationError("bad signature", f"key {current_id}", index)
+
+
+def _link_fields(line: bytes) -> tuple[int, str] | None:
+    """``seq`` and ``prev`` read straight from a canonical line, or ``None``.
+
+    In canonical form the top-level ``"seq"`` and ``"prev"`` members are the last ones of
+    those names (the payload, which may reuse the names, sorts before them) and quotes in
+    strings are escaped, so a search from the end finds them.
+    """
+    seq_at = line.rfind(b',"seq":')
+    prev_at = line.rfind(b',"prev":"')
+    if seq_at < 0 or prev_at < 0:
+        return None
+    digits = line[seq_at + 7 : line.find(b",", seq_at + 7)]
+    if not digits.isdigit():
+        return None
+    return int(digits), line[prev_at + 9 : prev_at + 73].decode("ascii", "replace")
+
+
+class _Checkpoint:
+    """Compares the Merkle root of the first ``size`` records with a checkpoint's root."""
+
+    def __init__(self, checkpoint: tuple[int, bytes] | None) -> None:
+        self.expected = checkpoint
+        self.accumulator = RootAccumulator()
+
+    def add(self, line: bytes, index: int) -> None:
+        self.accumulator.add(leaf_hash(line))
+        if (
+            self.expected is not None
+            and index + 1 == self.expected[0]
+            and self.accumulator.root() != self.expected[1]
+        ):
+            raise VerificationError(
+                "checkpoint mismatch",
+                f"root of the first {index + 1} records differs from the checkpoint",
+                index,
+            )
+
+    def finish(self, count: int) -> None:
+        if self.expected is not None and count < self.expected[0]:
+            raise VerificationError(
+                "shorter than checkpoint",
+                f"the log has {count} records, the checkpoint commits to {self.expected[0]}",
+                count,
+            )
+
+
 def verify_records(
     lines: Iterable[bytes],
     trusted_key: Ed25519PublicKey,
@@ -95,60 +165,79 @@ def verify_records(
     """Verify every line; raise ``VerificationError`` at the first bad one.
 
     ``checkpoint`` is ``(size, root hash)`` from a checkpoint whose signature the caller
-    checks; with ``check_signatures=False`` only structure, chain and checkpoint root are
-    checked (trust then rests on the checkpoint's signature).
+    checks.  With ``check_signatures=False`` (chain-only) records are not parsed unless
+    their ``seq`` or ``prev`` is wrong: only the chain and the checkpoint root are checked,
+    so trust rests on the checkpoint's signature, and only up to its size.
     """
+    if not check_signatures:
+        return _verify_chain(lines, trusted_key, checkpoint, progress)
     key, current_id = trusted_key, key_id(trusted_key)
     key_ids = [current_id]
     rotated: list[Ed25519PublicKey] = []
     prev = GENESIS_PREV
-    accumulator = RootAccumulator()
-    checkpoint_root: bytes | None = None
+    tree = _Checkpoint(checkpoint)
     count = 0
     for index, line in enumerate(lines):
         record = parse_record(line, index)
-        if record.seq != index:
-            kind = "gap" if record.seq > index else "out of order"
-            raise VerificationError(kind, f"expected seq {index}, found {record.seq}", index)
-        if record.prev != prev:
-            raise VerificationError(
-                "broken chain", f"prev expected {prev[:16]}..., found {record.prev[:16]}...", index
-            )
-        if record.key_id != current_id:
-            raise VerificationError(
-                "unknown key", f"signed by {record.key_id}, the key in force is {current_id}", index
-            )
-        if check_signatures and not verify_signature(key, record.signature, record.signing_input()):
-            raise VerificationError("bad signature", f"key {current_id}", index)
+        _check_link(record, index, prev)
+        _check_signature(record, key, current_id, index)
         if record.type == KEY_ROTATED:
             key = _next_key(record)
             current_id = key_id(key)
             key_ids.append(current_id)
             rotated.append(key)
         prev = record.hash
-        accumulator.add(leaf_hash(record.line))
+        tree.add(line, index)
         count = index + 1
-        if checkpoint is not None and count == checkpoint[0]:
-            checkpoint_root = accumulator.root()
-            if checkpoint_root != checkpoint[1]:
-                raise VerificationError(
-                    "checkpoint mismatch",
-                    f"root of the first {count} records differs from the checkpoint",
-                    index,
-                )
         if progress is not None:
             progress(count)
-    if checkpoint is not None and count < checkpoint[0]:
-        raise VerificationError(
-            "shorter than checkpoint",
-            f"the log has {count} records, the checkpoint commits to {checkpoint[0]}",
-            count,
-        )
+    tree.finish(count)
     return VerifyReport(
         records=count,
         head_hash=prev,
         key_ids=tuple(key_ids),
-        root=accumulator.root(),
+        root=tree.accumulator.root(),
+        rotated_keys=tuple(rotated),
+        checkpoint_size=checkpoint[0] if checkpoint is not None else None,
+    )
+
+
+def _verify_chain(
+    lines: Iterable[bytes],
+    trusted_key: Ed25519PublicKey,
+    checkpoint: tuple[int, bytes] | None,
+    progress: Callable[[int], None] | None,
+) -> VerifyReport:
+    key, current_id = trusted_key, key_id(trusted_key)
+    key_ids = [current_id]
+    rotated: list[Ed25519PublicKey] = []
+    prev = GENESIS_PREV
+    tree = _Checkpoint(checkpoint)
+    count = 0
+    for index, line in enumerate(lines):
+        if _link_fields(line) != (index, prev):
+            _check_link(parse_record(line, index), index, prev)
+        if line.rfind(_ROTATION_MARK) > 0:
+            # Rotations are few: check them fully, so the key chain rests on signatures
+            # and a checkpoint signed by a rotated key can be trusted.
+            record = parse_record(line, index)
+            if record.type == KEY_ROTATED:
+                _check_signature(record, key, current_id, index)
+                key = _next_key(record)
+                current_id = key_id(key)
+                key_ids.append(current_id)
+                rotated.append(key)
+        prev = hashlib.sha256(line).hexdigest()
+        tree.add(line, index)
+        count = index + 1
+        if progress is not None:
+            progress(count)
+    tree.finish(count)
+    return VerifyReport(
+        records=count,
+        head_hash=prev,
+        key_ids=tuple(key_ids),
+        root=tree.accumulator.root(),
         rotated_keys=tuple(rotated),
         checkpoint_size=checkpoint[0] if checkpoint is not None else None,
     )

@@ -14,6 +14,7 @@ Cedar, which could turn a deny into an allow) makes the outcome a deny naming th
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -58,11 +59,17 @@ class CedarEngine:
             for action in policy.actions or ():
                 self._by_action.setdefault(action, []).append(policy)
         self._sets: dict[str, cedarpy.PolicySet] = {}
+        self._entities = lru_cache(maxsize=8192)(self._parse_entities)
+        self._slices: dict[str, tuple[CedarPolicy, ...]] = {}
 
-    def policies_for(self, action: str) -> list[CedarPolicy]:
+    def policies_for(self, action: str) -> tuple[CedarPolicy, ...]:
         """The policies that can apply to ``action``, in bundle order."""
-        scoped = self._by_action.get(action, [])
-        return sorted([*scoped, *self._any_action], key=lambda policy: self._order[policy.id])
+        found = self._slices.get(action)
+        if found is None:
+            scoped = self._by_action.get(action, [])
+            ordered = sorted([*scoped, *self._any_action], key=lambda p: self._order[p.id])
+            found = self._slices[action] = tuple(ordered)
+        return found
 
     def policy_set(self, action: str) -> cedarpy.PolicySet:
         found = self._sets.get(action)
@@ -70,6 +77,20 @@ class CedarEngine:
             found = self.compile(self.policies_for(action))
             self._sets[action] = found
         return found
+
+    def _parse_entities(self, entities_json: str) -> cedarpy.Entities:
+        return cedarpy.Entities.from_json_str(entities_json, self.schema)
+
+    def entities(self, entities_json: str) -> cedarpy.Entities | str:
+        """A parsed, schema-checked entity set, reused while the same facts recur.
+
+        Invalid entities are handed to the evaluation as text instead, whose error says
+        exactly which attribute is wrong.
+        """
+        try:
+            return self._entities(entities_json)
+        except ValueError:
+            return entities_json
 
     @staticmethod
     def compile(policies: Iterable[CedarPolicy]) -> cedarpy.PolicySet:
@@ -96,7 +117,7 @@ class CedarEngine:
             "context": context_json,
         }
         result = cedarpy.is_authorized(
-            request, self.policy_set(action), entities_json, schema=self.schema
+            request, self.policy_set(action), self.entities(entities_json), schema=self.schema
         )
         errors = tuple(clean_error(error) for error in result.diagnostics.errors)
         determining = tuple(result.diagnostics.reasons)

@@ -48,7 +48,7 @@ def _rbac_reasons(
     else:
         message = f"no role may {target}; {request.actor} has roles [{held}]"
     remedies = []
-    for role in result.granting_roles:
+    for role in result.granting_roles[:_MAX_REMEDIES]:
         groups = engine.rbac.granting_groups(role)
         through = f" (granted to directory groups {', '.join(groups)})" if groups else ""
         remedies.append(f"hold role {role}{through}")

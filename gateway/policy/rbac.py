@@ -103,6 +103,12 @@ class CompiledRbac:
             member, role = rule.values
             edges.setdefault(member, set()).add(role)
         self._closure = {subject: self._reach(subject, edges) for subject in edges}
+        granted_to: dict[str, list[str]] = {}
+        for subject in sorted(self._closure):
+            if subject.startswith("group:"):
+                for role in self._closure[subject]:
+                    granted_to.setdefault(role, []).append(subject)
+        self._groups_granting = {role: tuple(groups) for role, groups in granted_to.items()}
         self._rules: dict[tuple[str, str], list[tuple[int, CasbinRule]]] = {}
         for index, rule in enumerate(rules.policies):
             _, obj, act = rule.values
@@ -144,13 +150,7 @@ class CompiledRbac:
         return RbacResult(False, None, roles, granting)
 
     def granting_groups(self, role: str) -> tuple[str, ...]:
-        return tuple(
-            sorted(
-                subject
-                for subject, reach in self._closure.items()
-                if subject.startswith("group:") and role in reach
-            )
-        )
+        return self._groups_granting.get(role, ())
 
 
 class EnforcerRbac:
