@@ -33,6 +33,7 @@ __all__ = [
     "build_tree",
     "check_consistency",
     "make_checkpoint",
+    "open_signed_checkpoint",
     "read_checkpoint",
     "verify_log_file",
 ]
@@ -94,12 +95,17 @@ def verify_log_file(
     )
     if claimed is None or checkpoint_note is None:
         return LogVerification(report, None)
-    keys = [trusted_key, *report.rotated_keys]
+    checkpoint = open_signed_checkpoint(checkpoint_note, [trusted_key, *report.rotated_keys])
+    return LogVerification(report, checkpoint)
+
+
+def open_signed_checkpoint(note: str, keys: list[Ed25519PublicKey]) -> Checkpoint:
+    """A checkpoint whose note signature verifies with one of ``keys`` under its origin."""
+    claimed = read_checkpoint(note)
     try:
-        checkpoint = open_checkpoint(checkpoint_note, [(claimed.origin, key) for key in keys])
+        return open_checkpoint(note, [(claimed.origin, key) for key in keys])
     except NoteError as exc:
         raise VerificationError("bad checkpoint", str(exc)) from exc
-    return LogVerification(report, checkpoint)
 
 
 def check_consistency(old: Checkpoint, new: Checkpoint, proof: list[bytes]) -> None:

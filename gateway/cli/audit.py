@@ -12,7 +12,14 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from gateway.audit.checkpoints import DEFAULT_LOG_NAME, build_tree, make_checkpoint, verify_log_file
+from gateway.audit.checkpoints import (
+    DEFAULT_LOG_NAME,
+    build_tree,
+    check_consistency,
+    make_checkpoint,
+    open_signed_checkpoint,
+    verify_log_file,
+)
 from gateway.audit.keys import load_public_key, load_signer
 from gateway.audit.log import AuditLog
 from gateway.audit.records import AuditEvent
@@ -240,3 +247,60 @@ def record(log_path: Path, key_path: Path, event_text: str, as_json: bool) -> No
         written = log.append(event)
     result = {"seq": written.seq, "hash": written.hash, "redacted": list(written.redacted)}
     _emit(as_json, result, [f"recorded as seq {written.seq}, hash {written.hash}"])
+
+
+@audit.command(name="check-consistency")
+@click.option(
+    "--old",
+    "old_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The checkpoint the auditor kept.",
+)
+@click.option(
+    "--new",
+    "new_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A later checkpoint.",
+)
+@click.option(
+    "--proof",
+    "proof_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The JSON printed by `gateway audit consistency --json`.",
+)
+@click.option(
+    "--key",
+    "key_paths",
+    required=True,
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A public key (PEM) that may sign checkpoints; repeat after rotations.",
+)
+@_JSON
+def check_consistency_command(
+    old_path: Path, new_path: Path, proof_path: Path, key_paths: tuple[Path, ...], as_json: bool
+) -> None:
+    """Prove, without the log, that the log of NEW only grew from the log of OLD.
+    Exit 0 when the proof holds, 1 otherwise."""
+    keys = [load_public_key(path) for path in key_paths]
+    try:
+        proof_document = json.loads(_read_text(proof_path))
+        proof = [base64.b64decode(item, validate=True) for item in proof_document["proof"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RequestError(
+            f"{proof_path}: not a consistency proof from `gateway audit consistency --json`"
+        ) from exc
+    try:
+        old = open_signed_checkpoint(_read_text(old_path), keys)
+        new = open_signed_checkpoint(_read_text(new_path), keys)
+        check_consistency(old, new, proof)
+    except VerificationError as exc:
+        _emit(as_json, {"consistent": False, "kind": exc.kind, "error": str(exc)}, [])
+        if not as_json:
+            click.echo(f"FAILED {exc}", err=True)
+        raise click.exceptions.Exit(int(ExitCode.FAILED)) from exc
+    result = {"consistent": True, "old_size": old.size, "new_size": new.size, "origin": new.origin}
+    _emit(as_json, result, [f"ok: the log at size {new.size} extends the log at size {old.size}"])

@@ -13,7 +13,7 @@ from gateway.policy.bundle import PolicyBundle, load_bundle
 from gateway.policy.decision_point import PolicyDecisionPoint
 from gateway.policy.engine import PolicyEngine
 from gateway.policy.rbac import CompiledRbac
-from gateway.policy.testing import discover_test_files, run_policy_tests
+from gateway.policy.testing import discover_test_files, run_policy_tests, untested_policies
 
 __all__ = ["policy"]
 
@@ -86,6 +86,7 @@ def test_command(config: GatewayConfig, policies_dir: Path | None, as_json: bool
     files = discover_test_files(bundle.root)
     results = run_policy_tests(PolicyDecisionPoint(lambda: engine), files)
     failed = [result for result in results if not result.passed]
+    untested = untested_policies([policy.id for policy in bundle.policies], results)
     if as_json:
         report = [
             {
@@ -97,7 +98,8 @@ def test_command(config: GatewayConfig, policies_dir: Path | None, as_json: bool
             }
             for result in results
         ]
-        click.echo(json.dumps({"passed": not failed and bool(results), "cases": report}, indent=2))
+        summary = {"passed": not failed and bool(results), "untested_policies": untested}
+        click.echo(json.dumps({**summary, "cases": report}, indent=2))
     else:
         for result in results:
             if result.passed:
@@ -109,6 +111,8 @@ def test_command(config: GatewayConfig, policies_dir: Path | None, as_json: bool
                 for difference in result.differences:
                     click.echo(f"       {difference}")
         click.echo(f"{len(results) - len(failed)} policy cases passed, {len(failed)} failed")
+        if untested:
+            click.echo(f"warning: no case is decided by {', '.join(untested)}", err=True)
     if failed or not results:
         if not results and not as_json:
             click.echo(f"no policy tests found under {bundle.root / 'tests'}", err=True)

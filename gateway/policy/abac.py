@@ -14,9 +14,9 @@ Cedar, which could turn a deny into an allow) makes the outcome a deny naming th
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cedarpy
 

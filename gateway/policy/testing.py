@@ -33,7 +33,13 @@ from gateway.policy.decision_point import PolicyDecisionPoint
 from gateway.policy.request import AccessRequest
 from gateway.yaml_source import YamlDocument, load_yaml_model
 
-__all__ = ["CaseResult", "PolicyTestFile", "discover_test_files", "run_policy_tests"]
+__all__ = [
+    "CaseResult",
+    "PolicyTestFile",
+    "discover_test_files",
+    "run_policy_tests",
+    "untested_policies",
+]
 
 
 class Expectation(BaseModel):
@@ -171,3 +177,15 @@ def run_policy_tests(pdp: PolicyDecisionPoint, files: list[Path]) -> list[CaseRe
             line = document.line_of(("cases", index))
             results.append(_run_case(pdp, directory, case, str(path), line))
     return results
+
+
+def untested_policies(policy_ids: list[str], results: list[CaseResult]) -> list[str]:
+    """Policies that decided no case: a change to them would go unnoticed by the tests."""
+    exercised = {
+        reason.policy
+        for result in results
+        if result.decision is not None
+        for reason in result.decision.reasons
+        if reason.engine == "cedar"
+    }
+    return [policy_id for policy_id in policy_ids if policy_id not in exercised]

@@ -252,3 +252,113 @@ def test_a_writer_holding_the_retired_key_is_refused(log: Path, keys: Path) -> N
     assert "this writer holds" in err
     assert "(was the key rotated?)" in err
     assert log.read_bytes() == before
+
+
+def test_an_auditor_proves_the_log_only_grew_from_two_checkpoints(
+    log: Path, keys: Path, tmp_path: Path
+) -> None:
+    private, public = str(keys / "audit-signing.key"), str(keys / "audit-signing.pub")
+    old, new, proof = tmp_path / "old.txt", tmp_path / "new.txt", tmp_path / "proof.json"
+    assert (
+        invoke("audit", "checkpoint", "--log", str(log), "--key", private, "--out", str(old))[0]
+        == 0
+    )
+    event = '{"type": "manual.action", "actor": "omar"}'
+    assert invoke("audit", "record", "--log", str(log), "--key", private, "--event", event)[0] == 0
+    assert (
+        invoke("audit", "checkpoint", "--log", str(log), "--key", private, "--out", str(new))[0]
+        == 0
+    )
+    code, out, _ = invoke(
+        "audit", "consistency", "--log", str(log), "--from", "3", "--to", "4", "--json"
+    )
+    proof.write_text(out)
+
+    code, out, _ = invoke(
+        "audit", "check-consistency", "--old", str(old), "--new", str(new),
+        "--proof", str(proof), "--key", public,
+    )  # fmt: skip
+
+    assert code == 0
+    assert out.strip() == "ok: the log at size 4 extends the log at size 3"
+
+
+def test_a_rewritten_history_fails_the_consistency_check(
+    log: Path, keys: Path, tmp_path: Path
+) -> None:
+    private, public = str(keys / "audit-signing.key"), str(keys / "audit-signing.pub")
+    old, new, proof = tmp_path / "old.txt", tmp_path / "new.txt", tmp_path / "proof.json"
+    assert (
+        invoke("audit", "checkpoint", "--log", str(log), "--key", private, "--out", str(old))[0]
+        == 0
+    )
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(lines[0])  # history rewritten: the operator keeps record 0 only ...
+    for actor in ("x", "y", "z"):  # ... and writes three new records after it
+        event = json.dumps({"type": "manual.action", "actor": actor})
+        assert (
+            invoke("audit", "record", "--log", str(log), "--key", private, "--event", event)[0] == 0
+        )
+    assert (
+        invoke("audit", "checkpoint", "--log", str(log), "--key", private, "--out", str(new))[0]
+        == 0
+    )
+    proof.write_text(
+        invoke("audit", "consistency", "--log", str(log), "--from", "3", "--to", "4", "--json")[1]
+    )
+
+    code, out, _ = invoke(
+        "audit", "check-consistency", "--old", str(old), "--new", str(new),
+        "--proof", str(proof), "--key", public, "--json",
+    )  # fmt: skip
+
+    assert code == 1
+    assert json.loads(out)["kind"] == "inconsistent checkpoints"
+
+
+def test_check_consistency_rejects_a_checkpoint_signed_by_another_key(
+    log: Path, keys: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    assert invoke("keys", "init", "--dir", str(other))[0] == 0
+    forged = tmp_path / "forged.txt"
+    assert (
+        invoke(
+            "audit",
+            "checkpoint",
+            "--log",
+            str(log),
+            "--key",
+            str(other / "audit-signing.key"),
+            "--out",
+            str(forged),
+        )[0]
+        == 0
+    )
+    proof = tmp_path / "proof.json"
+    proof.write_text(
+        invoke("audit", "consistency", "--log", str(log), "--from", "3", "--to", "3", "--json")[1]
+    )
+
+    code, _, err = invoke(
+        "audit", "check-consistency", "--old", str(forged), "--new", str(forged),
+        "--proof", str(proof), "--key", str(keys / "audit-signing.pub"),
+    )  # fmt: skip
+
+    assert code == 1
+    assert "bad checkpoint: unknown key" in err
+
+
+def test_check_consistency_rejects_a_file_that_is_not_a_proof(
+    log: Path, keys: Path, tmp_path: Path
+) -> None:
+    bogus = tmp_path / "proof.json"
+    bogus.write_text('{"proof": ["%%%"]}')
+
+    code, _, err = invoke(
+        "audit", "check-consistency", "--old", str(bogus), "--new", str(bogus),
+        "--proof", str(bogus), "--key", str(keys / "audit-signing.pub"),
+    )  # fmt: skip
+
+    assert code == 4
+    assert "not a consistency proof" in err

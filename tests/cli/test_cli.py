@@ -292,3 +292,18 @@ def test_demo_fails_when_the_audit_log_does_not_verify(workdir: Path) -> None:
 
     assert code == 1
     assert "audit log does not verify with keys/audit-signing.pub: record 0: bad signature" in err
+
+
+def test_policy_test_warns_about_policies_no_case_exercises(workdir: Path) -> None:
+    extra = workdir / "policies" / "cedar" / "extra.cedar"
+    extra.write_text(
+        '@id("kb-publish-anyone")\npermit (principal, action == Action::"kb.publish", resource is Article) when { principal.department == "Docs" };\n'
+    )
+
+    code, out, err = invoke("policy", "test")
+
+    assert code == 0
+    assert "warning: no case is decided by kb-publish-anyone" in err
+    assert json.loads(invoke("policy", "test", "--json")[1])["untested_policies"] == [
+        "kb-publish-anyone"
+    ]
