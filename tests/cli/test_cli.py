@@ -297,10 +297,12 @@ def test_demo_fails_when_the_audit_log_does_not_verify(workdir: Path) -> None:
 def test_policy_test_warns_about_policies_no_case_exercises(workdir: Path) -> None:
     extra = workdir / "policies" / "cedar" / "extra.cedar"
     extra.write_text(
-        '@id("kb-publish-anyone")\npermit (principal, action == Action::"kb.publish", resource is Article) when { principal.department == "Docs" };\n'
+        '@id("kb-publish-anyone")\n'
+        'permit (principal, action == Action::"kb.publish", resource is Article)\n'
+        'when { principal.department == "Docs" };\n'
     )
 
-    code, out, err = invoke("policy", "test")
+    code, _, err = invoke("policy", "test")
 
     assert code == 0
     assert "warning: no case is decided by kb-publish-anyone" in err
