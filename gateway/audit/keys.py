@@ -95,6 +95,7 @@ def init_keys(directory: Path, *, force: bool = False) -> tuple[Path, Path, Sign
     try:
         directory.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # an existing file keeps its mode: tighten it first
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(private_pem)
         private_path.chmod(0o600)

@@ -51,7 +51,7 @@ def _utcnow() -> datetime:
 @dataclass
 class _Pending:
     event: AuditEvent
-    signer: Signer | None = None  # a rotation record is sealed by the retiring key
+    rotates_to: Signer | None = None  # for a rotation record: the key in force after it
     outcome: AuditRecord | AuditWriteError | None = None  # set once the batch is written
 
 
@@ -92,8 +92,13 @@ class AuditLog:
             self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
         except OSError as exc:
             raise AuditWriteError(f"{self.path}: cannot open audit log: {exc.strerror}") from exc
-        with self._locked():
-            torn = self._cut_torn_tail()
+        try:
+            with self._locked():
+                torn = self._cut_torn_tail()
+        except OSError as exc:
+            raise AuditWriteError(
+                f"{self.path}: cannot quarantine a torn tail: {exc.strerror}"
+            ) from exc
         if torn is not None:
             self.append(torn)
 
@@ -128,9 +133,19 @@ class AuditLog:
         if tail.endswith(b"\n"):
             return None
         torn = tail.rsplit(b"\n", 1)[-1]
-        stamp = self.clock().strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         quarantine = self.path.with_name(f"{self.path.name}.torn-{stamp}")
-        quarantine.write_bytes(torn)
+        number = 1
+        while True:  # never overwrite evidence moved aside earlier
+            try:
+                with quarantine.open("xb") as handle:
+                    handle.write(torn)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                break
+            except FileExistsError:
+                number += 1
+                quarantine = self.path.with_name(f"{self.path.name}.torn-{stamp}-{number}")
         os.ftruncate(self._descriptor, size - len(torn))
         os.fsync(self._descriptor)
         return AuditEvent(
@@ -161,9 +176,7 @@ class AuditLog:
                 "new_public_key": raw_public_key(new_signer.public_key).hex(),
             },
         )
-        record = self._submit(_Pending(event, signer=self.signer))
-        self.signer = new_signer
-        return record
+        return self._submit(_Pending(event, rotates_to=new_signer))
 
     def _submit(self, pending: _Pending) -> AuditRecord:
         with self._condition:
@@ -187,39 +200,51 @@ class AuditLog:
         raise outcome or RuntimeError("audit append finished without an outcome")
 
     def _write(self, batch: list[_Pending]) -> None:
-        records: list[AuditRecord] = []
+        """Seal and write one group; every entry of ``batch`` gets its outcome."""
         try:
             with self._locked():
                 self._refresh_head()
-                head = self._head
-                seq, prev = head.next_seq, head.prev
-                time = format_time(self.clock())
-                expected = head.key_id
-                for item in batch:
-                    signer = item.signer or self.signer
-                    if expected is not None and signer.key_id != expected:
-                        raise AuditWriteError(
-                            f"{self.path}: the log is signed by key {expected}, this writer "
-                            f"holds {signer.key_id} (was the key rotated?)"
-                        )
-                    record = seal_record(item.event, seq=seq, prev=prev, time=time, signer=signer)
-                    records.append(record)
-                    expected = _key_in_force(record)
-                    seq, prev = seq + 1, record.hash
-                data = b"".join(record.line + b"\n" for record in records)
-                self._write_durably(data, head.size)
-                self._head = _Head(head.size + len(data), seq, prev, expected)
-        except (OSError, CanonicalError, AuditWriteError) as exc:
+                written = self._seal_and_write(batch)
+        except Exception as exc:  # fail closed: whatever went wrong, nothing was written
             error = (
                 exc
                 if isinstance(exc, AuditWriteError)
                 else AuditWriteError(f"{self.path}: append failed: {_describe(exc)}")
             )
             for item in batch:
-                item.outcome = error
+                if item.outcome is None:
+                    item.outcome = error
             return
-        for item, record in zip(batch, records, strict=True):
+        for item, record in written:
             item.outcome = record
+
+    def _seal_and_write(self, batch: list[_Pending]) -> list[tuple[_Pending, AuditRecord]]:
+        head = self._head
+        seq, prev, time = head.next_seq, head.prev, format_time(self.clock())
+        signer = self.signer
+        if head.key_id is not None and signer.key_id != head.key_id:
+            raise AuditWriteError(
+                f"{self.path}: the log is signed by key {head.key_id}, this writer holds "
+                f"{signer.key_id} (was the key rotated?)"
+            )
+        written: list[tuple[_Pending, AuditRecord]] = []
+        for item in batch:
+            try:
+                record = seal_record(item.event, seq=seq, prev=prev, time=time, signer=signer)
+            except (CanonicalError, RecursionError, ValueError) as exc:
+                # This event alone is refused; the others of the group go ahead.
+                item.outcome = AuditWriteError(f"{self.path}: append failed: {_describe(exc)}")
+                continue
+            written.append((item, record))
+            signer = item.rotates_to or signer
+            seq, prev = seq + 1, record.hash
+        data = b"".join(record.line + b"\n" for _, record in written)
+        self._write_durably(data, head.size)
+        self._head = _Head(
+            head.size + len(data), seq, prev, signer.key_id if written else head.key_id
+        )
+        self.signer = signer
+        return written
 
     def _write_durably(self, data: bytes, size: int) -> None:
         try:

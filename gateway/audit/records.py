@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -107,7 +107,10 @@ class AuditRecord:
 
 
 def format_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC, microseconds, ``Z``: the only time format records use."""
+    if moment.tzinfo is None:
+        raise TypeError("audit record times must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def seal_record(
@@ -226,8 +229,10 @@ def parse_record(line: bytes, position: int) -> AuditRecord:
         encoded = canonical_bytes(body, checked=True)
     except (binascii.Error, CanonicalError) as exc:
         raise VerificationError("malformed record", str(exc), position) from exc
-    if len(signature) != 64:
-        raise VerificationError("malformed record", "signature must be 64 bytes", position)
+    if len(signature) != 64 or base64.b64encode(signature).decode("ascii") != body["sig"]:
+        raise VerificationError(
+            "malformed record", "signature must be 64 bytes in canonical base64", position
+        )
     if encoded != line:
         raise VerificationError("malformed record", "not in canonical form", position)
     return _record(body, signature, line)

@@ -33,13 +33,18 @@ _SECRET_STEMS = (
     "seed",
     "totp",
     "otpcode",
+    "mfacode",
+    "pincode",
+    "authcode",
+    "securitycode",
+    "verificationcode",
     "recoverycode",
     "credential",
 )
 _SECRET_VALUE = re.compile(
     r"^\s*(bearer|ssws|basic)\s+\S+"  # HTTP authorization values
-    r"|^ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\."  # JSON web tokens
-    r"|^otpauth://"  # TOTP provisioning URIs carry the seed
+    r"|^\s*ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\."  # JSON web tokens
+    r"|^\s*otpauth://"  # TOTP provisioning URIs carry the seed
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----",
     re.IGNORECASE,
 )

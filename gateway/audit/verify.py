@@ -33,6 +33,9 @@ from gateway.errors import VerificationError
 
 __all__ = ["RootAccumulator", "VerifyReport", "verify_records"]
 
+# Every canonical record starts with its first key and ends with its last one.
+_RECORD_START = b'{"action":'
+_RECORD_END = b',"v":1}'
 _ROTATION_MARK = b',"type":"' + KEY_ROTATED.encode() + b'"'
 
 
@@ -131,6 +134,10 @@ class _Checkpoint:
     def __init__(self, checkpoint: tuple[int, bytes] | None) -> None:
         self.expected = checkpoint
         self.accumulator = RootAccumulator()
+        if checkpoint is not None and checkpoint[0] == 0 and checkpoint[1] != EMPTY_ROOT:
+            raise VerificationError(
+                "checkpoint mismatch", "a checkpoint of size 0 must have the empty root", 0
+            )
 
     def add(self, line: bytes, index: int) -> None:
         self.accumulator.add(leaf_hash(line))
@@ -165,9 +172,10 @@ def verify_records(
     """Verify every line; raise ``VerificationError`` at the first bad one.
 
     ``checkpoint`` is ``(size, root hash)`` from a checkpoint whose signature the caller
-    checks.  With ``check_signatures=False`` (chain-only) records are not parsed unless
-    their ``seq`` or ``prev`` is wrong: only the chain and the checkpoint root are checked,
-    so trust rests on the checkpoint's signature, and only up to its size.
+    checks.  With ``check_signatures=False`` (chain-only) a record is parsed only when its
+    outline, ``seq`` or ``prev`` is wrong, and only key rotations are signature-checked:
+    the chain and the checkpoint root are what is verified, so trust rests on the
+    checkpoint's signature, and only up to its size.
     """
     if not check_signatures:
         return _verify_chain(lines, trusted_key, checkpoint, progress)
@@ -215,6 +223,8 @@ def _verify_chain(
     tree = _Checkpoint(checkpoint)
     count = 0
     for index, line in enumerate(lines):
+        if not (line.startswith(_RECORD_START) and line.endswith(_RECORD_END)):
+            parse_record(line, index)  # a torn or foreign line: say exactly what is wrong
         if _link_fields(line) != (index, prev):
             _check_link(parse_record(line, index), index, prev)
         if line.rfind(_ROTATION_MARK) > 0:

@@ -75,7 +75,8 @@ def audit() -> None:
 @click.option(
     "--chain-only",
     is_flag=True,
-    help="Skip record signatures: check structure, chain and checkpoint only.",
+    help="Fast mode: check the hash chain and the checkpoint root, not every record's "
+    "signature and form (trust then rests on the checkpoint's signature).",
 )
 @_JSON
 def verify(

@@ -362,3 +362,32 @@ def test_check_consistency_rejects_a_file_that_is_not_a_proof(
 
     assert code == 4
     assert "not a consistency proof" in err
+
+
+def test_verify_reports_progress_on_a_long_log(keys: Path, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from gateway.audit.keys import load_signer
+    from gateway.audit.records import GENESIS_PREV, AuditEvent, seal_record
+
+    signer = load_signer(keys / "audit-signing.key")
+    path, prev, lines = tmp_path / "long.log", GENESIS_PREV, []
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    for seq in range(4_100):
+        record = seal_record(AuditEvent(type="t"), seq=seq, prev=prev, time=moment, signer=signer)
+        lines.append(record.line + b"\n")
+        prev = record.hash
+    path.write_bytes(b"".join(lines))
+
+    code, out, _ = invoke(
+        "audit",
+        "verify",
+        "--log",
+        str(path),
+        "--key",
+        str(keys / "audit-signing.pub"),
+        "--chain-only",
+    )
+
+    assert code == 0
+    assert out.startswith("ok: 4100 records")

@@ -309,3 +309,13 @@ def test_policy_test_warns_about_policies_no_case_exercises(workdir: Path) -> No
     assert json.loads(invoke("policy", "test", "--json")[1])["untested_policies"] == [
         "kb-publish-anyone"
     ]
+
+
+def test_demo_without_an_audit_log(workdir: Path) -> None:
+    (workdir / "gateway.toml").write_text("[audit]\nenabled = false\n")
+
+    code, out, _ = invoke("demo")
+
+    assert code == 0
+    assert "audit log" not in out
+    assert not (workdir / "var").exists()
