@@ -10,7 +10,9 @@ can catch ``GatewayError`` once and print ``diagnostics()``::
     │   └── PolicyBundleError  the policy bundle failed to load or validate
     ├── RequestError           an access request is malformed (bad resource, bad context)
     ├── IdentityError          identity facts cannot be resolved
-    │   └── UnknownActorError  the directory has no such user
+    │   ├── UnknownActorError  the directory has no such user
+    │   ├── DirectoryUnavailableError  a directory cannot be reached (fail closed)
+    │   └── DirectoryActionError  a directory change was refused or failed
     └── AuditError             the audit log cannot be written or does not verify
         ├── AuditWriteError    an append failed: the guarded action must not run
         ├── AuditKeyError      a signing or verification key is missing or invalid
@@ -31,6 +33,8 @@ __all__ = [
     "AuditKeyError",
     "AuditWriteError",
     "ConfigError",
+    "DirectoryActionError",
+    "DirectoryUnavailableError",
     "ExitCode",
     "GatewayError",
     "IdentityError",
@@ -129,6 +133,18 @@ class UnknownActorError(IdentityError):
     def __init__(self, user_id: str) -> None:
         self.user_id = user_id
         super().__init__(f"unknown user {user_id!r}: not found in the directory")
+
+
+class DirectoryUnavailableError(IdentityError):
+    """A directory cannot be reached; privileged decisions fail closed."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class DirectoryActionError(IdentityError):
+    """A directory change was refused or failed; the message never holds a secret."""
+
+    exit_code = ExitCode.FAILED
 
 
 class AuditError(GatewayError):

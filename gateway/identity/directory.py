@@ -1,24 +1,67 @@
-"""The interface every identity source implements."""
+"""The interfaces every identity source implements, and what they share."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from pydantic import SecretStr
 
 from gateway.identity.facts import IdentityFacts, ResourceFacts
 
-__all__ = ["DirectoryConnector", "account_facts"]
+__all__ = ["ActionResult", "DirectoryActions", "DirectoryConnector", "account_facts"]
 
 
 class DirectoryConnector(Protocol):
-    """A source of identity facts (static file, LDAP, Active Directory, Okta)."""
+    """A source of identity facts (static file, LDAP, Active Directory, Okta).
+
+    ``get_user`` raises ``UnknownActorError`` when there is no such user and
+    ``DirectoryUnavailableError`` when the source cannot be reached; it never returns
+    facts it could not read.
+    """
+
+    name: str
 
     def get_user(self, user_id: str) -> IdentityFacts:
-        """The facts about ``user_id``; raises ``UnknownActorError`` when there is none."""
+        """The facts about ``user_id``."""
         ...
 
     def get_resource(self, resource_type: str, resource_id: str) -> ResourceFacts | None:
         """The facts about a resource, or ``None`` when the directory knows nothing of it."""
         ...
+
+    def find_users(
+        self, *, email: str | None = None, username: str | None = None
+    ) -> list[IdentityFacts]:
+        """Every user whose email or username is exactly the one given (case-insensitive)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What a directory action did; ``changed`` is false when it was already so."""
+
+    changed: bool
+    detail: str
+
+
+@runtime_checkable
+class DirectoryActions(Protocol):
+    """The directory changes support work needs.  Each is idempotent where it can be:
+    repeating it leaves the directory as the first call did and reports ``changed=False``.
+    A new password is a ``SecretStr`` and never appears in a result, log or error."""
+
+    def reset_password(
+        self, user_id: str, new_password: SecretStr, *, must_change: bool = True
+    ) -> ActionResult: ...
+
+    def unlock_account(self, user_id: str) -> ActionResult: ...
+
+    def set_enabled(self, user_id: str, enabled: bool) -> ActionResult: ...
+
+    def add_to_group(self, user_id: str, group: str) -> ActionResult: ...
+
+    def remove_from_group(self, user_id: str, group: str) -> ActionResult: ...
 
 
 def account_facts(user: IdentityFacts) -> ResourceFacts:

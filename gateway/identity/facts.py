@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import NewType
 
@@ -40,6 +41,14 @@ class IdentityFacts(BaseModel):
     employee_type: str = "employee"
     mfa_factors: tuple[str, ...] = ()
     privileged: bool = False
+    # Provenance: which source said so, when it was read, and the source's own
+    # last-changed time for the entry (``None`` when the source does not say).
+    source: str = "static"
+    read_at: datetime | None = None
+    changed_at: datetime | None = None
+    password_changed_at: datetime | None = None
+    # For facts merged from several sources: fact name -> the source it came from.
+    fact_sources: dict[str, str] = {}
 
     @property
     def mfa_enrolled(self) -> bool:

@@ -59,6 +59,8 @@ class StaticDirectoryFile(BaseModel):
 class StaticDirectory:
     """A ``DirectoryConnector`` over an in-memory directory loaded from YAML."""
 
+    name = "static"
+
     def __init__(self, directory: StaticDirectoryFile) -> None:
         self._directory = directory
         self._privileged = frozenset(directory.privileged_groups)
@@ -125,6 +127,18 @@ class StaticDirectory:
         )
         self._users[user_id] = facts
         return facts
+
+    def find_users(
+        self, *, email: str | None = None, username: str | None = None
+    ) -> list[IdentityFacts]:
+        wanted_email = email.casefold() if email else None
+        wanted_name = username.casefold() if username else None
+        return [
+            self.get_user(user_id)
+            for user_id, user in self._directory.users.items()
+            if (wanted_name is not None and user_id.casefold() == wanted_name)
+            or (wanted_email is not None and (user.email or "").casefold() == wanted_email)
+        ]
 
     def get_resource(self, resource_type: str, resource_id: str) -> ResourceFacts | None:
         if resource_type == "account":
