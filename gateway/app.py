@@ -6,8 +6,10 @@ from gateway.audit.keys import PRIVATE_KEY_FILE, init_keys, load_signer
 from gateway.audit.log import AuditLog
 from gateway.audit.records import AuditEvent
 from gateway.config import AuditConfig, GatewayConfig, load_config
-from gateway.errors import UnknownActorError
+from gateway.errors import DirectoryUnavailableError, UnknownActorError
 from gateway.identity.directory import DirectoryConnector
+from gateway.identity.facts import IdentityFacts
+from gateway.identity.resolver import Conflict
 from gateway.identity.static import StaticDirectory
 from gateway.policy.decision import Decision
 from gateway.policy.decision_point import PolicyDecisionPoint
@@ -70,16 +72,40 @@ class Gateway:
         return cls(policies, directory, audit)
 
     def authorize(self, request: AccessRequest) -> Decision:
-        """Decide ``request`` with the actor's and the resource's directory facts."""
+        """Decide ``request`` with the actor's and the resource's directory facts.
+
+        A directory that cannot be reached (and has no usable cached facts) gives a deny
+        that says so: never an allow on facts that could not be read.
+        """
         try:
-            actor = self.directory.get_user(request.actor)
-        except UnknownActorError:
-            actor = None
-        resource = self.directory.get_resource(request.resource.type, request.resource.id)
-        decision = self.decision_point.decide(request, actor, resource)
+            try:
+                actor: IdentityFacts | None = self.directory.get_user(request.actor)
+            except UnknownActorError:
+                actor = None
+            ref = request.resource
+            resource = self.directory.get_resource(ref.type, ref.id)
+        except DirectoryUnavailableError as exc:
+            decision = self.decision_point.refuse(request, str(exc))
+        else:
+            decision = self.decision_point.decide(request, actor, resource)
         if self.audit is not None:
             self.audit.append(decision_event(decision))
         return decision
+
+    def record_conflict(self, conflict: Conflict) -> None:
+        """Sources disagreed about a fact: keep it in the audit log."""
+        if self.audit is not None:
+            self.audit.append(
+                AuditEvent(
+                    type="identity.conflict",
+                    actor=conflict.user_id,
+                    payload={
+                        "fact": conflict.fact,
+                        "values": conflict.values,
+                        "chosen": conflict.chosen,
+                    },
+                )
+            )
 
     def close(self) -> None:
         if self.audit is not None:

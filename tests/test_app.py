@@ -14,6 +14,8 @@ from gateway.audit.records import parse_record
 from gateway.audit.verify import verify_records
 from gateway.config import AuditConfig, GatewayConfig, PolicyConfig
 from gateway.errors import AuditKeyError, AuditWriteError
+from gateway.policy.decision_point import PolicyDecisionPoint
+from tests.identity.directories import Directory
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,4 +76,83 @@ def test_auditing_can_be_turned_off(config: GatewayConfig) -> None:
 
     assert gateway.audit is None
     assert not config.audit.log.exists()
+    gateway.close()
+
+
+def outage_gateway(config: GatewayConfig, **stale: object) -> tuple[Gateway, Directory]:
+    from gateway.app import open_audit_log
+    from gateway.identity.resolver import IdentityResolver, ResolverSettings
+    from gateway.policy.store import PolicyStore
+
+    ldap = Directory(
+        "ldap",
+        {"elena": {"groups": ["helpdesk"]}, "tom": {"groups": ["staff"], "department": "Finance"}},
+    )
+    okta = Directory("okta", {"elena": {"groups": ["helpdesk"]}, "tom": {"department": "Sales"}})
+    gateway = Gateway(PolicyStore(config.policy.dir), ldap, open_audit_log(config.audit))
+    gateway.directory = IdentityResolver(
+        sources=[ldap, okta],
+        settings=ResolverSettings(ttl_seconds=0, max_stale_seconds=3600),
+        on_conflict=gateway.record_conflict,
+    )
+    gateway.decision_point = PolicyDecisionPoint(
+        lambda: gateway.policies.engine,
+        **stale,  # type: ignore[arg-type]
+    )
+    return gateway, ldap
+
+
+def test_a_directory_outage_without_cached_facts_is_a_deny_that_says_so(
+    config: GatewayConfig,
+) -> None:
+    gateway, ldap = outage_gateway(config)
+    ldap.down = True
+
+    decision = gateway.authorize(
+        AccessRequest(actor="elena", action="kb.publish", resource="article:x")
+    )
+
+    assert not decision.allowed
+    assert decision.reasons[0].message.startswith(
+        "directory unavailable for 'elena': ldap: connection refused"
+    )
+    (line,) = read_lines(config.audit.log)
+    assert parse_record(line, 0).payload["decision"] == "deny"
+    gateway.close()
+
+
+def test_on_stale_facts_only_stale_tolerant_actions_are_decided(config: GatewayConfig) -> None:
+    gateway, ldap = outage_gateway(config, stale_tolerant_actions=frozenset({"kb.publish"}))
+    fresh = gateway.authorize(
+        AccessRequest(actor="elena", action="password.reset", resource="account:tom")
+    )
+    ldap.down = True
+
+    tolerated = gateway.authorize(
+        AccessRequest(actor="elena", action="kb.publish", resource="article:x")
+    )
+    refused = gateway.authorize(
+        AccessRequest(actor="elena", action="password.reset", resource="account:tom")
+    )
+
+    assert fresh.allowed
+    assert tolerated.allowed
+    assert not refused.allowed
+    assert "password.reset needs fresh facts" in refused.reasons[0].message
+    gateway.close()
+
+
+def test_disagreeing_sources_are_recorded_in_the_audit_log(config: GatewayConfig) -> None:
+    gateway, _ = outage_gateway(config)
+
+    gateway.authorize(AccessRequest(actor="tom", action="kb.publish", resource="article:x"))
+
+    records = [parse_record(line, index) for index, line in enumerate(read_lines(config.audit.log))]
+    conflict = next(record for record in records if record.type == "identity.conflict")
+    assert conflict.actor == "tom"
+    assert conflict.payload == {
+        "fact": "department",
+        "values": {"ldap": "Finance", "okta": "Sales"},
+        "chosen": "Finance",
+    }
     gateway.close()

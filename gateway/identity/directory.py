@@ -75,5 +75,10 @@ def account_facts(user: IdentityFacts) -> ResourceFacts:
     if user.manager is not None:
         attributes["manager"] = {"type": "User", "id": user.manager}
     return ResourceFacts.model_validate(
-        {"type": "account", "id": user.id, "attributes": attributes}
+        {
+            "type": "account",
+            "id": user.id,
+            "attributes": attributes,
+            "stale_since": user.stale_since,
+        }
     )

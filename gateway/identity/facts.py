@@ -49,6 +49,8 @@ class IdentityFacts(BaseModel):
     password_changed_at: datetime | None = None
     # For facts merged from several sources: fact name -> the source it came from.
     fact_sources: dict[str, str] = {}
+    # Set when these facts come from cache because a source could not be reached.
+    stale_since: datetime | None = None
 
     @property
     def mfa_enrolled(self) -> bool:
@@ -67,3 +69,4 @@ class ResourceFacts(BaseModel):
     type: str
     id: str
     attributes: dict[str, JsonValue] = {}
+    stale_since: datetime | None = None

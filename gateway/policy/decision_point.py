@@ -94,9 +94,11 @@ class PolicyDecisionPoint:
         engine: Callable[[], PolicyEngine],
         *,
         clock: Callable[[], datetime] = _utcnow,
+        stale_tolerant_actions: frozenset[str] = frozenset(),
     ) -> None:
         self._engine = engine
         self._clock = clock
+        self._stale_tolerant = stale_tolerant_actions
 
     def _decision(
         self,
@@ -118,6 +120,11 @@ class PolicyDecisionPoint:
             remedies=tuple((remedies or [])[:_MAX_REMEDIES]),
         )
 
+    def refuse(self, request: AccessRequest, message: str) -> Decision:
+        """A deny the gateway itself gives, without evaluating policies."""
+        reason = Reason(engine="gateway", effect="error", message=message)
+        return self._decision(self._engine(), request, Effect.DENY, [reason])
+
     def decide(
         self,
         request: AccessRequest,
@@ -128,8 +135,14 @@ class PolicyDecisionPoint:
         engine = self._engine()
         if actor is None:
             message = f"unknown actor {request.actor!r}: not found in the directory"
-            reason = Reason(engine="gateway", effect="error", message=message)
-            return self._decision(engine, request, Effect.DENY, [reason])
+            return self.refuse(request, message)
+        stale = actor.stale_since or (resource.stale_since if resource is not None else None)
+        if stale is not None and request.action not in self._stale_tolerant:
+            return self.refuse(
+                request,
+                f"directory unavailable: facts served from cache since {stale.isoformat()}; "
+                f"{request.action} needs fresh facts",
+            )
         evaluation = engine.evaluate(request, actor, resource)
         rbac_reasons, rbac_remedies = _rbac_reasons(engine, request, evaluation)
         cedar_reasons, cedar_remedies, obligations = _cedar_reasons(engine, request, evaluation)

@@ -142,3 +142,23 @@ def test_the_decision_time_comes_from_the_clock(gateway: Gateway, ask: Ask) -> N
     actor = gateway.directory.get_user("hank")
 
     assert pdp.decide(request, actor, None).decided_at == moment
+
+
+def test_stale_resource_facts_need_a_stale_tolerant_action(gateway: Gateway, ask: Ask) -> None:
+    moment = datetime(2026, 1, 2, tzinfo=UTC)
+    pdp = PolicyDecisionPoint(lambda: gateway.policies.engine)
+    actor = gateway.directory.get_user("hank")
+    target = gateway.directory.get_resource("account", "alice")
+    assert target is not None
+
+    decision = pdp.decide(
+        ask("hank", "password.reset", "account:alice"),
+        actor,
+        target.model_copy(update={"stale_since": moment}),
+    )
+
+    assert not decision.allowed
+    assert decision.reasons[0].message == (
+        "directory unavailable: facts served from cache since 2026-01-02T00:00:00+00:00; "
+        "password.reset needs fresh facts"
+    )
