@@ -25,22 +25,27 @@ class CanonicalError(ValueError):
     """A value cannot be encoded canonically (a float, a huge integer, a non-string key)."""
 
 
-def _check(value: Any, where: str) -> None:
+MAX_DEPTH = 100
+
+
+def _check(value: Any, where: str, depth: int = 0) -> None:
     if value is None or isinstance(value, (bool, str)):
         return
+    if depth > MAX_DEPTH:
+        raise CanonicalError(f"{where}: nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
             raise CanonicalError(f"{where}: integer out of range")
         return
     if isinstance(value, list):
         for index, item in enumerate(value):
-            _check(item, f"{where}[{index}]")
+            _check(item, f"{where}[{index}]", depth + 1)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise CanonicalError(f"{where}: object keys must be strings")
-            _check(item, f"{where}.{key}")
+            _check(item, f"{where}.{key}", depth + 1)
         return
     raise CanonicalError(f"{where}: {type(value).__name__} is not allowed")
 

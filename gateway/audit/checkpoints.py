@@ -8,7 +8,7 @@ proof shows the log only grew.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,7 @@ __all__ = [
     "LogVerification",
     "build_tree",
     "check_consistency",
+    "complete_lines",
     "make_checkpoint",
     "open_signed_checkpoint",
     "read_checkpoint",
@@ -39,6 +40,20 @@ __all__ = [
 ]
 
 DEFAULT_LOG_NAME = "it-support-gateway/audit"
+
+
+def complete_lines(log: Path) -> Iterator[bytes]:
+    """The log's lines for verification: a last line without its newline is a torn tail,
+    which is malformed."""
+    for index, raw in enumerate(_raw_lines(log)):
+        if not raw.endswith(b"\n"):
+            raise VerificationError("malformed record", "torn tail: the line has no newline", index)
+        yield raw[:-1]
+
+
+def _raw_lines(log: Path) -> Iterator[bytes]:
+    with log.open("rb") as handle:
+        yield from handle
 
 
 def make_checkpoint(log: Path, signer: Signer, name: str = DEFAULT_LOG_NAME) -> str:
@@ -79,6 +94,7 @@ def verify_log_file(
     checkpoint_note: str | None = None,
     check_signatures: bool = True,
     progress: Callable[[int], None] | None = None,
+    origin: str | None = None,
 ) -> LogVerification:
     """Verify ``log`` and, when given, that it contains what a signed checkpoint commits to.
 
@@ -87,7 +103,7 @@ def verify_log_file(
     """
     claimed = read_checkpoint(checkpoint_note) if checkpoint_note is not None else None
     report = verify_records(
-        read_lines(log),
+        complete_lines(log),
         trusted_key,
         checkpoint=(claimed.size, claimed.root_hash) if claimed is not None else None,
         check_signatures=check_signatures,
@@ -95,15 +111,19 @@ def verify_log_file(
     )
     if claimed is None or checkpoint_note is None:
         return LogVerification(report, None)
-    checkpoint = open_signed_checkpoint(checkpoint_note, [trusted_key, *report.rotated_keys])
+    keys = [trusted_key, *report.rotated_keys]
+    checkpoint = open_signed_checkpoint(checkpoint_note, keys, origin=origin)
     return LogVerification(report, checkpoint)
 
 
-def open_signed_checkpoint(note: str, keys: list[Ed25519PublicKey]) -> Checkpoint:
-    """A checkpoint whose note signature verifies with one of ``keys`` under its origin."""
+def open_signed_checkpoint(
+    note: str, keys: list[Ed25519PublicKey], *, origin: str | None = None
+) -> Checkpoint:
+    """A checkpoint whose note signature verifies with one of ``keys`` under its origin,
+    which must be ``origin`` when given."""
     claimed = read_checkpoint(note)
     try:
-        return open_checkpoint(note, [(claimed.origin, key) for key in keys])
+        return open_checkpoint(note, [(claimed.origin, key) for key in keys], origin=origin)
     except NoteError as exc:
         raise VerificationError("bad checkpoint", str(exc)) from exc
 

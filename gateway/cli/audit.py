@@ -27,6 +27,13 @@ from gateway.errors import ExitCode, RequestError, VerificationError
 
 __all__ = ["audit"]
 
+_EXISTING_LOG = click.option(
+    "--log",
+    "log_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The audit log file.",
+)
 _LOG = click.option(
     "--log",
     "log_path",
@@ -58,7 +65,7 @@ def audit() -> None:
 
 
 @audit.command()
-@_LOG
+@_EXISTING_LOG
 @click.option(
     "--key",
     "key_path",
@@ -78,9 +85,19 @@ def audit() -> None:
     help="Fast mode: check the hash chain and the checkpoint root, not every record's "
     "signature and form (trust then rests on the checkpoint's signature).",
 )
+@click.option(
+    "--origin",
+    default=None,
+    help="The log name the checkpoint must carry (default: any, shown in the output).",
+)
 @_JSON
 def verify(
-    log_path: Path, key_path: Path, checkpoint_path: Path | None, chain_only: bool, as_json: bool
+    log_path: Path,
+    key_path: Path,
+    checkpoint_path: Path | None,
+    chain_only: bool,
+    origin: str | None,
+    as_json: bool,
 ) -> None:
     """Verify every record with the public key alone. Exit 0 when the log holds, 1 at the
     first bad record (named by sequence number and kind of failure)."""
@@ -106,6 +123,7 @@ def verify(
                 checkpoint_note=note,
                 check_signatures=not chain_only,
                 progress=progress,
+                origin=origin,
             )
     except VerificationError as exc:
         failure = {"valid": False, "sequence": exc.sequence, "kind": exc.kind, "error": str(exc)}
@@ -135,13 +153,13 @@ def verify(
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8")  # exactly as written: no newline translation
     except (OSError, UnicodeDecodeError) as exc:
         raise RequestError(f"{path}: cannot read: {type(exc).__name__}") from exc
 
 
 @audit.command()
-@_LOG
+@_EXISTING_LOG
 @click.option(
     "--key",
     "key_path",
@@ -166,7 +184,7 @@ def checkpoint(log_path: Path, key_path: Path, name: str, out: Path | None) -> N
 
 
 @audit.command()
-@_LOG
+@_EXISTING_LOG
 @click.option("--index", type=click.IntRange(min=0), required=True, help="The record (0-based).")
 @click.option("--size", type=click.IntRange(min=1), required=True, help="The tree size.")
 @_JSON
@@ -198,7 +216,7 @@ def _text_lines(result: dict[str, Any]) -> list[str]:
 
 
 @audit.command()
-@_LOG
+@_EXISTING_LOG
 @click.option("--from", "old_size", type=click.IntRange(min=0), required=True, help="Old size.")
 @click.option("--to", "new_size", type=click.IntRange(min=0), required=True, help="New size.")
 @_JSON

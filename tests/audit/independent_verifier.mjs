@@ -89,7 +89,8 @@ class Parser {
   }
 
   value(depth) {
-    if (depth > 512) this.fail("nesting too deep");
+    // The document sets no limit; this verifier stops at 1000 levels (Python's json stops near there).
+    if (depth > 1000) this.fail("nesting too deep");
     const c = this.s[this.i];
     if (c === "{") return this.object(depth);
     if (c === "[") return this.array(depth);
@@ -438,17 +439,22 @@ function noteKeyHash(name, raw) {
   return sha256(Buffer.from(name, "utf8"), Buffer.from([0x0a, 0x01]), raw).subarray(0, 4);
 }
 
-// Returns true when a signature line named after the origin, with the note key
-// id of one of the chain's keys, verifies.
-function checkpointSignedBy(cp, keys) {
+// The checkpoint holds when a signature line named after the origin carries the
+// note key id of one of the chain's keys and verifies. As in C2SP signed-note, a
+// signature line from a known key that does not verify rejects the whole note.
+function checkCheckpointSignature(cp, keys) {
+  let verified = false;
   for (const s of cp.signatures) {
-    if (s.name !== cp.origin || s.sig.length !== 64) continue;
+    if (s.name !== cp.origin) continue;
     for (const k of keys) {
       if (!noteKeyHash(cp.origin, k.raw).equals(s.keyHash)) continue;
-      if (cryptoVerify(null, cp.body, k.obj, s.sig)) return true;
+      if (s.sig.length !== 64 || !cryptoVerify(null, cp.body, k.obj, s.sig)) {
+        throw badCheckpoint(`bad signature from key ${k.id}`);
+      }
+      verified = true;
     }
   }
-  return false;
+  if (!verified) throw badCheckpoint("no signature by a key of the log's key chain");
 }
 
 // ---------------------------------------------------------------------------
@@ -463,7 +469,7 @@ function checkRecordShape(rec) {
   if (extra.length) throw new Failure("malformed record", `unexpected member(s): ${extra.join(", ")}`);
   const bad = (m, what) => new Failure("malformed record", `member ${m} must be ${what}`);
   if (e.get("v") !== 1n) throw bad("v", "the integer 1");
-  if (typeof e.get("seq") !== "bigint") throw bad("seq", "an integer");
+  if (typeof e.get("seq") !== "bigint" || e.get("seq") < 0n) throw bad("seq", "an integer >= 0");
   if (typeof e.get("time") !== "string" || !TIME_RE.test(e.get("time"))) {
     throw bad("time", "a string YYYY-MM-DDTHH:MM:SS.ffffffZ");
   }
@@ -517,11 +523,12 @@ async function verifyLog({ logPath, trustedKey, checkpoint }) {
     if (!checkpoint || checkpointChecked || BigInt(i) !== checkpoint.size) return;
     checkpointChecked = true;
     if (!tree.root().equals(checkpoint.root)) {
-      throw new Failure(
-        "checkpoint mismatch",
-        `the Merkle root of records 0..${i - 1} is ${tree.root().toString("base64")}, ` +
-          `the checkpoint says ${checkpoint.root.toString("base64")}`,
-      );
+      const message =
+        `the Merkle root of the first ${i} records is ${tree.root().toString("base64")}, ` +
+        `the checkpoint says ${checkpoint.root.toString("base64")}`;
+      // Reported at line N - 1, after which it is found (at sequence 0 for N = 0).
+      if (i > 0) i--;
+      throw new Failure("checkpoint mismatch", message);
     }
   };
 
@@ -592,13 +599,13 @@ async function verifyLog({ logPath, trustedKey, checkpoint }) {
     throw err;
   }
 
-  if (checkpoint && !checkpointSignedBy(checkpoint, chain)) {
-    return {
-      valid: false,
-      sequence: null,
-      kind: "bad checkpoint",
-      error: "bad checkpoint: no signature by a key of the log's key chain verifies",
-    };
+  if (checkpoint) {
+    try {
+      checkCheckpointSignature(checkpoint, chain);
+    } catch (err) {
+      if (!(err instanceof Failure)) throw err;
+      return { valid: false, sequence: null, kind: err.kind, error: err.message };
+    }
   }
   return { valid: true, records: i, head_hash: prevHash, root_hash: tree.root().toString("base64") };
 }

@@ -91,3 +91,14 @@ def test_encoding_is_valid_json_that_reencodes_to_the_same_bytes(value: Any) -> 
     assert decoded == value
     assert canonical_bytes(decoded) == encoded
     assert b"\n" not in encoded
+
+
+def test_values_nested_deeper_than_the_limit_have_no_canonical_form() -> None:
+    from gateway.audit.canonical import MAX_DEPTH
+
+    deep: object = "leaf"
+    for _ in range(MAX_DEPTH + 1):
+        deep = [deep]
+
+    with pytest.raises(CanonicalError, match="nested deeper than 100 levels"):
+        canonical_bytes({"payload": deep})

@@ -391,3 +391,73 @@ def test_verify_reports_progress_on_a_long_log(keys: Path, tmp_path: Path) -> No
 
     assert code == 0
     assert out.startswith("ok: 4100 records")
+
+
+def test_verify_names_a_missing_log(keys: Path, tmp_path: Path) -> None:
+    code, _, err = invoke(
+        "audit",
+        "verify",
+        "--log",
+        str(tmp_path / "nope.log"),
+        "--key",
+        str(keys / "audit-signing.pub"),
+    )
+
+    assert code == 2
+    assert "nope.log' does not exist" in err
+
+
+def test_verify_pins_the_checkpoint_origin(log: Path, keys: Path, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "cp.txt"
+    invoke(
+        "audit", "checkpoint", "--log", str(log), "--key", str(keys / "audit-signing.key"),
+        "--name", "corp/audit", "--out", str(checkpoint),
+    )  # fmt: skip
+    public = str(keys / "audit-signing.pub")
+
+    right = invoke(
+        "audit",
+        "verify",
+        "--log",
+        str(log),
+        "--key",
+        public,
+        "--checkpoint",
+        str(checkpoint),
+        "--origin",
+        "corp/audit",
+    )
+    wrong = invoke(
+        "audit",
+        "verify",
+        "--log",
+        str(log),
+        "--key",
+        public,
+        "--checkpoint",
+        str(checkpoint),
+        "--origin",
+        "other/audit",
+        "--json",
+    )
+
+    assert right[0] == 0
+    assert wrong[0] == 1
+    assert json.loads(wrong[1])["kind"] == "bad checkpoint"
+    assert "origin mismatch" in json.loads(wrong[1])["error"]
+
+
+def test_a_torn_last_line_is_malformed(log: Path, keys: Path) -> None:
+    log.write_bytes(log.read_bytes()[:-1])
+
+    code, out, _ = invoke(
+        "audit", "verify", "--log", str(log), "--key", str(keys / "audit-signing.pub"), "--json"
+    )
+
+    assert code == 1
+    assert json.loads(out) | {"error": ""} == {
+        "valid": False,
+        "sequence": 2,
+        "kind": "malformed record",
+        "error": "",
+    }
