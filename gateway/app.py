@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
 from gateway.audit.keys import PRIVATE_KEY_FILE, init_keys, load_signer
 from gateway.audit.log import AuditLog
 from gateway.audit.records import AuditEvent
-from gateway.config import AuditConfig, GatewayConfig, load_config
-from gateway.errors import DirectoryUnavailableError, UnknownActorError
+from gateway.config import AuditConfig, GatewayConfig, IdentityConfig, load_config
+from gateway.errors import ConfigError, DirectoryUnavailableError, UnknownActorError
 from gateway.identity.directory import DirectoryConnector
 from gateway.identity.facts import IdentityFacts
-from gateway.identity.resolver import Conflict
+from gateway.identity.resolver import Conflict, IdentityResolver, ResolverSettings
 from gateway.identity.static import StaticDirectory
 from gateway.policy.decision import Decision
 from gateway.policy.decision_point import PolicyDecisionPoint
 from gateway.policy.request import AccessRequest
 from gateway.policy.store import PolicyStore
 
-__all__ = ["Gateway", "open_audit_log"]
+__all__ = ["Gateway", "build_directory", "open_audit_log"]
+
+Settings = TypeVar("Settings", bound=BaseModel)
 
 
 def open_audit_log(config: AuditConfig) -> AuditLog:
@@ -25,6 +33,92 @@ def open_audit_log(config: AuditConfig) -> AuditLog:
     if config.create_key and not key_path.exists() and key_path.name == PRIVATE_KEY_FILE:
         init_keys(key_path.parent)
     return AuditLog(config.log, load_signer(key_path))
+
+
+def _secret_from_env(kind: str, table: dict[str, Any], key: str) -> dict[str, Any]:
+    """The connector settings with the secret read from the environment variable named
+    by ``KEY_env``; the variable's value never reaches a message."""
+    settings = {name: value for name, value in table.items() if name != f"{key}_env"}
+    variable = table.get(f"{key}_env")
+    if not variable:
+        raise ConfigError(f"identity.{kind}.{key}_env: name the environment variable holding it")
+    value = os.environ.get(str(variable))
+    if not value:
+        raise ConfigError(f"identity.{kind}.{key}_env: environment variable {variable} is not set")
+    settings[key] = value
+    return settings
+
+
+def _settings(model: type[Settings], kind: str, values: dict[str, Any]) -> Settings:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        details = "; ".join(
+            f"identity.{kind}.{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False)
+        )
+        raise ConfigError(f"invalid identity source settings: {details}") from exc
+
+
+def build_directory(
+    config: IdentityConfig, on_conflict: Callable[[Conflict], None] | None = None
+) -> DirectoryConnector:
+    """The configured identity source, or a resolver over several."""
+    sources: list[DirectoryConnector] = []
+    for kind in config.sources:
+        if kind == "static":
+            sources.append(StaticDirectory.load(config.static_file))
+        elif kind == "ldap":  # imported on use: ldap3 is slow to import
+            from gateway.identity.ldap import LdapDirectory
+            from gateway.identity.ldap_settings import LdapSettings
+
+            values = _secret_from_env(kind, config.ldap or {}, "bind_password")
+            sources.append(LdapDirectory(_settings(LdapSettings, kind, values)))
+        else:
+            from gateway.identity.okta import OktaDirectory
+            from gateway.identity.okta_settings import OktaSettings
+
+            values = _secret_from_env(kind, config.okta or {}, "token")
+            sources.append(OktaDirectory(_settings(OktaSettings, kind, values)))
+    if len(sources) == 1 and kind == "static":
+        return sources[0]
+    return IdentityResolver(
+        sources=sources,
+        settings=ResolverSettings(
+            ttl_seconds=config.ttl_seconds,
+            max_stale_seconds=config.max_stale_seconds,
+            failure_threshold=config.failure_threshold,
+            cooldown_seconds=config.cooldown_seconds,
+        ),
+        authoritative=next(
+            (
+                s.name
+                for s, k in zip(sources, config.sources, strict=True)
+                if k == config.authoritative
+            ),
+            None,
+        ),
+        privileged_groups=frozenset(config.privileged_groups),
+        on_conflict=on_conflict,
+    )
+
+
+def _conflict_recorder(audit: AuditLog | None) -> Callable[[Conflict], None] | None:
+    if audit is None:
+        return None
+
+    def record(conflict: Conflict) -> None:
+        audit.append(conflict_event(conflict))
+
+    return record
+
+
+def conflict_event(conflict: Conflict) -> AuditEvent:
+    return AuditEvent(
+        type="identity.conflict",
+        actor=conflict.user_id,
+        payload={"fact": conflict.fact, "values": conflict.values, "chosen": conflict.chosen},
+    )
 
 
 def decision_event(decision: Decision) -> AuditEvent:
@@ -57,19 +151,24 @@ class Gateway:
         policies: PolicyStore,
         directory: DirectoryConnector,
         audit: AuditLog | None = None,
+        *,
+        stale_tolerant_actions: frozenset[str] = frozenset(),
     ) -> None:
         self.policies = policies
         self.directory = directory
         self.audit = audit
-        self.decision_point = PolicyDecisionPoint(lambda: policies.engine)
+        self.decision_point = PolicyDecisionPoint(
+            lambda: policies.engine, stale_tolerant_actions=stale_tolerant_actions
+        )
 
     @classmethod
     def from_config(cls, config: GatewayConfig | None = None) -> Gateway:
         config = config if config is not None else load_config()
-        directory = StaticDirectory.load(config.identity.static_file)
         policies = PolicyStore(config.policy.dir)
         audit = open_audit_log(config.audit) if config.audit.enabled else None
-        return cls(policies, directory, audit)
+        tolerant = frozenset(config.identity.stale_tolerant_actions)
+        directory = build_directory(config.identity, _conflict_recorder(audit))
+        return cls(policies, directory, audit, stale_tolerant_actions=tolerant)
 
     def authorize(self, request: AccessRequest) -> Decision:
         """Decide ``request`` with the actor's and the resource's directory facts.
@@ -95,17 +194,7 @@ class Gateway:
     def record_conflict(self, conflict: Conflict) -> None:
         """Sources disagreed about a fact: keep it in the audit log."""
         if self.audit is not None:
-            self.audit.append(
-                AuditEvent(
-                    type="identity.conflict",
-                    actor=conflict.user_id,
-                    payload={
-                        "fact": conflict.fact,
-                        "values": conflict.values,
-                        "chosen": conflict.chosen,
-                    },
-                )
-            )
+            self.audit.append(conflict_event(conflict))
 
     def close(self) -> None:
         if self.audit is not None:

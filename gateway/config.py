@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.errors import ConfigError
 
@@ -35,11 +35,48 @@ class PolicyConfig(BaseModel):
     watch_interval_seconds: float = Field(default=2.0, gt=0)
 
 
+SourceKind = Literal["static", "ldap", "okta"]
+
+
 class IdentityConfig(BaseModel):
+    """Where identity facts come from, and how long they may be trusted.
+
+    ``sources`` are asked in this order; the first is authoritative for privileged group
+    membership unless ``authoritative`` names another.  ``ldap`` and ``okta`` hold the
+    connector settings (``docs/identity.md``); their secrets come from the environment
+    variables named by ``bind_password_env`` and ``token_env``, never from this file.
+    """
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    source: Literal["static"] = "static"
+    sources: list[SourceKind] = Field(default=["static"], min_length=1)
+    authoritative: SourceKind | None = None
     static_file: Path = EMBEDDED_DIRECTORY
+    privileged_groups: list[str] = []
+    ttl_seconds: float = Field(default=300.0, ge=0)
+    max_stale_seconds: float = Field(default=3600.0, ge=0)
+    failure_threshold: int = Field(default=3, ge=1)
+    cooldown_seconds: float = Field(default=30.0, ge=0)
+    stale_tolerant_actions: list[str] = ["diagnostics.run"]
+    ldap: dict[str, Any] | None = None
+    okta: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _check_sources(self) -> IdentityConfig:
+        if len(set(self.sources)) != len(self.sources):
+            raise ValueError(f"sources must not repeat, found {self.sources}")
+        if self.authoritative is not None and self.authoritative not in self.sources:
+            raise ValueError(f"authoritative source {self.authoritative!r} is not in sources")
+        for kind, secret in (("ldap", "bind_password"), ("okta", "token")):
+            table = getattr(self, kind)
+            if kind in self.sources and table is None:
+                raise ValueError(f"source {kind!r} needs an [identity.{kind}] table")
+            if table is not None and secret in table:
+                raise ValueError(
+                    f"{kind}.{secret}: secrets never go in the configuration file; put it in "
+                    f"an environment variable and name it in {kind}.{secret}_env"
+                )
+        return self
 
 
 class AuditConfig(BaseModel):

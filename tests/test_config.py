@@ -25,7 +25,7 @@ def test_without_a_file_the_embedded_defaults_apply(
     assert config == GatewayConfig()
     assert config.policy.dir == Path("policies")
     assert config.policy.watch_interval_seconds == 2.0
-    assert config.identity.source == "static"
+    assert config.identity.sources == ["static"]
     assert config.identity.static_file == EMBEDDED_DIRECTORY
     assert EMBEDDED_DIRECTORY.is_file()
 
@@ -135,10 +135,13 @@ def test_a_file_that_is_not_utf8_is_invalid_toml(tmp_path: Path) -> None:
             "[policy]\nwatch_interval_seconds = 0\n",
             "policy.watch_interval_seconds: Input should be greater than 0",
         ),
-        ("[identity]\nsource = 'ldap'\n", "identity.source: Input should be 'static'"),
         (
-            "[identity]\nsource = 'ldap'\nstatic_file = 3\n",
-            "identity.source: Input should be 'static'; "
+            "[identity]\nsources = ['ad']\n",
+            "identity.sources.0: Input should be 'static', 'ldap' or 'okta'",
+        ),
+        (
+            "[identity]\nsources = ['ad']\nstatic_file = 3\n",
+            "identity.sources.0: Input should be 'static', 'ldap' or 'okta'; "
             "identity.static_file: Input is not a valid path for <class 'pathlib.Path'>",
         ),
     ],
@@ -160,3 +163,41 @@ def test_an_invalid_setting_is_a_config_error_naming_the_field(
         load_config(path)
 
     assert str(caught.value) == f"{path}: invalid configuration: {details}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[identity]\nsources = ['static', 'static']\n",
+            "identity: Value error, sources must not repeat, found ['static', 'static']",
+        ),
+        (
+            "[identity]\nauthoritative = 'okta'\n",
+            "identity: Value error, authoritative source 'okta' is not in sources",
+        ),
+        (
+            "[identity]\nsources = ['ldap']\n",
+            "identity: Value error, source 'ldap' needs an [identity.ldap] table",
+        ),
+        (
+            "[identity]\nsources = ['okta']\n[identity.okta]\ntoken = 'abc'\n",
+            "identity: Value error, okta.token: secrets never go in the configuration file",
+        ),
+    ],
+    ids=[
+        "a source listed twice",
+        "an authoritative source that is not used",
+        "a source without its settings",
+        "a secret written into the file",
+    ],
+)
+def test_identity_sources_are_checked(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(text)
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    assert message in str(caught.value)
+    assert "abc" not in str(caught.value)

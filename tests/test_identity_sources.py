@@ -1,0 +1,69 @@
+"""Building the configured identity sources; secrets come from the environment only."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.app import build_directory
+from gateway.config import IdentityConfig
+from gateway.errors import ConfigError
+from gateway.identity.resolver import IdentityResolver
+from gateway.identity.static import StaticDirectory
+
+OKTA = {"base_url": "http://127.0.0.1:9", "token_env": "TEST_OKTA_TOKEN"}
+LDAP = {
+    "urls": ["ldap://127.0.0.1:9"],
+    "bind_dn": "cn=admin,dc=example,dc=com",
+    "bind_password_env": "TEST_LDAP_PASSWORD",
+    "base_dn": "dc=example,dc=com",
+}
+
+
+def test_the_embedded_default_is_the_static_directory() -> None:
+    assert isinstance(build_directory(IdentityConfig()), StaticDirectory)
+
+
+def test_several_sources_are_merged_by_a_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_OKTA_TOKEN", "00abc-token")
+    monkeypatch.setenv("TEST_LDAP_PASSWORD", "s3cret")
+    config = IdentityConfig(sources=["ldap", "okta"], authoritative="okta", ldap=LDAP, okta=OKTA)
+
+    directory = build_directory(config)
+
+    assert isinstance(directory, IdentityResolver)
+    assert [source.name for source in directory.sources] == ["ldap", "okta"]
+    assert directory.authoritative == "okta"
+
+
+def test_a_missing_secret_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEST_OKTA_TOKEN", raising=False)
+
+    with pytest.raises(
+        ConfigError,
+        match="identity.okta.token_env: environment variable TEST_OKTA_TOKEN is not set",
+    ):
+        build_directory(IdentityConfig(sources=["okta"], okta=OKTA))
+
+
+def test_the_secret_variable_must_be_named() -> None:
+    with pytest.raises(
+        ConfigError, match="identity.ldap.bind_password_env: name the environment variable"
+    ):
+        build_directory(IdentityConfig(sources=["ldap"], ldap={"urls": ["ldap://x"]}))
+
+
+def test_invalid_connector_settings_name_the_field_and_not_the_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEST_OKTA_TOKEN", "00abc-token")
+
+    with pytest.raises(ConfigError) as caught:
+        build_directory(
+            IdentityConfig(sources=["okta"], okta={**OKTA, "base_url": "http://okta.example.com"})
+        )
+
+    assert (
+        "identity.okta.base_url: Value error, plain http is allowed only for a loopback host"
+        in str(caught.value)
+    )
+    assert "00abc-token" not in str(caught.value)
