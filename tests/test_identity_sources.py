@@ -40,14 +40,14 @@ def test_a_missing_secret_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> 
 
     with pytest.raises(
         ConfigError,
-        match="identity.okta.token_env: environment variable TEST_OKTA_TOKEN is not set",
+        match=r"identity\.okta\.token_env: environment variable TEST_OKTA_TOKEN is not set",
     ):
         build_directory(IdentityConfig(sources=["okta"], okta=OKTA))
 
 
 def test_the_secret_variable_must_be_named() -> None:
     with pytest.raises(
-        ConfigError, match="identity.ldap.bind_password_env: name the environment variable"
+        ConfigError, match=r"identity\.ldap\.bind_password_env: name the environment variable"
     ):
         build_directory(IdentityConfig(sources=["ldap"], ldap={"urls": ["ldap://x"]}))
 

@@ -1,0 +1,57 @@
+"""A real OpenLDAP server (Debian's slapd) for the whole integration session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from gateway.identity.ldap import LdapDirectory
+from gateway.identity.ldap_settings import LdapSettings
+from tests.integration.slapd import (
+    ADMIN_DN,
+    ADMIN_PASSWORD,
+    BASE_DN,
+    GROUPS,
+    PEOPLE,
+    Slapd,
+    in_ci,
+    missing,
+    running_slapd,
+)
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
+    reason = missing()
+    if reason is not None:
+        if in_ci():
+            pytest.fail(f"the LDAP integration tests need slapd in CI: {reason}")
+        pytest.skip(reason)
+    yield from running_slapd(tmp_path_factory.mktemp("slapd"))
+
+
+def ldap_settings(server: Slapd, **overrides: Any) -> LdapSettings:
+    """Settings for the test server, as an administrator, with ppolicy's ``pwdReset``."""
+    data: dict[str, Any] = {
+        "urls": [server.url],
+        "flavor": "openldap",
+        "bind_dn": ADMIN_DN,
+        "bind_password": ADMIN_PASSWORD,
+        "base_dn": BASE_DN,
+        "user_base": PEOPLE,
+        "group_base": GROUPS,
+        "privileged_groups": ["domain-admins"],
+        "timeout_seconds": 5,
+        "page_size": 500,
+        "attributes": {"must_change": "pwdReset"},
+    }
+    return LdapSettings.load(data | overrides)
+
+
+@pytest.fixture(scope="session")
+def directory(slapd: Slapd) -> Iterator[LdapDirectory]:
+    connector = LdapDirectory(ldap_settings(slapd))
+    yield connector
+    connector.close()
