@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -60,9 +59,7 @@ def _settings(model: type[Settings], kind: str, values: dict[str, Any]) -> Setti
         raise ConfigError(f"invalid identity source settings: {details}") from exc
 
 
-def build_directory(
-    config: IdentityConfig, on_conflict: Callable[[Conflict], None] | None = None
-) -> DirectoryConnector:
+def build_directory(config: IdentityConfig) -> DirectoryConnector:
     """The configured identity source, or a resolver over several."""
     sources: list[DirectoryConnector] = []
     for kind in config.sources:
@@ -99,18 +96,7 @@ def build_directory(
             None,
         ),
         privileged_groups=frozenset(config.privileged_groups),
-        on_conflict=on_conflict,
     )
-
-
-def _conflict_recorder(audit: AuditLog | None) -> Callable[[Conflict], None] | None:
-    if audit is None:
-        return None
-
-    def record(conflict: Conflict) -> None:
-        audit.append(conflict_event(conflict))
-
-    return record
 
 
 def conflict_event(conflict: Conflict) -> AuditEvent:
@@ -167,8 +153,11 @@ class Gateway:
         policies = PolicyStore(config.policy.dir)
         audit = open_audit_log(config.audit) if config.audit.enabled else None
         tolerant = frozenset(config.identity.stale_tolerant_actions)
-        directory = build_directory(config.identity, _conflict_recorder(audit))
-        return cls(policies, directory, audit, stale_tolerant_actions=tolerant)
+        directory = build_directory(config.identity)
+        gateway = cls(policies, directory, audit, stale_tolerant_actions=tolerant)
+        if isinstance(directory, IdentityResolver):
+            directory.on_conflict = gateway.record_conflict
+        return gateway
 
     def authorize(self, request: AccessRequest) -> Decision:
         """Decide ``request`` with the actor's and the resource's directory facts.

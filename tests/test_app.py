@@ -156,3 +156,15 @@ def test_disagreeing_sources_are_recorded_in_the_audit_log(config: GatewayConfig
         "chosen": "Finance",
     }
     gateway.close()
+
+
+def test_conflicts_are_not_recorded_without_an_audit_log(config: GatewayConfig) -> None:
+    gateway, _ = outage_gateway(config)
+    gateway.audit = None
+
+    decision = gateway.authorize(
+        AccessRequest(actor="tom", action="kb.publish", resource="article:x")
+    )
+
+    assert not decision.allowed
+    assert not config.audit.log.exists() or config.audit.log.read_bytes() == b""

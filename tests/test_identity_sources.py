@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gateway.app import build_directory
@@ -67,3 +69,23 @@ def test_invalid_connector_settings_name_the_field_and_not_the_secret(
         in str(caught.value)
     )
     assert "00abc-token" not in str(caught.value)
+
+
+def test_the_gateway_audits_conflicts_of_its_configured_sources(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from gateway.app import Gateway
+    from gateway.config import AuditConfig, GatewayConfig, PolicyConfig
+
+    monkeypatch.setenv("TEST_OKTA_TOKEN", "00abc-token")
+    config = GatewayConfig(
+        policy=PolicyConfig(dir=Path(__file__).resolve().parents[1] / "policies"),
+        identity=IdentityConfig(sources=["static", "okta"], okta=OKTA),
+        audit=AuditConfig(log=tmp_path / "audit.log", signing_key=tmp_path / "audit-signing.key"),
+    )
+
+    gateway = Gateway.from_config(config)
+
+    assert isinstance(gateway.directory, IdentityResolver)
+    assert gateway.directory.on_conflict == gateway.record_conflict
+    gateway.close()

@@ -36,10 +36,9 @@ class LdapAttributes(BaseModel):
     location: str = "l"
     employee_type: str = "employeeType"
     changed_at: str = "modifyTimestamp"
-    password_changed_at: str = "pwdChangedTime"
+    password_changed_at: str = "pwdChangedTime"  # noqa: S105 - an attribute name
     group_name: str = "cn"
     member: str = "member"
-    member_of: str | None = None  # direct groups from the user entry (memberof overlay)
     locked: str | None = "pwdAccountLockedTime"  # present means locked
     disabled: str | None = None  # OpenLDAP: an attribute whose value marks a disabled user
     disabled_value: str = "TRUE"
@@ -56,7 +55,6 @@ def default_attributes(flavor: Flavor) -> dict[str, Any]:
             "department": ("department",),
             "changed_at": "whenChanged",
             "password_changed_at": "pwdLastSet",
-            "member_of": None,
             "locked": "lockoutTime",
         }
     return {
@@ -83,11 +81,11 @@ class LdapSettings(BaseModel):
     group_base: str = ""  # default: base_dn
     start_tls: bool = False
     ca_file: Path | None = None
-    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    timeout_seconds: int = Field(default=10, ge=1, le=300)
     page_size: int = Field(default=500, ge=1, le=10_000)
     pool_size: int = Field(default=4, ge=1, le=64)
     privileged_groups: list[str] = []
-    nested_groups: Literal["auto", "in_chain", "iterative"] = "auto"
+    nested_groups: Literal["in_chain", "iterative"] | None = None  # None: by flavor
     max_group_depth: int = Field(default=16, ge=1)
     max_groups: int = Field(default=1000, ge=1)
     attributes: LdapAttributes
@@ -112,6 +110,9 @@ class LdapSettings(BaseModel):
         for url in self.urls:
             if not url.lower().startswith(("ldap://", "ldaps://")):
                 raise ValueError(f"urls: expected ldap:// or ldaps://, found {url!r}")
+        if self.nested_groups == "in_chain" and self.flavor != "active_directory":
+            # OpenLDAP treats the unknown rule as no match: every user would lose its groups
+            raise ValueError("nested_groups: in_chain needs flavor active_directory")
         return self
 
     @property

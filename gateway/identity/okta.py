@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -82,9 +83,16 @@ _DONE = {"suspend": "suspended", "unsuspend": "unsuspended", "activate": "activa
 _M = TypeVar("_M", bound=OktaObject)
 
 
+def _segment(value: str) -> str:
+    """``value`` as one URL path segment, whatever it holds (``/``, ``?``, lone surrogates)."""
+    return quote(value, safe="", errors="backslashreplace")
+
+
 def _search_literal(value: str) -> str:
-    """A value as a quoted string of Okta's (SCIM) search syntax: JSON string escaping."""
-    return json.dumps(value, ensure_ascii=False)
+    """A value as a quoted string of Okta's (SCIM) search syntax: JSON string escaping, with
+    lone surrogates escaped too so that the expression is always valid UTF-8."""
+    literal = json.dumps(value, ensure_ascii=False)
+    return re.sub("[\ud800-\udfff]", lambda char: f"\\u{ord(char[0]):04x}", literal)
 
 
 def _error_text(response: httpx.Response, secret: str | None) -> str:
@@ -227,8 +235,10 @@ class OktaDirectory:
             return response.json()
         except ValueError:
             kind = response.headers.get("Content-Type", "no content type")
-            url = response.request.url.path
-            raise IdentityError(f"Okta GET {url}: expected JSON, found {kind}") from None
+            request = response.request
+            raise IdentityError(
+                f"Okta {request.method} {request.url.path}: expected JSON, found {kind}"
+            ) from None
 
     def _items(
         self,
@@ -264,8 +274,10 @@ class OktaDirectory:
     def _user(self, user_id: str) -> OktaUser:
         if not user_id.strip(" ."):
             raise UnknownActorError(user_id)
-        path = f"/api/v1/users/{quote(user_id, safe='')}"
-        user = parse_answer(OktaUser, self._json(self._call("GET", path, user_id=user_id)), f"GET {path}")
+        path = f"/api/v1/users/{_segment(user_id)}"
+        user = parse_answer(
+            OktaUser, self._json(self._call("GET", path, user_id=user_id)), f"GET {path}"
+        )
         login = user.profile.login.casefold()
         if user_id.casefold() not in (user.id.casefold(), login, login.partition("@")[0]):
             raise UnknownActorError(user_id)  # e.g. "me": Okta's alias for the token's owner
@@ -281,7 +293,7 @@ class OktaDirectory:
 
     def _facts(self, user: OktaUser) -> IdentityFacts:
         login, profile = user.profile.login, user.profile
-        base = f"/api/v1/users/{quote(user.id, safe='')}"
+        base = f"/api/v1/users/{_segment(user.id)}"
         groups = frozenset(
             group.profile.name for group in self._items(f"{base}/groups", OktaGroup, user_id=login)
         )
@@ -341,7 +353,7 @@ class OktaDirectory:
     # -- actions --------------------------------------------------------------------------
 
     def _lifecycle(self, user: OktaUser, user_id: str, operation: str, **params: str) -> None:
-        path = f"/api/v1/users/{quote(user.id, safe='')}/lifecycle/{operation}"
+        path = f"/api/v1/users/{_segment(user.id)}/lifecycle/{operation}"
         self._call("POST", path, params=params or None, user_id=user_id, action=True)
 
     def reset_password(
@@ -351,7 +363,7 @@ class OktaDirectory:
         secret = new_password.get_secret_value()
         self._call(
             "POST",
-            f"/api/v1/users/{quote(user.id, safe='')}",
+            f"/api/v1/users/{_segment(user.id)}",
             body={"credentials": {"password": {"value": secret}}},
             user_id=user_id,
             action=True,
@@ -392,9 +404,9 @@ class OktaDirectory:
     def _membership(self, user_id: str, group: str) -> tuple[str, str, bool]:
         user = self._user(user_id)
         group_id = self._group_id(group)
-        user_path = f"/api/v1/users/{quote(user.id, safe='')}/groups"
+        user_path = f"/api/v1/users/{_segment(user.id)}/groups"
         member = any(g.id == group_id for g in self._items(user_path, OktaGroup, user_id=user_id))
-        path = f"/api/v1/groups/{quote(group_id, safe='')}/users/{quote(user.id, safe='')}"
+        path = f"/api/v1/groups/{_segment(group_id)}/users/{_segment(user.id)}"
         return user.profile.login, path, member
 
     def add_to_group(self, user_id: str, group: str) -> ActionResult:

@@ -12,10 +12,9 @@ a malformed answer into an ``IdentityError`` naming the field.
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
-
 from datetime import datetime
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from tests.integration.slapd import (
     ADMIN_PASSWORD,
     BASE_DN,
     GROUPS,
+    INSTALL_HINT,
     PEOPLE,
     Slapd,
     in_ci,
@@ -24,11 +25,13 @@ from tests.integration.slapd import (
 
 @pytest.fixture(scope="session")
 def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
-    reason = missing()
-    if reason is not None:
+    binary = missing()
+    if binary is not None:
         if in_ci():
-            pytest.fail(f"the LDAP integration tests need slapd in CI: {reason}")
-        pytest.skip(reason)
+            pytest.fail(
+                f"{binary} not found: the LDAP integration tests need it in CI; {INSTALL_HINT}"
+            )
+        pytest.skip(INSTALL_HINT)
     yield from running_slapd(tmp_path_factory.mktemp("slapd"))
 
 
@@ -55,3 +58,17 @@ def directory(slapd: Slapd) -> Iterator[LdapDirectory]:
     connector = LdapDirectory(ldap_settings(slapd))
     yield connector
     connector.close()
+
+
+@pytest.fixture
+def connect(slapd: Slapd) -> Iterator[Callable[..., LdapDirectory]]:
+    """Make directories with settings overrides; each is closed after the test."""
+    made: list[LdapDirectory] = []
+
+    def make(**overrides: Any) -> LdapDirectory:
+        made.append(LdapDirectory(ldap_settings(slapd, **overrides)))
+        return made[-1]
+
+    yield make
+    for connector in made:
+        connector.close()

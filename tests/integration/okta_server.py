@@ -91,10 +91,10 @@ class OktaServer:
         class Handler(_Handler):
             okta = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        polling = threading.Thread(target=self._httpd.serve_forever, args=(0.01,), daemon=True)
+        polling.start()
 
     def stop(self) -> None:
         if self._httpd is None:
@@ -358,9 +358,17 @@ class OktaServer:
         return chunk, links
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (timeout tests, a stopped server) is not news."""
+
+
 class _Handler(BaseHTTPRequestHandler):
     okta: OktaServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the recorded requests are the log."""

@@ -42,11 +42,8 @@ def group_dn(cn: str) -> str:
 
 
 def missing() -> str | None:
-    """Why the server cannot run here, or ``None`` when it can."""
-    for binary in (SLAPD, SLAPADD):
-        if not binary.exists():
-            return f"{binary} not found; {INSTALL_HINT}"
-    return None
+    """The missing binary, or ``None`` when the server can run here."""
+    return next((str(binary) for binary in (SLAPD, SLAPADD) if not binary.exists()), None)
 
 
 def _entry(dn: str, *attributes: tuple[str, str]) -> str:
@@ -128,7 +125,7 @@ def directory_ldif() -> str:
             ("pwdAccountLockedTime", "20240101000000Z"),
         ),
         _person("o(brien*)", PEOPLE, ("mail", "obrien@example.test")),
-        _group("staff", [group_dn("it"), group_dn("dept-0")]),
+        _group("staff", [group_dn("it"), *(group_dn(f"dept-{dept}") for dept in range(10))]),
         _group("it", [group_dn("helpdesk"), group_dn("domain-admins")]),
         _group("helpdesk", [user_dn("elena")]),
         _group("domain-admins", [group_dn("tier0")]),
@@ -167,7 +164,7 @@ def directory_ldif() -> str:
     return "".join(parts)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -227,7 +224,7 @@ class Slapd:
             check=True,
             capture_output=True,
         )
-        self.port = _free_port()
+        self.port = free_port()
 
     def start(self, timeout: float = 10.0) -> None:
         self.process = subprocess.Popen(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from ldap3 import BASE, Connection  # type: ignore[import-untyped]
+from ldap3 import BASE, SYNC, Connection  # type: ignore[import-untyped]
 from pydantic import SecretStr
 
 from gateway.errors import (
@@ -19,31 +20,40 @@ from gateway.errors import (
 from gateway.identity import AccountStatus, IdentityFacts, ResourceFacts
 from gateway.identity.directory import ActionResult, DirectoryActions, DirectoryConnector
 from gateway.identity.ldap import LdapDirectory
+from gateway.identity.ldap_connection import LdapConnection
 from tests.integration.conftest import ldap_settings
 from tests.integration.slapd import (
     ADMIN_DN,
     ADMIN_PASSWORD,
     GENERATED_USERS,
+    PEOPLE,
     Slapd,
-    _free_port,
+    free_port,
     generated_uid,
     user_dn,
 )
 
+Connect = Callable[..., LdapDirectory]
 NAMED_USERS = 10  # elena, omar, dora, ringo, deep, twin twice, bob, walter, o(brien*)
 
 
 def admin_read(server: Slapd, dn: str, *attributes: str) -> dict[str, list[str]]:
     """An entry read straight from the server, independently of the code under test."""
-    with Connection(server.url, ADMIN_DN, ADMIN_PASSWORD, auto_bind=True) as connection:
+    connection = Connection(server.url, ADMIN_DN, ADMIN_PASSWORD, auto_bind=True)
+    try:
         connection.search(dn, "(objectClass=*)", BASE, attributes=list(attributes))
         raw = connection.response[0]["raw_attributes"]
-        return {name: [value.decode() for value in values] for name, values in raw.items()}
+    finally:
+        connection.unbind()
+    return {name: [value.decode() for value in values] for name, values in raw.items()}
 
 
 def binds(server: Slapd, dn: str, password: str) -> bool:
-    with Connection(server.url, dn, password) as connection:
+    connection = Connection(server.url, dn, password)
+    try:
         return bool(connection.bind())
+    finally:
+        connection.unbind()
 
 
 def test_the_directory_is_a_connector_with_actions(directory: LdapDirectory) -> None:
@@ -129,8 +139,8 @@ def test_a_user_with_only_the_required_attributes_gets_defaults(
     assert deep.groups == frozenset(f"chain-{level}" for level in range(12))
 
 
-def test_nesting_deeper_than_the_limit_is_a_clear_error(slapd: Slapd) -> None:
-    shallow = LdapDirectory(ldap_settings(slapd, max_group_depth=5))
+def test_nesting_deeper_than_the_limit_is_a_clear_error(slapd: Slapd, connect: Connect) -> None:
+    shallow = connect(max_group_depth=5)
 
     with pytest.raises(IdentityError) as caught:
         shallow.get_user("deep")
@@ -141,8 +151,8 @@ def test_nesting_deeper_than_the_limit_is_a_clear_error(slapd: Slapd) -> None:
     )
 
 
-def test_more_groups_than_the_limit_is_a_clear_error(slapd: Slapd) -> None:
-    small = LdapDirectory(ldap_settings(slapd, max_groups=2))
+def test_more_groups_than_the_limit_is_a_clear_error(slapd: Slapd, connect: Connect) -> None:
+    small = connect(max_groups=2)
 
     with pytest.raises(IdentityError) as caught:
         small.get_user("elena")
@@ -252,6 +262,30 @@ def test_a_paged_iteration_yields_every_user_with_groups_and_managers(
     )
 
 
+def test_a_paged_search_under_a_missing_base_is_a_clear_error(connect: Connect) -> None:
+    nowhere = connect(user_base="ou=nowhere,dc=example,dc=test")
+
+    with pytest.raises(IdentityError) as caught:
+        list(nowhere.iter_users())
+
+    assert str(caught.value) == (
+        "LDAP paged search under 'ou=nowhere,dc=example,dc=test' refused: noSuchObject"
+    )
+
+
+def test_connections_beyond_the_pool_size_are_closed_after_use(slapd: Slapd) -> None:
+    ldap = LdapConnection(ldap_settings(slapd, pool_size=1), None, SYNC)
+    try:
+        pages = ldap.paged(PEOPLE, "(uid=user0000*)", ["uid"])
+        first_entry = next(pages)  # holds a connection
+        assert ldap.search(user_dn("elena"), "(uid=elena)", ["uid"], BASE) == [
+            (user_dn("elena"), {"uid": ["elena"]})
+        ]
+        assert len([first_entry, *pages]) == 10
+    finally:
+        ldap.close()
+
+
 def test_a_reset_password_works_for_a_bind_and_sets_must_change(
     directory: LdapDirectory, slapd: Slapd
 ) -> None:
@@ -268,14 +302,17 @@ def test_a_reset_password_works_for_a_bind_and_sets_must_change(
     assert directory.reset_password("bob", SecretStr("bob-Third-pw3"), must_change=False) == (
         ActionResult(True, "password reset")
     )
-    assert admin_read(slapd, user_dn("bob"), "pwdReset") == {}
+    assert admin_read(slapd, user_dn("bob"), "pwdReset") == {"pwdReset": []}
     assert binds(slapd, user_dn("bob"), "bob-Third-pw3")
+    directory.reset_password("bob", SecretStr("bob-Fourth-pw4"), must_change=False)
+    assert admin_read(slapd, user_dn("bob"), "pwdReset") == {"pwdReset": []}
+    assert binds(slapd, user_dn("bob"), "bob-Fourth-pw4")
 
 
-def test_a_refused_reset_names_the_reason_but_never_a_password(slapd: Slapd) -> None:
-    as_elena = LdapDirectory(
-        ldap_settings(slapd, bind_dn=user_dn("elena"), bind_password="elena-Old-pw1")
-    )
+def test_a_refused_reset_names_the_reason_but_never_a_password(
+    slapd: Slapd, connect: Connect
+) -> None:
+    as_elena = connect(bind_dn=user_dn("elena"), bind_password="elena-Old-pw1")
 
     with pytest.raises(DirectoryActionError) as caught:
         as_elena.reset_password("bob", SecretStr("never-Shown-pw9"))
@@ -340,8 +377,8 @@ def test_a_refused_membership_change_is_a_clear_error(
     assert str(caught.value) == message
 
 
-def test_actions_without_a_configured_marker_are_refused(slapd: Slapd) -> None:
-    bare = LdapDirectory(ldap_settings(slapd, attributes={"locked": None, "disabled": None}))
+def test_actions_without_a_configured_marker_are_refused(slapd: Slapd, connect: Connect) -> None:
+    bare = connect(attributes={"locked": None, "disabled": None})
 
     with pytest.raises(DirectoryActionError) as unlock:
         bare.unlock_account("elena")
@@ -358,21 +395,25 @@ def test_an_action_on_an_unknown_user_is_an_unknown_actor(directory: LdapDirecto
         directory.unlock_account("*")
 
 
-def test_a_wrong_bind_password_is_unavailable_without_the_password(slapd: Slapd) -> None:
-    wrong = LdapDirectory(ldap_settings(slapd, bind_password="wrong-Secret-1"))
+def test_a_wrong_bind_password_is_unavailable_without_the_password(
+    slapd: Slapd, connect: Connect
+) -> None:
+    wrong = connect(bind_password="wrong-Secret-1")
 
     with pytest.raises(DirectoryUnavailableError) as caught:
         wrong.get_user("elena")
 
     assert str(caught.value) == (
         f"LDAP directory 'ldap' unavailable at {slapd.url}: "
-        "LDAPBindError: automatic bind not successful - invalidCredentials"
+        "LDAPBindError: bind refused: invalidCredentials"
     )
 
 
-def test_start_tls_against_a_server_without_tls_is_unavailable(slapd: Slapd) -> None:
+def test_start_tls_against_a_server_without_tls_is_unavailable(
+    slapd: Slapd, connect: Connect
+) -> None:
     with pytest.raises(DirectoryUnavailableError) as caught:
-        LdapDirectory(ldap_settings(slapd, start_tls=True)).get_user("elena")
+        connect(start_tls=True).get_user("elena")
 
     assert str(caught.value) == (
         f"LDAP directory 'ldap' unavailable at {slapd.url}: "
@@ -380,9 +421,9 @@ def test_start_tls_against_a_server_without_tls_is_unavailable(slapd: Slapd) -> 
     )
 
 
-def test_a_dead_first_server_fails_over_to_the_next(slapd: Slapd) -> None:
-    dead = f"ldap://127.0.0.1:{_free_port()}"
-    pooled = LdapDirectory(ldap_settings(slapd, urls=[dead, slapd.url], pool_size=1))
+def test_a_dead_first_server_fails_over_to_the_next(slapd: Slapd, connect: Connect) -> None:
+    dead = f"ldap://127.0.0.1:{free_port()}"
+    pooled = connect(urls=[dead, slapd.url], pool_size=1)
 
     assert pooled.get_user("elena").id == "elena"
     assert [facts.id for facts in pooled.find_users(username="omar")] == ["omar"]
