@@ -41,6 +41,7 @@ test: check policy  ## the whole suite with its coverage gates
 bench: $(STAMP)  ## decision latency and throughput against the naive baseline
 	$(BIN)/python -m benchmarks.decisions
 	$(BIN)/python -m benchmarks.audit
+	$(BIN)/python -m benchmarks.identity
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .pytest_cache .ruff_cache .hypothesis

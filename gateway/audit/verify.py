@@ -161,6 +161,51 @@ class _Checkpoint:
             )
 
 
+class _KeyChain:
+    """The key in force, from the trusted key through every rotation record."""
+
+    def __init__(self, trusted_key: Ed25519PublicKey) -> None:
+        self.key = trusted_key
+        self.key_ids = [key_id(trusted_key)]
+        self.rotated: list[Ed25519PublicKey] = []
+
+    def check(self, record: AuditRecord, index: int) -> None:
+        _check_signature(record, self.key, self.key_ids[-1], index)
+        if record.type == KEY_ROTATED:
+            self.key = _next_key(record)
+            self.key_ids.append(key_id(self.key))
+            self.rotated.append(self.key)
+
+
+def _stream(
+    lines: Iterable[bytes],
+    checkpoint: tuple[int, bytes] | None,
+    progress: Callable[[int], None] | None,
+    check_line: Callable[[bytes, int, str], str],
+    keys: _KeyChain,
+) -> VerifyReport:
+    """Run ``check_line`` (which returns the line's record hash) over every line, with
+    the checkpoint and progress bookkeeping both modes share."""
+    prev = GENESIS_PREV
+    tree = _Checkpoint(checkpoint)
+    count = 0
+    for index, line in enumerate(lines):
+        prev = check_line(line, index, prev)
+        tree.add(line, index)
+        count = index + 1
+        if progress is not None:
+            progress(count)
+    tree.finish(count)
+    return VerifyReport(
+        records=count,
+        head_hash=prev,
+        key_ids=tuple(keys.key_ids),
+        root=tree.accumulator.root(),
+        rotated_keys=tuple(keys.rotated),
+        checkpoint_size=checkpoint[0] if checkpoint is not None else None,
+    )
+
+
 def verify_records(
     lines: Iterable[bytes],
     trusted_key: Ed25519PublicKey,
@@ -177,52 +222,15 @@ def verify_records(
     the chain and the checkpoint root are what is verified, so trust rests on the
     checkpoint's signature, and only up to its size.
     """
-    if not check_signatures:
-        return _verify_chain(lines, trusted_key, checkpoint, progress)
-    key, current_id = trusted_key, key_id(trusted_key)
-    key_ids = [current_id]
-    rotated: list[Ed25519PublicKey] = []
-    prev = GENESIS_PREV
-    tree = _Checkpoint(checkpoint)
-    count = 0
-    for index, line in enumerate(lines):
+    keys = _KeyChain(trusted_key)
+
+    def full(line: bytes, index: int, prev: str) -> str:
         record = parse_record(line, index)
         _check_link(record, index, prev)
-        _check_signature(record, key, current_id, index)
-        if record.type == KEY_ROTATED:
-            key = _next_key(record)
-            current_id = key_id(key)
-            key_ids.append(current_id)
-            rotated.append(key)
-        prev = record.hash
-        tree.add(line, index)
-        count = index + 1
-        if progress is not None:
-            progress(count)
-    tree.finish(count)
-    return VerifyReport(
-        records=count,
-        head_hash=prev,
-        key_ids=tuple(key_ids),
-        root=tree.accumulator.root(),
-        rotated_keys=tuple(rotated),
-        checkpoint_size=checkpoint[0] if checkpoint is not None else None,
-    )
+        keys.check(record, index)
+        return record.hash
 
-
-def _verify_chain(
-    lines: Iterable[bytes],
-    trusted_key: Ed25519PublicKey,
-    checkpoint: tuple[int, bytes] | None,
-    progress: Callable[[int], None] | None,
-) -> VerifyReport:
-    key, current_id = trusted_key, key_id(trusted_key)
-    key_ids = [current_id]
-    rotated: list[Ed25519PublicKey] = []
-    prev = GENESIS_PREV
-    tree = _Checkpoint(checkpoint)
-    count = 0
-    for index, line in enumerate(lines):
+    def chain_only(line: bytes, index: int, prev: str) -> str:
         if not (line.startswith(_RECORD_START) and line.endswith(_RECORD_END)):
             parse_record(line, index)  # a torn or foreign line: say exactly what is wrong
         if _link_fields(line) != (index, prev):
@@ -232,22 +240,7 @@ def _verify_chain(
             # and a checkpoint signed by a rotated key can be trusted.
             record = parse_record(line, index)
             if record.type == KEY_ROTATED:
-                _check_signature(record, key, current_id, index)
-                key = _next_key(record)
-                current_id = key_id(key)
-                key_ids.append(current_id)
-                rotated.append(key)
-        prev = hashlib.sha256(line).hexdigest()
-        tree.add(line, index)
-        count = index + 1
-        if progress is not None:
-            progress(count)
-    tree.finish(count)
-    return VerifyReport(
-        records=count,
-        head_hash=prev,
-        key_ids=tuple(key_ids),
-        root=tree.accumulator.root(),
-        rotated_keys=tuple(rotated),
-        checkpoint_size=checkpoint[0] if checkpoint is not None else None,
-    )
+                keys.check(record, index)
+        return hashlib.sha256(line).hexdigest()
+
+    return _stream(lines, checkpoint, progress, full if check_signatures else chain_only, keys)
