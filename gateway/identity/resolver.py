@@ -14,6 +14,8 @@ Rules, in order:
   cannot answer, cached facts up to ``max_stale_seconds`` old are served marked
   ``stale_since``; the decision point refuses privileged actions on stale facts.  With no
   usable cache, ``DirectoryUnavailableError`` is raised.  Recovery needs no action.
+* **Changes.**  Directory actions go to the authoritative source (or the first that can
+  act) and drop the user's cached facts, so the next decision sees the change.
 """
 
 from __future__ import annotations
@@ -25,8 +27,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from gateway.errors import DirectoryUnavailableError, UnknownActorError
-from gateway.identity.directory import DirectoryConnector, account_facts
+from pydantic import SecretStr
+
+from gateway.errors import DirectoryActionError, DirectoryUnavailableError, UnknownActorError
+from gateway.identity.directory import (
+    ActionResult,
+    DirectoryActions,
+    DirectoryConnector,
+    account_facts,
+)
 from gateway.identity.facts import AccountStatus, IdentityFacts, ResourceFacts
 
 __all__ = ["CircuitBreaker", "Conflict", "IdentityResolver", "ResolverSettings"]
@@ -276,3 +285,42 @@ class IdentityResolver:
             for facts in source.find_users(email=email, username=username):
                 ids[facts.id] = None
         return [self.get_user(user_id) for user_id in ids]
+
+    # -- directory actions ---------------------------------------------------------------
+
+    def _acting_source(self) -> DirectoryActions:
+        """The authoritative source if it can act, else the first source that can."""
+        ordered = sorted(self.sources, key=lambda source: source.name != self.authoritative)
+        for source in ordered:
+            if isinstance(source, DirectoryActions):
+                return source
+        raise DirectoryActionError("no identity source can change the directory")
+
+    def reset_password(
+        self, user_id: str, new_password: SecretStr, *, must_change: bool = True
+    ) -> ActionResult:
+        result = self._acting_source().reset_password(
+            user_id, new_password, must_change=must_change
+        )
+        self.forget(user_id)
+        return result
+
+    def unlock_account(self, user_id: str) -> ActionResult:
+        result = self._acting_source().unlock_account(user_id)
+        self.forget(user_id)
+        return result
+
+    def set_enabled(self, user_id: str, enabled: bool) -> ActionResult:
+        result = self._acting_source().set_enabled(user_id, enabled)
+        self.forget(user_id)
+        return result
+
+    def add_to_group(self, user_id: str, group: str) -> ActionResult:
+        result = self._acting_source().add_to_group(user_id, group)
+        self.forget(user_id)
+        return result
+
+    def remove_from_group(self, user_id: str, group: str) -> ActionResult:
+        result = self._acting_source().remove_from_group(user_id, group)
+        self.forget(user_id)
+        return result

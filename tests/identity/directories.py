@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pydantic import SecretStr
+
 from gateway.errors import DirectoryUnavailableError
+from gateway.identity.directory import ActionResult
 from gateway.identity.facts import IdentityFacts, ResourceFacts
 from gateway.identity.static import StaticDirectory, StaticDirectoryFile
 
@@ -47,3 +50,38 @@ class Directory:
     ) -> list[IdentityFacts]:
         self._check()
         return self._static().find_users(email=email, username=username)
+
+
+@dataclass
+class ActingDirectory(Directory):
+    """A directory that also takes changes; it keeps the status and groups it is told."""
+
+    changes: list[str] = field(default_factory=list)
+
+    def _change(self, user_id: str, what: str, **facts: object) -> ActionResult:
+        self.changes.append(f"{what} {user_id}")
+        self.users[user_id] = {**self.users[user_id], **facts}
+        return ActionResult(True, what)
+
+    def reset_password(
+        self, user_id: str, new_password: SecretStr, *, must_change: bool = True
+    ) -> ActionResult:
+        return self._change(
+            user_id, "reset", status="password_expired" if must_change else "active"
+        )
+
+    def unlock_account(self, user_id: str) -> ActionResult:
+        return self._change(user_id, "unlock", status="active")
+
+    def set_enabled(self, user_id: str, enabled: bool) -> ActionResult:
+        return self._change(
+            user_id, "enable" if enabled else "disable", status="active" if enabled else "disabled"
+        )
+
+    def add_to_group(self, user_id: str, group: str) -> ActionResult:
+        groups = [*self.users[user_id].get("groups", []), group]  # type: ignore[misc]
+        return self._change(user_id, f"add {group}", groups=groups)
+
+    def remove_from_group(self, user_id: str, group: str) -> ActionResult:
+        groups = [g for g in self.users[user_id].get("groups", []) if g != group]  # type: ignore[attr-defined]
+        return self._change(user_id, f"remove {group}", groups=groups)

@@ -256,3 +256,44 @@ def test_resources_cannot_be_read_when_every_source_is_down() -> None:
 
     with pytest.raises(DirectoryUnavailableError, match="directory unavailable for software:visio"):
         identity.get_resource("software", "visio")
+
+
+def test_changes_go_to_the_authoritative_source_and_are_seen_at_once() -> None:
+    from pydantic import SecretStr
+
+    from tests.identity.directories import ActingDirectory
+
+    okta = ActingDirectory("okta", {"ann": {"status": "locked", "groups": ["staff"]}})
+    static = Directory("static", {"ann": {"status": "locked"}})
+    identity, _ = resolver(okta, static, ttl_seconds=3600)
+    assert identity.get_user("ann").status is AccountStatus.LOCKED
+
+    static.users["ann"] = {"status": "active"}
+    results = [
+        identity.unlock_account("ann"),
+        identity.add_to_group("ann", "vpn"),
+        identity.remove_from_group("ann", "staff"),
+        identity.set_enabled("ann", True),
+        identity.reset_password("ann", SecretStr("N3w-pass!"), must_change=False),
+    ]
+
+    facts = identity.get_user("ann")
+    assert all(result.changed for result in results)
+    assert okta.changes == [
+        "unlock ann",
+        "add vpn ann",
+        "remove staff ann",
+        "enable ann",
+        "reset ann",
+    ]
+    assert facts.status is AccountStatus.ACTIVE, "cached facts were dropped after the change"
+    assert facts.groups == frozenset({"vpn"})
+
+
+def test_a_resolver_without_a_source_that_can_act_refuses_changes() -> None:
+    from gateway.errors import DirectoryActionError
+
+    identity, _ = resolver(Directory("ldap", {"ann": {}}))
+
+    with pytest.raises(DirectoryActionError, match="no identity source can change the directory"):
+        identity.unlock_account("ann")
