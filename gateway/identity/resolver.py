@@ -47,10 +47,14 @@ _SEVERITY = {
     AccountStatus.SUSPENDED: 3,
     AccountStatus.DISABLED: 4,
 }
-_FIRST_VALUE_FACTS = (
-    "username", "display_name", "email", "department", "title", "manager", "location",
-    "employee_type", "mfa_factors", "changed_at", "password_changed_at",
+# Facts taken from the first source, in priority order, that has a value; a different value
+# elsewhere is reported.  Usernames (each source spells them its own way) and provenance
+# times are taken the same way without a report.
+_REPORTED_FACTS = (
+    "display_name", "email", "department", "title", "manager", "location", "employee_type",
+    "mfa_factors",
 )  # fmt: skip
+_QUIET_FACTS = ("username", "changed_at", "password_changed_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +148,12 @@ class IdentityResolver:
                 self._cache.move_to_end(user_id)
             return entry
 
-    def _store(self, facts: IdentityFacts) -> None:
+    def _store(self, user_id: str, facts: IdentityFacts) -> None:
+        """Keep facts under the id they were asked by (a source may answer with another
+        spelling of it, e.g. a login for a short name)."""
         with self._lock:
-            self._cache[facts.id] = _Entry(facts, self.clock())
-            self._cache.move_to_end(facts.id)
+            self._cache[user_id] = _Entry(facts, self.clock())
+            self._cache.move_to_end(user_id)
             while len(self._cache) > self.settings.max_entries:
                 self._cache.popitem(last=False)
 
@@ -195,7 +201,7 @@ class IdentityResolver:
             self.forget(user_id)
             raise UnknownActorError(user_id)
         merged = self._merge(user_id, found)
-        self._store(merged)
+        self._store(user_id, merged)
         return merged
 
     def _degraded(self, user_id: str, entry: _Entry | None, problems: list[str]) -> IdentityFacts:
@@ -214,9 +220,6 @@ class IdentityResolver:
             self.on_conflict(Conflict(user_id, fact, values, chosen))
 
     def _merge(self, user_id: str, found: dict[str, IdentityFacts]) -> IdentityFacts:
-        if len(found) == 1:
-            (facts,) = found.values()
-            return facts
         ordered = [found[s.name] for s in self.sources if s.name in found]
         authority = found.get(str(self.authoritative))
         status = max((facts.status for facts in ordered), key=_SEVERITY.__getitem__)
@@ -233,15 +236,17 @@ class IdentityResolver:
             )
         values: dict[str, object] = {}
         sources: dict[str, str] = {"status": "merged", "groups": "merged"}
-        for fact in _FIRST_VALUE_FACTS:
+        for fact in (*_REPORTED_FACTS, *_QUIET_FACTS):
             present = {n: getattr(f, fact) for n, f in found.items() if getattr(f, fact)}
             winner = next((s.name for s in self.sources if s.name in present), None)
             if winner is not None:
                 values[fact], sources[fact] = present[winner], winner
-                self._report(
-                    user_id, fact, {n: str(v) for n, v in present.items()}, str(present[winner])
-                )
-        privileged = authority.privileged if authority else False
+                if fact in _REPORTED_FACTS:
+                    chosen = str(present[winner])
+                    self._report(user_id, fact, {n: str(v) for n, v in present.items()}, chosen)
+        # Privilege only from the authoritative source: its own verdict, or its groups
+        # among the privileged groups configured for the resolver.
+        privileged = authority is not None and (authority.privileged or bool(trusted))
         return ordered[0].model_copy(
             update={
                 **values,

@@ -65,7 +65,7 @@ class Reason(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     engine: Literal["casbin", "cedar", "gateway"]
-    effect: Literal["allow", "deny", "permit", "forbid", "error"]
+    effect: Literal["allow", "deny", "permit", "forbid", "error", "note"]
     policy: str | None = None
     message: str
 

@@ -147,6 +147,9 @@ class PolicyDecisionPoint:
         rbac_reasons, rbac_remedies = _rbac_reasons(engine, request, evaluation)
         cedar_reasons, cedar_remedies, obligations = _cedar_reasons(engine, request, evaluation)
         reasons = rbac_reasons + cedar_reasons
+        if stale is not None:
+            message = f"decided on facts served from cache since {stale.isoformat()}"
+            reasons.append(Reason(engine="gateway", effect="note", message=message))
         if resource is None and evaluation.cedar.errors:
             message = f"no directory facts for {request.resource}"
             reasons.append(Reason(engine="gateway", effect="error", message=message))

@@ -162,3 +162,19 @@ def test_stale_resource_facts_need_a_stale_tolerant_action(gateway: Gateway, ask
         "directory unavailable: facts served from cache since 2026-01-02T00:00:00+00:00; "
         "password.reset needs fresh facts"
     )
+
+
+def test_a_decision_on_stale_facts_says_so(gateway: Gateway, ask: Ask) -> None:
+    moment = datetime(2026, 1, 2, tzinfo=UTC)
+    pdp = PolicyDecisionPoint(
+        lambda: gateway.policies.engine, stale_tolerant_actions=frozenset({"diagnostics.run"})
+    )
+    actor = gateway.directory.get_user("hank").model_copy(update={"stale_since": moment})
+
+    decision = pdp.decide(ask("hank", "diagnostics.run", "host:pc1"), actor, None)
+
+    assert decision.allowed
+    assert decision.reasons[-1].effect == "note"
+    assert decision.reasons[-1].message == (
+        "decided on facts served from cache since 2026-01-02T00:00:00+00:00"
+    )
