@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 from gateway.audit.keys import PRIVATE_KEY_FILE, init_keys, load_signer
 from gateway.audit.log import AuditLog
 from gateway.audit.records import AuditEvent
-from gateway.config import AuditConfig, GatewayConfig, IdentityConfig, load_config
+from gateway.config import AuditConfig, GatewayConfig, IdentityConfig, StepUpConfig, load_config
 from gateway.errors import ConfigError, DirectoryUnavailableError, UnknownActorError
 from gateway.identity.directory import DirectoryConnector
 from gateway.identity.facts import IdentityFacts
@@ -20,10 +20,15 @@ from gateway.policy.decision import Decision
 from gateway.policy.decision_point import PolicyDecisionPoint
 from gateway.policy.request import AccessRequest
 from gateway.policy.store import PolicyStore
+from gateway.stepup.service import StepUpService
+from gateway.stepup.settings import StepUpSettings
 
 __all__ = ["Gateway", "build_directory", "open_audit_log"]
 
 Settings = TypeVar("Settings", bound=BaseModel)
+
+# Request context only the gateway may set.
+GATEWAY_CONTEXT = frozenset({"step_up_age_seconds"})
 
 
 def open_audit_log(config: AuditConfig) -> AuditLog:
@@ -99,6 +104,22 @@ def build_directory(config: IdentityConfig) -> DirectoryConnector:
     )
 
 
+def open_stepup(config: StepUpConfig, audit: AuditLog | None) -> StepUpService:
+    """The step-up service, recording enrolments and verifications in the audit log."""
+    settings = StepUpSettings(
+        database=config.database,
+        seed_key_file=config.seed_key_file,
+        create_seed_key=config.create_seed_key,
+        issuer=config.issuer,
+        valid_window=config.valid_window,
+        max_failures=config.max_failures,
+        failure_window_seconds=config.failure_window_seconds,
+        lockout_seconds=config.lockout_seconds,
+        recovery_code_count=config.recovery_code_count,
+    )
+    return StepUpService.open(settings, audit=audit.append if audit is not None else None)
+
+
 def conflict_event(conflict: Conflict) -> AuditEvent:
     return AuditEvent(
         type="identity.conflict",
@@ -139,10 +160,12 @@ class Gateway:
         audit: AuditLog | None = None,
         *,
         stale_tolerant_actions: frozenset[str] = frozenset(),
+        stepup: StepUpService | None = None,
     ) -> None:
         self.policies = policies
         self.directory = directory
         self.audit = audit
+        self.stepup = stepup
         self.decision_point = PolicyDecisionPoint(
             lambda: policies.engine, stale_tolerant_actions=stale_tolerant_actions
         )
@@ -154,7 +177,8 @@ class Gateway:
         audit = open_audit_log(config.audit) if config.audit.enabled else None
         tolerant = frozenset(config.identity.stale_tolerant_actions)
         directory = build_directory(config.identity)
-        gateway = cls(policies, directory, audit, stale_tolerant_actions=tolerant)
+        stepup = open_stepup(config.stepup, audit) if config.stepup.enabled else None
+        gateway = cls(policies, directory, audit, stale_tolerant_actions=tolerant, stepup=stepup)
         if isinstance(directory, IdentityResolver):
             directory.on_conflict = gateway.record_conflict
         return gateway
@@ -163,8 +187,18 @@ class Gateway:
         """Decide ``request`` with the actor's and the resource's directory facts.
 
         A directory that cannot be reached (and has no usable cached facts) gives a deny
-        that says so: never an allow on facts that could not be read.
+        that says so: never an allow on facts that could not be read.  Context the gateway
+        vouches for (how long ago the actor stepped up) comes from the gateway alone: a
+        caller that supplies it is refused.
         """
+        forged = GATEWAY_CONTEXT.intersection(request.context)
+        if forged:
+            names = ", ".join(sorted(forged))
+            message = f"context {names} is set by the gateway, not by the caller"
+            return self._audited(self.decision_point.refuse(request, message))
+        if self.stepup is not None:
+            context = {**request.context, **self.stepup.context_for(request.actor)}
+            request = request.model_copy(update={"context": context})
         try:
             try:
                 actor: IdentityFacts | None = self.directory.get_user(request.actor)
@@ -176,6 +210,9 @@ class Gateway:
             decision = self.decision_point.refuse(request, str(exc))
         else:
             decision = self.decision_point.decide(request, actor, resource)
+        return self._audited(decision)
+
+    def _audited(self, decision: Decision) -> Decision:
         if self.audit is not None:
             self.audit.append(decision_event(decision))
         return decision
@@ -186,5 +223,7 @@ class Gateway:
             self.audit.append(conflict_event(conflict))
 
     def close(self) -> None:
+        if self.stepup is not None:
+            self.stepup.close()
         if self.audit is not None:
             self.audit.close()

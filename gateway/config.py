@@ -21,6 +21,7 @@ __all__ = [
     "GatewayConfig",
     "IdentityConfig",
     "PolicyConfig",
+    "StepUpConfig",
     "load_config",
 ]
 
@@ -89,12 +90,30 @@ class AuditConfig(BaseModel):
     name: str = Field(default="it-support-gateway/audit", min_length=1)
 
 
+class StepUpConfig(BaseModel):
+    """TOTP step-up verification (``docs/step-up.md``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    database: Path = Path("var/stepup.db")
+    seed_key_file: Path = Path("keys/stepup-seeds.key")
+    create_seed_key: bool = True
+    issuer: str = Field(default="IT Support Gateway", min_length=1)
+    valid_window: int = Field(default=1, ge=0, le=3)
+    max_failures: int = Field(default=5, ge=1)
+    failure_window_seconds: int = Field(default=900, ge=1)
+    lockout_seconds: int = Field(default=900, ge=1)
+    recovery_code_count: int = Field(default=10, ge=1, le=50)
+
+
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     policy: PolicyConfig = PolicyConfig()
     identity: IdentityConfig = IdentityConfig()
     audit: AuditConfig = AuditConfig()
+    stepup: StepUpConfig = StepUpConfig()
 
     def resolved(self, base: Path) -> GatewayConfig:
         """The same configuration with relative paths made absolute against ``base``."""
@@ -108,6 +127,12 @@ class GatewayConfig(BaseModel):
                     update={
                         "log": base / self.audit.log,
                         "signing_key": base / self.audit.signing_key,
+                    }
+                ),
+                "stepup": self.stepup.model_copy(
+                    update={
+                        "database": base / self.stepup.database,
+                        "seed_key_file": base / self.stepup.seed_key_file,
                     }
                 ),
             }

@@ -13,6 +13,8 @@ can catch ``GatewayError`` once and print ``diagnostics()``::
     │   ├── UnknownActorError  the directory has no such user
     │   ├── DirectoryUnavailableError  a directory cannot be reached (fail closed)
     │   └── DirectoryActionError  a directory change was refused or failed
+    ├── StepUpError            a step-up was refused (gateway.stepup.errors: malformed,
+    │                          rejected or replayed code, lockout, not enrolled, seed key)
     └── AuditError             the audit log cannot be written or does not verify
         ├── AuditWriteError    an append failed: the guarded action must not run
         ├── AuditKeyError      a signing or verification key is missing or invalid

@@ -12,6 +12,7 @@ from gateway.cli.authorize import authorize
 from gateway.cli.demo import demo
 from gateway.cli.keys import keys
 from gateway.cli.policy import policy
+from gateway.cli.stepup import stepup
 from gateway.config import load_config
 from gateway.errors import GatewayError
 
@@ -48,6 +49,7 @@ cli.add_command(authorize)
 cli.add_command(demo)
 cli.add_command(keys)
 cli.add_command(audit)
+cli.add_command(stepup)
 
 
 def main() -> None:

@@ -318,4 +318,4 @@ def test_demo_without_an_audit_log(workdir: Path) -> None:
 
     assert code == 0
     assert "audit log" not in out
-    assert not (workdir / "var").exists()
+    assert not (workdir / "var" / "audit.log").exists()

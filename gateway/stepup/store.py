@@ -1,0 +1,246 @@
+"""Durable step-up state in SQLite (WAL), one table per concept.
+
+Tables (every ``*_at``/``until`` is UTC text ``YYYY-MM-DDTHH:MM:SS.ffffffZ``)::
+
+    seeds           user_id PK, key_id, nonce, ciphertext, enrolled_at
+    replay_guard    user_id PK, last_step      highest TOTP time step accepted
+    recovery_codes  user_id, slot (PK both), n, salt, digest, used_at
+    failures        user_id, at                refused attempts inside the window
+    lockouts        user_id PK, locked_at, until
+    step_ups        id PK, user_id, at, method, bound_to
+
+One connection is shared by the threads of a process and guarded by a lock; every
+operation runs in a transaction (``BEGIN IMMEDIATE`` for writes), so processes sharing
+the file take turns too.  ``synchronous=FULL`` makes each commit durable, so an accepted
+code stays refused after a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gateway.stepup.errors import StepUpStoreError
+from gateway.stepup.recovery import HashedCode
+from gateway.stepup.seeds import SealedSeed
+
+__all__ = ["SCHEMA_VERSION", "StepUpStore", "Transaction", "format_time", "parse_time"]
+
+SCHEMA_VERSION = 1
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS seeds (
+    user_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, nonce BLOB NOT NULL,
+    ciphertext BLOB NOT NULL, enrolled_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS replay_guard (
+    user_id TEXT PRIMARY KEY, last_step INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS recovery_codes (
+    user_id TEXT NOT NULL, slot INTEGER NOT NULL, n INTEGER NOT NULL, salt BLOB NOT NULL,
+    digest BLOB NOT NULL, used_at TEXT, PRIMARY KEY (user_id, slot));
+CREATE TABLE IF NOT EXISTS failures (user_id TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS failures_by_user ON failures (user_id, at);
+CREATE TABLE IF NOT EXISTS lockouts (
+    user_id TEXT PRIMARY KEY, locked_at TEXT NOT NULL, until TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS step_ups (
+    id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, at TEXT NOT NULL, method TEXT NOT NULL,
+    bound_to TEXT);
+CREATE INDEX IF NOT EXISTS step_ups_by_user ON step_ups (user_id, at);
+"""
+
+
+def format_time(moment: datetime) -> str:
+    """UTC with microseconds and ``Z``; text in this form sorts in time order."""
+    if moment.tzinfo is None:
+        raise TypeError("step-up times must be timezone-aware")
+    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+class Transaction:
+    """The operations of one transaction; only valid inside ``StepUpStore.transaction``."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    # -- seeds and replay guard ------------------------------------------------------------
+
+    def seed(self, user: str) -> SealedSeed | None:
+        row = self._db.execute(
+            "SELECT key_id, nonce, ciphertext FROM seeds WHERE user_id = ?", (user,)
+        ).fetchone()
+        return None if row is None else SealedSeed(row[0], row[1], row[2])
+
+    def put_seed(self, user: str, sealed: SealedSeed, at: datetime) -> bool:
+        """Store ``sealed`` as the user's seed and reset the replay guard; True if replaced."""
+        replaced = self.seed(user) is not None
+        self._db.execute(
+            "INSERT OR REPLACE INTO seeds (user_id, key_id, nonce, ciphertext, enrolled_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (user, sealed.key_id, sealed.nonce, sealed.ciphertext, format_time(at)),
+        )
+        self._db.execute("DELETE FROM replay_guard WHERE user_id = ?", (user,))
+        return replaced
+
+    def advance_step(self, user: str, step: int) -> bool:
+        """Record ``step`` as accepted; False (and no change) unless it is above the last."""
+        cursor = self._db.execute(
+            "INSERT INTO replay_guard (user_id, last_step) VALUES (?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET last_step = excluded.last_step "
+            "WHERE last_step < excluded.last_step",
+            (user, step),
+        )
+        return cursor.rowcount == 1
+
+    # -- recovery codes --------------------------------------------------------------------
+
+    def replace_recovery_codes(self, user: str, codes: list[HashedCode]) -> int:
+        """Replace the user's codes; the number of unused codes invalidated."""
+        (unused,) = self._db.execute(
+            "SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL", (user,)
+        ).fetchone()
+        self._db.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user,))
+        self._db.executemany(
+            "INSERT INTO recovery_codes (user_id, slot, n, salt, digest) VALUES (?, ?, ?, ?, ?)",
+            [(user, slot, code.n, code.salt, code.digest) for slot, code in enumerate(codes)],
+        )
+        return int(unused)
+
+    def unused_recovery_codes(self, user: str) -> list[tuple[int, HashedCode]]:
+        rows = self._db.execute(
+            "SELECT slot, n, salt, digest FROM recovery_codes "
+            "WHERE user_id = ? AND used_at IS NULL ORDER BY slot",
+            (user,),
+        ).fetchall()
+        return [(row[0], HashedCode(row[1], row[2], row[3])) for row in rows]
+
+    def use_recovery_code(self, user: str, slot: int, at: datetime) -> bool:
+        """Mark the code in ``slot`` used; False if it already was (or does not exist)."""
+        cursor = self._db.execute(
+            "UPDATE recovery_codes SET used_at = ? "
+            "WHERE user_id = ? AND slot = ? AND used_at IS NULL",
+            (format_time(at), user, slot),
+        )
+        return cursor.rowcount == 1
+
+    # -- failures and lockouts -------------------------------------------------------------
+
+    def locked_until(self, user: str, now: datetime) -> datetime | None:
+        row = self._db.execute(
+            "SELECT until FROM lockouts WHERE user_id = ? AND until > ?",
+            (user, format_time(now)),
+        ).fetchone()
+        return None if row is None else parse_time(row[0])
+
+    def add_failure(self, user: str, at: datetime, window_start: datetime) -> int:
+        """Record a refused attempt; the number of them since ``window_start``."""
+        self._db.execute(
+            "DELETE FROM failures WHERE user_id = ? AND at <= ?", (user, format_time(window_start))
+        )
+        self._db.execute(
+            "INSERT INTO failures (user_id, at) VALUES (?, ?)", (user, format_time(at))
+        )
+        (count,) = self._db.execute(
+            "SELECT count(*) FROM failures WHERE user_id = ?", (user,)
+        ).fetchone()
+        return int(count)
+
+    def clear_failures(self, user: str) -> None:
+        self._db.execute("DELETE FROM failures WHERE user_id = ?", (user,))
+
+    def lock(self, user: str, at: datetime, until: datetime) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO lockouts (user_id, locked_at, until) VALUES (?, ?, ?)",
+            (user, format_time(at), format_time(until)),
+        )
+        self.clear_failures(user)
+
+    # -- step-ups --------------------------------------------------------------------------
+
+    def add_step_up(
+        self, user: str, at: datetime, method: str, bound_to: str | None, keep_after: datetime
+    ) -> None:
+        """Record a step-up and drop the user's step-ups older than ``keep_after``."""
+        self._db.execute(
+            "DELETE FROM step_ups WHERE user_id = ? AND at < ?", (user, format_time(keep_after))
+        )
+        self._db.execute(
+            "INSERT INTO step_ups (user_id, at, method, bound_to) VALUES (?, ?, ?, ?)",
+            (user, format_time(at), method, bound_to),
+        )
+
+    def latest_step_up(self, user: str, bound_to: str | None) -> datetime | None:
+        """The latest step-up of ``user``; only those bound to ``bound_to`` when given."""
+        if bound_to is None:
+            row = self._db.execute(
+                "SELECT max(at) FROM step_ups WHERE user_id = ?", (user,)
+            ).fetchone()
+        else:
+            row = self._db.execute(
+                "SELECT max(at) FROM step_ups WHERE user_id = ? AND bound_to = ?",
+                (user, bound_to),
+            ).fetchone()
+        return None if row[0] is None else parse_time(row[0])
+
+
+class StepUpStore:
+    """The SQLite file holding step-up state; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Create the file private; SQLite gives its -wal and -shm files the same mode.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise StepUpStoreError(f"{path}: cannot open step-up store: {exc.strerror}") from exc
+        db: sqlite3.Connection | None = None
+        try:
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+            _set_up(db)
+        except sqlite3.Error as exc:
+            if db is not None:
+                db.close()
+            raise StepUpStoreError(f"{path}: cannot open step-up store: {exc}") from exc
+        self._db = db
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as exc:
+                raise StepUpStoreError(f"{self.path}: step-up store failed: {exc}") from exc
+            try:
+                yield Transaction(self._db)
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StepUpStoreError(f"{self.path}: step-up store failed: {exc}") from exc
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _set_up(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version not in (0, SCHEMA_VERSION):
+        raise sqlite3.DatabaseError(
+            f"schema version {version} is not supported (expected {SCHEMA_VERSION})"
+        )
+    db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
