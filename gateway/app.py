@@ -7,16 +7,26 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from gateway.approvals.eligibility import engine_roles
+from gateway.approvals.model import ApprovalRequest
+from gateway.approvals.service import ApprovalService
 from gateway.audit.keys import PRIVATE_KEY_FILE, init_keys, load_signer
 from gateway.audit.log import AuditLog
 from gateway.audit.records import AuditEvent
-from gateway.config import AuditConfig, GatewayConfig, IdentityConfig, StepUpConfig, load_config
+from gateway.config import (
+    ApprovalsConfig,
+    AuditConfig,
+    GatewayConfig,
+    IdentityConfig,
+    StepUpConfig,
+    load_config,
+)
 from gateway.errors import ConfigError, DirectoryUnavailableError, UnknownActorError
 from gateway.identity.directory import DirectoryConnector
 from gateway.identity.facts import IdentityFacts
 from gateway.identity.resolver import Conflict, IdentityResolver, ResolverSettings
 from gateway.identity.static import StaticDirectory
-from gateway.policy.decision import Decision
+from gateway.policy.decision import Decision, StepUpObligation
 from gateway.policy.decision_point import PolicyDecisionPoint
 from gateway.policy.request import AccessRequest
 from gateway.policy.store import PolicyStore
@@ -120,6 +130,34 @@ def open_stepup(config: StepUpConfig, audit: AuditLog | None) -> StepUpService:
     return StepUpService.open(settings, audit=audit.append if audit is not None else None)
 
 
+def open_approvals(config: ApprovalsConfig, gateway: Gateway) -> ApprovalService:
+    """Approvals whose voters the policy decision point must allow (``approval.vote``),
+    with roles from the bundle in force and, when configured, a fresh bound step-up."""
+
+    def authorise(approver: str, item: ApprovalRequest) -> str | None:
+        vote = AccessRequest(actor=approver, action="approval.vote", resource=f"approval:{item.id}")
+        decision = gateway.authorize(vote)
+        return None if decision.allowed else "; ".join(r.message for r in decision.reasons)
+
+    step_up = None
+    stepup = gateway.stepup
+    if config.require_step_up and stepup is not None:
+
+        def step_up(approver: str, digest: str) -> bool:
+            return stepup.satisfies(StepUpObligation(policy="approval"), approver, bound_to=digest)
+
+    audit = gateway.audit
+    return ApprovalService.at(
+        config.database,
+        gateway.directory,
+        authorise=authorise,
+        roles=engine_roles(lambda: gateway.policies.engine),
+        step_up=step_up,
+        audit=audit.append if audit is not None else None,
+        reject_on_first=config.reject_on_first,
+    )
+
+
 def conflict_event(conflict: Conflict) -> AuditEvent:
     return AuditEvent(
         type="identity.conflict",
@@ -166,6 +204,7 @@ class Gateway:
         self.directory = directory
         self.audit = audit
         self.stepup = stepup
+        self.approvals: ApprovalService | None = None
         self.decision_point = PolicyDecisionPoint(
             lambda: policies.engine, stale_tolerant_actions=stale_tolerant_actions
         )
@@ -181,6 +220,8 @@ class Gateway:
         gateway = cls(policies, directory, audit, stale_tolerant_actions=tolerant, stepup=stepup)
         if isinstance(directory, IdentityResolver):
             directory.on_conflict = gateway.record_conflict
+        if config.approvals.enabled:
+            gateway.approvals = open_approvals(config.approvals, gateway)
         return gateway
 
     def authorize(self, request: AccessRequest) -> Decision:
@@ -223,6 +264,8 @@ class Gateway:
             self.audit.append(conflict_event(conflict))
 
     def close(self) -> None:
+        if self.approvals is not None:
+            self.approvals.store.close()
         if self.stepup is not None:
             self.stepup.close()
         if self.audit is not None:

@@ -17,6 +17,7 @@ from gateway.errors import ConfigError
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
+    "ApprovalsConfig",
     "AuditConfig",
     "GatewayConfig",
     "IdentityConfig",
@@ -107,6 +108,17 @@ class StepUpConfig(BaseModel):
     recovery_code_count: int = Field(default=10, ge=1, le=50)
 
 
+class ApprovalsConfig(BaseModel):
+    """Approval requests (``docs/approvals.md``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    database: Path = Path("var/approvals.db")
+    reject_on_first: bool = True  # one rejection rejects the request
+    require_step_up: bool = False  # a vote counts only after the voter stepped up
+
+
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -114,6 +126,7 @@ class GatewayConfig(BaseModel):
     identity: IdentityConfig = IdentityConfig()
     audit: AuditConfig = AuditConfig()
     stepup: StepUpConfig = StepUpConfig()
+    approvals: ApprovalsConfig = ApprovalsConfig()
 
     def resolved(self, base: Path) -> GatewayConfig:
         """The same configuration with relative paths made absolute against ``base``."""
@@ -128,6 +141,9 @@ class GatewayConfig(BaseModel):
                         "log": base / self.audit.log,
                         "signing_key": base / self.audit.signing_key,
                     }
+                ),
+                "approvals": self.approvals.model_copy(
+                    update={"database": base / self.approvals.database}
                 ),
                 "stepup": self.stepup.model_copy(
                     update={

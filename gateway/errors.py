@@ -15,6 +15,8 @@ can catch ``GatewayError`` once and print ``diagnostics()``::
     │   └── DirectoryActionError  a directory change was refused or failed
     ├── StepUpError            a step-up was refused (gateway.stepup.errors: malformed,
     │                          rejected or replayed code, lockout, not enrolled, seed key)
+    ├── ApprovalError          an approval vote or request was refused (gateway.approvals.errors:
+    │                          not eligible, self-approval, finished, digest mismatch, unknown)
     └── AuditError             the audit log cannot be written or does not verify
         ├── AuditWriteError    an append failed: the guarded action must not run
         ├── AuditKeyError      a signing or verification key is missing or invalid

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from gateway.cli.approvals import approvals
 from gateway.cli.audit import audit
 from gateway.cli.authorize import authorize
 from gateway.cli.demo import demo
@@ -50,6 +51,7 @@ cli.add_command(demo)
 cli.add_command(keys)
 cli.add_command(audit)
 cli.add_command(stepup)
+cli.add_command(approvals)
 
 
 def main() -> None:

@@ -54,7 +54,7 @@ def test_policy_check_json(workdir: Path) -> None:
     assert code == 0
     assert report["valid"] is True
     assert report["digest"].startswith("sha256:")
-    assert report["cedar_policies"] == 20
+    assert report["cedar_policies"] == 21
 
 
 def test_policy_check_names_file_and_line_of_a_broken_policy(workdir: Path) -> None:

@@ -1,0 +1,252 @@
+"""Durable approval state in SQLite (WAL).
+
+Tables (every ``*_at`` is UTC text ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, which sorts in time
+order)::
+
+    requests     id PK, state, body (JSON: access request, obligations, decision, target,
+                 manager), digest, requester, created_at, expires_at, finished_at,
+                 finished_by
+    votes        request_id, obligation, approver (PK all three), verdict, at
+    escalations  request_id, obligation (PK both), at
+
+One connection is shared by the threads of a process and guarded by a lock; every
+operation runs in a transaction (``BEGIN IMMEDIATE`` for writes), so processes sharing the
+file take turns too.  A vote is checked and counted inside one write transaction, so two
+votes for the last slot of a quorum give exactly one ``approved`` transition.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gateway.approvals.errors import ApprovalStoreError
+from gateway.approvals.model import ApprovalRequest, ApprovalState, Verdict, Vote
+from gateway.policy.decision import ApprovalObligation
+from gateway.policy.request import AccessRequest
+
+__all__ = ["SCHEMA_VERSION", "ApprovalStore", "Transaction", "format_time", "parse_time"]
+
+SCHEMA_VERSION = 1
+_CACHED = 4096
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT NULL, digest TEXT NOT NULL,
+    requester TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+    finished_at TEXT, finished_by TEXT);
+CREATE INDEX IF NOT EXISTS requests_by_state ON requests (state, expires_at);
+CREATE TABLE IF NOT EXISTS votes (
+    request_id TEXT NOT NULL, obligation INTEGER NOT NULL, approver TEXT NOT NULL,
+    verdict TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (request_id, obligation, approver));
+CREATE TABLE IF NOT EXISTS escalations (
+    request_id TEXT NOT NULL, obligation INTEGER NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (request_id, obligation));
+"""
+_COLUMNS = "id, state, body, digest, requester, created_at, expires_at, finished_at, finished_by"
+
+
+def format_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise TypeError("approval times must be timezone-aware")
+    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)  # the stored form ends in Z: always UTC
+
+
+def _optional_time(text: str | None) -> datetime | None:
+    return None if text is None else parse_time(text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """The part of a request that never changes, parsed once per process."""
+
+    request: AccessRequest
+    decision_id: str
+    policy_digest: str
+    obligations: tuple[ApprovalObligation, ...]
+    target: str | None
+    manager: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> _Body:
+        body = json.loads(text)
+        return cls(
+            request=AccessRequest.model_validate(body["request"]),
+            decision_id=body["decision_id"],
+            policy_digest=body["policy_digest"],
+            obligations=tuple(ApprovalObligation.model_validate(o) for o in body["obligations"]),
+            target=body["target"],
+            manager=body["manager"],
+        )
+
+
+class Transaction:
+    """The operations of one transaction; only valid inside ``ApprovalStore.transaction``."""
+
+    def __init__(self, connection: sqlite3.Connection, bodies: dict[str, _Body]) -> None:
+        self._db = connection
+        self._bodies = bodies
+
+    def insert(self, item: ApprovalRequest) -> None:
+        body = {
+            "request": item.request.model_dump(mode="json"),
+            "decision_id": item.decision_id,
+            "policy_digest": item.policy_digest,
+            "obligations": [o.model_dump(mode="json") for o in item.obligations],
+            "target": item.target,
+            "manager": item.manager,
+        }
+        self._db.execute(
+            f"INSERT INTO requests ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",  # noqa: S608
+            (
+                item.id,
+                str(item.state),
+                json.dumps(body, sort_keys=True, separators=(",", ":")),
+                item.digest,
+                item.requester,
+                format_time(item.created_at),
+                format_time(item.expires_at),
+            ),
+        )
+
+    def load(self, request_id: str) -> ApprovalRequest | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM requests WHERE id = ?",  # noqa: S608
+            (request_id,),
+        ).fetchone()
+        return None if row is None else self._build(row)
+
+    def _build(self, row: tuple[str, ...]) -> ApprovalRequest:
+        ident, state, body_text, digest, requester, created, expires, finished, by = row
+        body = self._bodies.get(ident)
+        if body is None:
+            if len(self._bodies) >= _CACHED:
+                self._bodies.clear()
+            body = self._bodies[ident] = _Body.parse(body_text)
+        votes = tuple(
+            Vote(obligation, approver, Verdict(verdict), parse_time(at))
+            for obligation, approver, verdict, at in self._db.execute(
+                "SELECT obligation, approver, verdict, at FROM votes "
+                "WHERE request_id = ? ORDER BY at, obligation, approver",
+                (ident,),
+            )
+        )
+        escalated = frozenset(
+            index
+            for (index,) in self._db.execute(
+                "SELECT obligation FROM escalations WHERE request_id = ?", (ident,)
+            )
+        )
+        return ApprovalRequest(
+            id=ident,
+            request=body.request,
+            decision_id=body.decision_id,
+            policy_digest=body.policy_digest,
+            obligations=body.obligations,
+            digest=digest,
+            requester=requester,
+            target=body.target,
+            manager=body.manager,
+            created_at=parse_time(created),
+            expires_at=parse_time(expires),
+            state=ApprovalState(state),
+            votes=votes,
+            escalated=escalated,
+            finished_at=_optional_time(finished),
+            finished_by=by,
+        )
+
+    def pending(self) -> list[ApprovalRequest]:
+        """Every pending request, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM requests WHERE state = ? ORDER BY created_at, id",  # noqa: S608
+            (str(ApprovalState.PENDING),),
+        ).fetchall()
+        return [self._build(row) for row in rows]
+
+    def add_vote(self, request_id: str, vote: Vote) -> None:
+        self._db.execute(
+            "INSERT INTO votes (request_id, obligation, approver, verdict, at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (request_id, vote.obligation, vote.approver, str(vote.verdict), format_time(vote.at)),
+        )
+
+    def finish(self, request_id: str, state: ApprovalState, at: datetime, by: str | None) -> None:
+        """Move a pending request to ``state``."""
+        self._db.execute(
+            "UPDATE requests SET state = ?, finished_at = ?, finished_by = ? "
+            "WHERE id = ? AND state = ?",
+            (str(state), format_time(at), by, request_id, str(ApprovalState.PENDING)),
+        )
+
+    def mark_escalated(self, request_id: str, obligation: int, at: datetime) -> None:
+        self._db.execute(
+            "INSERT INTO escalations (request_id, obligation, at) VALUES (?, ?, ?)",
+            (request_id, obligation, format_time(at)),
+        )
+
+
+class ApprovalStore:
+    """The SQLite file holding approval state; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._bodies: dict[str, _Body] = {}  # parsed bodies by id, at most _CACHED
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise ApprovalStoreError(f"{path}: cannot open approval store: {exc.strerror}") from exc
+        # The file exists and is ours, so connecting cannot fail; setting up can.
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+        try:
+            _set_up(db)
+        except sqlite3.Error as exc:
+            db.close()
+            raise ApprovalStoreError(f"{path}: cannot open approval store: {exc}") from exc
+        self._db = db
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as exc:
+                raise ApprovalStoreError(f"{self.path}: approval store failed: {exc}") from exc
+            try:
+                yield Transaction(self._db, self._bodies)
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise ApprovalStoreError(f"{self.path}: approval store failed: {exc}") from exc
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _set_up(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version not in (0, SCHEMA_VERSION):
+        raise sqlite3.DatabaseError(
+            f"schema version {version} is not supported (expected {SCHEMA_VERSION})"
+        )
+    db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")

@@ -1,0 +1,223 @@
+"""``gateway approvals``: ask for, list, vote on and expire approval requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from gateway.app import Gateway
+from gateway.approvals.model import ApprovalRequest, Verdict
+from gateway.approvals.service import ApprovalService
+from gateway.cli.authorize import build_request, parse_context
+from gateway.cli.render import print_decision
+from gateway.config import GatewayConfig
+from gateway.errors import ConfigError, ExitCode
+from gateway.policy.decision import ApprovalObligation
+
+__all__ = ["approvals"]
+
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def _describe(item: ApprovalRequest) -> dict[str, Any]:
+    request = item.request
+    return {
+        "id": item.id,
+        "state": str(item.state),
+        "action": request.action,
+        "resource": str(request.resource),
+        "requester": item.requester,
+        "digest": item.digest,
+        "expires_at": item.expires_at.isoformat(),
+        "obligations": [
+            {
+                "approvers": list(obligation.approvers),
+                "quorum": obligation.quorum,
+                "approved_by": sorted(item.voters(index, Verdict.APPROVE)),
+                "met": item.met(index),
+            }
+            for index, obligation in enumerate(item.obligations)
+        ],
+    }
+
+
+def _show(item: ApprovalRequest, as_json: bool) -> None:
+    described = _describe(item)
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+        return
+    click.echo(f"{item.id}  {described['state']}  {described['action']} {described['resource']}")
+    click.echo(f"  requested by {item.requester}, expires {described['expires_at']}")
+    click.echo(f"  digest {item.digest}")
+    for obligation in described["obligations"]:
+        done = "met" if obligation["met"] else "open"
+        who = ", ".join(obligation["approvers"])
+        by = ", ".join(obligation["approved_by"]) or "nobody yet"
+        click.echo(f"  {done}: {obligation['quorum']} of [{who}]; approved by {by}")
+
+
+class _Session:
+    """The gateway and its approval service for one command."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.gateway = Gateway.from_config(config)
+        if self.gateway.approvals is None:
+            self.gateway.close()
+            raise ConfigError("approvals are disabled ([approvals] enabled = false)")
+        self.service: ApprovalService = self.gateway.approvals
+
+    def __enter__(self) -> _Session:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.gateway.close()
+
+
+@click.group()
+def approvals() -> None:
+    """Approval requests that policies attach to privileged actions."""
+
+
+@approvals.command()
+@click.option("--actor", required=True, help="Who asks (a directory user id).")
+@click.option("--action", required=True, help="What they want to do.")
+@click.option("--resource", required=True, help="On what, as TYPE:ID.")
+@click.option(
+    "--context",
+    "context_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Request context, repeatable.",
+)
+@_JSON
+@click.pass_obj
+def request(
+    config: GatewayConfig,
+    actor: str,
+    action: str,
+    resource: str,
+    context_pairs: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Decide a request and, when policies demand approvals, open an approval request.
+    Exit 0 with its id (or when none is needed), 3 when the decision is deny."""
+    access = build_request(actor, action, resource, parse_context(context_pairs))
+    with _Session(config) as session:
+        decision = session.gateway.authorize(access)
+        needed = [o for o in decision.obligations if isinstance(o, ApprovalObligation)]
+        if not decision.allowed:
+            print_decision(decision)
+            raise click.exceptions.Exit(int(ExitCode.DENIED))
+        if not needed:
+            click.echo("allowed; no approval needed")
+            return
+        item = session.service.open(access, decision, needed, requester=actor)
+        _show(item, as_json)
+
+
+@approvals.command(name="list")
+@click.option("--approver", required=True, help="Whose pending votes to list.")
+@_JSON
+@click.pass_obj
+def list_command(config: GatewayConfig, approver: str, as_json: bool) -> None:
+    """Pending requests APPROVER may vote on."""
+    with _Session(config) as session:
+        pending = session.service.list_pending(approver)
+    if as_json:
+        click.echo(json.dumps([_describe(item) for item in pending], indent=2))
+        return
+    for item in pending:
+        _show(item, False)
+    if not pending:
+        click.echo(f"nothing waits for {approver}")
+
+
+@approvals.command()
+@click.argument("request_id")
+@_JSON
+@click.pass_obj
+def show(config: GatewayConfig, request_id: str, as_json: bool) -> None:
+    """One approval request and its votes."""
+    with _Session(config) as session:
+        _show(session.service.get(request_id), as_json)
+
+
+def _vote(
+    config: GatewayConfig, request_id: str, approver: str, digest: str, approve: bool, as_json: bool
+) -> None:
+    with _Session(config) as session:
+        service = session.service
+        vote = service.approve if approve else service.reject
+        _show(vote(request_id, approver, digest=digest), as_json)
+
+
+_VOTE_OPTIONS: list[Callable[[Any], Any]] = [
+    click.argument("request_id"),
+    click.option("--approver", required=True, help="Who votes."),
+    click.option(
+        "--digest",
+        required=True,
+        help="The request digest shown by `show`: what you approve is what runs.",
+    ),
+    _JSON,
+    click.pass_obj,
+]
+
+
+def _with_vote_options(function: Any) -> Any:
+    for option in reversed(_VOTE_OPTIONS):
+        function = option(function)
+    return function
+
+
+@approvals.command()
+@_with_vote_options
+def approve(
+    config: GatewayConfig, request_id: str, approver: str, digest: str, as_json: bool
+) -> None:
+    """Approve REQUEST_ID. Refused (exit 3) for the requester, the target, people the
+    obligations do not name, a changed digest, or a finished request."""
+    _vote(config, request_id, approver, digest, True, as_json)
+
+
+@approvals.command()
+@_with_vote_options
+def reject(
+    config: GatewayConfig, request_id: str, approver: str, digest: str, as_json: bool
+) -> None:
+    """Reject REQUEST_ID (by default one rejection rejects it)."""
+    _vote(config, request_id, approver, digest, False, as_json)
+
+
+@approvals.command()
+@click.argument("request_id")
+@click.option("--by", "person", required=True, help="The requester cancelling it.")
+@_JSON
+@click.pass_obj
+def cancel(config: GatewayConfig, request_id: str, person: str, as_json: bool) -> None:
+    """Cancel a pending request (only its requester may)."""
+    with _Session(config) as session:
+        _show(session.service.cancel(request_id, person), as_json)
+
+
+@approvals.command()
+@_JSON
+@click.pass_obj
+def tick(config: GatewayConfig, as_json: bool) -> None:
+    """Expire overdue requests and fire due escalations; run it on a schedule."""
+    with _Session(config) as session:
+        changes = session.service.tick()
+    result = [
+        {"kind": change.kind, "id": change.request.id, "notify": list(change.notify)}
+        for change in changes
+    ]
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for change in result:
+        notify = f" -> ask {', '.join(change['notify'])}" if change["notify"] else ""
+        click.echo(f"{change['kind']}: {change['id']}{notify}")
+    click.echo(f"{len(result)} change(s)")

@@ -1,0 +1,178 @@
+"""Notifications to Slack, by incoming webhook or by ``chat.postMessage`` with a bot token.
+
+Incoming webhook: ``POST <webhook_url>`` with ``{"text", "blocks"}``; Slack answers HTTP 200
+with the body ``ok``, or a 4xx with a short error code as the body (``invalid_payload``,
+``no_service``, ``channel_is_archived``, ...).  The webhook URL is a secret.
+
+``chat.postMessage``: ``POST <api_url>/chat.postMessage`` with ``Authorization: Bearer
+<token>`` and ``{"channel", "text", "blocks"}``; Slack answers HTTP 200 with ``{"ok": true,
+...}`` or ``{"ok": false, "error": "channel_not_found"}``.  The message goes to ``channel``
+when set, otherwise to each of the notification's recipients (channel or user ids).
+
+Both retry connection failures, 5xx and 429 (honouring ``Retry-After``), see
+``gateway.notify.retry``.  Blocks: a header (the title), a section (the text), a section of
+fields and a button for the link; ``text`` is the plain fallback shown in notifications.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from gateway.notify.errors import NotificationError
+from gateway.notify.model import Notification
+from gateway.notify.retry import RetryPolicy, hide_url_in_logs, post_with_retries
+
+__all__ = ["SlackBotSettings", "SlackNotifier", "SlackWebhookSettings", "slack_blocks"]
+
+_PERMANENT_WEBHOOK = frozenset({400, 403, 404, 410})
+
+
+class SlackWebhookSettings(BaseModel):
+    """An incoming webhook; the URL (``https://hooks.slack.com/services/...``) is a secret."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    webhook_url: SecretStr
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class SlackBotSettings(BaseModel):
+    """A bot token (``xoxb-...``) calling ``chat.postMessage``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: SecretStr
+    channel: str | None = None
+    api_url: str = "https://slack.com/api"
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    cut = text if len(text) <= limit else text[: limit - 1] + "…"
+    return {"type": "plain_text", "text": cut}
+
+
+def slack_blocks(notification: Notification) -> list[dict[str, Any]]:
+    """Block Kit blocks for ``notification``, within Slack's length limits."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(notification.title, 150)},
+        {"type": "section", "text": _plain(notification.text, 3000)},
+    ]
+    if notification.fields:
+        pairs = list(notification.fields.items())[:10]
+        fields = [_plain(f"{name}: {value}", 2000) for name, value in pairs]
+        blocks.append({"type": "section", "fields": fields})
+    if notification.link:
+        button = {"type": "button", "text": _plain("Open", 75), "url": notification.link}
+        blocks.append({"type": "actions", "elements": [button]})
+    return blocks
+
+
+class SlackNotifier:
+    """A ``Notifier`` for Slack over one pooled ``httpx.Client``.
+
+    ``transport`` replaces the network (tests); ``sleep`` performs every retry wait.
+    """
+
+    def __init__(
+        self,
+        settings: SlackWebhookSettings | SlackBotSettings,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        if isinstance(settings, SlackWebhookSettings):
+            url = settings.webhook_url.get_secret_value()
+            hide_url_in_logs(url)
+            self._where = f"Slack webhook at {httpx.URL(url).host}"
+        else:
+            self._where = f"Slack chat.postMessage at {httpx.URL(settings.api_url).host}"
+        self._client = httpx.Client(
+            timeout=settings.timeout_seconds, transport=transport, follow_redirects=False
+        )
+
+    def __repr__(self) -> str:
+        return f"SlackNotifier({self._where!r})"
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> SlackNotifier:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def send(self, notification: Notification) -> None:
+        body: dict[str, Any] = {"text": _fallback(notification)}
+        body["blocks"] = slack_blocks(notification)
+        if isinstance(self._settings, SlackWebhookSettings):
+            self._webhook(body, self._settings.webhook_url.get_secret_value())
+            return
+        channels = (self._settings.channel,) if self._settings.channel else notification.recipients
+        if not channels:
+            raise NotificationError(
+                f"{self._where}: no channel configured and no recipients", retryable=False
+            )
+        for channel in channels:
+            self._post_message({"channel": channel, **body}, self._settings)
+
+    def _webhook(self, body: dict[str, Any], url: str) -> None:
+        response = post_with_retries(
+            self._client, url, body, where=self._where, policy=self._retry, sleep=self._sleep
+        )
+        answer = response.text.strip()
+        if response.status_code == 200 and answer == "ok":
+            return
+        code = _short(answer.replace(url, "[redacted]"))
+        raise NotificationError(
+            f"{self._where}: HTTP {response.status_code} {code}",
+            retryable=response.status_code not in _PERMANENT_WEBHOOK,
+        )
+
+    def _post_message(self, body: dict[str, Any], settings: SlackBotSettings) -> None:
+        token = settings.token.get_secret_value()
+        response = post_with_retries(
+            self._client,
+            f"{settings.api_url.rstrip('/')}/chat.postMessage",
+            body,
+            where=self._where,
+            policy=self._retry,
+            sleep=self._sleep,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict) or response.status_code != 200:
+            kind = response.headers.get("Content-Type", "no content type")
+            raise NotificationError(
+                f"{self._where}: expected HTTP 200 with a JSON object, "
+                f"found HTTP {response.status_code} {kind}"
+            )
+        if answer.get("ok") is True:
+            return
+        error = _short(str(answer.get("error", "no error code")).replace(token, "[redacted]"))
+        raise NotificationError(
+            f"{self._where}: {error} (channel {body['channel']})",
+            retryable=error in {"ratelimited", "rate_limited", "internal_error", "fatal_error"},
+        )
+
+
+def _fallback(notification: Notification) -> str:
+    return f"{notification.title}\n{notification.text}"
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text[:120] if text else "(empty body)"

@@ -1,0 +1,136 @@
+"""Notifications to a Microsoft Teams channel by incoming webhook.
+
+Two kinds of webhook, both a secret URL:
+
+- a Workflows webhook ("Post to a channel when a webhook request is received") takes an
+  Adaptive Card in a message: ``{"type": "message", "attachments": [{"contentType":
+  "application/vnd.microsoft.card.adaptive", "content": {"type": "AdaptiveCard", ...}}]}``
+  and answers HTTP 202 Accepted;
+- a legacy Office 365 connector takes that too, or a ``MessageCard`` (``card="message"``),
+  and answers HTTP 200 with the body ``1``; anything else in a 200 body is its error text.
+
+Connection failures, 5xx and 429 are retried (see ``gateway.notify.retry``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from gateway.notify.errors import NotificationError
+from gateway.notify.model import Notification
+from gateway.notify.retry import RetryPolicy, hide_url_in_logs, post_with_retries
+
+__all__ = ["TeamsNotifier", "TeamsSettings", "adaptive_card", "message_card"]
+
+
+class TeamsSettings(BaseModel):
+    """A Teams incoming webhook; ``card`` chooses the payload shape."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    webhook_url: SecretStr
+    card: Literal["adaptive", "message"] = "adaptive"
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+def adaptive_card(notification: Notification) -> dict[str, Any]:
+    """A message holding one Adaptive Card (schema 1.4)."""
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": notification.title, "weight": "Bolder",
+         "size": "Medium", "wrap": True},
+        {"type": "TextBlock", "text": notification.text, "wrap": True},
+    ]  # fmt: skip
+    if notification.fields:
+        facts = [{"title": name, "value": value} for name, value in notification.fields.items()]
+        body.append({"type": "FactSet", "facts": facts})
+    content: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    }
+    if notification.link:
+        content["actions"] = [{"type": "Action.OpenUrl", "title": "Open", "url": notification.link}]
+    attachment = {
+        "contentType": "application/vnd.microsoft.card.adaptive",
+        "contentUrl": None,
+        "content": content,
+    }
+    return {"type": "message", "attachments": [attachment]}
+
+
+def message_card(notification: Notification) -> dict[str, Any]:
+    """A legacy connector ``MessageCard``."""
+    card: dict[str, Any] = {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": notification.title,
+        "title": notification.title,
+        "text": notification.text,
+    }
+    if notification.fields:
+        facts = [{"name": name, "value": value} for name, value in notification.fields.items()]
+        card["sections"] = [{"facts": facts}]
+    if notification.link:
+        target = {"os": "default", "uri": notification.link}
+        card["potentialAction"] = [{"@type": "OpenUri", "name": "Open", "targets": [target]}]
+    return card
+
+
+class TeamsNotifier:
+    """A ``Notifier`` for one Teams webhook over a pooled ``httpx.Client``."""
+
+    def __init__(
+        self,
+        settings: TeamsSettings,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        url = settings.webhook_url.get_secret_value()
+        hide_url_in_logs(url)
+        self._where = f"Teams webhook at {httpx.URL(url).host}"
+        self._client = httpx.Client(
+            timeout=settings.timeout_seconds, transport=transport, follow_redirects=False
+        )
+
+    def __repr__(self) -> str:
+        return f"TeamsNotifier({self._where!r})"
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> TeamsNotifier:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def send(self, notification: Notification) -> None:
+        url = self._settings.webhook_url.get_secret_value()
+        shape = adaptive_card if self._settings.card == "adaptive" else message_card
+        response = post_with_retries(
+            self._client,
+            url,
+            shape(notification),
+            where=self._where,
+            policy=self._retry,
+            sleep=self._sleep,
+        )
+        answer = response.text.strip()
+        if response.status_code == 202 or (response.status_code == 200 and answer == "1"):
+            return
+        shown = " ".join(answer.replace(url, "[redacted]").split())[:120] or "(empty body)"
+        raise NotificationError(
+            f"{self._where}: HTTP {response.status_code} {shown}",
+            retryable=response.status_code == 200 and "429" in answer,
+        )

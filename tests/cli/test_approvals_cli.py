@@ -1,0 +1,157 @@
+"""``gateway approvals``: a privileged request waits for the right people, and only them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.audit.log import read_lines
+from gateway.audit.records import parse_record
+from gateway.cli import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), prog_name="gateway")
+    return result.exit_code, result.stdout, result.stderr
+
+
+def grant_request() -> dict[str, object]:
+    code, out, err = invoke(
+        "approvals", "request", "--actor", "omar", "--action", "access.grant",
+        "--resource", "account:tom", "--context", "system=payroll", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    return dict(json.loads(out))
+
+
+def test_a_grant_waits_for_the_beneficiarys_manager_and_no_one_else(workdir: Path) -> None:
+    opened = grant_request()
+    request_id, digest = str(opened["id"]), str(opened["digest"])
+
+    assert opened["state"] == "pending"
+    assert (
+        json.loads(invoke("approvals", "list", "--approver", "priya", "--json")[1])[0]["id"]
+        == request_id
+    )
+    assert (
+        invoke("approvals", "list", "--approver", "grace")[1].strip() == "nothing waits for grace"
+    )
+
+    by_target = invoke("approvals", "approve", request_id, "--approver", "tom", "--digest", digest)
+    by_stranger = invoke(
+        "approvals", "approve", request_id, "--approver", "grace", "--digest", digest
+    )
+    changed = invoke(
+        "approvals", "approve", request_id, "--approver", "priya", "--digest", "sha256:" + "0" * 64
+    )
+    approved = invoke(
+        "approvals", "approve", request_id, "--approver", "priya", "--digest", digest, "--json"
+    )
+
+    assert (by_target[0], by_stranger[0], changed[0]) == (3, 3, 3)
+    assert "'tom' is the target and cannot vote" in by_target[2]
+    assert "request digest mismatch" in changed[2]
+    assert json.loads(approved[1])["state"] == "approved"
+    assert json.loads(approved[1])["obligations"][0]["approved_by"] == ["priya"]
+
+
+def test_every_step_is_in_the_audit_log(workdir: Path) -> None:
+    opened = grant_request()
+    invoke(
+        "approvals",
+        "approve",
+        str(opened["id"]),
+        "--approver",
+        "priya",
+        "--digest",
+        str(opened["digest"]),
+    )
+
+    types = [
+        parse_record(line, n).type
+        for n, line in enumerate(read_lines(workdir / "var" / "audit.log"))
+    ]
+
+    assert types[:2] == ["decision", "approval.opened"]
+    assert "approval.approved" in types
+    assert types.count("decision") == 2, "the voter was authorised by the decision point too"
+
+
+def test_a_request_without_approval_obligations_needs_none(workdir: Path) -> None:
+    code, out, _ = invoke(
+        "approvals",
+        "request",
+        "--actor",
+        "elena",
+        "--action",
+        "kb.publish",
+        "--resource",
+        "article:x",
+    )
+
+    assert code == 0
+    assert out.strip() == "allowed; no approval needed"
+
+
+def test_a_denied_request_opens_nothing(workdir: Path) -> None:
+    code, out, _ = invoke(
+        "approvals", "request", "--actor", "omar", "--action", "access.grant",
+        "--resource", "account:omar", "--context", "system=payroll",
+    )  # fmt: skip
+
+    assert code == 3
+    assert out.startswith("DENY  omar access.grant account:omar")
+
+
+def test_show_reject_cancel_and_tick(workdir: Path) -> None:
+    first, second = grant_request(), grant_request()
+
+    shown = invoke("approvals", "show", str(first["id"]))
+    rejected = invoke(
+        "approvals",
+        "reject",
+        str(first["id"]),
+        "--approver",
+        "priya",
+        "--digest",
+        str(first["digest"]),
+        "--json",
+    )
+    cancelled = invoke("approvals", "cancel", str(second["id"]), "--by", "omar", "--json")
+    ticked = invoke("approvals", "tick", "--json")
+    text_tick = invoke("approvals", "tick")
+
+    assert "open: 1 of [manager]; approved by nobody yet" in shown[1]
+    assert json.loads(rejected[1])["state"] == "rejected"
+    assert json.loads(cancelled[1])["state"] == "cancelled"
+    assert json.loads(ticked[1]) == []
+    assert text_tick[1].strip() == "0 change(s)"
+
+
+def test_disabled_approvals_are_a_configuration_error(workdir: Path) -> None:
+    (workdir / "gateway.toml").write_text("[approvals]\nenabled = false\n")
+
+    code, _, err = invoke("approvals", "list", "--approver", "priya")
+
+    assert code == 4
+    assert "approvals are disabled" in err
+
+
+def test_every_approvals_command_has_help() -> None:
+    for command in ("request", "list", "show", "approve", "reject", "cancel", "tick"):
+        code, out, _ = invoke("approvals", command, "--help")
+        assert code == 0
+        assert f"Usage: gateway approvals {command}" in out
