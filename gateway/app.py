@@ -18,6 +18,7 @@ from gateway.config import (
     AuditConfig,
     GatewayConfig,
     IdentityConfig,
+    NotificationsConfig,
     StepUpConfig,
     load_config,
 )
@@ -26,6 +27,8 @@ from gateway.identity.directory import DirectoryConnector
 from gateway.identity.facts import IdentityFacts
 from gateway.identity.resolver import Conflict, IdentityResolver, ResolverSettings
 from gateway.identity.static import StaticDirectory
+from gateway.notify.outbox import Outbox
+from gateway.notify.reliable import ReliableNotifier
 from gateway.policy.decision import Decision, StepUpObligation
 from gateway.policy.decision_point import PolicyDecisionPoint
 from gateway.policy.request import AccessRequest
@@ -49,29 +52,33 @@ def open_audit_log(config: AuditConfig) -> AuditLog:
     return AuditLog(config.log, load_signer(key_path))
 
 
-def _secret_from_env(kind: str, table: dict[str, Any], key: str) -> dict[str, Any]:
+def _secret_from_env(
+    kind: str, table: dict[str, Any], key: str, *, section: str = "identity"
+) -> dict[str, Any]:
     """The connector settings with the secret read from the environment variable named
     by ``KEY_env``; the variable's value never reaches a message."""
     settings = {name: value for name, value in table.items() if name != f"{key}_env"}
     variable = table.get(f"{key}_env")
     if not variable:
-        raise ConfigError(f"identity.{kind}.{key}_env: name the environment variable holding it")
+        raise ConfigError(f"{section}.{kind}.{key}_env: name the environment variable holding it")
     value = os.environ.get(str(variable))
     if not value:
-        raise ConfigError(f"identity.{kind}.{key}_env: environment variable {variable} is not set")
+        raise ConfigError(f"{section}.{kind}.{key}_env: environment variable {variable} is not set")
     settings[key] = value
     return settings
 
 
-def _settings(model: type[Settings], kind: str, values: dict[str, Any]) -> Settings:
+def _settings(
+    model: type[Settings], kind: str, values: dict[str, Any], *, section: str = "identity"
+) -> Settings:
     try:
         return model.model_validate(values)
     except ValidationError as exc:
         details = "; ".join(
-            f"identity.{kind}.{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            f"{section}.{kind}.{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
             for error in exc.errors(include_url=False, include_input=False)
         )
-        raise ConfigError(f"invalid identity source settings: {details}") from exc
+        raise ConfigError(f"invalid {section} settings: {details}") from exc
 
 
 def build_directory(config: IdentityConfig) -> DirectoryConnector:
@@ -128,6 +135,53 @@ def open_stepup(config: StepUpConfig, audit: AuditLog | None) -> StepUpService:
         recovery_code_count=config.recovery_code_count,
     )
     return StepUpService.open(settings, audit=audit.append if audit is not None else None)
+
+
+_CHANNEL_SECRETS = {"slack_webhook": "webhook_url", "slack_bot": "token", "teams": "webhook_url"}
+
+
+def build_notifier(config: NotificationsConfig) -> ReliableNotifier:
+    """The configured channel behind a durable outbox: a failed notification is kept and
+    retried by ``flush``, never lost and never in the way of an approval."""
+    from gateway.notify import (
+        FileNotifier,
+        Notifier,
+        SlackBotSettings,
+        SlackNotifier,
+        SlackWebhookSettings,
+        SmtpNotifier,
+        SmtpSettings,
+        TeamsNotifier,
+        TeamsSettings,
+    )
+
+    channel = config.channel
+    notifier: Notifier
+    if channel == "file":
+        notifier = FileNotifier(config.file)
+    elif channel == "smtp":
+        table = dict(config.smtp or {})
+        if "password_env" in table:
+            table = _secret_from_env("smtp", table, "password", section="notifications")
+        notifier = SmtpNotifier(_settings(SmtpSettings, "smtp", table, section="notifications"))
+    else:
+        secret = _CHANNEL_SECRETS[channel]
+        values = _secret_from_env(
+            channel, getattr(config, channel) or {}, secret, section="notifications"
+        )
+        if channel == "teams":
+            notifier = TeamsNotifier(
+                _settings(TeamsSettings, channel, values, section="notifications")
+            )
+        elif channel == "slack_bot":
+            notifier = SlackNotifier(
+                _settings(SlackBotSettings, channel, values, section="notifications")
+            )
+        else:
+            notifier = SlackNotifier(
+                _settings(SlackWebhookSettings, channel, values, section="notifications")
+            )
+    return ReliableNotifier(notifier, Outbox(config.outbox))
 
 
 def open_approvals(config: ApprovalsConfig, gateway: Gateway) -> ApprovalService:

@@ -21,6 +21,7 @@ __all__ = [
     "AuditConfig",
     "GatewayConfig",
     "IdentityConfig",
+    "NotificationsConfig",
     "PolicyConfig",
     "StepUpConfig",
     "load_config",
@@ -119,6 +120,40 @@ class ApprovalsConfig(BaseModel):
     require_step_up: bool = False  # a vote counts only after the voter stepped up
 
 
+class NotificationsConfig(BaseModel):
+    """Where approval notifications go (``docs/notifications.md``).
+
+    ``channel`` picks one; its table holds the settings, with its secret (webhook URL, bot
+    token, SMTP password) read from the environment variable named by ``*_env``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: Literal["file", "slack_webhook", "slack_bot", "teams", "smtp"] = "file"
+    file: Path = Path("var/notifications.jsonl")
+    outbox: Path = Path("var/notify-outbox.sqlite3")
+    slack_webhook: dict[str, Any] | None = None
+    slack_bot: dict[str, Any] | None = None
+    teams: dict[str, Any] | None = None
+    smtp: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _check_channel(self) -> NotificationsConfig:
+        if self.channel != "file" and getattr(self, self.channel) is None:
+            raise ValueError(
+                f"channel {self.channel!r} needs a [notifications.{self.channel}] table"
+            )
+        for name in ("slack_webhook", "slack_bot", "teams", "smtp"):
+            table = getattr(self, name) or {}
+            for secret in ("webhook_url", "token", "password"):
+                if secret in table:
+                    raise ValueError(
+                        f"{name}.{secret}: secrets never go in the configuration file; name an "
+                        f"environment variable in {name}.{secret}_env"
+                    )
+        return self
+
+
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -127,6 +162,7 @@ class GatewayConfig(BaseModel):
     audit: AuditConfig = AuditConfig()
     stepup: StepUpConfig = StepUpConfig()
     approvals: ApprovalsConfig = ApprovalsConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
 
     def resolved(self, base: Path) -> GatewayConfig:
         """The same configuration with relative paths made absolute against ``base``."""
@@ -144,6 +180,12 @@ class GatewayConfig(BaseModel):
                 ),
                 "approvals": self.approvals.model_copy(
                     update={"database": base / self.approvals.database}
+                ),
+                "notifications": self.notifications.model_copy(
+                    update={
+                        "file": base / self.notifications.file,
+                        "outbox": base / self.notifications.outbox,
+                    }
                 ),
                 "stepup": self.stepup.model_copy(
                     update={

@@ -17,6 +17,7 @@ can catch ``GatewayError`` once and print ``diagnostics()``::
     │                          rejected or replayed code, lockout, not enrolled, seed key)
     ├── ApprovalError          an approval vote or request was refused (gateway.approvals.errors:
     │                          not eligible, self-approval, finished, digest mismatch, unknown)
+    ├── NotificationError      a notification could not be delivered (gateway.notify.errors)
     └── AuditError             the audit log cannot be written or does not verify
         ├── AuditWriteError    an append failed: the guarded action must not run
         ├── AuditKeyError      a signing or verification key is missing or invalid

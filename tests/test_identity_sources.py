@@ -89,3 +89,73 @@ def test_the_gateway_audits_conflicts_of_its_configured_sources(
     assert isinstance(gateway.directory, IdentityResolver)
     assert gateway.directory.on_conflict == gateway.record_conflict
     gateway.close()
+
+
+@pytest.mark.parametrize(
+    ("channel", "table", "variable"),
+    [
+        ("slack_webhook", {"webhook_url_env": "TEST_HOOK"}, "TEST_HOOK"),
+        ("slack_bot", {"token_env": "TEST_HOOK", "channel": "C123"}, "TEST_HOOK"),
+        ("teams", {"webhook_url_env": "TEST_HOOK"}, "TEST_HOOK"),
+        (
+            "smtp",
+            {
+                "host": "127.0.0.1",
+                "sender": "gw@example.com",
+                "password_env": "TEST_HOOK",
+                "username": "gw",
+            },
+            "TEST_HOOK",
+        ),
+        ("smtp", {"host": "127.0.0.1", "sender": "gw@example.com"}, None),
+    ],
+    ids=[
+        "a Slack webhook",
+        "a Slack bot",
+        "a Teams webhook",
+        "SMTP with a login",
+        "SMTP without a login",
+    ],
+)
+def test_each_notification_channel_is_built_with_its_secret_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    channel: str,
+    table: dict[str, object],
+    variable: str | None,
+) -> None:
+    from gateway.app import build_notifier
+    from gateway.config import NotificationsConfig
+
+    if variable:
+        monkeypatch.setenv(variable, "https://hooks.example.com/services/T0/B0/s3cr3t")
+    config = NotificationsConfig(channel=channel, outbox=tmp_path / "outbox.db", **{channel: table})  # type: ignore[arg-type]
+
+    notifier = build_notifier(config)
+
+    assert "s3cr3t" not in repr(notifier)
+
+
+def test_a_notification_secret_in_the_file_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from gateway.config import NotificationsConfig
+
+    with pytest.raises(ValidationError, match="secrets never go in the configuration file"):
+        NotificationsConfig(channel="teams", teams={"webhook_url": "https://x"})
+    with pytest.raises(
+        ValidationError, match=r"channel 'smtp' needs a \[notifications.smtp\] table"
+    ):
+        NotificationsConfig(channel="smtp")
+
+
+def test_invalid_notification_settings_name_the_field(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from gateway.app import build_notifier
+    from gateway.config import NotificationsConfig
+
+    config = NotificationsConfig(channel="smtp", smtp={"host": "h"}, outbox=tmp_path / "o.db")
+
+    with pytest.raises(ConfigError, match=r"notifications\.smtp\.sender: Field required"):
+        build_notifier(config)

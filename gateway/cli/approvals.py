@@ -8,13 +8,14 @@ from typing import Any
 
 import click
 
-from gateway.app import Gateway
+from gateway.app import Gateway, build_notifier
 from gateway.approvals.model import ApprovalRequest, Verdict
 from gateway.approvals.service import ApprovalService
 from gateway.cli.authorize import build_request, parse_context
 from gateway.cli.render import print_decision
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError, ExitCode
+from gateway.notify.model import Notification, NotificationKind
 from gateway.policy.decision import ApprovalObligation
 
 __all__ = ["approvals"]
@@ -59,8 +60,31 @@ def _show(item: ApprovalRequest, as_json: bool) -> None:
         click.echo(f"  {done}: {obligation['quorum']} of [{who}]; approved by {by}")
 
 
+def _notification(
+    kind: NotificationKind, item: ApprovalRequest, recipients: tuple[str, ...]
+) -> Notification:
+    request = item.request
+    what = f"{request.actor} asks to {request.action} {request.resource}"
+    texts: dict[str, str] = {
+        "approval_requested": f"{what}. Approve with: gateway approvals approve {item.id} "
+        f"--approver YOU --digest {item.digest}",
+        "approved": f"Approved: {what}.",
+        "denied": f"Rejected: {what}.",
+        "expired": f"Expired without enough approvals: {what}.",
+        "escalated": f"Escalated to you: {what}. Approve with: gateway approvals approve "
+        f"{item.id} --approver YOU --digest {item.digest}",
+    }
+    return Notification(
+        kind=kind,
+        title=f"Approval {item.id[:8]}: {request.action} {request.resource}",
+        text=texts[kind],
+        recipients=recipients,
+        fields={"request": item.id, "state": str(item.state), "requester": item.requester},
+    )
+
+
 class _Session:
-    """The gateway and its approval service for one command."""
+    """The gateway, its approval service and the notifier for one command."""
 
     def __init__(self, config: GatewayConfig) -> None:
         self.gateway = Gateway.from_config(config)
@@ -68,6 +92,13 @@ class _Session:
             self.gateway.close()
             raise ConfigError("approvals are disabled ([approvals] enabled = false)")
         self.service: ApprovalService = self.gateway.approvals
+        self.config = config
+
+    def notify(
+        self, kind: NotificationKind, item: ApprovalRequest, recipients: tuple[str, ...]
+    ) -> None:
+        """Tell people; a failure stays in the outbox for ``tick`` to retry, never in the way."""
+        build_notifier(self.config.notifications).send(_notification(kind, item, recipients))
 
     def __enter__(self) -> _Session:
         return self
@@ -115,6 +146,7 @@ def request(
             click.echo("allowed; no approval needed")
             return
         item = session.service.open(access, decision, needed, requester=actor)
+        session.notify(NotificationKind.APPROVAL_REQUESTED, item, _approvers(item))
         _show(item, as_json)
 
 
@@ -145,13 +177,30 @@ def show(config: GatewayConfig, request_id: str, as_json: bool) -> None:
         _show(session.service.get(request_id), as_json)
 
 
+def _approvers(item: ApprovalRequest) -> tuple[str, ...]:
+    """Whom to ask: the obligations' approvers, with ``manager`` resolved."""
+    names = [
+        item.manager if spec == "manager" and item.manager else spec
+        for obligation in item.obligations
+        for spec in obligation.approvers
+    ]
+    return tuple(dict.fromkeys(names))
+
+
+_OUTCOME = {"approved": NotificationKind.APPROVED, "rejected": NotificationKind.DENIED}
+
+
 def _vote(
     config: GatewayConfig, request_id: str, approver: str, digest: str, approve: bool, as_json: bool
 ) -> None:
     with _Session(config) as session:
         service = session.service
         vote = service.approve if approve else service.reject
-        _show(vote(request_id, approver, digest=digest), as_json)
+        item = vote(request_id, approver, digest=digest)
+        outcome = _OUTCOME.get(str(item.state))
+        if outcome is not None and item.finished_by == approver:
+            session.notify(outcome, item, (item.requester,))
+        _show(item, as_json)
 
 
 _VOTE_OPTIONS: list[Callable[[Any], Any]] = [
@@ -207,9 +256,18 @@ def cancel(config: GatewayConfig, request_id: str, person: str, as_json: bool) -
 @_JSON
 @click.pass_obj
 def tick(config: GatewayConfig, as_json: bool) -> None:
-    """Expire overdue requests and fire due escalations; run it on a schedule."""
+    """Expire overdue requests, fire due escalations (notifying the people concerned) and
+    retry undelivered notifications; run it on a schedule."""
     with _Session(config) as session:
         changes = session.service.tick()
+        for change in changes:
+            if change.kind == "escalated":
+                session.notify(NotificationKind.ESCALATED, change.request, change.notify)
+            else:
+                session.notify(
+                    NotificationKind.EXPIRED, change.request, (change.request.requester,)
+                )
+        build_notifier(config.notifications).flush()
     result = [
         {"kind": change.kind, "id": change.request.id, "notify": list(change.notify)}
         for change in changes
@@ -217,7 +275,7 @@ def tick(config: GatewayConfig, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    for change in result:
-        notify = f" -> ask {', '.join(change['notify'])}" if change["notify"] else ""
-        click.echo(f"{change['kind']}: {change['id']}{notify}")
+    for entry in result:
+        notify = f" -> ask {', '.join(entry['notify'])}" if entry["notify"] else ""
+        click.echo(f"{entry['kind']}: {entry['id']}{notify}")
     click.echo(f"{len(result)} change(s)")

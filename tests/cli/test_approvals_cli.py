@@ -155,3 +155,42 @@ def test_every_approvals_command_has_help() -> None:
         code, out, _ = invoke("approvals", command, "--help")
         assert code == 0
         assert f"Usage: gateway approvals {command}" in out
+
+
+def notifications(workdir: Path) -> list[dict[str, object]]:
+    path = workdir / "var" / "notifications.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_approvers_are_notified_and_the_requester_hears_the_outcome(workdir: Path) -> None:
+    opened = grant_request()
+    invoke(
+        "approvals",
+        "approve",
+        str(opened["id"]),
+        "--approver",
+        "priya",
+        "--digest",
+        str(opened["digest"]),
+    )
+
+    asked, told = notifications(workdir)
+
+    assert (asked["kind"], asked["recipients"]) == ("approval_requested", ["priya"])
+    assert f"gateway approvals approve {opened['id']}" in str(asked["text"])
+    assert (told["kind"], told["recipients"]) == ("approved", ["omar"])
+
+
+def test_a_rejection_tells_the_requester(workdir: Path) -> None:
+    opened = grant_request()
+    invoke(
+        "approvals",
+        "reject",
+        str(opened["id"]),
+        "--approver",
+        "priya",
+        "--digest",
+        str(opened["digest"]),
+    )
+
+    assert [n["kind"] for n in notifications(workdir)] == ["approval_requested", "denied"]
