@@ -18,9 +18,7 @@ votes for the last slot of a quorum give exactly one ``approved`` transition.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from pathlib import Path
 
 from gateway.approvals.errors import ApprovalStoreError
 from gateway.approvals.model import ApprovalRequest, ApprovalState, Verdict, Vote
+from gateway.embedded_db import EmbeddedDatabase
 from gateway.policy.decision import ApprovalObligation
 from gateway.policy.request import AccessRequest
 
@@ -202,51 +201,21 @@ class ApprovalStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
         self._bodies: dict[str, _Body] = {}  # parsed bodies by id, at most _CACHED
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-        except OSError as exc:
-            raise ApprovalStoreError(f"{path}: cannot open approval store: {exc.strerror}") from exc
-        # The file exists and is ours, so connecting cannot fail; setting up can.
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-        try:
-            _set_up(db)
-        except sqlite3.Error as exc:
-            db.close()
-            raise ApprovalStoreError(f"{path}: cannot open approval store: {exc}") from exc
-        self._db = db
+        self._database = EmbeddedDatabase(
+            path,
+            schema=_SCHEMA,
+            version=SCHEMA_VERSION,
+            what="approval store",
+            error=ApprovalStoreError,
+        )
+        self._db = self._database.connection
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            except sqlite3.Error as exc:
-                raise ApprovalStoreError(f"{self.path}: approval store failed: {exc}") from exc
-            try:
-                yield Transaction(self._db, self._bodies)
-                self._db.execute("COMMIT")
-            except BaseException as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise ApprovalStoreError(f"{self.path}: approval store failed: {exc}") from exc
-                raise
+        with self._database.transaction(write=write) as db:
+            yield Transaction(db, self._bodies)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
-def _set_up(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = FULL")
-    (version,) = db.execute("PRAGMA user_version").fetchone()
-    if version not in (0, SCHEMA_VERSION):
-        raise sqlite3.DatabaseError(
-            f"schema version {version} is not supported (expected {SCHEMA_VERSION})"
-        )
-    db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
+        self._database.close()

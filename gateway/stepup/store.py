@@ -17,14 +17,13 @@ code stays refused after a crash.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gateway.embedded_db import EmbeddedDatabase
 from gateway.stepup.errors import StepUpStoreError
 from gateway.stepup.recovery import HashedCode
 from gateway.stepup.seeds import SealedSeed
@@ -195,52 +194,20 @@ class StepUpStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Create the file private; SQLite gives its -wal and -shm files the same mode.
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-        except OSError as exc:
-            raise StepUpStoreError(f"{path}: cannot open step-up store: {exc.strerror}") from exc
-        db: sqlite3.Connection | None = None
-        try:
-            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-            _set_up(db)
-        except sqlite3.Error as exc:
-            if db is not None:
-                db.close()
-            raise StepUpStoreError(f"{path}: cannot open step-up store: {exc}") from exc
-        self._db = db
+        self._database = EmbeddedDatabase(
+            path,
+            schema=_SCHEMA,
+            version=SCHEMA_VERSION,
+            what="step-up store",
+            error=StepUpStoreError,
+        )
+        self._db = self._database.connection
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            except sqlite3.Error as exc:
-                raise StepUpStoreError(f"{self.path}: step-up store failed: {exc}") from exc
-            try:
-                yield Transaction(self._db)
-                self._db.execute("COMMIT")
-            except BaseException as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise StepUpStoreError(f"{self.path}: step-up store failed: {exc}") from exc
-                raise
+        with self._database.transaction(write=write) as db:
+            yield Transaction(db)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
-def _set_up(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = FULL")
-    (version,) = db.execute("PRAGMA user_version").fetchone()
-    if version not in (0, SCHEMA_VERSION):
-        raise sqlite3.DatabaseError(
-            f"schema version {version} is not supported (expected {SCHEMA_VERSION})"
-        )
-    db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
+        self._database.close()
