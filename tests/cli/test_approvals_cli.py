@@ -194,3 +194,31 @@ def test_a_rejection_tells_the_requester(workdir: Path) -> None:
     )
 
     assert [n["kind"] for n in notifications(workdir)] == ["approval_requested", "denied"]
+
+
+def test_tick_escalates_then_expires_and_tells_people(workdir: Path) -> None:
+    import time
+
+    access = workdir / "policies" / "cedar" / "access.cedar"
+    access.write_text(
+        access.read_text().replace(
+            '@approval("approvers=manager; quorum=1; expires=24h")',
+            '@approval("approvers=manager; quorum=1; expires=2s; escalate_after=1s; '
+            'escalate_to=group:security-team")',
+        )
+    )
+    opened = grant_request()
+
+    time.sleep(1.2)
+    escalated = invoke("approvals", "tick")
+    time.sleep(1.0)
+    expired = invoke("approvals", "tick", "--json")
+
+    assert escalated[1].splitlines()[0] == f"escalated: {opened['id']} -> ask group:security-team"
+    assert json.loads(expired[1]) == [{"kind": "expired", "id": opened["id"], "notify": []}]
+    kinds = [(n["kind"], n["recipients"]) for n in notifications(workdir)]
+    assert kinds == [
+        ("approval_requested", ["priya"]),
+        ("escalated", ["group:security-team"]),
+        ("expired", ["omar"]),
+    ]
