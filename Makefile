@@ -42,6 +42,7 @@ bench: $(STAMP)  ## decision latency and throughput against the naive baseline
 	$(BIN)/python -m benchmarks.decisions
 	$(BIN)/python -m benchmarks.audit
 	$(BIN)/python -m benchmarks.identity
+	$(BIN)/python -m benchmarks.obligations
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .pytest_cache .ruff_cache .hypothesis
