@@ -1,6 +1,6 @@
 """Settings of step-up verification, with the embedded defaults.
 
-The lead's configuration model (``[stepup]`` in ``gateway.toml``) builds one of these;
+The configuration model (``[stepup]`` in ``gateway.toml``, ``gateway.config.StepUpConfig``) builds one of these;
 relative paths are resolved by the caller.
 """
 
