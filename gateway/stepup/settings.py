@@ -1,7 +1,7 @@
 """Settings of step-up verification, with the embedded defaults.
 
-The configuration model (``[stepup]`` in ``gateway.toml``, ``gateway.config.StepUpConfig``) builds one of these;
-relative paths are resolved by the caller.
+The configuration model (``[stepup]`` in ``gateway.toml``, ``gateway.config.StepUpConfig``)
+builds one of these; relative paths are resolved by the caller.
 """
 
 from __future__ import annotations
