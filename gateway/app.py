@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from gateway.approvals.eligibility import engine_roles
-from gateway.approvals.model import ApprovalRequest
+from gateway.approvals.model import ApprovalRequest, ApprovalState
+from gateway.approvals.recheck import shortfall
 from gateway.approvals.service import ApprovalService
 from gateway.audit.keys import PRIVATE_KEY_FILE, init_keys, load_signer
 from gateway.audit.log import AuditLog
@@ -29,7 +30,7 @@ from gateway.identity.resolver import Conflict, IdentityResolver, ResolverSettin
 from gateway.identity.static import StaticDirectory
 from gateway.notify.outbox import Outbox
 from gateway.notify.reliable import ReliableNotifier
-from gateway.policy.decision import Decision, StepUpObligation
+from gateway.policy.decision import ApprovalObligation, Decision, StepUpObligation
 from gateway.policy.decision_point import PolicyDecisionPoint
 from gateway.policy.request import AccessRequest
 from gateway.policy.store import PolicyStore
@@ -205,7 +206,7 @@ def open_approvals(config: ApprovalsConfig, gateway: Gateway) -> ApprovalService
         config.database,
         gateway.directory,
         authorise=authorise,
-        roles=engine_roles(lambda: gateway.policies.engine),
+        roles=gateway.roles,
         step_up=step_up,
         audit=audit.append if audit is not None else None,
         reject_on_first=config.reject_on_first,
@@ -259,6 +260,7 @@ class Gateway:
         self.audit = audit
         self.stepup = stepup
         self.approvals: ApprovalService | None = None
+        self.roles = engine_roles(lambda: policies.engine)
         self.decision_point = PolicyDecisionPoint(
             lambda: policies.engine, stale_tolerant_actions=stale_tolerant_actions
         )
@@ -306,6 +308,29 @@ class Gateway:
         else:
             decision = self.decision_point.decide(request, actor, resource)
         return self._audited(decision)
+
+    def confirm_approved(self, approval_id: str) -> Decision:
+        """Decide an approved request again, just before its action runs.
+
+        Allowed only when the request is approved, a fresh decision (current facts, bundle
+        in force) allows it, and the approvals given still meet the approval obligations
+        that decision demands; otherwise a deny saying why.  Audited either way.
+        """
+        if self.approvals is None:
+            raise ConfigError("approvals are disabled ([approvals] enabled = false)")
+        item = self.approvals.get(approval_id)
+        if item.state is not ApprovalState.APPROVED:
+            message = f"approval {approval_id} is {item.state}, not approved"
+            return self._audited(self.decision_point.refuse(item.request, message))
+        decision = self.authorize(item.request)
+        if not decision.allowed:
+            return decision
+        needed = [o for o in decision.obligations if isinstance(o, ApprovalObligation)]
+        why = shortfall(item, needed, self.directory, self.roles)
+        if why is not None:
+            message = f"approval {approval_id} no longer suffices: {why}"
+            return self._audited(self.decision_point.refuse(item.request, message))
+        return decision
 
     def _audited(self, decision: Decision) -> Decision:
         if self.audit is not None:

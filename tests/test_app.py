@@ -168,3 +168,16 @@ def test_conflicts_are_not_recorded_without_an_audit_log(config: GatewayConfig) 
 
     assert not decision.allowed
     assert not config.audit.log.exists() or config.audit.log.read_bytes() == b""
+
+
+def test_confirming_needs_approvals_to_be_enabled(config: GatewayConfig) -> None:
+    from gateway.config import ApprovalsConfig
+    from gateway.errors import ConfigError
+
+    gateway = Gateway.from_config(
+        config.model_copy(update={"approvals": ApprovalsConfig(enabled=False)})
+    )
+
+    with pytest.raises(ConfigError, match="approvals are disabled"):
+        gateway.confirm_approved("anything")
+    gateway.close()

@@ -12,7 +12,7 @@ from gateway.app import Gateway, build_notifier
 from gateway.approvals.model import ApprovalRequest, Verdict
 from gateway.approvals.service import ApprovalService
 from gateway.cli.authorize import build_request, parse_context
-from gateway.cli.render import print_decision
+from gateway.cli.render import decision_json, print_decision
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError, ExitCode
 from gateway.notify.model import Notification, NotificationKind
@@ -279,3 +279,20 @@ def tick(config: GatewayConfig, as_json: bool) -> None:
         notify = f" -> ask {', '.join(entry['notify'])}" if entry["notify"] else ""
         click.echo(f"{entry['kind']}: {entry['id']}{notify}")
     click.echo(f"{len(result)} change(s)")
+
+
+@approvals.command()
+@click.argument("request_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+@click.pass_obj
+def confirm(config: GatewayConfig, request_id: str, as_json: bool) -> None:
+    """Just before the action runs: decide the approved request again with current facts
+    and policies. Exit 0 when the approvals still suffice, 3 (with the reason) when not."""
+    with _Session(config) as session:
+        decision = session.gateway.confirm_approved(request_id)
+    if as_json:
+        click.echo(decision_json(decision))
+    else:
+        print_decision(decision)
+    if not decision.allowed:
+        raise click.exceptions.Exit(int(ExitCode.DENIED))

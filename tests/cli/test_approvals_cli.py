@@ -222,3 +222,110 @@ def test_tick_escalates_then_expires_and_tells_people(workdir: Path) -> None:
         ("escalated", ["group:security-team"]),
         ("expired", ["omar"]),
     ]
+
+
+def approved_grant(workdir: Path) -> str:
+    opened = grant_request()
+    code, _, err = invoke(
+        "approvals",
+        "approve",
+        str(opened["id"]),
+        "--approver",
+        "priya",
+        "--digest",
+        str(opened["digest"]),
+    )
+    assert code == 0, err
+    return str(opened["id"])
+
+
+def use_directory_copy(workdir: Path) -> Path:
+    """The embedded sample directory, copied so a test can change the facts."""
+    from gateway.config import EMBEDDED_DIRECTORY
+
+    copy = workdir / "directory.yaml"
+    copy.write_text(EMBEDDED_DIRECTORY.read_text())
+    (workdir / "gateway.toml").write_text("[identity]\nstatic_file = 'directory.yaml'\n")
+    return copy
+
+
+def test_an_approval_that_still_suffices_is_confirmed(workdir: Path) -> None:
+    approval = approved_grant(workdir)
+
+    code, out, _ = invoke("approvals", "confirm", approval, "--json")
+
+    assert code == 0
+    assert json.loads(out)["decision"] == "allow"
+
+
+def test_an_approval_by_someone_who_is_no_longer_the_manager_does_not_suffice(
+    workdir: Path,
+) -> None:
+    directory = use_directory_copy(workdir)
+    approval = approved_grant(workdir)
+    directory.write_text(
+        directory.read_text().replace("    manager: priya\n", "    manager: omar\n", 1)
+    )
+
+    code, out, _ = invoke("approvals", "confirm", approval)
+
+    assert code == 3
+    assert (
+        f"approval {approval} no longer suffices: approval of access-grant-with-manager-approval"
+        in out
+    )
+    assert "approvals that still count: []" in out
+
+
+def test_a_policy_that_now_asks_for_more_makes_the_approval_insufficient(workdir: Path) -> None:
+    approval = approved_grant(workdir)
+    access = workdir / "policies" / "cedar" / "access.cedar"
+    access.write_text(
+        access.read_text().replace(
+            '"approvers=manager; quorum=1; expires=24h"',
+            '"approvers=manager; quorum=2; expires=24h"',
+        )
+    )
+
+    code, out, _ = invoke("approvals", "confirm", approval)
+
+    assert code == 3
+    assert "needs 2 of [manager]; approvals that still count: [priya]" in out
+
+
+def test_a_request_that_is_now_denied_is_not_confirmed(workdir: Path) -> None:
+    directory = use_directory_copy(workdir)
+    approval = approved_grant(workdir)
+    directory.write_text(
+        directory.read_text().replace(
+            "    display_name: Omar Haddad\n",
+            "    display_name: Omar Haddad\n    status: disabled\n",
+        )
+    )
+
+    code, out, _ = invoke("approvals", "confirm", approval)
+
+    assert code == 3
+    assert "forbidden by inactive-actor" in out
+
+
+def test_a_pending_approval_is_not_confirmed(workdir: Path) -> None:
+    opened = grant_request()
+
+    code, out, _ = invoke("approvals", "confirm", str(opened["id"]))
+
+    assert code == 3
+    assert f"approval {opened['id']} is pending, not approved" in out
+
+
+def test_an_approver_who_left_the_directory_no_longer_counts(workdir: Path) -> None:
+    directory = use_directory_copy(workdir)
+    approval = approved_grant(workdir)
+    text = directory.read_text().replace("manager: priya", "manager: omar")
+    start, end = text.index("  priya:\n"), text.index("  lena:\n")
+    directory.write_text(text[:start] + text[end:])  # priya has left the company
+
+    code, out, _ = invoke("approvals", "confirm", approval)
+
+    assert code == 3
+    assert "approvals that still count: []" in out
