@@ -24,9 +24,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+from tests.integration.quiet_http import QuietHandler, QuietServer
 
 ISO = "%Y-%m-%dT%H:%M:%S.000Z"
 _CLAUSE = re.compile(
@@ -79,7 +80,7 @@ class OktaServer:
         self.foreign_next_link = False
         self.echo_passwords = False
         self.now = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: QuietServer | None = None
         self._connections: set[socket.socket] = set()
         self._owner = self.add_user(owner)
 
@@ -91,7 +92,7 @@ class OktaServer:
         class Handler(_Handler):
             okta = server
 
-        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
+        self._httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         polling = threading.Thread(target=self._httpd.serve_forever, args=(0.01,), daemon=True)
         polling.start()
@@ -358,20 +359,8 @@ class OktaServer:
         return chunk, links
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hung up (timeout tests, a stopped server) is not news."""
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     okta: OktaServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the recorded requests are the log."""
 
     def setup(self) -> None:
         super().setup()

@@ -28,8 +28,9 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.integration.quiet_http import QuietHandler, QuietServer
 
 SLACK_WEBHOOK_PATH = "/services/T0001/B0001/"
 TEAMS_LEGACY_PATH = "/webhookb2/"
@@ -62,7 +63,7 @@ class WebhookServer:
         self.requests: list[Recorded] = []
         self.canned: list[_Canned] = []
         self.lock = threading.RLock()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: QuietServer | None = None
         self._connections: set[socket.socket] = set()
         self.base_url = ""
 
@@ -84,7 +85,7 @@ class WebhookServer:
         class Handler(_Handler):
             hooks = server
 
-        self._httpd = _QuietServer(("127.0.0.1", port), Handler)
+        self._httpd = QuietServer(("127.0.0.1", port), Handler)
         self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         threading.Thread(target=self._httpd.serve_forever, args=(0.01,), daemon=True).start()
 
@@ -149,20 +150,8 @@ class WebhookServer:
         return (202, "") if adaptive else (400, "Bad Request")
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hung up is not news."""
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     hooks: WebhookServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the recorded requests are the log."""
 
     def setup(self) -> None:
         super().setup()
