@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from gateway.approvals.auto import AutoApprover
 from gateway.approvals.eligibility import engine_roles
 from gateway.approvals.model import ApprovalRequest, ApprovalState
+from gateway.approvals.notices import approval_notice, approvers_to_ask
 from gateway.approvals.recheck import shortfall
 from gateway.approvals.service import ApprovalService
 from gateway.audit.keys import PRIVATE_KEY_FILE, init_keys, load_signer
@@ -28,6 +30,7 @@ from gateway.identity.directory import DirectoryConnector
 from gateway.identity.facts import IdentityFacts
 from gateway.identity.resolver import Conflict, IdentityResolver, ResolverSettings
 from gateway.identity.static import StaticDirectory
+from gateway.notify.model import NotificationKind
 from gateway.notify.outbox import Outbox
 from gateway.notify.reliable import ReliableNotifier
 from gateway.policy.decision import ApprovalObligation, Decision, StepUpObligation
@@ -37,7 +40,10 @@ from gateway.policy.store import PolicyStore
 from gateway.stepup.service import StepUpService
 from gateway.stepup.settings import StepUpSettings
 
-__all__ = ["Gateway", "build_directory", "open_audit_log"]
+if TYPE_CHECKING:
+    from gateway.runtime.executor import Executor
+
+__all__ = ["Gateway", "build_directory", "open_audit_log", "open_runtime"]
 
 Settings = TypeVar("Settings", bound=BaseModel)
 
@@ -213,6 +219,64 @@ def open_approvals(config: ApprovalsConfig, gateway: Gateway) -> ApprovalService
     )
 
 
+def open_runtime(config: GatewayConfig, gateway: Gateway) -> Executor:
+    """The guarded executor with the shipped actions bound to the configured systems: the
+    configured directory when it can make changes (LDAP, Okta), else the embedded one."""
+    from gateway.devices.embedded import EmbeddedDeviceManager
+    from gateway.identity.directory import DirectoryActions
+    from gateway.identity.embedded_actions import EmbeddedDirectoryActions
+    from gateway.runtime.actions import ActionRegistry
+    from gateway.runtime.builtin import (
+        directory_actions,
+        notification_actions,
+        software_actions,
+    )
+    from gateway.runtime.executor import Executor, RuntimeSettings
+    from gateway.runtime.sealing import OutputSealer
+    from gateway.runtime.store import ExecutionStore
+    from gateway.runtime.workflows import WorkflowCatalog
+
+    settings = config.runtime
+    changes: DirectoryActions
+    if isinstance(gateway.directory, DirectoryActions):
+        changes, system = gateway.directory, "directory"
+    else:
+        changes = EmbeddedDirectoryActions(
+            settings.embedded_systems / "directory.db", gateway.directory
+        )
+        system = "embedded directory"
+    notifier = build_notifier(config.notifications)
+    actions = ActionRegistry(
+        [
+            *directory_actions(gateway.directory, changes, system=system),
+            *software_actions(EmbeddedDeviceManager(settings.embedded_systems / "devices.db")),
+            *notification_actions(notifier),
+        ]
+    )
+
+    def ask_approvers(item: ApprovalRequest) -> None:
+        kind = NotificationKind.APPROVAL_REQUESTED
+        notifier.send(approval_notice(kind, item, approvers_to_ask(item)))
+
+    workflows = WorkflowCatalog.load(settings.workflows, actions)
+    audit = gateway.audit
+    return Executor(
+        gateway,
+        workflows,
+        actions,
+        ExecutionStore(settings.database),
+        audit=audit.append if audit is not None else None,
+        sealer=OutputSealer.from_key_file(settings.output_key, settings.output_ttl_seconds),
+        settings=RuntimeSettings(
+            system_actor=settings.system_actor,
+            max_attempts=settings.max_attempts,
+            backoff_seconds=settings.backoff_seconds,
+            max_backoff_seconds=settings.max_backoff_seconds,
+        ),
+        approval_opened=ask_approvers,
+    )
+
+
 def conflict_event(conflict: Conflict) -> AuditEvent:
     return AuditEvent(
         type="identity.conflict",
@@ -260,6 +324,7 @@ class Gateway:
         self.audit = audit
         self.stepup = stepup
         self.approvals: ApprovalService | None = None
+        self.auto_approver: AutoApprover | None = None
         self.roles = engine_roles(lambda: policies.engine)
         self.decision_point = PolicyDecisionPoint(
             lambda: policies.engine, stale_tolerant_actions=stale_tolerant_actions
@@ -278,6 +343,9 @@ class Gateway:
             directory.on_conflict = gateway.record_conflict
         if config.approvals.enabled:
             gateway.approvals = open_approvals(config.approvals, gateway)
+            gateway.auto_approver = AutoApprover(
+                gateway.approvals, gateway.decision_point, record=gateway._audited
+            )
         return gateway
 
     def authorize(self, request: AccessRequest) -> Decision:
@@ -327,6 +395,8 @@ class Gateway:
             return decision
         needed = [o for o in decision.obligations if isinstance(o, ApprovalObligation)]
         why = shortfall(item, needed, self.directory, self.roles)
+        if why is not None and item.auto is not None and self.auto_approver is not None:
+            why = self.auto_approver.shortfall(item)
         if why is not None:
             message = f"approval {approval_id} no longer suffices: {why}"
             return self._audited(self.decision_point.refuse(item.request, message))

@@ -17,12 +17,14 @@ from gateway.errors import ConfigError
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
+    "ApiConfig",
     "ApprovalsConfig",
     "AuditConfig",
     "GatewayConfig",
     "IdentityConfig",
     "NotificationsConfig",
     "PolicyConfig",
+    "RuntimeConfig",
     "StepUpConfig",
     "load_config",
 ]
@@ -154,6 +156,54 @@ class NotificationsConfig(BaseModel):
         return self
 
 
+class RuntimeConfig(BaseModel):
+    """The guarded automation runtime (``docs/runtime.md``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database: Path = Path("var/runtime.db")
+    workflows: Path = Path("automations/workflows")
+    worker_interval_seconds: float = Field(default=0.5, gt=0)
+    max_attempts: int = Field(default=5, ge=1)  # per step, for a target system that is down
+    backoff_seconds: float = Field(default=2.0, gt=0)  # first wait; doubles per attempt
+    max_backoff_seconds: float = Field(default=300.0, gt=0)
+    system_actor: str = Field(default="svc-gateway", min_length=1)  # runs automatic revocations
+    output_key: Path = Path(
+        "keys/runtime-outputs.key"
+    )  # seals secret outputs (temporary passwords)
+    output_ttl_seconds: int = Field(
+        default=3600, ge=60
+    )  # a sealed output is readable once, this long
+    embedded_systems: Path = Path("var/embedded")  # state of the simulated directory and devices
+
+
+class ApiConfig(BaseModel):
+    """The HTTP API (``docs/api.md``): where it listens, its limits, and how callers
+    authenticate.  ``token_issuer`` unset means the gateway issues its own bearer tokens
+    (signed with ``token_signing_key``); set it, with ``jwks_url`` and ``audience``, to
+    accept the identity provider's tokens instead."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    api_keys: Path = Path("var/api-keys.db")
+    token_signing_key: Path = Path("keys/api-tokens.key")
+    token_issuer: str | None = None
+    jwks_url: str | None = None
+    audience: str = Field(default="it-support-gateway", min_length=1)
+    token_lifetime_seconds: int = Field(default=3600, ge=60, le=86_400)
+    clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+
+    @model_validator(mode="after")
+    def _check_issuer(self) -> ApiConfig:
+        if (self.token_issuer is None) != (self.jwks_url is None):
+            raise ValueError("token_issuer and jwks_url go together: set both or neither")
+        return self
+
+
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -163,6 +213,8 @@ class GatewayConfig(BaseModel):
     stepup: StepUpConfig = StepUpConfig()
     approvals: ApprovalsConfig = ApprovalsConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+    api: ApiConfig = ApiConfig()
 
     def resolved(self, base: Path) -> GatewayConfig:
         """The same configuration with relative paths made absolute against ``base``."""
@@ -185,6 +237,20 @@ class GatewayConfig(BaseModel):
                     update={
                         "file": base / self.notifications.file,
                         "outbox": base / self.notifications.outbox,
+                    }
+                ),
+                "runtime": self.runtime.model_copy(
+                    update={
+                        "database": base / self.runtime.database,
+                        "workflows": base / self.runtime.workflows,
+                        "output_key": base / self.runtime.output_key,
+                        "embedded_systems": base / self.runtime.embedded_systems,
+                    }
+                ),
+                "api": self.api.model_copy(
+                    update={
+                        "api_keys": base / self.api.api_keys,
+                        "token_signing_key": base / self.api.token_signing_key,
                     }
                 ),
                 "stepup": self.stepup.model_copy(

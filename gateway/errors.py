@@ -18,6 +18,11 @@ can catch ``GatewayError`` once and print ``diagnostics()``::
     ├── ApprovalError          an approval vote or request was refused (gateway.approvals.errors:
     │                          not eligible, self-approval, finished, digest mismatch, unknown)
     ├── NotificationError      a notification could not be delivered (gateway.notify.errors)
+    ├── ExpressionError        an expression or template is invalid or cannot be evaluated
+    │                          (gateway.expressions.errors: syntax, evaluation, undefined name)
+    ├── ExecutionError         an execution could not be started or changed (gateway.runtime.errors)
+    ├── TargetUnavailableError the system an action talks to cannot be reached (retried later)
+    ├── ActionFailedError      the system refused an action (the workflow is rolled back)
     └── AuditError             the audit log cannot be written or does not verify
         ├── AuditWriteError    an append failed: the guarded action must not run
         ├── AuditKeyError      a signing or verification key is missing or invalid
@@ -34,6 +39,7 @@ from enum import IntEnum
 from pathlib import Path
 
 __all__ = [
+    "ActionFailedError",
     "AuditError",
     "AuditKeyError",
     "AuditWriteError",
@@ -47,6 +53,7 @@ __all__ = [
     "RequestError",
     "SourceError",
     "SourceProblem",
+    "TargetUnavailableError",
     "UnknownActorError",
     "VerificationError",
 ]
@@ -61,6 +68,7 @@ class ExitCode(IntEnum):
     DENIED = 3  # the decision was deny
     INVALID_INPUT = 4  # a configuration, policy or definition file is invalid
     UNAVAILABLE = 5  # an outside system could not be reached
+    WAITING = 6  # the execution waits for an approval or a step-up
 
 
 class GatewayError(Exception):
@@ -150,6 +158,20 @@ class DirectoryActionError(IdentityError):
     """A directory change was refused or failed; the message never holds a secret."""
 
     exit_code = ExitCode.FAILED
+
+
+class TargetUnavailableError(GatewayError):
+    """The system an action talks to cannot be reached; the action is tried again later."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+    def __init__(self, system: str, detail: str) -> None:
+        self.system = system
+        super().__init__(f"{system} is unavailable: {detail}")
+
+
+class ActionFailedError(GatewayError):
+    """The system refused the action; trying again will not help."""
 
 
 class AuditError(GatewayError):

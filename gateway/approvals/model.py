@@ -6,7 +6,9 @@ Its ``state`` moves only forward::
     pending ──> approved | rejected | expired | cancelled
 
 Each obligation counts its own distinct approvers against its own quorum; the request is
-approved when every obligation has its quorum.
+approved when every obligation has its quorum, or when policy approved it automatically
+(``auto``: an ``approval.auto`` decision, recorded apart from the votes, since no person
+voted).
 """
 
 from __future__ import annotations
@@ -18,11 +20,19 @@ from enum import StrEnum
 
 from pydantic import JsonValue
 
-from gateway.policy.decision import ApprovalObligation
+from gateway.policy.decision import ApprovalObligation, Decision
 from gateway.policy.request import AccessRequest
 from gateway.stepup.binding import request_digest
 
-__all__ = ["ApprovalRequest", "ApprovalState", "Change", "Verdict", "Vote", "approval_digest"]
+__all__ = [
+    "ApprovalRequest",
+    "ApprovalState",
+    "AutoApproval",
+    "Change",
+    "Verdict",
+    "Vote",
+    "approval_digest",
+]
 
 
 class ApprovalState(StrEnum):
@@ -58,6 +68,26 @@ class Vote:
 
 
 @dataclass(frozen=True, slots=True)
+class AutoApproval:
+    """Policy, not a person, approved the request: the ``approval.auto`` decision that
+    allowed it and the permit policies that did.  It meets every obligation at once."""
+
+    decision_id: str
+    policies: tuple[str, ...]
+    at: datetime
+
+    @classmethod
+    def of(cls, decision: Decision, at: datetime) -> AutoApproval:
+        """The automatic approval ``decision`` gives: its id and its Cedar permits."""
+        policies = tuple(
+            reason.policy
+            for reason in decision.reasons
+            if reason.engine == "cedar" and reason.effect == "permit" and reason.policy
+        )
+        return cls(decision.decision_id, policies, at)
+
+
+@dataclass(frozen=True, slots=True)
 class ApprovalRequest:
     """An access request waiting for approvals, and the votes it has so far."""
 
@@ -77,6 +107,7 @@ class ApprovalRequest:
     escalated: frozenset[int] = frozenset()  # obligations whose escalation has fired
     finished_at: datetime | None = None
     finished_by: str | None = None
+    auto: AutoApproval | None = None  # set when policy approved it automatically
 
     @property
     def pending(self) -> bool:
@@ -91,7 +122,10 @@ class ApprovalRequest:
         )
 
     def met(self, obligation: int) -> bool:
-        """Whether ``obligation`` has its quorum of distinct approvers."""
+        """Whether ``obligation`` has its quorum of distinct approvers (or the request was
+        approved automatically)."""
+        if self.auto is not None:
+            return True
         quorum = self.obligations[obligation].quorum
         return len(self.voters(obligation, Verdict.APPROVE)) >= quorum
 

@@ -14,6 +14,9 @@ Invariants, in the order a vote keeps them:
    other way is refused.
 4. Every transition is appended to the audit sink *before* it is committed: if the sink
    raises, the transaction is rolled back and nothing changes.
+5. An automatic approval (``approve_automatically``, asked by ``gateway.approvals.auto``)
+   is no vote: it records the ``approval.auto`` decision apart from the votes, in the same
+   transaction as its audit record, and only while the request is pending.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from gateway.approvals.errors import (
 from gateway.approvals.model import (
     ApprovalRequest,
     ApprovalState,
+    AutoApproval,
     Change,
     Verdict,
     Vote,
@@ -305,6 +309,33 @@ class ApprovalService:
         tx.finish(item.id, state, now, approver)
         self._emit(f"approval.{state}", approver, updated, {**payload, "state": str(state)})
         return replace(updated, state=state, finished_at=now, finished_by=approver)
+
+    # -- automatic approval ------------------------------------------------------------
+
+    def approve_automatically(self, request_id: str, decision: Decision) -> ApprovalRequest:
+        """Approve a pending request because ``decision`` (an allow without obligations on
+        ``approval:ID``) says policy approves it: every obligation counts as met and nobody
+        is recorded as a voter.  A request no longer pending (or overdue, which expires it)
+        is returned as it is, so asking twice changes nothing."""
+        target = f"approval:{request_id}"
+        if not decision.allowed or decision.obligations or str(decision.request.resource) != target:
+            raise RuntimeError(f"automatic approval needs an allow without obligations on {target}")
+        now = self._clock()
+        try:
+            self._pending(request_id, now)
+            with self.store.transaction() as tx:
+                current = self._reload(tx, request_id)
+                auto = AutoApproval.of(decision, now)
+                tx.add_auto_approval(request_id, auto)
+                tx.finish(request_id, ApprovalState.APPROVED, now, None)
+                done = replace(current, state=ApprovalState.APPROVED, finished_at=now, auto=auto)
+                payload = {"policies": list(auto.policies), "decision_id": auto.decision_id}
+                names = [o.name for o in current.obligations]
+                payload |= {"obligations": names, "digest": current.digest, "state": "approved"}
+                self._emit("approval.auto_approved", None, done, payload)
+            return done
+        except RequestFinishedError:
+            return self.get(request_id)
 
     # -- time --------------------------------------------------------------------------
 

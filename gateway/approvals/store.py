@@ -8,6 +8,10 @@ order)::
                  finished_by
     votes        request_id, obligation, approver (PK all three), verdict, at
     escalations  request_id, obligation (PK both), at
+    auto_approvals  request_id PK, decision_id, policies (JSON list), at
+
+Tables are only ever added (``CREATE TABLE IF NOT EXISTS``): a file written before
+``auto_approvals`` existed gains it, empty, when opened, and keeps schema version 1.
 
 One connection is shared by the threads of a process and guarded by a lock; every
 operation runs in a transaction (``BEGIN IMMEDIATE`` for writes), so processes sharing the
@@ -26,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.approvals.errors import ApprovalStoreError
-from gateway.approvals.model import ApprovalRequest, ApprovalState, Verdict, Vote
+from gateway.approvals.model import ApprovalRequest, ApprovalState, AutoApproval, Verdict, Vote
 from gateway.embedded_db import EmbeddedDatabase
 from gateway.policy.decision import ApprovalObligation
 from gateway.policy.request import AccessRequest
@@ -48,6 +52,9 @@ CREATE TABLE IF NOT EXISTS votes (
 CREATE TABLE IF NOT EXISTS escalations (
     request_id TEXT NOT NULL, obligation INTEGER NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (request_id, obligation));
+CREATE TABLE IF NOT EXISTS auto_approvals (
+    request_id TEXT PRIMARY KEY, decision_id TEXT NOT NULL, policies TEXT NOT NULL,
+    at TEXT NOT NULL);
 """
 _COLUMNS = "id, state, body, digest, requester, created_at, expires_at, finished_at, finished_by"
 
@@ -147,6 +154,9 @@ class Transaction:
                 "SELECT obligation FROM escalations WHERE request_id = ?", (ident,)
             )
         )
+        auto = self._db.execute(
+            "SELECT decision_id, policies, at FROM auto_approvals WHERE request_id = ?", (ident,)
+        ).fetchone()
         return ApprovalRequest(
             id=ident,
             request=body.request,
@@ -164,6 +174,9 @@ class Transaction:
             escalated=escalated,
             finished_at=_optional_time(finished),
             finished_by=by,
+            auto=None
+            if auto is None
+            else AutoApproval(auto[0], tuple(json.loads(auto[1])), parse_time(auto[2])),
         )
 
     def pending(self) -> list[ApprovalRequest]:
@@ -187,6 +200,13 @@ class Transaction:
             "UPDATE requests SET state = ?, finished_at = ?, finished_by = ? "
             "WHERE id = ? AND state = ?",
             (str(state), format_time(at), by, request_id, str(ApprovalState.PENDING)),
+        )
+
+    def add_auto_approval(self, request_id: str, auto: AutoApproval) -> None:
+        self._db.execute(
+            "INSERT INTO auto_approvals (request_id, decision_id, policies, at) "
+            "VALUES (?, ?, ?, ?)",
+            (request_id, auto.decision_id, json.dumps(list(auto.policies)), format_time(auto.at)),
         )
 
     def mark_escalated(self, request_id: str, obligation: int, at: datetime) -> None:

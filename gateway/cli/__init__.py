@@ -10,9 +10,12 @@ import click
 from gateway.cli.approvals import approvals
 from gateway.cli.audit import audit
 from gateway.cli.authorize import authorize
+from gateway.cli.callers import callers
 from gateway.cli.demo import demo
+from gateway.cli.executions import executions, run
 from gateway.cli.keys import keys
 from gateway.cli.policy import policy
+from gateway.cli.serve import serve
 from gateway.cli.stepup import stepup
 from gateway.config import load_config
 from gateway.errors import GatewayError
@@ -52,6 +55,10 @@ cli.add_command(keys)
 cli.add_command(audit)
 cli.add_command(stepup)
 cli.add_command(approvals)
+cli.add_command(run)
+cli.add_command(executions)
+cli.add_command(serve)
+cli.add_command(callers)
 
 
 def main() -> None:

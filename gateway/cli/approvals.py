@@ -9,13 +9,14 @@ from typing import Any
 import click
 
 from gateway.app import Gateway, build_notifier
-from gateway.approvals.model import ApprovalRequest, Verdict
+from gateway.approvals.model import ApprovalRequest, ApprovalState, Verdict
+from gateway.approvals.notices import approval_notice, approvers_to_ask
 from gateway.approvals.service import ApprovalService
 from gateway.cli.authorize import build_request, parse_context
 from gateway.cli.render import decision_json, print_decision
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError, ExitCode
-from gateway.notify.model import Notification, NotificationKind
+from gateway.notify.model import NotificationKind
 from gateway.policy.decision import ApprovalObligation
 
 __all__ = ["approvals"]
@@ -60,29 +61,6 @@ def _show(item: ApprovalRequest, as_json: bool) -> None:
         click.echo(f"  {done}: {obligation['quorum']} of [{who}]; approved by {by}")
 
 
-def _notification(
-    kind: NotificationKind, item: ApprovalRequest, recipients: tuple[str, ...]
-) -> Notification:
-    request = item.request
-    what = f"{request.actor} asks to {request.action} {request.resource}"
-    texts: dict[str, str] = {
-        "approval_requested": f"{what}. Approve with: gateway approvals approve {item.id} "
-        f"--approver YOU --digest {item.digest}",
-        "approved": f"Approved: {what}.",
-        "denied": f"Rejected: {what}.",
-        "expired": f"Expired without enough approvals: {what}.",
-        "escalated": f"Escalated to you: {what}. Approve with: gateway approvals approve "
-        f"{item.id} --approver YOU --digest {item.digest}",
-    }
-    return Notification(
-        kind=kind,
-        title=f"Approval {item.id[:8]}: {request.action} {request.resource}",
-        text=texts[kind],
-        recipients=recipients,
-        fields={"request": item.id, "state": str(item.state), "requester": item.requester},
-    )
-
-
 class _Session:
     """The gateway, its approval service and the notifier for one command."""
 
@@ -98,7 +76,7 @@ class _Session:
         self, kind: NotificationKind, item: ApprovalRequest, recipients: tuple[str, ...]
     ) -> None:
         """Tell people; a failure stays in the outbox for ``tick`` to retry, never in the way."""
-        build_notifier(self.config.notifications).send(_notification(kind, item, recipients))
+        build_notifier(self.config.notifications).send(approval_notice(kind, item, recipients))
 
     def __enter__(self) -> _Session:
         return self
@@ -146,7 +124,7 @@ def request(
             click.echo("allowed; no approval needed")
             return
         item = session.service.open(access, decision, needed, requester=actor)
-        session.notify(NotificationKind.APPROVAL_REQUESTED, item, _approvers(item))
+        session.notify(NotificationKind.APPROVAL_REQUESTED, item, approvers_to_ask(item))
         _show(item, as_json)
 
 
@@ -177,16 +155,6 @@ def show(config: GatewayConfig, request_id: str, as_json: bool) -> None:
         _show(session.service.get(request_id), as_json)
 
 
-def _approvers(item: ApprovalRequest) -> tuple[str, ...]:
-    """Whom to ask: the obligations' approvers, with ``manager`` resolved."""
-    names = [
-        item.manager if spec == "manager" and item.manager else spec
-        for obligation in item.obligations
-        for spec in obligation.approvers
-    ]
-    return tuple(dict.fromkeys(names))
-
-
 _OUTCOME = {"approved": NotificationKind.APPROVED, "rejected": NotificationKind.DENIED}
 
 
@@ -201,6 +169,10 @@ def _vote(
         if outcome is not None and item.finished_by == approver:
             session.notify(outcome, item, (item.requester,))
         _show(item, as_json)
+    if item.state is not ApprovalState.PENDING:
+        from gateway.cli.executions import resume_waiting  # the runtime loads on use only
+
+        resume_waiting(config, item.id, quiet=as_json)
 
 
 _VOTE_OPTIONS: list[Callable[[Any], Any]] = [

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
-from gateway.app import Gateway
+from gateway.app import Gateway, open_runtime
 from gateway.audit.checkpoints import verify_log_file
 from gateway.audit.keys import PUBLIC_KEY_FILE, load_public_key
+from gateway.cli.demo_workflows import run_workflow_scenarios
+from gateway.cli.executions import print_execution
 from gateway.cli.render import print_decision
 from gateway.config import GatewayConfig
 from gateway.errors import ExitCode, GatewayError
@@ -115,6 +117,16 @@ def demo(config: GatewayConfig, as_json: bool) -> None:
         f"\n{len(decisions)} decisions: {allowed} allowed, {len(decisions) - allowed} denied"
     )
     click.echo(f"policy bundle {gateway.policies.engine.digest}")
+    click.echo(
+        click.style("\nWhole automations through the guarded path", bold=True, underline=True)
+    )
+    executor = open_runtime(config, gateway)
+    try:
+        executions = run_workflow_scenarios(gateway, executor, print_execution)
+    finally:
+        executor.close()
+    states = ", ".join(f"{e.workflow} {e.state}" for e in executions)
+    click.echo(f"\n{len(executions)} workflows: {states}")
     if gateway.audit is not None:
         _show_audit(gateway.audit.path, config.audit.signing_key.with_name(PUBLIC_KEY_FILE))
     gateway.close()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from gateway.app import open_stepup
+from gateway.app import open_audit_log, open_stepup
 from gateway.config import GatewayConfig
 
 __all__ = ["stepup"]
@@ -48,19 +48,32 @@ def enrol(config: GatewayConfig, user: str, as_json: bool) -> None:
     "--code", prompt=True, hide_input=True, help="The 6-digit code (prompted when absent)."
 )
 @click.option("--recovery", is_flag=True, help="The code is a one-time recovery code.")
+@click.option(
+    "--bound-to",
+    default=None,
+    metavar="DIGEST",
+    help="Bind the step-up to one exact request (the digest a waiting execution shows).",
+)
 @click.pass_obj
-def verify(config: GatewayConfig, user: str, code: str, recovery: bool) -> None:
-    """Check a code for USER. Exit 0 when accepted, 3 when refused (wrong, reused,
-    locked out), 4 when malformed or not enrolled."""
-    service = open_stepup(config.stepup, None)
+def verify(
+    config: GatewayConfig, user: str, code: str, recovery: bool, bound_to: str | None
+) -> None:
+    """Check a code for USER, recording the attempt in the audit log. Exit 0 when
+    accepted, 3 when refused (wrong, reused, locked out), 4 when malformed or not
+    enrolled."""
+    audit = open_audit_log(config.audit) if config.audit.enabled else None
+    service = open_stepup(config.stepup, audit)
     try:
         if recovery:
-            service.verify_recovery_code(user, code)
+            service.verify_recovery_code(user, code, bound_to=bound_to)
         else:
-            service.verify(user, code)
+            service.verify(user, code, bound_to=bound_to)
     finally:
         service.close()
-    click.echo(f"step-up accepted for {user}")
+        if audit is not None:
+            audit.close()
+    bound = f" (bound to {bound_to})" if bound_to else ""
+    click.echo(f"step-up accepted for {user}{bound}")
 
 
 @stepup.command()

@@ -29,6 +29,7 @@ class NotificationKind(StrEnum):
     DENIED = "denied"
     EXPIRED = "expired"
     ESCALATED = "escalated"
+    EXECUTION = "execution"  # a workflow tells a person what it did or what they must do
 
 
 def _new_id() -> str:

@@ -13,7 +13,11 @@ from gateway.policy.entities import cedar_type, resource_entity, user_entity
 from gateway.policy.rbac import Rbac, RbacResult, build_rbac
 from gateway.policy.request import AccessRequest
 
-__all__ = ["Evaluation", "PolicyEngine", "rbac_subjects"]
+__all__ = ["BINDING_ONLY_CONTEXT", "Evaluation", "PolicyEngine", "cedar_context", "rbac_subjects"]
+
+# Context keys that bind a step-up or an approval to the exact request and go to the audit
+# log, but are not attributes policies decide on (policies see named context attributes).
+BINDING_ONLY_CONTEXT = frozenset({"parameters"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,12 @@ class Evaluation:
 
     rbac: RbacResult
     cedar: CedarOutcome
+
+
+def cedar_context(request: AccessRequest) -> str:
+    """The request context as Cedar sees it: canonical JSON without the binding-only keys."""
+    context = {k: v for k, v in request.context.items() if k not in BINDING_ONLY_CONTEXT}
+    return json.dumps(context, sort_keys=True, separators=(",", ":"))
 
 
 def rbac_subjects(actor: IdentityFacts) -> tuple[str, ...]:
@@ -70,7 +80,7 @@ class PolicyEngine:
             request.action,
             actor.id,
             resource_uid,
-            json.dumps(request.context, sort_keys=True, separators=(",", ":")),
+            cedar_context(request),
             json.dumps(entities, separators=(",", ":")),
         )
         return Evaluation(rbac, cedar)

@@ -54,7 +54,11 @@ def test_policy_check_json(workdir: Path) -> None:
     assert code == 0
     assert report["valid"] is True
     assert report["digest"].startswith("sha256:")
-    assert report["cedar_policies"] == 21
+    shipped = sum(
+        text.count("@id(")
+        for text in (p.read_text() for p in Path("policies/cedar").glob("*.cedar"))
+    )
+    assert report["cedar_policies"] == shipped > 20
 
 
 def test_policy_check_names_file_and_line_of_a_broken_policy(workdir: Path) -> None:

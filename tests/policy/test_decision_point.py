@@ -178,3 +178,22 @@ def test_a_decision_on_stale_facts_says_so(gateway: Gateway, ask: Ask) -> None:
     assert decision.reasons[-1].message == (
         "decided on facts served from cache since 2026-01-02T00:00:00+00:00"
     )
+
+
+def test_the_exact_parameters_bind_the_request_but_policies_do_not_see_them(
+    gateway: Gateway, ask: Ask
+) -> None:
+    bare = gateway.authorize(ask("ivan", "access.grant", "account:alice", system="payroll"))
+    bound = gateway.authorize(
+        ask(
+            "ivan",
+            "access.grant",
+            "account:alice",
+            system="payroll",
+            parameters={"user": "alice", "groups": ["payroll-users"]},
+        )
+    )
+
+    assert bound.decision is bare.decision
+    assert [r.policy for r in bound.reasons] == [r.policy for r in bare.reasons]
+    assert bound.request.context["parameters"] == {"user": "alice", "groups": ["payroll-users"]}

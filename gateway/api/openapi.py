@@ -1,0 +1,65 @@
+"""The API's OpenAPI document: every error documented as an ``application/problem+json``
+problem, so clients (and schema checkers) know each status a route can answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from gateway.api.problems import PROBLEM_MEDIA_TYPE, Problem
+
+__all__ = ["ERRORS_OF_BODIES", "ERRORS_OF_CALLERS", "openapi_document", "problem_responses"]
+
+_TEXT_HEADER = {"schema": {"type": "string"}}
+_DESCRIPTIONS: dict[int, str] = {
+    400: "The body is not valid JSON.",
+    401: "Credentials are missing, unknown, revoked, expired or invalid (or, for a step-up, "
+    "the code is wrong).",
+    403: "The caller may not do this: a scope is missing, the route is for people only, a "
+    "person asked about someone else, or the vote is refused.",
+    404: "There is no such thing, or this part of the gateway is turned off.",
+    409: "The state does not allow it (finished request, digest mismatch, vote already cast, "
+    "not enrolled).",
+    413: "The body is larger than the configured limit.",
+    422: "A field is invalid; the problem names every one.",
+    429: "Step-up is locked after too many failures; retry after the given seconds.",
+    503: "A part the gateway needs is unavailable (audit log, directory, stores, token keys).",
+    504: "No answer within the configured request timeout.",
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"description": "The Bearer scheme.", **_TEXT_HEADER}},
+    429: {"Retry-After": {"description": "Seconds until step-up unlocks.", **_TEXT_HEADER}},
+}
+
+ERRORS_OF_CALLERS = (401, 403, 503, 504)  # any authenticated route
+ERRORS_OF_BODIES = (400, 413, 422)  # any route taking a JSON body
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route answering problems with ``statuses``."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in sorted(set(statuses)):
+        response: dict[str, Any] = {"model": Problem, "description": _DESCRIPTIONS[status]}
+        if status in _HEADERS:
+            response["headers"] = _HEADERS[status]
+        responses[status] = response
+    return responses
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI document, built once, with problems under their own media type."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    for path_item in document["paths"].values():
+        for operation in path_item.values():
+            for status, response in operation["responses"].items():
+                if status[0] in "45":  # FastAPI files it under the route's own media type
+                    (media,) = response["content"].values()
+                    response["content"] = {PROBLEM_MEDIA_TYPE: media}
+    app.openapi_schema = document
+    return document

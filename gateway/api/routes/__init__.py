@@ -1,0 +1,14 @@
+"""The API's routers, one module per part of the gateway."""
+
+from gateway.api.routes import approvals, audit, decisions, health, stepup, tokens
+
+__all__ = ["DEFAULT_ROUTERS"]
+
+DEFAULT_ROUTERS = (
+    health.router,
+    tokens.router,
+    decisions.router,
+    stepup.router,
+    approvals.router,
+    audit.router,
+)

@@ -1,0 +1,155 @@
+"""Decisions: OPA's data API shape (``/v1/data/gateway/authz``) and a plain one.
+
+A service (API key with ``decisions:write``) may ask about any actor; a person (bearer
+token with ``decisions:write``) only about themselves, and asking about someone else is
+refused (403) and audited as ``api.refused``.  Context the gateway alone sets (how long
+ago the actor stepped up) is refused: the decision is given and audited as a deny, and
+the answer is a 422 problem naming the field and the audited decision.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from starlette.requests import Request
+
+from gateway.api.openapi import ERRORS_OF_BODIES, ERRORS_OF_CALLERS, problem_responses
+from gateway.api.problems import ApiProblem, FieldProblem
+from gateway.api.security import Requires, record_refusal
+from gateway.api.services import ApiServices, get_services
+from gateway.app import GATEWAY_CONTEXT
+from gateway.callers.caller import Caller
+from gateway.callers.errors import ForbiddenError
+from gateway.callers.scopes import DECISIONS_WRITE
+from gateway.policy.decision import Decision, Effect, Obligation, Reason
+from gateway.policy.request import AccessRequest, ResourceRef
+
+__all__ = ["DataRequest", "DataResponse", "DecisionInput", "DecisionResult", "router"]
+
+router = APIRouter(tags=["decisions"])
+
+_ACTION = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
+_RESOURCE = r"^[a-z][a-z0-9_]{0,63}:.{1,256}$"  # what ResourceRef accepts, as text
+
+
+class DecisionInput(BaseModel):
+    """Who wants to do what, on which resource (``TYPE:ID`` or an object), in which context."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: str = Field(min_length=1, max_length=256)
+    action: str = Field(pattern=_ACTION, max_length=128)
+    resource: ResourceRef | Annotated[str, Field(pattern=_RESOURCE)]
+    context: dict[str, JsonValue] = {}
+
+    def access_request(self) -> AccessRequest:
+        return AccessRequest.model_validate(
+            {
+                "actor": self.actor,
+                "action": self.action,
+                "resource": self.resource,
+                "context": self.context,
+            }
+        )
+
+
+class DataRequest(BaseModel):
+    """OPA's request shape: the question under ``input``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input: DecisionInput
+
+
+class DecisionResult(BaseModel):
+    """The decision: ``allow`` is true only for an allow; obligations must still be met."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allow: bool
+    decision: Effect
+    obligations: list[Obligation]
+    reasons: list[Reason]
+    remedies: list[str]
+    decision_id: str
+    policy_digest: str
+    decided_at: datetime
+
+    @classmethod
+    def of(cls, decision: Decision) -> DecisionResult:
+        return cls(
+            allow=decision.allowed,
+            decision=decision.decision,
+            obligations=list(decision.obligations),
+            reasons=list(decision.reasons),
+            remedies=list(decision.remedies),
+            decision_id=decision.decision_id,
+            policy_digest=decision.policy_digest,
+            decided_at=decision.decided_at,
+        )
+
+
+class DataResponse(BaseModel):
+    """OPA's response shape: the decision under ``result``, its id beside it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    result: DecisionResult
+    decision_id: str
+
+
+_RESPONSES = problem_responses(*ERRORS_OF_CALLERS, *ERRORS_OF_BODIES)
+_Caller = Annotated[Caller, Depends(Requires(DECISIONS_WRITE))]
+_Services = Annotated[ApiServices, Depends(get_services)]
+
+
+def _decide(
+    services: ApiServices, request: Request, caller: Caller, question: DecisionInput, where: str
+) -> DecisionResult:
+    if caller.is_person and question.actor != caller.id:
+        refusal = ForbiddenError(
+            "not_self",
+            f"{caller.id} may ask only about themselves as actor, not about {question.actor!r}",
+        )
+        services.metrics.refusals.labels(refusal.reason).inc()
+        record_refusal(services, request, caller, refusal)
+        raise refusal
+    decision = services.gateway.authorize(question.access_request())
+    services.metrics.decisions.labels(str(decision.decision)).inc()
+    forged = sorted(GATEWAY_CONTEXT.intersection(question.context))
+    if forged:
+        errors = [
+            FieldProblem(
+                field=f"{where}context.{name}", message="set by the gateway, not by callers"
+            )
+            for name in forged
+        ]
+        raise ApiProblem(
+            422,
+            "gateway-context",
+            "Context set by the gateway",
+            f"{errors[0].field}: set by the gateway, not by callers; the request was denied",
+            errors=errors,
+            decision_id=decision.decision_id,
+        )
+    return DecisionResult.of(decision)
+
+
+@router.post("/v1/data/gateway/authz", responses=_RESPONSES)
+def data_api(
+    body: DataRequest, request: Request, caller: _Caller, services: _Services
+) -> DataResponse:
+    """Decide ``input`` (scope ``decisions:write``), answered as OPA's data API does."""
+    result = _decide(services, request, caller, body.input, "input.")
+    return DataResponse(result=result, decision_id=result.decision_id)
+
+
+@router.post("/v1/decisions", responses=_RESPONSES)
+def decide(
+    body: DecisionInput, request: Request, caller: _Caller, services: _Services
+) -> DecisionResult:
+    """Decide the request in the body (scope ``decisions:write``)."""
+    return _decide(services, request, caller, body, "")

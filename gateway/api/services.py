@@ -1,0 +1,40 @@
+"""What the routes call: the gateway's services, held once on ``app.state.services``.
+
+A route takes ``ApiServices`` as a dependency (``Depends(get_services)``) and calls the
+same services the command line does.  A new part of the gateway that routes need (the
+runtime, say) becomes one more field here, set by whoever builds the app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import cast
+
+from starlette.requests import Request
+
+from gateway.api.metrics import ApiMetrics
+from gateway.app import Gateway
+from gateway.callers.authentication import Callers
+from gateway.config import ApiConfig
+
+__all__ = ["ApiServices", "get_services"]
+
+
+@dataclass
+class ApiServices:
+    """The gateway, caller authentication, settings and metrics of one app."""
+
+    gateway: Gateway
+    callers: Callers
+    settings: ApiConfig
+    audit_name: str  # the audit log's name: checkpoint origin and note key name
+    metrics: ApiMetrics = field(default_factory=ApiMetrics)
+
+    def close(self) -> None:
+        """Close caller authentication (the gateway belongs to whoever built it)."""
+        self.callers.close()
+
+
+async def get_services(request: Request) -> ApiServices:
+    """The app's services, as a route dependency."""
+    return cast(ApiServices, request.app.state.services)

@@ -1,0 +1,57 @@
+"""The scopes a caller's credentials may grant, and which of them only people may hold.
+
+A route names the one scope it needs.  API keys (services) may hold the service scopes;
+the person-only scopes go in bearer tokens alone, because votes and step-ups come from
+people, never from a service acting for one.  A new route adds its scope here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from gateway.callers.errors import CallerRequestError
+
+__all__ = [
+    "APPROVALS_WRITE",
+    "AUDIT_READ",
+    "DECISIONS_WRITE",
+    "METRICS_READ",
+    "PERSON_DEFAULT_SCOPES",
+    "PERSON_ONLY_SCOPES",
+    "SCOPES",
+    "STEPUP_WRITE",
+    "check_scopes",
+]
+
+DECISIONS_WRITE = "decisions:write"
+AUDIT_READ = "audit:read"
+METRICS_READ = "metrics:read"
+STEPUP_WRITE = "stepup:write"
+APPROVALS_WRITE = "approvals:write"
+
+SCOPES: dict[str, str] = {
+    DECISIONS_WRITE: "ask for decisions (a service for any actor, a person for themselves)",
+    AUDIT_READ: "read signed checkpoints and Merkle proofs of the audit log",
+    METRICS_READ: "read the Prometheus metrics",
+    STEPUP_WRITE: "step up with a TOTP code and read one's own step-up status (people only)",
+    APPROVALS_WRITE: "list, read and vote on approval requests (people only)",
+}
+PERSON_ONLY_SCOPES = frozenset({STEPUP_WRITE, APPROVALS_WRITE})
+# What a person's token grants unless other scopes are asked for.
+PERSON_DEFAULT_SCOPES = frozenset({DECISIONS_WRITE, STEPUP_WRITE, APPROVALS_WRITE})
+
+
+def check_scopes(scopes: Iterable[str], *, for_api_key: bool) -> frozenset[str]:
+    """The scopes as a set; ``CallerRequestError`` for an unknown scope, or a person-only
+    scope asked for an API key."""
+    chosen = frozenset(scopes)
+    unknown = sorted(chosen - SCOPES.keys())
+    if unknown:
+        known = ", ".join(sorted(SCOPES))
+        raise CallerRequestError(f"unknown scope {unknown[0]!r}: expected one of {known}")
+    if for_api_key and chosen & PERSON_ONLY_SCOPES:
+        scope = sorted(chosen & PERSON_ONLY_SCOPES)[0]
+        raise CallerRequestError(
+            f"scope {scope} is for people only: API keys cannot hold it (use a bearer token)"
+        )
+    return chosen

@@ -1,0 +1,237 @@
+"""``gateway run`` and ``gateway executions``: start workflows and follow what they do."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from gateway.app import Gateway, open_runtime
+from gateway.config import GatewayConfig
+from gateway.errors import ExitCode
+from gateway.runtime.executor import Executor
+from gateway.runtime.model import Execution, ExecutionState
+
+__all__ = ["executions", "print_execution", "run"]
+
+_EXIT = {
+    ExecutionState.SUCCEEDED: ExitCode.OK,
+    ExecutionState.PENDING_APPROVAL: ExitCode.WAITING,
+    ExecutionState.AWAITING_STEP_UP: ExitCode.WAITING,
+    ExecutionState.WAITING_FOR_TARGET: ExitCode.UNAVAILABLE,
+    ExecutionState.QUEUED: ExitCode.WAITING,
+    ExecutionState.RUNNING: ExitCode.WAITING,
+}
+
+
+def exit_code(execution: Execution) -> ExitCode:
+    """0 done, 6 waiting (approval, step-up), 5 a system is down, 3 refused by policy,
+    1 failed (rolled back or not), cancelled."""
+    if execution.state in _EXIT:
+        return _EXIT[execution.state]
+    if any(step.error and " refused: " in step.error for step in execution.steps):
+        return ExitCode.DENIED
+    return ExitCode.FAILED
+
+
+@contextmanager
+def runtime(config: GatewayConfig) -> Iterator[Executor]:
+    gateway = Gateway.from_config(config)
+    try:
+        executor = open_runtime(config, gateway)
+        try:
+            yield executor
+        finally:
+            executor.close()
+    finally:
+        gateway.close()
+
+
+_COLOURS = {"succeeded": "green", "failed": "red", "compensated": "yellow", "cancelled": "yellow"}
+
+
+def print_execution(execution: Execution) -> None:
+    state = click.style(
+        str(execution.state).upper(), fg=_COLOURS.get(execution.state, "cyan"), bold=True
+    )
+    click.echo(f"{state}  {execution.workflow} {execution.id}  by {execution.actor}")
+    click.echo(f"  status: {execution.status}")
+    for step in execution.steps:
+        line = f"  {step.state:<11} {step.step_id}"
+        if step.decision_id:
+            line += f"  decision {step.decision_id}"
+        if step.sealed:
+            line += f"  sealed for {execution.actor}: {', '.join(step.sealed)}"
+        click.echo(line)
+        if step.error:
+            click.echo(f"              {step.error}")
+    waiting = execution.waiting or {}
+    if waiting.get("kind") == "step_up":
+        click.echo(
+            f"  next: {execution.actor} steps up with: gateway stepup verify --user "
+            f"{execution.actor} --bound-to {waiting['digest']}; then: gateway executions "
+            f"resume {execution.id}"
+        )
+    elif waiting.get("kind") == "approval":
+        click.echo(
+            f"  next: an approver runs: gateway approvals approve {waiting['approval_id']} "
+            f"--approver NAME --digest {waiting['digest']}"
+        )
+
+
+def resume_waiting(config: GatewayConfig, approval_id: str, *, quiet: bool = False) -> None:
+    """The approval decided: the execution waiting on it goes on at once (it runs, or it
+    fails if the approval was rejected or no longer suffices)."""
+    with runtime(config) as executor:
+        execution_id = executor.execution_for_approval(approval_id)
+        if execution_id is None:
+            return
+        execution = executor.advance(execution_id)
+    if not quiet:
+        click.echo(f"execution {execution.id} ({execution.workflow}): {execution.status}")
+
+
+def _emit(execution: Execution, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(execution.as_json(), indent=2))
+    else:
+        print_execution(execution)
+
+
+def _parameters(pairs: tuple[str, ...]) -> dict[str, str]:
+    parameters: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected KEY=VALUE, found {pair!r}", param_hint="--param")
+        parameters[name] = value
+    return parameters
+
+
+@click.command()
+@click.argument("workflow")
+@click.option(
+    "--param",
+    "-p",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A workflow parameter (repeatable).",
+)
+@click.option("--actor", required=True, help="Who asks (a directory user id).")
+@click.option("--ticket", default=None, help="The help desk ticket this serves.")
+@click.option(
+    "--idempotency-key",
+    default=None,
+    help="Run at most once per key: the same key and request give the same execution.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the execution as JSON.")
+@click.pass_obj
+def run(
+    config: GatewayConfig,
+    workflow: str,
+    pairs: tuple[str, ...],
+    actor: str,
+    ticket: str | None,
+    idempotency_key: str | None,
+    as_json: bool,
+) -> None:
+    """Start WORKFLOW and run it until it finishes or waits.
+
+    Exit codes: 0 succeeded, 6 waiting for an approval or a step-up (resume with
+    ``gateway executions resume``), 5 a system is down (it is retried), 3 refused by policy,
+    1 failed or rolled back, 4 invalid parameters or workflow."""
+    with runtime(config) as executor:
+        started = executor.start(
+            workflow,
+            _parameters(pairs),
+            actor=actor,
+            channel="cli",
+            ticket=ticket,
+            idempotency_key=idempotency_key,
+        )
+        execution = executor.advance(started.id)
+    _emit(execution, as_json)
+    raise click.exceptions.Exit(int(exit_code(execution)))
+
+
+@click.group()
+def executions() -> None:
+    """Follow, resume and cancel workflow executions."""
+
+
+@executions.command("list")
+@click.option("--actor", default=None, help="Only this person's executions.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def list_executions(config: GatewayConfig, actor: str | None, limit: int, as_json: bool) -> None:
+    """The latest executions, newest first."""
+    with runtime(config) as executor:
+        found = executor.recent(actor=actor, limit=limit)
+    if as_json:
+        click.echo(json.dumps([e.as_json() for e in found], indent=2))
+        return
+    for execution in found:
+        click.echo(
+            f"{execution.id}  {execution.state:<18} {execution.workflow:<18} "
+            f"{execution.actor:<12} {execution.status}"
+        )
+
+
+@executions.command()
+@click.argument("execution_id")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def show(config: GatewayConfig, execution_id: str, as_json: bool) -> None:
+    """One execution, step by step."""
+    with runtime(config) as executor:
+        _emit(executor.get(execution_id), as_json)
+
+
+@executions.command()
+@click.argument("execution_id")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def resume(config: GatewayConfig, execution_id: str, as_json: bool) -> None:
+    """Go on with a waiting execution now (after a step-up or an approval). Same exit
+    codes as ``gateway run``."""
+    with runtime(config) as executor:
+        execution = executor.advance(execution_id)
+    _emit(execution, as_json)
+    raise click.exceptions.Exit(int(exit_code(execution)))
+
+
+@executions.command()
+@click.argument("execution_id")
+@click.option("--by", required=True, help="Who cancels.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def cancel(config: GatewayConfig, execution_id: str, by: str, as_json: bool) -> None:
+    """Cancel an unfinished execution; what it already did is undone."""
+    with runtime(config) as executor:
+        execution = executor.cancel(execution_id, by)
+    _emit(execution, as_json)
+
+
+@executions.command()
+@click.pass_obj
+def tick(config: GatewayConfig) -> None:
+    """Resume everything that can go on (approved, stepped up, systems back, timers due,
+    interrupted steps); ``gateway serve`` does this on its own."""
+    with runtime(config) as executor:
+        count = executor.tick()
+    click.echo(f"{count} executions looked at")
+
+
+@executions.command()
+@click.argument("execution_id")
+@click.argument("name")
+@click.option("--actor", required=True, help="Who reads it: only the execution's actor may.")
+@click.pass_obj
+def secret(config: GatewayConfig, execution_id: str, name: str, actor: str) -> None:
+    """Print a secret output (a temporary password) once; it is deleted as it is read."""
+    with runtime(config) as executor:
+        click.echo(executor.reveal(execution_id, name, actor))

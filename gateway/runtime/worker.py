@@ -1,0 +1,42 @@
+"""The background loop of a serving gateway: resume what can go on, on a fixed beat."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+__all__ = ["BackgroundWorker"]
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundWorker:
+    """Calls each of ``jobs`` every ``interval`` seconds in one daemon thread until stopped;
+    a job that raises is logged and the others go on."""
+
+    def __init__(self, jobs: list[Callable[[], object]], interval: float) -> None:
+        self._jobs = jobs
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="gateway-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self._interval)
+
+    def run_once(self) -> None:
+        for job in self._jobs:
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - the loop must outlive any one failure
+                log.exception("background job %s failed", getattr(job, "__name__", job))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)

@@ -1,0 +1,268 @@
+"""Workflow definitions: ``automations/workflows/*.yaml``, checked on load.
+
+A workflow names its parameters and its steps.  A step either calls a registered action
+with parameters templated from the workflow's parameters and earlier steps' outputs, or
+schedules another workflow for later (a time-boxed grant schedules its revocation).  A
+step may have a ``when`` condition.  Templates and conditions use the safe expression
+language (``docs/expressions.md``).  Loading checks everything a run would trip on: unknown
+actions and parameters, templates that do not parse, references to parameters that do not
+exist or to steps that have not run yet; each problem names the file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gateway.errors import SourceError, SourceProblem
+from gateway.expressions import (
+    ExpressionError,
+    parse_expression,
+    parse_template,
+    split_reference,
+)
+from gateway.runtime.actions import ActionRegistry
+from gateway.runtime.errors import UnknownWorkflowError
+from gateway.runtime.parameters import ParameterSet, ParameterSpec
+from gateway.yaml_source import YamlDocument, load_yaml, problems_from_validation
+
+__all__ = ["Schedule", "StepDefinition", "Workflow", "WorkflowCatalog", "WorkflowDefinition"]
+
+_ID = r"^[a-z][a-z0-9_-]{0,63}$"
+# Roots a template may refer to: the workflow's parameters, earlier steps, the execution.
+_ROOTS = frozenset({"params", "steps", "execution"})
+
+
+class Schedule(BaseModel):
+    """Start ``workflow`` (as the gateway's service account) after a delay."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    workflow: str = Field(pattern=_ID)
+    after_hours: str | int
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+
+
+class StepDefinition(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    id: str = Field(pattern=_ID)
+    description: str = ""
+    action: str | None = None
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    when: str | None = None
+    schedule: Schedule | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> StepDefinition:
+        if (self.action is None) == (self.schedule is None):
+            raise ValueError("a step has either an action or a schedule")
+        if self.schedule is not None and self.with_:
+            raise ValueError("a schedule step takes its parameters under schedule.with")
+        return self
+
+
+class WorkflowDefinition(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=_ID)
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    version: int = Field(default=1, ge=1)
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    target: str | None = None  # what it acts on; two executions never act on one at once
+    steps: list[StepDefinition] = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _unique_steps(self) -> WorkflowDefinition:
+        secret = sorted(name for name, spec in self.parameters.items() if spec.secret)
+        if secret:
+            raise ValueError(
+                f"parameters {', '.join(secret)}: workflows take no secret parameters; "
+                "an action that needs a secret makes or fetches it itself"
+            )
+        seen: set[str] = set()
+        for step in self.steps:
+            if step.id in seen:
+                raise ValueError(f"step id {step.id!r} is used twice")
+            seen.add(step.id)
+        return self
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A checked definition, where it came from, and the digest of its exact content."""
+
+    definition: WorkflowDefinition
+    source: str
+    digest: str
+
+    @property
+    def id(self) -> str:
+        return self.definition.id
+
+    @property
+    def parameter_set(self) -> ParameterSet:
+        return ParameterSet(f"workflow {self.id}", self.definition.parameters)
+
+    def snapshot(self) -> str:
+        """The definition as JSON, kept with each execution so a resumed execution runs
+        exactly what it started with, whatever the file says by then."""
+        return self.definition.model_dump_json(by_alias=True)
+
+    @classmethod
+    def from_snapshot(cls, text: str, source: str, digest: str) -> Workflow:
+        return cls(WorkflowDefinition.model_validate_json(text), source, digest)
+
+
+def _templates(value: Any, loc: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    """Every string inside ``value``, with where it is."""
+    if isinstance(value, str):
+        return [(loc, value)]
+    if isinstance(value, Mapping):
+        return [t for key, item in value.items() for t in _templates(item, (*loc, str(key)))]
+    if isinstance(value, list):
+        return [t for i, item in enumerate(value) for t in _templates(item, (*loc, str(i)))]
+    return []
+
+
+def _reference_problem(reference: str, params: Mapping[str, object], done: list[str]) -> str | None:
+    parts = [str(part) for part in split_reference(reference)]
+    if parts[0] not in _ROOTS:
+        return f"{reference}: templates may use params, steps and execution only"
+    if parts[0] == "params" and (len(parts) < 2 or parts[1] not in params):
+        return f"{reference}: the workflow has no such parameter"
+    if parts[0] == "steps" and (len(parts) < 2 or parts[1] not in done):
+        return f"{reference}: no earlier step has that id"
+    return None
+
+
+def _check_workflow(
+    definition: WorkflowDefinition, document: YamlDocument, actions: ActionRegistry
+) -> list[SourceProblem]:
+    problems: list[SourceProblem] = []
+    path = str(document.path)
+
+    def problem(loc: tuple[str, ...], message: str) -> None:
+        problems.append(SourceProblem(path, document.line_of(loc), message))
+
+    if definition.target is not None:
+        try:
+            for reference in sorted(parse_template(definition.target).references):
+                why = _reference_problem(reference, definition.parameters, [])
+                if why is not None or not reference.startswith("params"):
+                    problem(("target",), f"target: {why or reference + ': use params only'}")
+        except ExpressionError as exc:
+            problem(("target",), f"target does not parse: {exc}")
+    done: list[str] = []
+    for index, step in enumerate(definition.steps):
+        at = ("steps", str(index))
+        texts: list[tuple[tuple[str, ...], str]] = []
+        if step.action is not None:
+            action = actions.get(step.action)
+            if action is None:
+                problem((*at, "action"), f"unknown action {step.action!r}")
+            else:
+                for name in step.with_:
+                    if name not in action.parameters:
+                        known = ", ".join(sorted(action.parameters)) or "none"
+                        problem(
+                            (*at, "with", name),
+                            f"action {action.name} has no parameter {name!r} (known: {known})",
+                        )
+                missing = [
+                    name
+                    for name, spec in action.parameters.items()
+                    if spec.is_required and name not in step.with_
+                ]
+                if missing:
+                    problem((*at, "with"), f"action {action.name} needs {', '.join(missing)}")
+            texts = _templates(step.with_, (*at, "with"))
+        else:
+            schedule = step.schedule
+            if schedule is None:  # pragma: no cover - the model guarantees one kind
+                raise RuntimeError("a step without action or schedule")
+            texts = _templates(schedule.with_, (*at, "schedule", "with"))
+            texts += _templates(schedule.after_hours, (*at, "schedule", "after_hours"))
+        references: set[str] = set()
+        for loc, text in texts:
+            try:
+                references |= parse_template(text).references
+            except ExpressionError as exc:
+                problem(loc, f"template does not parse: {exc}")
+        if step.when is not None:
+            try:
+                references |= parse_expression(step.when).references
+            except ExpressionError as exc:
+                problem((*at, "when"), f"condition does not parse: {exc}")
+        for reference in sorted(references):
+            why = _reference_problem(reference, definition.parameters, done)
+            if why is not None:
+                problem(at, f"step {step.id}: {why}")
+        done.append(step.id)
+    return problems
+
+
+def load_workflow(path: Path, actions: ActionRegistry) -> Workflow:
+    """Load and check one workflow file; ``SourceError`` lists every problem."""
+    document = load_yaml(path)
+    try:
+        definition = WorkflowDefinition.model_validate(document.data)
+    except ValidationError as exc:
+        raise SourceError("invalid workflow", problems_from_validation(document, exc)) from exc
+    problems = _check_workflow(definition, document, actions)
+    if problems:
+        raise SourceError("invalid workflow", problems)
+    canonical = json.dumps(definition.model_dump(by_alias=True), sort_keys=True)
+    digest = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return Workflow(definition, str(path), digest)
+
+
+class WorkflowCatalog:
+    """Every workflow in a folder, by id; loading fails on the first invalid file set."""
+
+    def __init__(self, workflows: Mapping[str, Workflow]) -> None:
+        self._workflows = dict(workflows)
+
+    @classmethod
+    def load(cls, folder: Path, actions: ActionRegistry) -> WorkflowCatalog:
+        found: dict[str, Workflow] = {}
+        problems: list[SourceProblem] = []
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            try:
+                workflow = load_workflow(path, actions)
+            except SourceError as exc:
+                problems.extend(exc.problems)
+                continue
+            if workflow.id in found:
+                problems.append(
+                    SourceProblem(
+                        str(path),
+                        1,
+                        f"workflow id {workflow.id!r} is also "
+                        f"defined in {found[workflow.id].source}",
+                    )
+                )
+                continue
+            found[workflow.id] = workflow
+        if problems:
+            raise SourceError("invalid workflows", problems)
+        return cls(found)
+
+    def get(self, workflow_id: str) -> Workflow:
+        workflow = self._workflows.get(workflow_id)
+        if workflow is None:
+            raise UnknownWorkflowError(workflow_id, self.ids())
+        return workflow
+
+    def ids(self) -> list[str]:
+        return sorted(self._workflows)
+
+    def __iter__(self) -> Iterator[Workflow]:
+        return iter(self._workflows.values())

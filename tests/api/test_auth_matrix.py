@@ -1,0 +1,122 @@
+"""Every route but the three anonymous ones refuses callers without credentials (401) and
+callers whose credentials lack the route's scope (403)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import ALL_SCOPES, SERVICE_SCOPES, Api
+
+ANONYMOUS = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/.well-known/jwks.json")}
+SCOPE_OF = {
+    ("GET", "/metrics"): "metrics:read",
+    ("POST", "/v1/data/gateway/authz"): "decisions:write",
+    ("POST", "/v1/decisions"): "decisions:write",
+    ("POST", "/v1/stepup/verify"): "stepup:write",
+    ("GET", "/v1/stepup/status"): "stepup:write",
+    ("GET", "/v1/approvals"): "approvals:write",
+    ("GET", "/v1/approvals/{approval_id}"): "approvals:write",
+    ("POST", "/v1/approvals/{approval_id}/approve"): "approvals:write",
+    ("POST", "/v1/approvals/{approval_id}/reject"): "approvals:write",
+    ("GET", "/v1/audit/checkpoint"): "audit:read",
+    ("GET", "/v1/audit/proofs/inclusion"): "audit:read",
+    ("GET", "/v1/audit/proofs/consistency"): "audit:read",
+}
+ROUTES = sorted(SCOPE_OF)
+
+
+def call(api: Api, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+    url = path.replace("{approval_id}", "0123abcd")
+    query = {"index": "0", "size": "1", "old": "0", "new": "0"}
+    body = {} if method == "POST" else None
+    response = api.client.request(method, url, params=query, json=body, headers=headers)
+    assert response.headers["content-type"] == "application/problem+json"
+    return response.status_code, response.json()
+
+
+def test_the_table_covers_every_operation_of_the_openapi_document(api: Api) -> None:
+    document = api.client.get("/openapi.json", headers=api.as_service()).json()
+
+    operations = {
+        (method.upper(), path) for path, item in document["paths"].items() for method in item
+    }
+
+    assert operations == set(SCOPE_OF) | ANONYMOUS
+
+
+def test_the_openapi_document_itself_needs_credentials(api: Api) -> None:
+    assert api.client.get("/openapi.json").status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
+def test_without_credentials_the_answer_is_401(api: Api, method: str, path: str) -> None:
+    status, problem = call(api, method, path, {})
+
+    assert status == 401
+    assert problem["type"] == "urn:it-support-gateway:problem:missing"
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
+def test_an_api_key_without_the_scope_gets_403(api: Api, method: str, path: str) -> None:
+    scope = SCOPE_OF[(method, path)]
+    others = [name for name in SERVICE_SCOPES if name != scope]
+
+    status, problem = call(api, method, path, api.as_service(*others))
+
+    assert status == 403
+    assert problem["type"] in {
+        "urn:it-support-gateway:problem:missing-scope",
+        "urn:it-support-gateway:problem:people-only",
+    }
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
+def test_a_token_without_the_scope_gets_403_naming_it(api: Api, method: str, path: str) -> None:
+    scope = SCOPE_OF[(method, path)]
+    others = [name for name in ALL_SCOPES if name != scope]
+
+    status, problem = call(api, method, path, api.as_person("elena", *others))
+
+    assert status == 403
+    assert problem["scope"] == scope
+    assert problem["detail"] == f"the credentials lack the scope {scope}"
+
+
+@pytest.mark.parametrize(
+    ("headers", "name", "detail"),
+    [
+        ({"Authorization": "Basic ZWxlbmE6cHc="}, "scheme", "Authorization must read"),
+        ({"Authorization": "Bearer "}, "scheme", "Authorization must read"),
+        ({"Authorization": "Bearer gwk_x", "X-API-Key": "gwk_x"}, "ambiguous", "not both"),
+        ({"X-API-Key": "gwk_" + "0" * 16 + "_" + "0" * 64}, "unknown-key", "unknown API key"),
+        ({"Authorization": "Bearer not.a.jwt"}, "malformed-token", "bearer token is malformed"),
+    ],
+    ids=["another scheme", "an empty bearer", "two credentials", "an unknown key",
+         "a malformed token"],
+)  # fmt: skip
+def test_refused_credentials_are_401_saying_why(
+    api: Api, headers: dict[str, str], name: str, detail: str
+) -> None:
+    status, problem = call(api, "GET", "/v1/audit/checkpoint", headers)
+
+    assert status == 401
+    assert problem["type"] == f"urn:it-support-gateway:problem:{name}"
+    assert detail in problem["detail"]
+
+
+def test_a_revoked_key_is_refused(api: Api) -> None:
+    headers = api.as_service()
+    api.services.callers.api_keys.revoke("svc-0")
+
+    status, problem = call(api, "GET", "/v1/audit/checkpoint", headers)
+
+    assert status == 401
+    assert problem["type"] == "urn:it-support-gateway:problem:revoked-key"
+
+
+def test_an_api_key_may_also_be_sent_as_a_bearer_credential(api: Api) -> None:
+    key = api.key("audit:read")
+
+    response = api.client.get("/v1/audit/checkpoint", headers={"Authorization": f"Bearer {key}"})
+
+    assert response.status_code == 200

@@ -1,0 +1,1 @@
+"""Tests of the guarded automation runtime (``gateway.runtime``)."""
