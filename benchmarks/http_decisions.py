@@ -10,14 +10,21 @@ commit) before it is answered.  An API key with ``decisions:write`` is made firs
 The client runs in this process: asyncio with ``--concurrency`` requests in flight, each
 a ``POST /v1/decisions`` drawn from a fixed mix of the sample directory's requests
 (allowed and denied ones).  After ``--warmup`` unmeasured requests, ``--requests``
-requests are timed one by one (``time.perf_counter_ns`` around each request) and the run
-takes wall-clock time for the throughput.  Each figure is the median of ``--runs`` runs.
+requests are timed one by one (``time.perf_counter_ns`` around each) and the run takes
+wall-clock time for the throughput.  Each figure is the median of ``--runs`` runs.
 
-* **gateway**: one ``httpx.AsyncClient`` keeping its connections alive (as services do).
-* **naive baseline**: the same load with a new TCP connection for every request.
+Rows:
 
-Goals: at least 1,500 decisions/s and a p99 of at most 20 ms with keep-alive.  Client and
-server share the machine, so the client's own cost is part of every figure.
+* **gateway**: connections kept alive (as services do);
+* **naive baseline**: the same load with a new TCP connection for every request;
+* **HTTP floor**: ``GET /healthz`` with keep-alive, the cost of the HTTP stack alone.
+
+``--client httpx`` (the default) drives the load with one ``httpx.AsyncClient``;
+``--client raw`` writes HTTP/1.1 requests on asyncio streams, a client that costs far
+less CPU, for machines where the client and the server share few cores.  On Linux the
+server's CPU time per request is read from ``/proc`` and shown too.
+
+Goals: at least 1,500 decisions/s and a p99 of at most 20 ms with keep-alive.
 """
 
 from __future__ import annotations
@@ -34,10 +41,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -80,6 +88,14 @@ class Server:
     url: str
     key: str
 
+    def cpu_seconds(self) -> float | None:
+        """User and system CPU time the server has used so far (Linux), else ``None``."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -110,18 +126,134 @@ def start_server(folder: Path, access_log: bool) -> Server:
         process.kill()
         raise SystemExit(f"the server did not start: {first!r}")
     url = first.split()[3]
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
+            if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
                 return Server(process, url, key)
         except httpx.TransportError:
             time.sleep(0.05)
     process.kill()
-    raise SystemExit("the server did not become ready within 30 s")
+    raise SystemExit("the server did not become ready within 60 s")
 
 
 # --------------------------------------------------------------------------- the load
+
+
+@dataclass(frozen=True)
+class Load:
+    """What to send: ``count`` requests with ``concurrency`` in flight."""
+
+    url: str
+    key: str
+    path: str
+    count: int
+    concurrency: int
+    keep_alive: bool
+
+    def bodies(self) -> list[bytes]:
+        if self.path != "/v1/decisions":
+            return [b""]
+        return [
+            json.dumps(
+                {"actor": actor, "action": action, "resource": resource, "context": context}
+            ).encode()
+            for actor, action, resource, context in MIX
+        ]
+
+
+@dataclass
+class Outcome:
+    latencies_ns: list[int]
+    elapsed_s: float
+    errors: int
+
+
+async def _run_workers(load: Load, send: Callable[[int], Awaitable[bool]]) -> Outcome:
+    latencies: list[int] = []
+    errors = 0
+    next_index = 0
+
+    async def worker() -> None:
+        nonlocal next_index, errors
+        while next_index < load.count:
+            index = next_index
+            next_index += 1
+            started = time.perf_counter_ns()
+            ok = await send(index)
+            latencies.append(time.perf_counter_ns() - started)
+            errors += 0 if ok else 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(load.concurrency)))
+    return Outcome(latencies, time.perf_counter() - began, errors)
+
+
+async def drive_httpx(load: Load) -> Outcome:
+    """The load through one ``httpx.AsyncClient``."""
+    bodies = load.bodies()
+    headers = {"X-API-Key": load.key, "Content-Type": "application/json"}
+    limits = httpx.Limits(
+        max_connections=load.concurrency,
+        max_keepalive_connections=load.concurrency if load.keep_alive else 0,
+    )
+    async with httpx.AsyncClient(base_url=load.url, limits=limits, timeout=60.0) as client:
+
+        async def send(index: int) -> bool:
+            if load.path == "/v1/decisions":
+                body = bodies[index % len(bodies)]
+                response = await client.post(load.path, content=body, headers=headers)
+            else:
+                response = await client.get(load.path)
+            return response.status_code == 200
+
+        return await _run_workers(load, send)
+
+
+def _raw_request(load: Load, body: bytes) -> bytes:
+    connection = "keep-alive" if load.keep_alive else "close"
+    if load.path != "/v1/decisions":
+        return (
+            f"GET {load.path} HTTP/1.1\r\nHost: bench\r\nConnection: {connection}\r\n\r\n".encode()
+        )
+    head = (
+        f"POST {load.path} HTTP/1.1\r\nHost: bench\r\nConnection: {connection}\r\n"
+        f"X-API-Key: {load.key}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def drive_raw(load: Load) -> Outcome:
+    """The load as HTTP/1.1 written on asyncio streams, one stream per request in flight."""
+    parts = urlsplit(load.url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    requests = [_raw_request(load, body) for body in load.bodies()]
+    pool: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def exchange(index: int) -> bool:
+        if pool and load.keep_alive:
+            reader, writer = pool.pop()
+        else:
+            reader, writer = await asyncio.open_connection(host, port)
+        writer.write(requests[index % len(requests)])
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        if load.keep_alive:
+            pool.append((reader, writer))
+        else:
+            writer.close()
+        return head.startswith(b"HTTP/1.1 200")
+
+    outcome = await _run_workers(load, exchange)
+    for _, writer in pool:
+        writer.close()
+    return outcome
 
 
 @dataclass
@@ -130,98 +262,74 @@ class Stats:
     p50_ms: float
     p99_ms: float
     errors: int
+    server_cpu_ms: float | None  # server CPU time per request
 
     @classmethod
-    def of(cls, latencies_ns: list[int], elapsed_s: float, errors: int) -> Stats:
-        ordered = sorted(latencies_ns)
+    def of(cls, outcome: Outcome, server_cpu_s: float | None) -> Stats:
+        ordered = sorted(outcome.latencies_ns)
         p99_index = max(0, math.ceil(0.99 * len(ordered)) - 1)
         return cls(
-            per_second=len(ordered) / elapsed_s,
+            per_second=len(ordered) / outcome.elapsed_s,
             p50_ms=statistics.median(ordered) / 1e6,
             p99_ms=ordered[p99_index] / 1e6,
-            errors=errors,
+            errors=outcome.errors,
+            server_cpu_ms=None if server_cpu_s is None else server_cpu_s / len(ordered) * 1e3,
         )
 
 
-def bodies() -> list[bytes]:
-    return [
-        json.dumps(
-            {"actor": actor, "action": action, "resource": resource, "context": context}
-        ).encode()
-        for actor, action, resource, context in MIX
-    ]
-
-
-async def drive(
-    url: str, key: str, count: int, concurrency: int, keep_alive: bool
-) -> tuple[list[int], float, int]:
-    """Send ``count`` decisions with ``concurrency`` in flight; latencies, seconds, errors."""
-    payloads = bodies()
-    headers = {"X-API-Key": key, "Content-Type": "application/json"}
-    limits = httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency if keep_alive else 0
-    )
-    latencies: list[int] = []
-    errors = 0
-    next_index = 0
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30.0) as client:
-
-        async def worker() -> None:
-            nonlocal next_index, errors
-            while next_index < count:
-                index = next_index
-                next_index += 1
-                started = time.perf_counter_ns()
-                response = await client.post(
-                    "/v1/decisions", content=payloads[index % len(payloads)], headers=headers
-                )
-                latencies.append(time.perf_counter_ns() - started)
-                if response.status_code != 200:
-                    errors += 1
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
-    return latencies, elapsed, errors
-
-
-def measure(server: Server, args: argparse.Namespace, keep_alive: bool) -> Stats:
+def measure(
+    server: Server, args: argparse.Namespace, label: str, path: str, keep_alive: bool
+) -> Stats:
+    drive = drive_raw if args.client == "raw" else drive_httpx
     runs: list[Stats] = []
     for run in range(args.runs):
-        asyncio.run(drive(server.url, server.key, args.warmup, args.concurrency, keep_alive))
-        latencies, elapsed, errors = asyncio.run(
-            drive(server.url, server.key, args.requests, args.concurrency, keep_alive)
-        )
-        stats = Stats.of(latencies, elapsed, errors)
-        label = "keep-alive" if keep_alive else "new connection each"
+        warmup = Load(server.url, server.key, path, args.warmup, args.concurrency, keep_alive)
+        if args.warmup:
+            asyncio.run(drive(warmup))
+        before = server.cpu_seconds()
+        outcome = asyncio.run(drive(Load(**{**asdict(warmup), "count": args.requests})))
+        after = server.cpu_seconds()
+        used = None if before is None or after is None else after - before
+        stats = Stats.of(outcome, used)
         progress(
             f"  {label} run {run + 1}: {stats.per_second:,.0f}/s, p50 {stats.p50_ms:.2f} ms, "
-            f"p99 {stats.p99_ms:.2f} ms, {errors} errors"
+            f"p99 {stats.p99_ms:.2f} ms, {stats.errors} errors"
         )
         runs.append(stats)
+    cpu = [r.server_cpu_ms for r in runs if r.server_cpu_ms is not None]
     return Stats(
         per_second=statistics.median(r.per_second for r in runs),
         p50_ms=statistics.median(r.p50_ms for r in runs),
         p99_ms=statistics.median(r.p99_ms for r in runs),
         errors=sum(r.errors for r in runs),
+        server_cpu_ms=statistics.median(cpu) if cpu else None,
     )
 
 
 # --------------------------------------------------------------------------- the report
 
+ROWS = (
+    ("gateway (keep-alive)", "gateway", "/v1/decisions", True),
+    ("naive (new connection each)", "naive", "/v1/decisions", False),
+    ("HTTP floor (GET /healthz)", "floor", "/healthz", True),
+)
+
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="gateway-http-bench-") as temporary:
         folder = Path(temporary)
         progress("starting gateway serve ...")
         server = start_server(folder, args.access_log)
         try:
-            progress(f"server at {server.url}; measuring ...")
-            gateway = measure(server, args, keep_alive=True)
-            naive = measure(server, args, keep_alive=False)
+            progress(f"server at {server.url}; {args.client} client; measuring ...")
+            for label, key, path, keep_alive in ROWS:
+                results[key] = asdict(measure(server, args, label, path, keep_alive))
         finally:
             server.stop()
-        audit_lines = sum(1 for _ in (folder / "var" / "audit.log").open("rb"))
+        with (folder / "var" / "audit.log").open("rb") as log:
+            audit_lines = sum(1 for _ in log)
+    gateway = results["gateway"]
     return {
         "machine": {
             "platform": platform.platform(),
@@ -230,6 +338,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "python": f"{platform.python_implementation()} {platform.python_version()}",
         },
         "config": {
+            "client": args.client,
             "requests": args.requests,
             "warmup": args.warmup,
             "concurrency": args.concurrency,
@@ -237,18 +346,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "access_log": args.access_log,
             "audit_records_written": audit_lines,
         },
-        "gateway": vars(gateway),
-        "naive": vars(naive),
+        **results,
         "goals": [
             {
                 "goal": f">= {GOAL_PER_SECOND:,.0f} decisions/s",
-                "value": round(gateway.per_second, 1),
-                "met": gateway.per_second >= GOAL_PER_SECOND,
+                "value": round(gateway["per_second"], 1),
+                "met": gateway["per_second"] >= GOAL_PER_SECOND,
             },
             {
                 "goal": f"p99 <= {GOAL_P99_MS:.0f} ms",
-                "value": round(gateway.p99_ms, 2),
-                "met": gateway.p99_ms <= GOAL_P99_MS,
+                "value": round(gateway["p99_ms"], 2),
+                "met": gateway["p99_ms"] <= GOAL_P99_MS,
             },
         ],
     }
@@ -258,20 +366,21 @@ def render(report: dict[str, Any]) -> str:
     config, host = report["config"], report["machine"]
     lines = [
         "Gateway decisions over HTTP (gateway serve, one uvicorn process, loopback)",
-        f"machine: {host['platform']} ({host['processor']}, {host['cpus']} CPUs), "
-        f"{host['python']}",
-        f"load: {config['requests']:,} requests per run after {config['warmup']:,} warm-up, "
-        f"{config['concurrency']} in flight, median of {config['runs']} runs; access log "
-        f"{'on' if config['access_log'] else 'off'}; "
+        f"machine: {host['platform']} ({host['processor']}, {host['cpus']} CPUs), {host['python']}",
+        f"load: {config['client']} client, {config['requests']:,} requests per run after "
+        f"{config['warmup']:,} warm-up, {config['concurrency']} in flight, median of "
+        f"{config['runs']} runs; access log {'on' if config['access_log'] else 'off'}; "
         f"{config['audit_records_written']:,} audit records written",
         "",
-        f"{'client':<32} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}",
+        f"{'row':<30} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'server CPU ms/req':>18} "
+        f"{'errors':>7}",
     ]
-    for label, key in (("gateway (keep-alive)", "gateway"), ("naive (new connection)", "naive")):
+    for label, key, _, _ in ROWS:
         row = report[key]
+        cpu = "-" if row["server_cpu_ms"] is None else f"{row['server_cpu_ms']:.2f}"
         lines.append(
-            f"{label:<32} {row['per_second']:>12,.0f} {row['p50_ms']:>8.2f} "
-            f"{row['p99_ms']:>8.2f} {row['errors']:>7}"
+            f"{label:<30} {row['per_second']:>8,.0f} {row['p50_ms']:>8.2f} "
+            f"{row['p99_ms']:>8.2f} {cpu:>18} {row['errors']:>7}"
         )
     ratio = report["gateway"]["per_second"] / report["naive"]["per_second"]
     lines += ["", f"keep-alive / naive throughput: {ratio:.1f}x", "", "goals:"]
@@ -291,6 +400,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32, metavar="N", help="in flight")
     parser.add_argument("--runs", type=int, default=3, metavar="N", help="median of N runs")
     parser.add_argument(
+        "--client", choices=["httpx", "raw"], default="httpx", help="load generator (see above)"
+    )
+    parser.add_argument(
         "--access-log", action="store_true", help="keep uvicorn's access log on (off by default)"
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -299,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--requests, --concurrency and --runs must be at least 1")
     report = run(args)
     print(json.dumps(report, indent=2) if args.json else render(report))
-    errors = report["gateway"]["errors"] + report["naive"]["errors"]
+    errors = sum(report[key]["errors"] for _, key, _, _ in ROWS)
     return 1 if errors else 0
 
 

@@ -372,7 +372,7 @@ class Gateway:
             ref = request.resource
             resource = self.directory.get_resource(ref.type, ref.id)
         except DirectoryUnavailableError as exc:
-            decision = self.decision_point.refuse(request, str(exc))
+            decision = self.decision_point.refuse(request, str(exc), unavailable=True)
         else:
             decision = self.decision_point.decide(request, actor, resource)
         return self._audited(decision)
@@ -413,6 +413,9 @@ class Gateway:
             self.audit.append(conflict_event(conflict))
 
     def close(self) -> None:
+        closer = getattr(self.directory, "close", None)
+        if callable(closer):
+            closer()
         if self.approvals is not None:
             self.approvals.store.close()
         if self.stepup is not None:

@@ -30,7 +30,13 @@ from gateway.callers.errors import (
     ForbiddenError,
     KeySetUnavailableError,
 )
-from gateway.errors import AuditError, GatewayError, IdentityError, RequestError
+from gateway.errors import (
+    AuditError,
+    GatewayError,
+    IdentityError,
+    RequestError,
+    UnknownActorError,
+)
 from gateway.stepup.errors import (
     CodeRejectedError,
     MalformedCodeError,
@@ -120,6 +126,7 @@ _MAPPING: dict[type[GatewayError], tuple[int, str, str]] = {
     ApprovalStoreError: (503, "approvals-unavailable", "Approvals unavailable"),
     ApprovalError: (403, "vote-refused", "Vote refused"),
     RequestError: (422, "invalid-request", "Invalid request"),
+    UnknownActorError: (422, "unknown-user", "Unknown user"),
     IdentityError: (503, "directory-unavailable", "Directory unavailable"),
     AuditError: (503, "audit-unavailable", "Audit log unavailable"),
 }

@@ -122,11 +122,14 @@ def demo(config: GatewayConfig, as_json: bool) -> None:
     )
     executor = open_runtime(config, gateway)
     try:
-        executions = run_workflow_scenarios(gateway, executor, print_execution)
+        if executor.workflows.ids():
+            executions = run_workflow_scenarios(gateway, executor, print_execution)
+            states = ", ".join(f"{e.workflow} {e.state}" for e in executions)
+            click.echo(f"\n{len(executions)} workflows: {states}")
+        else:
+            click.echo(f"no workflows in {config.runtime.workflows}: run the demo from a checkout")
     finally:
         executor.close()
-    states = ", ".join(f"{e.workflow} {e.state}" for e in executions)
-    click.echo(f"\n{len(executions)} workflows: {states}")
     if gateway.audit is not None:
         _show_audit(gateway.audit.path, config.audit.signing_key.with_name(PUBLIC_KEY_FILE))
     gateway.close()

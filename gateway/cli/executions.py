@@ -31,7 +31,10 @@ def exit_code(execution: Execution) -> ExitCode:
     1 failed (rolled back or not), cancelled."""
     if execution.state in _EXIT:
         return _EXIT[execution.state]
-    if any(step.error and " refused: " in step.error for step in execution.steps):
+    if any(
+        step.error and step.error.startswith(f"step {step.step_id} refused: ")
+        for step in execution.steps
+    ):
         return ExitCode.DENIED
     return ExitCode.FAILED
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 from pathlib import Path
@@ -59,7 +60,8 @@ def serve(
     config: GatewayConfig, host: str | None, port: int | None, config_path: Path | None,
     access_log: bool,
 ) -> None:  # fmt: skip
-    """Serve the HTTP API (docs/api.md) until interrupted."""
+    """Serve the HTTP API (docs/api.md) until interrupted (Ctrl+C or SIGTERM), watching
+    the policy bundle for changes."""
     if config_path is not None:
         config = load_config(config_path)
     settings = config.api
@@ -80,7 +82,8 @@ def serve(
             server = uvicorn.Server(
                 uvicorn.Config(app, access_log=access_log, log_level="info", lifespan="off")
             )
-            server.run(sockets=[sock])
+            with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: uvicorn has shut down
+                server.run(sockets=[sock])
         finally:
             sock.close()
             services.close()

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.audit.records import format_time
-from gateway.embedded_db import EmbeddedDatabase
 from gateway.devices.installer import InstallResult
+from gateway.embedded_db import EmbeddedDatabase
 from gateway.errors import ActionFailedError
 
 __all__ = ["EmbeddedDeviceManager"]

@@ -83,6 +83,9 @@ class Decision(BaseModel):
     obligations: tuple[Obligation, ...] = ()
     reasons: tuple[Reason, ...] = ()
     remedies: tuple[str, ...] = ()
+    # A deny only because facts could not be read (a directory down): the same request may
+    # be allowed once it is back, so queued work waits instead of failing.
+    unavailable: bool = False
 
     @property
     def allowed(self) -> bool:

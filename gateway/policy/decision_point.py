@@ -120,10 +120,14 @@ class PolicyDecisionPoint:
             remedies=tuple((remedies or [])[:_MAX_REMEDIES]),
         )
 
-    def refuse(self, request: AccessRequest, message: str) -> Decision:
-        """A deny the gateway itself gives, without evaluating policies."""
+    def refuse(
+        self, request: AccessRequest, message: str, *, unavailable: bool = False
+    ) -> Decision:
+        """A deny the gateway itself gives, without evaluating policies; ``unavailable``
+        when it is only because facts could not be read."""
         reason = Reason(engine="gateway", effect="error", message=message)
-        return self._decision(self._engine(), request, Effect.DENY, [reason])
+        decision = self._decision(self._engine(), request, Effect.DENY, [reason])
+        return decision.model_copy(update={"unavailable": True}) if unavailable else decision
 
     def decide(
         self,
@@ -142,6 +146,7 @@ class PolicyDecisionPoint:
                 request,
                 f"directory unavailable: facts served from cache since {stale.isoformat()}; "
                 f"{request.action} needs fresh facts",
+                unavailable=True,
             )
         evaluation = engine.evaluate(request, actor, resource)
         rbac_reasons, rbac_remedies = _rbac_reasons(engine, request, evaluation)

@@ -54,6 +54,7 @@ from gateway.runtime.errors import (
     ParameterError,
     TargetConflictError,
     UnknownExecutionError,
+    UnknownWorkflowError,
 )
 from gateway.runtime.guard import (
     Allowed,
@@ -61,7 +62,6 @@ from gateway.runtime.guard import (
     Refused,
     StepGuard,
     WaitApproval,
-    WaitStepUp,
 )
 from gateway.runtime.model import Execution, ExecutionState, StepRecord, StepState, Timer
 from gateway.runtime.sealing import OutputSealer
@@ -254,7 +254,7 @@ class Executor:
     def _advance_quietly(self, execution_id: str) -> None:
         try:
             self.advance(execution_id)
-        except Exception:  # noqa: BLE001 - one execution's trouble must not stop the others
+        except Exception:
             log.exception("execution %s could not advance", execution_id)
 
     def advance(self, execution_id: str) -> Execution:
@@ -336,7 +336,7 @@ class Executor:
                 )
             rendered = render_value(step.with_, scope)
             plain, secrets = action.parameter_set.validate(rendered)
-        except (ExpressionError, ParameterError) as exc:
+        except (ExpressionError, ParameterError, UnknownWorkflowError) as exc:
             self._fail(execution, record, f"step {step.id}: {exc}")
             return False
         decision_id = None
@@ -377,6 +377,9 @@ class Executor:
         now = self._clock()
         if isinstance(outcome, Allowed):
             return outcome.decision.decision_id, outcome.digest
+        if isinstance(outcome, Refused) and outcome.unavailable:
+            self._defer(execution, record, action, "directory", outcome.reason, started=False)
+            raise _Stop
         if isinstance(outcome, Refused):
             self._fail(
                 execution,
@@ -480,17 +483,25 @@ class Executor:
                     action=action.permission or action.name,
                 )
         except AuditError as exc:
-            self._defer(execution, record, action, "audit log", f"not run: {exc}", count=False)
+            self._defer(
+                execution,
+                record,
+                action,
+                "audit log",
+                f"not run: {exc}",
+                started=False,
+                audit_down=True,
+            )
             return False
         try:
             output = self._call(action, call)
         except TargetUnavailableError as exc:
-            self._defer(execution, record, action, exc.system, str(exc), count=True)
+            self._defer(execution, record, action, exc.system, str(exc), started=True)
             return False
-        except (ActionFailedError, FutureTimeout, Exception) as exc:  # noqa: BLE001
+        except (ActionFailedError, FutureTimeout, Exception) as exc:
             reason = _failure(action, exc)
             if isinstance(exc, FutureTimeout) and action.idempotent:
-                self._defer(execution, record, action, action.system, reason, count=True)
+                self._defer(execution, record, action, action.system, reason, started=True)
                 return False
             self._fail(
                 execution,
@@ -507,7 +518,14 @@ class Executor:
         future = self._pool.submit(action.run, call) if action.timeout_seconds else None
         if future is None:  # pragma: no cover - every action has a timeout
             return action.run(call)
-        return future.result(timeout=action.timeout_seconds)
+        try:
+            return future.result(timeout=action.timeout_seconds)
+        except FutureTimeout:
+            if future.cancel():  # it never started: every worker was busy
+                raise TargetUnavailableError(
+                    "gateway", f"{action.name} did not start within {action.timeout_seconds:g} s"
+                ) from None
+            raise
 
     def _succeed(
         self,
@@ -558,19 +576,21 @@ class Executor:
         system: str,
         detail: str,
         *,
-        count: bool,
+        started: bool,
+        audit_down: bool = False,
     ) -> None:
-        """The step goes back to the queue with backoff, or fails after the last try."""
+        """The step goes back to the queue with backoff, or fails after the last try.
+        While the audit log is down it only waits: failing needs a record too."""
         now = self._clock()
         attempts = record.attempts + 1
         limit = action.max_attempts or self.settings.max_attempts
-        if attempts >= limit:
+        if attempts >= limit and not audit_down:
             self._fail(
                 execution,
                 record,
                 f"step {record.step_id}: {system} still unavailable after {attempts} "
                 f"attempts: {detail}",
-                started=count,
+                started=started,
             )
             return
         delay = min(
@@ -762,7 +782,7 @@ class Executor:
             result = self._call(
                 undo, ActionCall(execution.id, record.step_id, actor, plain, secrets)
             )
-        except (GatewayError, FutureTimeout, Exception) as exc:  # noqa: BLE001
+        except (GatewayError, FutureTimeout, Exception) as exc:
             reason = _failure(undo, exc)
             self._record_quietly(
                 "compensation.failed",
@@ -821,9 +841,12 @@ class Executor:
     def _cancel_approvals(self, execution: Execution) -> None:
         approvals = self.gateway.approvals
         for record in execution.steps:
-            if record.approval_id is not None and approvals is not None:
-                if approvals.get(record.approval_id).state is ApprovalState.PENDING:
-                    approvals.cancel(record.approval_id, execution.actor)
+            if (
+                record.approval_id is not None
+                and approvals is not None
+                and approvals.get(record.approval_id).state is ApprovalState.PENDING
+            ):
+                approvals.cancel(record.approval_id, execution.actor)
 
     # -- the background work ----------------------------------------------------------------------
 

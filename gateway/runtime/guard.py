@@ -53,6 +53,7 @@ class Allowed:
 class Refused:
     reason: str
     decision_id: str | None = None
+    unavailable: bool = False  # only because facts could not be read: try again later
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,7 @@ class StepGuard:
         else:
             decision = self._gateway.authorize(request)
             if not decision.allowed:
-                return Refused(_why(decision), decision.decision_id)
+                return Refused(_why(decision), decision.decision_id, decision.unavailable)
             needed = [o for o in decision.obligations if isinstance(o, ApprovalObligation)]
             if needed:
                 return self._open(request, decision, needed)
@@ -114,7 +115,7 @@ class StepGuard:
             return Refused(f"approval {approval_id} was {item.state}", item.decision_id)
         decision = self._gateway.confirm_approved(approval_id)
         if not decision.allowed:
-            return Refused(_why(decision), decision.decision_id)
+            return Refused(_why(decision), decision.decision_id, decision.unavailable)
         return decision
 
     def _open(

@@ -95,6 +95,25 @@ CREATE TABLE IF NOT EXISTS sealed_outputs (
 """
 
 
+_STEP_COLUMNS = frozenset(
+    {
+        "state",
+        "attempts",
+        "decision_id",
+        "approval_id",
+        "digest",
+        "parameters",
+        "output",
+        "sealed",
+        "error",
+        "started_at",
+        "finished_at",
+        "next_attempt_at",
+        "owner",
+    }
+)
+
+
 def _time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
@@ -276,6 +295,8 @@ class Transaction:
         columns = []
         values: list[Any] = []
         for name, value in changes.items():
+            if name not in _STEP_COLUMNS:
+                raise RuntimeError(f"steps has no column {name!r}")
             if name in ("parameters", "output"):
                 value = json.dumps(value, sort_keys=True)
             elif name == "sealed":
@@ -287,7 +308,8 @@ class Transaction:
             columns.append(f"{name} = ?")
             values.append(value)
         self.db.execute(
-            f"UPDATE steps SET {', '.join(columns)} WHERE execution_id = ? AND step_id = ?",
+            # Column names come from _STEP_COLUMNS only; values are bound parameters.
+            f"UPDATE steps SET {', '.join(columns)} WHERE execution_id = ? AND step_id = ?",  # noqa: S608
             (*values, execution_id, step_id),
         )
 

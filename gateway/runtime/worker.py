@@ -33,7 +33,7 @@ class BackgroundWorker:
         for job in self._jobs:
             try:
                 job()
-            except Exception:  # noqa: BLE001 - the loop must outlive any one failure
+            except Exception:
                 log.exception("background job %s failed", getattr(job, "__name__", job))
 
     def stop(self, timeout: float = 10.0) -> None:

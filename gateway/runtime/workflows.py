@@ -6,7 +6,8 @@ schedules another workflow for later (a time-boxed grant schedules its revocatio
 step may have a ``when`` condition.  Templates and conditions use the safe expression
 language (``docs/expressions.md``).  Loading checks everything a run would trip on: unknown
 actions and parameters, templates that do not parse, references to parameters that do not
-exist or to steps that have not run yet; each problem names the file and line.
+exist or to steps that have not run yet, schedules of workflows the folder does not have;
+each problem names the file and line.
 """
 
 from __future__ import annotations
@@ -79,21 +80,6 @@ class WorkflowDefinition(BaseModel):
     target: str | None = None  # what it acts on; two executions never act on one at once
     steps: list[StepDefinition] = Field(min_length=1, max_length=100)
 
-    @model_validator(mode="after")
-    def _unique_steps(self) -> WorkflowDefinition:
-        secret = sorted(name for name, spec in self.parameters.items() if spec.secret)
-        if secret:
-            raise ValueError(
-                f"parameters {', '.join(secret)}: workflows take no secret parameters; "
-                "an action that needs a secret makes or fetches it itself"
-            )
-        seen: set[str] = set()
-        for step in self.steps:
-            if step.id in seen:
-                raise ValueError(f"step id {step.id!r} is used twice")
-            seen.add(step.id)
-        return self
-
 
 @dataclass(frozen=True)
 class Workflow:
@@ -152,6 +138,16 @@ def _check_workflow(
     def problem(loc: tuple[str, ...], message: str) -> None:
         problems.append(SourceProblem(path, document.line_of(loc), message))
 
+    for name, spec in definition.parameters.items():
+        if spec.secret:
+            problem(
+                ("parameters", name, "secret"),
+                f"parameter {name}: workflows take no secret parameters; "
+                "an action that needs a secret makes or fetches it itself",
+            )
+    for index, step in enumerate(definition.steps):
+        if any(earlier.id == step.id for earlier in definition.steps[:index]):
+            problem(("steps", str(index), "id"), f"step id {step.id!r} is used twice")
     if definition.target is not None:
         try:
             for reference in sorted(parse_template(definition.target).references):
@@ -224,6 +220,25 @@ def load_workflow(path: Path, actions: ActionRegistry) -> Workflow:
     return Workflow(definition, str(path), digest)
 
 
+def _unknown_schedules(workflow: Workflow, known: Mapping[str, Workflow]) -> list[SourceProblem]:
+    """Schedule steps naming a workflow the catalog does not have."""
+    problems = []
+    for index, step in enumerate(workflow.definition.steps):
+        if step.schedule is not None and step.schedule.workflow not in known:
+            line = load_yaml(Path(workflow.source)).line_of(
+                ("steps", str(index), "schedule", "workflow")
+            )
+            problems.append(
+                SourceProblem(
+                    workflow.source,
+                    line,
+                    f"step {step.id} schedules workflow {step.schedule.workflow!r}, "
+                    "which does not exist",
+                )
+            )
+    return problems
+
+
 class WorkflowCatalog:
     """Every workflow in a folder, by id; loading fails on the first invalid file set."""
 
@@ -251,6 +266,8 @@ class WorkflowCatalog:
                 )
                 continue
             found[workflow.id] = workflow
+        for workflow in found.values():
+            problems.extend(_unknown_schedules(workflow, found))
         if problems:
             raise SourceError("invalid workflows", problems)
         return cls(found)

@@ -3,9 +3,11 @@ callers whose credentials lack the route's scope (403)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from tests.api.conftest import ALL_SCOPES, SERVICE_SCOPES, Api
+from tests.api.conftest import ALL_SCOPES, SERVICE_SCOPES, Api, MakeApi, build_api
 
 ANONYMOUS = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/.well-known/jwks.json")}
 SCOPE_OF = {
@@ -25,10 +27,18 @@ SCOPE_OF = {
 ROUTES = sorted(SCOPE_OF)
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """One app for the whole matrix: every call here is refused, so nothing changes."""
+    api = build_api(tmp_path_factory.mktemp("matrix"))
+    yield api
+    api.close()
+
+
 def call(api: Api, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
     url = path.replace("{approval_id}", "0123abcd")
     query = {"index": "0", "size": "1", "old": "0", "new": "0"}
-    body = {} if method == "POST" else None
+    body: dict[str, str] | None = {} if method == "POST" else None
     response = api.client.request(method, url, params=query, json=body, headers=headers)
     assert response.headers["content-type"] == "application/problem+json"
     return response.status_code, response.json()
@@ -49,19 +59,19 @@ def test_the_openapi_document_itself_needs_credentials(api: Api) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
-def test_without_credentials_the_answer_is_401(api: Api, method: str, path: str) -> None:
-    status, problem = call(api, method, path, {})
+def test_without_credentials_the_answer_is_401(shared: Api, method: str, path: str) -> None:
+    status, problem = call(shared, method, path, {})
 
     assert status == 401
     assert problem["type"] == "urn:it-support-gateway:problem:missing"
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
-def test_an_api_key_without_the_scope_gets_403(api: Api, method: str, path: str) -> None:
+def test_an_api_key_without_the_scope_gets_403(shared: Api, method: str, path: str) -> None:
     scope = SCOPE_OF[(method, path)]
     others = [name for name in SERVICE_SCOPES if name != scope]
 
-    status, problem = call(api, method, path, api.as_service(*others))
+    status, problem = call(shared, method, path, shared.as_service(*others))
 
     assert status == 403
     assert problem["type"] in {
@@ -71,11 +81,11 @@ def test_an_api_key_without_the_scope_gets_403(api: Api, method: str, path: str)
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
-def test_a_token_without_the_scope_gets_403_naming_it(api: Api, method: str, path: str) -> None:
+def test_a_token_without_the_scope_gets_403_naming_it(shared: Api, method: str, path: str) -> None:
     scope = SCOPE_OF[(method, path)]
     others = [name for name in ALL_SCOPES if name != scope]
 
-    status, problem = call(api, method, path, api.as_person("elena", *others))
+    status, problem = call(shared, method, path, shared.as_person("elena", *others))
 
     assert status == 403
     assert problem["scope"] == scope
@@ -95,9 +105,9 @@ def test_a_token_without_the_scope_gets_403_naming_it(api: Api, method: str, pat
          "a malformed token"],
 )  # fmt: skip
 def test_refused_credentials_are_401_saying_why(
-    api: Api, headers: dict[str, str], name: str, detail: str
+    shared: Api, headers: dict[str, str], name: str, detail: str
 ) -> None:
-    status, problem = call(api, "GET", "/v1/audit/checkpoint", headers)
+    status, problem = call(shared, "GET", "/v1/audit/checkpoint", headers)
 
     assert status == 401
     assert problem["type"] == f"urn:it-support-gateway:problem:{name}"
@@ -120,3 +130,18 @@ def test_an_api_key_may_also_be_sent_as_a_bearer_credential(api: Api) -> None:
     response = api.client.get("/v1/audit/checkpoint", headers={"Authorization": f"Bearer {key}"})
 
     assert response.status_code == 200
+
+
+def test_tokens_cannot_be_checked_while_the_identity_provider_is_unreachable(
+    make_api: MakeApi,
+) -> None:
+    api = make_api(
+        '[api]\ntoken_issuer = "https://idp.example.com"\n'
+        'jwks_url = "http://127.0.0.1:9/keys"\n'  # nothing listens there
+    )
+    token = "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.e30.c2ln"  # names key id k1
+
+    status, problem = call(api, "GET", "/v1/audit/checkpoint", {"Authorization": f"Bearer {token}"})
+
+    assert status == 503
+    assert problem["type"] == "urn:it-support-gateway:problem:token-keys-unavailable"

@@ -3,9 +3,11 @@ callers only."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.api.conftest import Api
+from tests.api.conftest import Api, MakeApi
 
 RESET = {"actor": "elena", "action": "password.reset", "resource": "account:tom"}
 
@@ -147,6 +149,35 @@ def test_an_invalid_request_names_the_field(api: Api, body: dict[str, object], f
     assert api.audited("decision") == []
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"context": {"ratio": 0.5}}, "input.context", "context.ratio: float is not allowed"),
+        ({"context": {"n": 2**60}}, "input.context", "context.n: integer out of range"),
+        ({"context": {"note": "\ud800"}}, "input.context", "no lone surrogates"),
+        ({"actor": "el\ud800na"}, "input.actor", "valid string"),
+        ({"resource": "account:t\udc00m"}, "input.resource", "valid string"),
+    ],
+    ids=["a float", "an integer beyond 2**53", "a lone surrogate in the context",
+         "a lone surrogate in the actor", "a lone surrogate in the resource"],
+)  # fmt: skip
+def test_what_cannot_be_audited_is_refused_before_deciding(
+    api: Api, change: dict[str, object], field: str, message: str
+) -> None:
+    body = json.dumps({"input": {**RESET, **change}})  # escapes lone surrogates, as JSON may
+    response = api.client.post(
+        "/v1/data/gateway/authz",
+        content=body,
+        headers={**api.as_service(), "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert error["field"].startswith(field)
+    assert message in error["message"]
+    assert api.audit_records() == []
+
+
 def test_fields_inside_input_are_named_with_their_path(api: Api) -> None:
     response = api.client.post(
         "/v1/data/gateway/authz",
@@ -192,3 +223,13 @@ def test_decisions_are_counted_by_result(api: Api) -> None:
 
     assert 'gateway_decisions_total{decision="allow"} 1.0' in text
     assert 'gateway_decisions_total{decision="deny"} 1.0' in text
+
+
+def test_without_an_audit_log_a_refusal_is_still_a_refusal(make_api: MakeApi) -> None:
+    api = make_api("[audit]\nenabled = false\n")
+
+    response = api.client.post(
+        "/v1/decisions", json={**RESET, "actor": "omar"}, headers=api.as_person("elena")
+    )
+
+    assert response.status_code == 403

@@ -272,3 +272,17 @@ def test_the_app_runs_its_lifespan(api: Api) -> None:
         "lifespan.startup.complete",
         "lifespan.shutdown.complete",
     ]
+
+
+def test_the_body_limit_passes_other_messages_through() -> None:
+    received: list[Message] = []
+
+    async def disconnected() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        received.append(await receive())
+
+    asyncio.run(BodyLimitMiddleware(app, 1024)(dict(HTTP_SCOPE), disconnected, Recorder()))
+
+    assert received == [{"type": "http.disconnect"}]

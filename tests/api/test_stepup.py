@@ -109,7 +109,7 @@ def test_a_service_cannot_step_up_and_the_attempt_is_audited(api: Api) -> None:
     assert response.status_code == 403
     assert response.json()["type"] == "urn:it-support-gateway:problem:people-only"
     (refusal,) = api.audited("api.refused")
-    assert refusal.actor.startswith("api-key:")
+    assert str(refusal.actor).startswith("api-key:")
     assert refusal.payload["route"] == "/v1/stepup/verify"
     assert refusal.payload["caller_kind"] == "api_key"
 

@@ -16,8 +16,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A working directory holding a copy of the shipped bundle, as after a checkout."""
+    """A working directory holding a copy of the shipped bundle and automations, as after
+    a checkout."""
     shutil.copytree(REPO / "policies", tmp_path / "policies")
+    shutil.copytree(REPO / "automations", tmp_path / "automations")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -246,8 +248,31 @@ def test_demo_decides_every_scenario(workdir: Path) -> None:
 
     assert code == 0
     assert "12 decisions: 7 allowed, 5 denied" in out
-    assert "audit log verified: 12 records" in out
+    assert (
+        "4 workflows: password-reset succeeded, access-grant succeeded, "
+        "software-install succeeded, software-install failed"
+    ) in out
+    assert "Tom reads his temporary password once (20 characters)" in out
+    assert "audit log verified: " in out
     assert (workdir / "keys" / "audit-signing.key").exists()
+
+
+def test_the_demo_runs_again_in_the_same_place(workdir: Path) -> None:
+    invoke("demo")
+    code, out, _ = invoke("demo")
+
+    assert code == 0
+    assert "4 workflows: password-reset succeeded" in out
+
+
+def test_the_demo_without_workflows_decides_and_says_where_they_are(workdir: Path) -> None:
+    shutil.rmtree(workdir / "automations")
+
+    code, out, _ = invoke("demo")
+
+    assert code == 0
+    assert "12 decisions: 7 allowed, 5 denied" in out
+    assert "no workflows in " in out
 
 
 def test_demo_json(workdir: Path) -> None:

@@ -197,3 +197,14 @@ def test_the_exact_parameters_bind_the_request_but_policies_do_not_see_them(
     assert bound.decision is bare.decision
     assert [r.policy for r in bound.reasons] == [r.policy for r in bare.reasons]
     assert bound.request.context["parameters"] == {"user": "alice", "groups": ["payroll-users"]}
+
+
+def test_a_deny_for_stale_facts_says_they_could_not_be_read(gateway: Gateway, ask: Ask) -> None:
+    request = ask("hank", "password.reset", "account:alice")
+
+    refused = gateway.decision_point.refuse(request, "directory down", unavailable=True)
+    plain = gateway.decision_point.refuse(request, "malformed")
+
+    assert refused.unavailable is True
+    assert refused.decision is Effect.DENY
+    assert plain.unavailable is False

@@ -69,8 +69,9 @@ def make_config(root: Path) -> GatewayConfig:
 class Ticketing:
     """The help desk the test actions talk to.
 
-    ``down`` comments or closes in a row find it unavailable; ``refuse_undo`` makes un-assigning fail;
-    ``release`` lets the slow action finish (set when the runtime closes).
+    ``down`` comments or closes in a row find it unavailable; ``refuse_undo`` makes
+    un-assigning fail; ``release`` lets the slow action finish (set when the runtime
+    closes); ``during`` is called as each call arrives.
     """
 
     down: int = 0
@@ -124,9 +125,10 @@ class Ticketing:
 
     def token(self, call: ActionCall) -> ActionOutput:
         self._reach(call, "token")
-        return ActionOutput(values={"ticket": call.parameters["ticket"]}, secrets={
-            "api_token": SecretStr("tok-" + call.parameters["ticket"])
-        })
+        return ActionOutput(
+            values={"ticket": call.parameters["ticket"]},
+            secrets={"api_token": SecretStr("tok-" + call.parameters["ticket"])},
+        )
 
 
 def ticket_actions(ticketing: Ticketing) -> list[ActionSpec]:
@@ -191,7 +193,10 @@ parameters: {title: {}, device: {}, change: {}}
 steps:
   - id: install
     action: software.install-change
-    with: {title: "{{ params.title }}", device: "{{ params.device }}", change: "{{ params.change }}"}
+    with:
+      title: "{{ params.title }}"
+      device: "{{ params.device }}"
+      change: "{{ params.change }}"
 """,
     "comment": """
 id: comment
@@ -306,6 +311,8 @@ class Runtime:
         audit_filter: AuditFilter | None = None,
         extra: Callable[[Runtime], list[ActionSpec]] | None = None,
         keep_secrets: bool = True,
+        with_tickets: bool = True,
+        tell_approvers: bool = True,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -314,6 +321,8 @@ class Runtime:
         self.audit_filter = audit_filter
         self.extra = extra
         self.keep_secrets = keep_secrets
+        self.with_tickets = with_tickets
+        self.tell_approvers = tell_approvers
         self.opened: list[str] = []
         self.closed = True
         self._open()
@@ -332,7 +341,7 @@ class Runtime:
                 ),
                 *software_actions(self.devices),
                 *notification_actions(build_notifier(config.notifications)),
-                *ticket_actions(self.ticketing),
+                *(ticket_actions(self.ticketing) if self.with_tickets else []),
                 *change_actions(self.devices),
                 *(self.extra(self) if self.extra is not None else []),
             ]
@@ -347,11 +356,13 @@ class Runtime:
             WorkflowCatalog.load(config.runtime.workflows, actions),
             actions,
             ExecutionStore(config.runtime.database),
-            audit=self._sink,
+            audit=None if self.gateway.audit is None else self._sink,
             sealer=sealer,
             settings=self.settings,
             clock=self.clock,
-            approval_opened=lambda item: self.opened.append(item.id),
+            approval_opened=(lambda item: self.opened.append(item.id))
+            if self.tell_approvers
+            else None,
         )
 
     def _sink(self, event: AuditEvent) -> object:

@@ -7,6 +7,7 @@ import pytest
 from gateway.approvals.model import ApprovalState
 from gateway.policy.decision import Decision
 from gateway.policy.request import AccessRequest
+from gateway.runtime.actions import ActionCall
 from gateway.runtime.errors import (
     ExecutionStateError,
     IdempotencyConflictError,
@@ -26,9 +27,7 @@ def test_the_same_idempotency_key_and_request_give_the_same_execution(runtime: R
     first = executor.start("comment", {"ticket": "T-1"}, actor="elena", idempotency_key="k-1")
 
     again = executor.start("comment", {"ticket": "T-1"}, actor="elena", idempotency_key="k-1")
-    other_actor = executor.start(
-        "escalate", {"ticket": "T-1"}, actor="omar", idempotency_key="k-1"
-    )
+    other_actor = executor.start("escalate", {"ticket": "T-1"}, actor="omar", idempotency_key="k-1")
 
     assert again.id == first.id
     assert other_actor.id != first.id, "a key is the actor's own"
@@ -251,3 +250,55 @@ def test_one_failing_background_advance_does_not_stop_the_executor(
 
     assert runtime.executor.get(started.id).state is ExecutionState.SUCCEEDED
     assert "execution no-such-execution could not advance" in caplog.text
+
+
+def test_cancelling_while_a_step_runs_lets_it_finish_then_undoes_it(runtime: Runtime) -> None:
+    outcome: list[ExecutionState] = []
+
+    def cancel_now(call: ActionCall) -> None:
+        if call.step_id == "assign" and not outcome:
+            outcome.append(runtime.executor.cancel(call.execution_id, "elena").state)
+
+    runtime.ticketing.during = cancel_now
+
+    done = runtime.run("assign-then", "elena", ticket="T-3", then="comment")
+
+    assert outcome == [ExecutionState.RUNNING], "the running step is not cut short"
+    assert done.state is ExecutionState.CANCELLED
+    assert done.error == "cancelled on request"
+    assert done.step("assign").state is StepState.COMPENSATED
+    assert done.step("comment").state is StepState.PENDING
+    assert runtime.ticketing.calls == ["assign T-3 by elena", "unassign T-3 by svc-gateway"]
+
+
+def test_a_finished_execution_does_not_move_again(runtime: Runtime) -> None:
+    done = runtime.run("comment", "elena", ticket="T-1")
+
+    assert runtime.executor.advance(done.id) == done
+    assert runtime.ticketing.calls == ["comment T-1 by elena"]
+    with pytest.raises(KeyError):
+        done.step("no-such-step")
+
+
+def test_the_ticket_an_execution_serves_is_in_every_decision(runtime: Runtime) -> None:
+    started = runtime.executor.start(
+        "password-reset", {"user": "tom"}, actor="elena", channel="api", ticket="INC-42"
+    )
+    done = runtime.executor.advance(started.id)
+
+    decision = next(runtime.decisions("password.reset"))
+    assert decision.payload["context"]["ticket"] == "INC-42"
+    assert decision.payload["context"]["channel"] == "api"
+    assert decision.payload["context"]["parameters"] == {"user": "tom", "must_change": True}
+    assert done.as_json()["ticket"] == "INC-42"
+
+
+def test_the_store_lists_every_unfinished_execution(runtime: Runtime) -> None:
+    runtime.ticketing.down = 1
+    waiting = runtime.run("comment", "elena", ticket="T-1")
+    runtime.run("comment", "elena", ticket="T-2")
+
+    with runtime.executor.store.transaction(write=False) as tx:
+        assert tx.unfinished() == [waiting.id]
+        assert tx.unfinished(due=runtime.clock()) == []
+    assert runtime.executor.store.path == runtime.config.runtime.database

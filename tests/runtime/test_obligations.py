@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from gateway.runtime.model import ExecutionState, StepState
+from tests.runtime.conftest import MakeRuntime
 from tests.runtime.harness import Clock, Runtime
 
 OTHER_DIGEST = "sha256:" + "0" * 64
@@ -141,7 +142,7 @@ def test_an_approval_is_refused_when_the_policy_no_longer_allows_the_grant(
         digest=str((waiting.waiting or {})["digest"]),
     )
     access = runtime.config.policy.dir / "cedar" / "access.cedar"
-    access.write_text(access.read_text().replace('context has system };', "false };", 1))
+    access.write_text(access.read_text().replace("context has system };", "false };", 1))
     assert runtime.gateway.policies.reload().changed
 
     failed = runtime.executor.advance(waiting.id)
@@ -149,6 +150,19 @@ def test_an_approval_is_refused_when_the_policy_no_longer_allows_the_grant(
     assert failed.state is ExecutionState.FAILED
     assert failed.error == "step grant refused: no policy permits access.grant on account:tom"
     assert runtime.directory.state("tom")["granted_groups"] == []
+
+
+def test_an_approval_opens_and_waits_with_nobody_to_tell(make_runtime: MakeRuntime) -> None:
+    runtime = make_runtime(tell_approvers=False)
+
+    waiting = runtime.executor.get(grant(runtime))
+
+    assert runtime.opened == []
+    approvals = runtime.gateway.approvals
+    assert approvals is not None
+    assert [item.id for item in approvals.list_pending("priya")] == [
+        (waiting.waiting or {})["approval_id"]
+    ]
 
 
 def test_a_privileged_reset_needs_security_approval_and_then_a_step_up(runtime: Runtime) -> None:

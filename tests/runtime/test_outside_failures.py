@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 
 from gateway.audit.records import AuditEvent, format_time
+from gateway.config import GatewayConfig
 from gateway.errors import AuditWriteError
 from gateway.runtime.executor import RuntimeSettings
 from gateway.runtime.model import ExecutionState, StepState
+from tests.identity.directories import Directory
 from tests.runtime.conftest import MakeRuntime
 from tests.runtime.harness import Clock, Runtime
 
@@ -143,7 +145,7 @@ def test_an_action_never_runs_when_its_start_cannot_be_audited(
     assert types.index("action.started") < types.index("action.succeeded")
 
 
-def test_the_last_attempt_while_the_audit_log_is_down_fails_the_execution(
+def test_while_the_audit_log_is_down_the_step_waits_past_its_attempts_and_then_runs(
     make_runtime: MakeRuntime, clock: Clock
 ) -> None:
     audit = FailingAudit()
@@ -151,16 +153,17 @@ def test_the_last_attempt_while_the_audit_log_is_down_fails_the_execution(
     started = runtime.executor.start("comment", {"ticket": "T-4"}, actor="elena")
     audit.broken.add("action.started")
 
-    runtime.executor.advance(started.id)
-    clock.advance(seconds=2)
-    failed = runtime.executor.advance(started.id)
+    for _ in range(4):
+        waiting = runtime.executor.advance(started.id)
+        clock.advance(seconds=600)
 
-    assert failed.state is ExecutionState.FAILED
-    assert failed.error == (
-        "step comment: audit log still unavailable after 2 attempts: not run: audit log: disk full"
-    )
+    assert waiting.state is ExecutionState.WAITING_FOR_TARGET
+    assert (waiting.waiting or {})["system"] == "audit log"
     assert runtime.ticketing.calls == []
-    assert runtime.types(started.id)[-2:] == ["step.refused", "execution.finished"]
+    audit.broken.clear()
+    done = runtime.executor.advance(started.id)
+    assert done.state is ExecutionState.SUCCEEDED
+    assert runtime.ticketing.calls == ["comment T-4 by elena"]
 
 
 def test_nothing_starts_or_runs_while_the_audit_log_cannot_be_written(runtime: Runtime) -> None:
@@ -179,3 +182,76 @@ def test_nothing_starts_or_runs_while_the_audit_log_cannot_be_written(runtime: R
     assert [e.id for e in runtime.executor.recent()] == [queued.id]
     assert runtime.executor.get(queued.id).state is ExecutionState.QUEUED
     assert runtime.devices.installed("e-1") == []
+
+
+def test_an_end_that_cannot_be_audited_still_ends_the_execution(
+    make_runtime: MakeRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    audit = FailingAudit()
+    audit.broken.add("execution.finished")
+    runtime = make_runtime(audit_filter=audit)
+
+    done = runtime.run("comment", "elena", ticket="T-1")
+
+    assert done.state is ExecutionState.SUCCEEDED
+    assert f"execution {done.id}: execution.finished not audited: audit log: disk full" in (
+        caplog.text
+    )
+
+
+def test_without_an_audit_log_the_runtime_keeps_no_records(runtime: Runtime) -> None:
+    audit = runtime.config.audit.model_copy(update={"enabled": False})
+    runtime.config = runtime.config.model_copy(update={"audit": audit})
+    runtime.restart()
+    before = runtime.config.audit.log.read_bytes()
+
+    done = runtime.run("password-reset", "elena", user="tom")
+
+    assert done.state is ExecutionState.SUCCEEDED
+    assert runtime.config.audit.log.read_bytes() == before
+
+
+def test_a_directory_down_at_decision_time_queues_the_step_instead_of_failing_it(
+    runtime: Runtime, clock: Clock
+) -> None:
+    started = runtime.executor.start("password-reset", {"user": "tom"}, actor="elena")
+    reachable = runtime.gateway.directory
+    runtime.gateway.directory = Directory("ldap", users={}, down=True)
+
+    waiting = runtime.executor.advance(started.id)
+
+    assert waiting.state is ExecutionState.WAITING_FOR_TARGET
+    assert (waiting.waiting or {})["system"] == "directory"
+    assert "ldap: connection refused" in str((waiting.waiting or {})["detail"])
+    assert waiting.step("reset").state is StepState.PENDING
+    runtime.gateway.directory = reachable
+    clock.advance(seconds=3)
+    assert runtime.executor.advance(started.id).state is ExecutionState.SUCCEEDED
+
+
+WAIT_WORKFLOW = """
+id: wait
+title: Wait on the help desk
+parameters: {ticket: {}}
+steps:
+  - id: wait
+    action: ticket.wait
+    with: {ticket: "{{ params.ticket }}"}
+"""
+
+
+def test_an_action_that_cannot_start_because_every_worker_is_busy_is_queued(
+    make_runtime: MakeRuntime, config: GatewayConfig
+) -> None:
+    (config.runtime.workflows / "wait.yaml").write_text(WAIT_WORKFLOW, encoding="utf-8")
+    runtime = make_runtime(settings=RuntimeSettings(workers=1))
+    first = runtime.executor.start("wait", {"ticket": "T-1"}, actor="elena")
+    second = runtime.executor.start("wait", {"ticket": "T-2"}, actor="elena")
+
+    runtime.executor.advance(first.id)  # its action times out but still holds the worker
+    queued = runtime.executor.advance(second.id)
+
+    assert queued.state is ExecutionState.WAITING_FOR_TARGET
+    assert (queued.waiting or {})["system"] == "gateway"
+    assert "ticket.wait did not start within 0.05 s" in str((queued.waiting or {})["detail"])
+    assert runtime.ticketing.calls.count("wait T-2 by elena") == 0

@@ -88,9 +88,9 @@ def test_an_interrupted_step_that_cannot_be_repeated_is_unknown_and_rolled_back(
 @pytest.mark.parametrize(
     "owner",
     [
-        pytest.param(f"{socket.gethostname()}:{os.getpid()}", id="this very process"),
-        pytest.param("build-server-7:1234", id="a process on another machine"),
-        pytest.param(f"{socket.gethostname()}:unknown", id="an owner that names no pid"),
+        pytest.param(f"{socket.gethostname()}:{os.getpid()}", id="a step of this very process"),
+        pytest.param("build-server-7:1234", id="a step of a process on another machine"),
+        pytest.param(f"{socket.gethostname()}:unknown", id="a step whose owner names no pid"),
     ],
 )
 def test_a_step_that_may_still_be_running_elsewhere_is_left_alone(
@@ -112,3 +112,11 @@ def test_an_execution_whose_record_makes_no_sense_is_not_run(runtime: Runtime) -
     with pytest.raises(RuntimeError, match=r"step comment is unknown$"):
         runtime.executor.advance(started.id)
     assert runtime.ticketing.calls == []
+
+
+def test_a_step_change_to_a_column_the_store_does_not_have_is_a_bug(runtime: Runtime) -> None:
+    started = runtime.executor.start("comment", {"ticket": "T-9"}, actor="elena")
+
+    with pytest.raises(RuntimeError, match="steps has no column 'colour'"):
+        with runtime.executor.store.transaction() as tx:
+            tx.update_step(started.id, "comment", colour="red")

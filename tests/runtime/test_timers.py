@@ -88,7 +88,9 @@ def test_a_timer_that_can_no_longer_start_does_not_hold_up_other_work(
 ) -> None:
     grant_for_two_hours(runtime)
     revoke = runtime.config.runtime.workflows / "access-revoke.yaml"
-    revoke.write_text(revoke.read_text().replace("enum: [requested, grant_expired]", "enum: [requested]"))
+    revoke.write_text(
+        revoke.read_text().replace("enum: [requested, grant_expired]", "enum: [requested]")
+    )
     runtime.restart()
     runtime.ticketing.down = 1
     waiting = runtime.run("comment", "elena", ticket="T-1")

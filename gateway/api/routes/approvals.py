@@ -99,7 +99,7 @@ class VoteRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    digest: str = Field(min_length=1, max_length=128)
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
 
 
 def _approvals(services: ApiServices) -> ApprovalService:
@@ -117,7 +117,7 @@ def _approvals(services: ApiServices) -> ApprovalService:
 _Services = Annotated[ApiServices, Depends(get_services)]
 _Reader = Annotated[Caller, Depends(Requires(APPROVALS_WRITE, people_only=True))]
 _Voter = Annotated[Caller, Depends(Requires(APPROVALS_WRITE, people_only=True, audited=True))]
-_ApprovalId = Annotated[str, Path(min_length=1, max_length=64)]
+_ApprovalId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 _READ_ERRORS = problem_responses(*ERRORS_OF_CALLERS, 404, 422)
 _VOTE_ERRORS = problem_responses(*ERRORS_OF_CALLERS, *ERRORS_OF_BODIES, 404, 409)
 

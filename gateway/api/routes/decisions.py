@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from starlette.requests import Request
 
 from gateway.api.openapi import ERRORS_OF_BODIES, ERRORS_OF_CALLERS, problem_responses
@@ -21,6 +21,7 @@ from gateway.api.problems import ApiProblem, FieldProblem
 from gateway.api.security import Requires, record_refusal
 from gateway.api.services import ApiServices, get_services
 from gateway.app import GATEWAY_CONTEXT
+from gateway.audit.canonical import CanonicalError, canonical_bytes, check_canonical
 from gateway.callers.caller import Caller
 from gateway.callers.errors import ForbiddenError
 from gateway.callers.scopes import DECISIONS_WRITE
@@ -44,6 +45,19 @@ class DecisionInput(BaseModel):
     action: str = Field(pattern=_ACTION, max_length=128)
     resource: ResourceRef | Annotated[str, Field(pattern=_RESOURCE)]
     context: dict[str, JsonValue] = {}
+
+    @field_validator("context")
+    @classmethod
+    def _auditable(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        """The context goes into the audit log as canonical JSON: integers within
+        +-(2**53 - 1), no floats, valid Unicode."""
+        try:
+            check_canonical(value, "context")
+            canonical_bytes(value, checked=True)
+        except CanonicalError as exc:
+            message = str(exc).removeprefix("record: ")
+            raise ValueError(f"cannot be audited: {message}") from None
+        return value
 
     def access_request(self) -> AccessRequest:
         return AccessRequest.model_validate(
