@@ -117,6 +117,8 @@ def test_an_execution_whose_record_makes_no_sense_is_not_run(runtime: Runtime) -
 def test_a_step_change_to_a_column_the_store_does_not_have_is_a_bug(runtime: Runtime) -> None:
     started = runtime.executor.start("comment", {"ticket": "T-9"}, actor="elena")
 
-    with pytest.raises(RuntimeError, match="steps has no column 'colour'"):
-        with runtime.executor.store.transaction() as tx:
-            tx.update_step(started.id, "comment", colour="red")
+    with (
+        pytest.raises(RuntimeError, match="steps has no column 'colour'"),
+        runtime.executor.store.transaction() as tx,
+    ):
+        tx.update_step(started.id, "comment", colour="red")
