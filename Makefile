@@ -38,11 +38,12 @@ test: check policy  ## the whole suite with its coverage gates
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90
 	$(BIN)/coverage report --include='$(CRITICAL)' --fail-under=100 --skip-covered
 
-bench: $(STAMP)  ## decision latency and throughput against the naive baseline
+bench: $(STAMP)  ## every benchmark, with ratios against the naive baselines
 	$(BIN)/python -m benchmarks.decisions
 	$(BIN)/python -m benchmarks.audit
 	$(BIN)/python -m benchmarks.identity
 	$(BIN)/python -m benchmarks.obligations
+	$(BIN)/python -m benchmarks.runtime
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -238,18 +239,22 @@ def open_runtime(config: GatewayConfig, gateway: Gateway) -> Executor:
 
     settings = config.runtime
     changes: DirectoryActions
+    closers: list[Callable[[], object]] = []
     if isinstance(gateway.directory, DirectoryActions):
         changes, system = gateway.directory, "directory"
     else:
-        changes = EmbeddedDirectoryActions(
+        embedded = EmbeddedDirectoryActions(
             settings.embedded_systems / "directory.db", gateway.directory
         )
-        system = "embedded directory"
+        changes, system = embedded, "embedded directory"
+        closers.append(embedded.close)
+    devices = EmbeddedDeviceManager(settings.embedded_systems / "devices.db")
+    closers.append(devices.close)
     notifier = build_notifier(config.notifications)
     actions = ActionRegistry(
         [
             *directory_actions(gateway.directory, changes, system=system),
-            *software_actions(EmbeddedDeviceManager(settings.embedded_systems / "devices.db")),
+            *software_actions(devices),
             *notification_actions(notifier),
         ]
     )
@@ -260,7 +265,7 @@ def open_runtime(config: GatewayConfig, gateway: Gateway) -> Executor:
 
     workflows = WorkflowCatalog.load(settings.workflows, actions)
     audit = gateway.audit
-    return Executor(
+    executor = Executor(
         gateway,
         workflows,
         actions,
@@ -275,6 +280,9 @@ def open_runtime(config: GatewayConfig, gateway: Gateway) -> Executor:
         ),
         approval_opened=ask_approvers,
     )
+    for closer in closers:
+        executor.close_with(closer)
+    return executor
 
 
 def conflict_event(conflict: Conflict) -> AuditEvent:

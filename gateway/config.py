@@ -26,6 +26,8 @@ __all__ = [
     "PolicyConfig",
     "RuntimeConfig",
     "StepUpConfig",
+    "TicketsConfig",
+    "TroubleshootingConfig",
     "load_config",
 ]
 
@@ -177,6 +179,33 @@ class RuntimeConfig(BaseModel):
     embedded_systems: Path = Path("var/embedded")  # state of the simulated directory and devices
 
 
+class TicketsConfig(BaseModel):
+    """Ticket intake, routing and write-back (``docs/tickets.md``).  ``servicenow`` and
+    ``jira`` hold the connector settings; their secrets come from the environment
+    variables named by ``*_env`` keys, never from this file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    triggers: Path = Path("automations/triggers")
+    database: Path = Path("var/tickets.db")  # events seen, watermarks, dead letters, outbox
+    poll_interval_seconds: float = Field(default=60.0, gt=0)
+    max_event_bytes: int = Field(default=1_048_576, ge=1024)
+    servicenow: dict[str, Any] | None = None
+    jira: dict[str, Any] | None = None
+
+
+class TroubleshootingConfig(BaseModel):
+    """Guided troubleshooting (``docs/troubleshooting.md``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    trees: Path = Path("automations/troubleshooting")
+    database: Path = Path("var/troubleshooting.db")  # sessions and their history
+    diagnostic_timeout_seconds: float = Field(default=5.0, gt=0)
+    offline: bool = False  # no diagnostic reaches a system: the trees' offline branches
+
+
 class ApiConfig(BaseModel):
     """The HTTP API (``docs/api.md``): where it listens, its limits, and how callers
     authenticate.  ``token_issuer`` unset means the gateway issues its own bearer tokens
@@ -214,6 +243,8 @@ class GatewayConfig(BaseModel):
     approvals: ApprovalsConfig = ApprovalsConfig()
     notifications: NotificationsConfig = NotificationsConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+    tickets: TicketsConfig = TicketsConfig()
+    troubleshooting: TroubleshootingConfig = TroubleshootingConfig()
     api: ApiConfig = ApiConfig()
 
     def resolved(self, base: Path) -> GatewayConfig:
@@ -245,6 +276,18 @@ class GatewayConfig(BaseModel):
                         "workflows": base / self.runtime.workflows,
                         "output_key": base / self.runtime.output_key,
                         "embedded_systems": base / self.runtime.embedded_systems,
+                    }
+                ),
+                "tickets": self.tickets.model_copy(
+                    update={
+                        "triggers": base / self.tickets.triggers,
+                        "database": base / self.tickets.database,
+                    }
+                ),
+                "troubleshooting": self.troubleshooting.model_copy(
+                    update={
+                        "trees": base / self.troubleshooting.trees,
+                        "database": base / self.troubleshooting.database,
                     }
                 ),
                 "api": self.api.model_copy(

@@ -17,6 +17,8 @@ Invariants, in the order an append keeps them:
 
 from __future__ import annotations
 
+import contextlib
+
 import fcntl
 import hashlib
 import os
@@ -253,7 +255,8 @@ class AuditLog:
                 written += os.write(self._descriptor, data[written:])
             os.fsync(self._descriptor)
         except OSError:
-            os.ftruncate(self._descriptor, size)  # leave no partial record behind
+            with contextlib.suppress(OSError):  # keep the first error, not the clean-up's
+                os.ftruncate(self._descriptor, size)  # leave no partial record behind
             raise
 
     def close(self) -> None:

@@ -144,6 +144,7 @@ class Executor:
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
         self._owner = _owner()
+        self._closers: list[Callable[[], object]] = []
 
     # -- starting ----------------------------------------------------------------------
 
@@ -959,9 +960,16 @@ class Executor:
         except AuditError as exc:
             log.error("execution %s: %s not audited: %s", execution.id, kind, exc)
 
+    def close_with(self, closer: Callable[[], object]) -> None:
+        """Close ``closer`` (a connector the actions use) when the executor closes."""
+        self._closers.append(closer)
+
     def close(self) -> None:
         self._background.shutdown(wait=True)  # first: a running advance still needs actions
         self._pool.shutdown(wait=True)
+        for closer in reversed(self._closers):
+            closer()
+        self.store.close()
 
 
 def _failure(action: ActionSpec, exc: BaseException) -> str:

@@ -233,7 +233,7 @@ def test_a_background_advance_gets_its_actions_run_even_with_one_thread(
     started = runtime.executor.start("close", {"ticket": "T-9"}, actor="elena")
 
     runtime.executor.wake(started.id)
-    runtime.executor.close()  # waits for the background work
+    runtime.restart()  # closing waits for the background work
 
     done = runtime.executor.get(started.id)
     assert done.state is ExecutionState.SUCCEEDED
@@ -246,7 +246,7 @@ def test_one_failing_background_advance_does_not_stop_the_executor(
     runtime.executor.submit("no-such-execution")
     started = runtime.executor.start("comment", {"ticket": "T-1"}, actor="elena")
     runtime.executor.submit(started.id)
-    runtime.executor.close()
+    runtime.restart()  # closing waits for the background work
 
     assert runtime.executor.get(started.id).state is ExecutionState.SUCCEEDED
     assert "execution no-such-execution could not advance" in caplog.text

@@ -1,0 +1,176 @@
+"""Checked trees: one file each, their edges, and the catalog of a folder.
+
+``load_tree`` parses a file, validates it with the models and then with the graph checks
+(``validation``); every problem names the file and line.  A ``Tree`` keeps the digest of
+its exact content: a session remembers the digest it started with, and a changed file is
+noticed when the session is resumed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from gateway.errors import SourceError, SourceProblem
+from gateway.troubleshooting.errors import UnknownTreeError
+from gateway.troubleshooting.model import (
+    ActionNode,
+    DiagnosticNode,
+    Node,
+    OutcomeNode,
+    QuestionNode,
+    TreeDefinition,
+)
+from gateway.yaml_source import load_yaml, problems_from_validation
+
+__all__ = [
+    "Edge",
+    "Tree",
+    "TreeCatalog",
+    "edges_of",
+    "load_tree",
+    "tree_from_definition",
+    "tree_from_snapshot",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One way out of a node: ``kind`` is branch, default, fallback, offline, exhausted,
+    succeeded or failed; ``loc`` is where the target is written in the file."""
+
+    source: str
+    target: str
+    kind: str
+    loc: tuple[str, ...]
+    index: int = -1  # the branch's position, for kind "branch"
+
+
+def edges_of(node_id: str, node: Node) -> list[Edge]:
+    """Every edge leaving ``node``, in the order the engine considers them."""
+    at = ("nodes", node_id)
+    found: list[Edge] = []
+    if node.exhausted is not None:
+        found.append(Edge(node_id, node.exhausted, "exhausted", (*at, "exhausted")))
+    if isinstance(node, OutcomeNode):
+        return found
+    if isinstance(node, ActionNode):
+        found.append(Edge(node_id, node.succeeded, "succeeded", (*at, "succeeded")))
+        found.append(Edge(node_id, node.failed, "failed", (*at, "failed")))
+        return found
+    for index, branch in enumerate(node.branches):
+        found.append(Edge(node_id, branch.goto, "branch", (*at, "branches", str(index)), index))
+    if node.default is not None:
+        found.append(Edge(node_id, node.default, "default", (*at, "default")))
+    if isinstance(node, DiagnosticNode):
+        found.append(Edge(node_id, node.fallback, "fallback", (*at, "fallback")))
+        if node.offline is not None:
+            found.append(Edge(node_id, node.offline, "offline", (*at, "offline")))
+    return found
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A checked definition, where it came from, and the digest of its exact content."""
+
+    definition: TreeDefinition
+    source: str
+    digest: str
+    edges: Mapping[str, tuple[Edge, ...]] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.definition.id
+
+    @property
+    def version(self) -> int:
+        return self.definition.version
+
+    def node(self, node_id: str) -> Node:
+        return self.definition.nodes[node_id]
+
+    def questions(self) -> Iterator[tuple[str, QuestionNode]]:
+        for node_id, node in self.definition.nodes.items():
+            if isinstance(node, QuestionNode):
+                yield node_id, node
+
+    def snapshot(self) -> str:
+        """The definition as JSON, kept with each session so that a session resumed after
+        the file changed goes on with exactly the tree it started with."""
+        return self.definition.model_dump_json(by_alias=True)
+
+
+def _digest(definition: TreeDefinition) -> str:
+    canonical = json.dumps(definition.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def tree_from_definition(definition: TreeDefinition, source: str) -> Tree:
+    """A tree from a definition already checked (or read back from a session's snapshot)."""
+    edges = {node_id: tuple(edges_of(node_id, n)) for node_id, n in definition.nodes.items()}
+    return Tree(definition, source, _digest(definition), edges)
+
+
+def load_tree(path: Path, workflows: Collection[str] | None = None) -> Tree:
+    """Load and check one tree file; ``SourceError`` lists every problem.  With
+    ``workflows``, action nodes must name one of them."""
+    from gateway.troubleshooting.validation import check_tree
+
+    document = load_yaml(path)
+    try:
+        definition = TreeDefinition.model_validate(document.data)
+    except ValidationError as exc:
+        raise SourceError("invalid tree", problems_from_validation(document, exc)) from exc
+    problems = check_tree(definition, document, workflows)
+    if problems:
+        raise SourceError("invalid tree", problems)
+    return tree_from_definition(definition, str(path))
+
+
+def tree_from_snapshot(text: str, source: str) -> Tree:
+    return tree_from_definition(TreeDefinition.model_validate_json(text), source)
+
+
+class TreeCatalog:
+    """Every tree in a folder, by id."""
+
+    def __init__(self, trees: Mapping[str, Tree]) -> None:
+        self._trees = dict(trees)
+
+    @classmethod
+    def load(cls, folder: Path, workflows: Collection[str] | None = None) -> TreeCatalog:
+        """Load every ``*.yaml`` in ``folder``; ``SourceError`` with every problem of every
+        file (an id used twice is one)."""
+        found: dict[str, Tree] = {}
+        problems: list[SourceProblem] = []
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            try:
+                tree = load_tree(path, workflows)
+            except SourceError as exc:
+                problems.extend(exc.problems)
+                continue
+            if tree.id in found:
+                message = f"tree id {tree.id!r} is also defined in {found[tree.id].source}"
+                problems.append(SourceProblem(str(path), 1, message))
+                continue
+            found[tree.id] = tree
+        if problems:
+            raise SourceError("invalid trees", problems)
+        return cls(found)
+
+    def get(self, tree_id: str) -> Tree:
+        tree = self._trees.get(tree_id)
+        if tree is None:
+            raise UnknownTreeError(tree_id, self.ids())
+        return tree
+
+    def ids(self) -> list[str]:
+        return sorted(self._trees)
+
+    def __iter__(self) -> Iterator[Tree]:
+        return iter(self._trees[tree_id] for tree_id in self.ids())
