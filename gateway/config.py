@@ -23,8 +23,10 @@ __all__ = [
     "GatewayConfig",
     "IdentityConfig",
     "NotificationsConfig",
+    "KnowledgeConfig",
     "PolicyConfig",
     "RuntimeConfig",
+    "SelfServiceConfig",
     "StepUpConfig",
     "TicketsConfig",
     "TroubleshootingConfig",
@@ -206,6 +208,30 @@ class TroubleshootingConfig(BaseModel):
     offline: bool = False  # no diagnostic reaches a system: the trees' offline branches
 
 
+class SelfServiceConfig(BaseModel):
+    """The self-service catalog (``docs/self-service.md``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    catalog: Path = Path("automations/catalog")
+    database: Path = Path("var/selfservice.db")  # runs, quotas, refusals, analytics
+    snipeit: dict[str, Any] | None = None  # an asset manager; token from ``token_env``
+
+
+class KnowledgeConfig(BaseModel):
+    """Resolution documentation and the knowledge base (``docs/knowledge.md``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    articles: Path = Path("var/knowledge")  # Markdown files with front matter
+    index: Path = Path("var/knowledge.db")  # SQLite FTS5 search index
+    templates: Path | None = None  # a folder of Jinja2 templates overriding the shipped ones
+    redact_names: bool = False
+    redact_ip_addresses: bool = False
+    servicenow: dict[str, Any] | None = None  # kb_knowledge through the Table API
+    confluence: dict[str, Any] | None = None
+
+
 class ApiConfig(BaseModel):
     """The HTTP API (``docs/api.md``): where it listens, its limits, and how callers
     authenticate.  ``token_issuer`` unset means the gateway issues its own bearer tokens
@@ -245,6 +271,8 @@ class GatewayConfig(BaseModel):
     runtime: RuntimeConfig = RuntimeConfig()
     tickets: TicketsConfig = TicketsConfig()
     troubleshooting: TroubleshootingConfig = TroubleshootingConfig()
+    selfservice: SelfServiceConfig = SelfServiceConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
     api: ApiConfig = ApiConfig()
 
     def resolved(self, base: Path) -> GatewayConfig:
@@ -288,6 +316,21 @@ class GatewayConfig(BaseModel):
                     update={
                         "trees": base / self.troubleshooting.trees,
                         "database": base / self.troubleshooting.database,
+                    }
+                ),
+                "selfservice": self.selfservice.model_copy(
+                    update={
+                        "catalog": base / self.selfservice.catalog,
+                        "database": base / self.selfservice.database,
+                    }
+                ),
+                "knowledge": self.knowledge.model_copy(
+                    update={
+                        "articles": base / self.knowledge.articles,
+                        "index": base / self.knowledge.index,
+                        "templates": None
+                        if self.knowledge.templates is None
+                        else base / self.knowledge.templates,
                     }
                 ),
                 "api": self.api.model_copy(

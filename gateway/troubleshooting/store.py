@@ -1,0 +1,240 @@
+"""Sessions on disk: one SQLite file (WAL), written after every step.
+
+``sessions`` holds each session's state as JSON next to the columns reports query;
+``trees`` keeps each tree version a session started with (by digest), so a session whose
+tree file changed later goes on with exactly the tree it began on; ``edges`` holds the
+branches finished sessions took, for success rates and resolution paths.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gateway.embedded_db import EmbeddedDatabase
+from gateway.troubleshooting.errors import SessionStoreError, UnknownSessionError
+from gateway.troubleshooting.session import Session, SessionStatus, Step, StepKind
+
+__all__ = ["SessionRow", "SessionStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    tree TEXT NOT NULL,
+    tree_version INTEGER NOT NULL,
+    tree_digest TEXT NOT NULL,
+    technician TEXT NOT NULL,
+    ticket TEXT,
+    status TEXT NOT NULL,
+    current TEXT NOT NULL,
+    steps INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    outcome_node TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_tree ON sessions (tree, status);
+CREATE TABLE IF NOT EXISTS trees (digest TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS edges (
+    session TEXT NOT NULL,
+    tree TEXT NOT NULL,
+    node TEXT NOT NULL,
+    goto TEXT NOT NULL,
+    resolved INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS edges_node ON edges (tree, node);
+CREATE INDEX IF NOT EXISTS edges_session ON edges (session);
+"""
+_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """What a report needs of one session."""
+
+    tree: str
+    status: SessionStatus
+    current: str
+    steps: int
+    path: tuple[str, ...]
+    outcome_node: str | None
+    updated_at: datetime
+
+
+def _encode(session: Session) -> str:
+    return json.dumps(
+        {
+            "facts": session.facts,
+            "execution": session.execution,
+            "outcome": session.outcome,
+            "steps": [step.as_json() for step in session.steps],
+        },
+        sort_keys=True,
+    )
+
+
+def _step(data: dict[str, Any]) -> Step:
+    return Step(
+        node=data["node"],
+        kind=StepKind(data["kind"]),
+        goto=data["goto"],
+        edge=data["edge"],
+        at=datetime.fromisoformat(data["at"]),
+        value=data["value"],
+        facts_before=data["facts_before"],
+    )
+
+
+def _session(row: sqlite3.Row) -> Session:
+    state = json.loads(row["state"])
+    return Session(
+        id=row["id"],
+        tree=row["tree"],
+        tree_version=row["tree_version"],
+        tree_digest=row["tree_digest"],
+        technician=row["technician"],
+        ticket=row["ticket"],
+        status=SessionStatus(row["status"]),
+        current=row["current"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        facts=state["facts"],
+        steps=tuple(_step(item) for item in state["steps"]),
+        execution=state["execution"],
+        outcome=state["outcome"],
+    )
+
+
+class SessionStore:
+    """Sessions, tree snapshots and the branches finished sessions took."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = EmbeddedDatabase(
+            path, schema=_SCHEMA, version=_VERSION, what="session store", error=SessionStoreError
+        )
+        self._db.connection.row_factory = sqlite3.Row
+        self.path = path
+
+    def save(
+        self,
+        session: Session,
+        *,
+        snapshot: str | None = None,
+        before: Callable[[], object] | None = None,
+    ) -> None:
+        """Write the session (and its tree's snapshot, once per digest) in one
+        transaction; ``before`` runs first inside it (an audit append), and if it raises
+        nothing is written."""
+        path = " ".join(session.path)
+        outcome_node = session.outcome["node"] if session.outcome else None
+        with self._db.transaction() as db:
+            if before is not None:
+                before()
+            if snapshot is not None:
+                db.execute(
+                    "INSERT OR IGNORE INTO trees (digest, snapshot) VALUES (?, ?)",
+                    (session.tree_digest, snapshot),
+                )
+            db.execute(
+                "INSERT OR REPLACE INTO sessions (id, tree, tree_version, tree_digest, "
+                "technician, ticket, status, current, steps, path, outcome_node, created_at, "
+                "updated_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session.id,
+                    session.tree,
+                    session.tree_version,
+                    session.tree_digest,
+                    session.technician,
+                    session.ticket,
+                    str(session.status),
+                    session.current,
+                    len(session.steps),
+                    path,
+                    outcome_node,
+                    session.created_at.isoformat(),
+                    session.updated_at.isoformat(),
+                    _encode(session),
+                ),
+            )
+            db.execute("DELETE FROM edges WHERE session = ?", (session.id,))
+            if session.status.finished:
+                resolved = int(session.status is SessionStatus.RESOLVED)
+                db.executemany(
+                    "INSERT INTO edges (session, tree, node, goto, resolved) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (session.id, session.tree, step.node, step.goto, resolved)
+                        for step in session.steps
+                        if step.goto is not None
+                    ],
+                )
+
+    def load(self, session_id: str) -> Session:
+        with self._db.transaction(write=False) as db:
+            row = db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise UnknownSessionError(session_id)
+        return _session(row)
+
+    def snapshot(self, digest: str) -> str | None:
+        """The tree a session started with, as JSON."""
+        with self._db.transaction(write=False) as db:
+            row = db.execute("SELECT snapshot FROM trees WHERE digest = ?", (digest,)).fetchone()
+        return None if row is None else str(row["snapshot"])
+
+    def recent(self, *, tree: str | None = None, limit: int = 50) -> list[Session]:
+        """The latest sessions, newest first."""
+        query = "SELECT * FROM sessions"
+        args: tuple[object, ...] = ()
+        if tree is not None:
+            query += " WHERE tree = ?"
+            args = (tree,)
+        with self._db.transaction(write=False) as db:
+            rows = db.execute(query + " ORDER BY updated_at DESC LIMIT ?", (*args, limit))
+            return [_session(row) for row in rows.fetchall()]
+
+    def rows(self, tree: str) -> list[SessionRow]:
+        """Every session of a tree, as reports read them."""
+        with self._db.transaction(write=False) as db:
+            found = db.execute(
+                "SELECT tree, status, current, steps, path, outcome_node, updated_at "
+                "FROM sessions WHERE tree = ?",
+                (tree,),
+            ).fetchall()
+        return [
+            SessionRow(
+                tree=row["tree"],
+                status=SessionStatus(row["status"]),
+                current=row["current"],
+                steps=row["steps"],
+                path=tuple(row["path"].split()),
+                outcome_node=row["outcome_node"],
+                updated_at=datetime.fromisoformat(row["updated_at"]),
+            )
+            for row in found
+        ]
+
+    def trees(self) -> list[str]:
+        """The trees that have sessions."""
+        with self._db.transaction(write=False) as db:
+            rows = db.execute("SELECT DISTINCT tree FROM sessions ORDER BY tree").fetchall()
+        return [str(row["tree"]) for row in rows]
+
+    def success_rates(self, tree: str, node: str) -> dict[str, float]:
+        """For each branch target of ``node``: the share of finished sessions that took
+        it and were resolved."""
+        with self._db.transaction(write=False) as db:
+            rows = db.execute(
+                "SELECT goto, COUNT(*) AS taken, SUM(resolved) AS resolved FROM edges "
+                "WHERE tree = ? AND node = ? GROUP BY goto",
+                (tree, node),
+            ).fetchall()
+        return {str(row["goto"]): row["resolved"] / row["taken"] for row in rows}
+
+    def close(self) -> None:
+        self._db.close()
