@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 # Modules whose every line and branch must be covered.
-CRITICAL := gateway/policy/*,gateway/audit/*,gateway/identity/*,gateway/stepup/*,gateway/approvals/*,gateway/notify/*,gateway/embedded_db.py,gateway/runtime/*,gateway/devices/*,gateway/expressions/*
+CRITICAL := gateway/policy/*,gateway/audit/*,gateway/identity/*,gateway/stepup/*,gateway/approvals/*,gateway/notify/*,gateway/embedded_db.py,gateway/runtime/*,gateway/devices/*,gateway/expressions/*,gateway/callers/*
 
 .PHONY: help run test check lint types coverage policy bench clean
 
@@ -44,6 +44,7 @@ bench: $(STAMP)  ## every benchmark, with ratios against the naive baselines
 	$(BIN)/python -m benchmarks.identity
 	$(BIN)/python -m benchmarks.obligations
 	$(BIN)/python -m benchmarks.runtime
+	$(BIN)/python -m benchmarks.http_decisions
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .pytest_cache .ruff_cache .hypothesis

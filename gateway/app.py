@@ -285,6 +285,29 @@ def open_runtime(config: GatewayConfig, gateway: Gateway) -> Executor:
     return executor
 
 
+def background_jobs(
+    config: GatewayConfig, gateway: Gateway, runtime: Executor
+) -> list[Callable[[], object]]:
+    """What a serving gateway does on every beat: resume executions (and the steps a dead
+    process left), expire and escalate approvals (telling the people concerned), and
+    retry undelivered notifications."""
+    notifier = build_notifier(config.notifications)
+
+    def approvals() -> None:
+        if gateway.approvals is None:
+            return
+        for change in gateway.approvals.tick():
+            kind = (
+                NotificationKind.ESCALATED
+                if change.kind == "escalated"
+                else NotificationKind.EXPIRED
+            )
+            people = change.notify if change.kind == "escalated" else (change.request.requester,)
+            notifier.send(approval_notice(kind, change.request, tuple(people)))
+
+    return [approvals, runtime.tick, notifier.flush]
+
+
 def conflict_event(conflict: Conflict) -> AuditEvent:
     return AuditEvent(
         type="identity.conflict",

@@ -28,11 +28,12 @@ from gateway.api.problems import ApiProblem, FieldProblem, problem_for, problem_
 from gateway.api.routes import DEFAULT_ROUTERS
 from gateway.api.security import Requires
 from gateway.api.services import ApiServices
-from gateway.app import Gateway
+from gateway.app import Gateway, build_notifier
 from gateway.callers.authentication import Callers, open_callers
 from gateway.callers.caller import Caller
 from gateway.config import GatewayConfig
 from gateway.errors import GatewayError
+from gateway.runtime.executor import Executor
 
 __all__ = ["create_app"]
 
@@ -51,6 +52,7 @@ def create_app(
     *,
     callers: Callers | None = None,
     routers: Sequence[APIRouter] = DEFAULT_ROUTERS,
+    runtime: Executor | None = None,
 ) -> FastAPI:
     """The HTTP API over ``gateway`` with the ``[api]`` settings of ``config`` (embedded
     defaults when omitted); ``callers`` defaults to ``open_callers(config.api)``.  Close
@@ -63,11 +65,13 @@ def create_app(
         settings=settings,
         audit_name=config.audit.name,
         metrics=ApiMetrics(),
+        notifier=build_notifier(config.notifications),
+        runtime=runtime,
     )
     app = FastAPI(
         title="IT support gateway",
         version="1",
-        description="Decisions, step-up, approvals and audit proofs; see docs/api.md.",
+        description="Decisions, executions, step-up, approvals and audit proofs; see docs/api.md.",
         openapi_url=None,
         docs_url=None,
         redoc_url=None,

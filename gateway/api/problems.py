@@ -35,7 +35,18 @@ from gateway.errors import (
     GatewayError,
     IdentityError,
     RequestError,
+    SourceError,
     UnknownActorError,
+)
+from gateway.expressions import ExpressionError
+from gateway.runtime.errors import (
+    ExecutionStateError,
+    ExecutionStoreError,
+    IdempotencyConflictError,
+    ParameterError,
+    TargetConflictError,
+    UnknownExecutionError,
+    UnknownWorkflowError,
 )
 from gateway.stepup.errors import (
     CodeRejectedError,
@@ -125,6 +136,15 @@ _MAPPING: dict[type[GatewayError], tuple[int, str, str]] = {
     ConflictingVoteError: (409, "conflicting-vote", "Vote already cast"),
     ApprovalStoreError: (503, "approvals-unavailable", "Approvals unavailable"),
     ApprovalError: (403, "vote-refused", "Vote refused"),
+    UnknownWorkflowError: (404, "workflow-not-found", "No such workflow"),
+    UnknownExecutionError: (404, "execution-not-found", "No such execution"),
+    ParameterError: (422, "invalid-parameters", "Invalid parameters"),
+    IdempotencyConflictError: (409, "idempotency-key-reused", "Idempotency key reused"),
+    TargetConflictError: (409, "target-busy", "Another execution acts on the target"),
+    ExecutionStateError: (409, "execution-state", "Not possible in this state"),
+    ExecutionStoreError: (503, "executions-unavailable", "Executions unavailable"),
+    ExpressionError: (422, "invalid-expression", "Invalid expression"),
+    SourceError: (503, "definitions-invalid", "Definitions invalid"),
     RequestError: (422, "invalid-request", "Invalid request"),
     UnknownActorError: (422, "unknown-user", "Unknown user"),
     IdentityError: (503, "directory-unavailable", "Directory unavailable"),
@@ -157,6 +177,11 @@ def problem_for(error: GatewayError, *, now: datetime | None = None) -> ApiProbl
     scope = getattr(error, "scope", None)
     if isinstance(scope, str):
         extensions["scope"] = scope
+    if isinstance(error, ParameterError):
+        extensions["errors"] = [
+            FieldProblem(field=f"parameters.{name}", message=why)
+            for name, why in sorted(error.problems.items())
+        ]
     detail = str(error) if status != 500 else "the gateway could not complete the request"
     return ApiProblem(status, name, title, detail, headers=headers, **extensions)
 

@@ -16,6 +16,8 @@ from gateway.api.metrics import ApiMetrics
 from gateway.app import Gateway
 from gateway.callers.authentication import Callers
 from gateway.config import ApiConfig
+from gateway.notify.reliable import ReliableNotifier
+from gateway.runtime.executor import Executor
 
 __all__ = ["ApiServices", "get_services"]
 
@@ -29,6 +31,8 @@ class ApiServices:
     settings: ApiConfig
     audit_name: str  # the audit log's name: checkpoint origin and note key name
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
+    notifier: ReliableNotifier | None = None  # tells people when their request finishes
+    runtime: Executor | None = None  # runs workflows; the executions routes need it
 
     def close(self) -> None:
         """Close caller authentication (the gateway belongs to whoever built it)."""

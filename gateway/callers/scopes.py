@@ -15,6 +15,8 @@ __all__ = [
     "APPROVALS_WRITE",
     "AUDIT_READ",
     "DECISIONS_WRITE",
+    "EXECUTIONS_READ",
+    "EXECUTIONS_WRITE",
     "METRICS_READ",
     "PERSON_DEFAULT_SCOPES",
     "PERSON_ONLY_SCOPES",
@@ -28,6 +30,8 @@ AUDIT_READ = "audit:read"
 METRICS_READ = "metrics:read"
 STEPUP_WRITE = "stepup:write"
 APPROVALS_WRITE = "approvals:write"
+EXECUTIONS_WRITE = "executions:write"
+EXECUTIONS_READ = "executions:read"
 
 SCOPES: dict[str, str] = {
     DECISIONS_WRITE: "ask for decisions (a service for any actor, a person for themselves)",
@@ -35,10 +39,15 @@ SCOPES: dict[str, str] = {
     METRICS_READ: "read the Prometheus metrics",
     STEPUP_WRITE: "step up with a TOTP code and read one's own step-up status (people only)",
     APPROVALS_WRITE: "list, read and vote on approval requests (people only)",
+    EXECUTIONS_WRITE: "start and cancel workflow executions (a service for any actor, a "
+    "person as themselves)",
+    EXECUTIONS_READ: "read workflow executions (a service any, a person their own)",
 }
 PERSON_ONLY_SCOPES = frozenset({STEPUP_WRITE, APPROVALS_WRITE})
 # What a person's token grants unless other scopes are asked for.
-PERSON_DEFAULT_SCOPES = frozenset({DECISIONS_WRITE, STEPUP_WRITE, APPROVALS_WRITE})
+PERSON_DEFAULT_SCOPES = frozenset(
+    {DECISIONS_WRITE, STEPUP_WRITE, APPROVALS_WRITE, EXECUTIONS_WRITE, EXECUTIONS_READ}
+)
 
 
 def check_scopes(scopes: Iterable[str], *, for_api_key: bool) -> frozenset[str]:

@@ -11,7 +11,8 @@ import click
 import uvicorn
 
 from gateway.api import create_app
-from gateway.app import Gateway
+from gateway.app import Gateway, background_jobs, open_runtime
+from gateway.runtime.worker import BackgroundWorker
 from gateway.config import GatewayConfig, load_config
 
 __all__ = ["serve"]
@@ -66,8 +67,12 @@ def serve(
         config = load_config(config_path)
     settings = config.api
     gateway = Gateway.from_config(config)
+    runtime = open_runtime(config, gateway)
+    worker = BackgroundWorker(
+        background_jobs(config, gateway, runtime), config.runtime.worker_interval_seconds
+    )
     try:
-        app = create_app(gateway, config)
+        app = create_app(gateway, config, runtime=runtime)
         services = app.state.services
         sock = _listen(host or settings.host, settings.port if port is None else port)
         try:
@@ -79,6 +84,7 @@ def serve(
             )
             sys.stdout.flush()
             gateway.policies.start_watching(config.policy.watch_interval_seconds)
+            worker.start()  # resumes executions left by an earlier run first
             server = uvicorn.Server(
                 uvicorn.Config(app, access_log=access_log, log_level="info", lifespan="off")
             )
@@ -88,5 +94,7 @@ def serve(
             sock.close()
             services.close()
     finally:
+        worker.stop()
         gateway.policies.stop_watching()
+        runtime.close()
         gateway.close()

@@ -922,6 +922,14 @@ class Executor:
         """Something it waits for may have changed (a vote, a step-up): look now."""
         self.submit(execution_id)
 
+    def wake_stepped_up(self, actor: str) -> list[str]:
+        """``actor`` stepped up: their executions waiting for it look again now."""
+        with self.store.transaction(write=False) as tx:
+            waiting = tx.awaiting_step_up(actor)
+        for execution_id in waiting:
+            self.submit(execution_id)
+        return waiting
+
     def execution_for_approval(self, approval_id: str) -> str | None:
         with self.store.transaction(write=False) as tx:
             return tx.waiting_on_approval(approval_id)

@@ -283,6 +283,14 @@ class Transaction:
             ).fetchall()
         return [str(row["id"]) for row in rows]
 
+    def awaiting_step_up(self, actor: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT id FROM executions WHERE actor = ? AND state = 'awaiting_step_up'"
+            " AND finished_at IS NULL ORDER BY created_at",
+            (actor,),
+        ).fetchall()
+        return [str(row["id"]) for row in rows]
+
     def waiting_on_approval(self, approval_id: str) -> str | None:
         row = self.db.execute(
             "SELECT execution_id FROM steps WHERE approval_id = ?", (approval_id,)

@@ -12,14 +12,22 @@ import pytest
 from fastapi import APIRouter, FastAPI
 
 from gateway.api import DEFAULT_ROUTERS, ApiServices, create_app
-from gateway.app import Gateway
+from gateway.app import Gateway, open_runtime
 from gateway.audit.log import read_lines
 from gateway.audit.records import AuditRecord, parse_record
 from gateway.config import GatewayConfig, load_config
 from tests.api.client import ApiClient
 
 REPO = Path(__file__).resolve().parents[2]
-ALL_SCOPES = ("decisions:write", "audit:read", "metrics:read", "stepup:write", "approvals:write")
+ALL_SCOPES = (
+    "decisions:write",
+    "audit:read",
+    "metrics:read",
+    "stepup:write",
+    "approvals:write",
+    "executions:write",
+    "executions:read",
+)
 SERVICE_SCOPES = ("decisions:write", "audit:read", "metrics:read")
 
 
@@ -27,6 +35,8 @@ def write_config(folder: Path, extra: str = "") -> GatewayConfig:
     """``gateway.toml`` in ``folder`` (paths relative to it) with the repository's policies."""
     if not (folder / "policies").exists():
         shutil.copytree(REPO / "policies", folder / "policies")
+    if not (folder / "automations").exists():
+        shutil.copytree(REPO / "automations", folder / "automations")
     path = folder / "gateway.toml"
     path.write_text(extra, encoding="utf-8")
     return load_config(path)
@@ -81,6 +91,8 @@ class Api:
     def close(self) -> None:
         self.client.close()
         self.services.close()
+        if self.services.runtime is not None:
+            self.services.runtime.close()
         self.gateway.close()
         for response in self.client.responses:  # nothing a caller was shown holds a secret
             shown = response.text + repr(response.headers.multi_items())
@@ -98,7 +110,7 @@ def build_api(
     """An app over a gateway configured by ``extra`` (TOML) in ``folder``."""
     config = write_config(folder, extra)
     gateway = Gateway.from_config(config)
-    app = create_app(gateway, config, routers=routers)
+    app = create_app(gateway, config, routers=routers, runtime=open_runtime(config, gateway))
     return Api(app, ApiClient(app, raise_app_exceptions=raise_app_exceptions), gateway, config)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from gateway.approvals.model import ApprovalRequest
 from gateway.policy.decision import ApprovalObligation
 from gateway.policy.request import AccessRequest
@@ -73,6 +76,39 @@ def test_the_manager_approves_with_the_digest_they_saw(api: Api) -> None:
     assert shown["obligations"][0]["met"] is True
     (approved,) = api.audited("approval.approved")
     assert approved.actor == "priya"
+
+
+def notifications(api: Api) -> list[dict[str, Any]]:
+    path = api.config.notifications.file
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_the_vote_that_finishes_a_request_tells_the_requester(api: Api) -> None:
+    approved, rejected = open_grant(api), open_grant(api)
+    person = api.as_person("priya")
+
+    api.client.post(
+        f"/v1/approvals/{approved.id}/approve", json={"digest": approved.digest}, headers=person
+    )
+    api.client.post(f"/v1/approvals/{rejected.id}/reject", json={"digest": rejected.digest},
+                    headers=person)  # fmt: skip
+
+    told = [(n["kind"], n["recipients"], n["fields"]["request"]) for n in notifications(api)]
+    assert told == [("approved", ["omar"], approved.id), ("denied", ["omar"], rejected.id)]
+
+
+def test_a_vote_that_leaves_the_request_pending_tells_nobody(api: Api) -> None:
+    item = open_grant(api, target="sam")  # privileged: two of security-team as well
+
+    response = api.client.post(
+        f"/v1/approvals/{item.id}/approve", json={"digest": item.digest},
+        headers=api.as_person("grace"),
+    )  # fmt: skip
+
+    assert response.json()["state"] == "pending"
+    assert notifications(api) == []
 
 
 def test_a_vote_for_another_digest_is_409_and_changes_nothing(api: Api) -> None:

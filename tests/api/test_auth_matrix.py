@@ -23,6 +23,12 @@ SCOPE_OF = {
     ("GET", "/v1/audit/checkpoint"): "audit:read",
     ("GET", "/v1/audit/proofs/inclusion"): "audit:read",
     ("GET", "/v1/audit/proofs/consistency"): "audit:read",
+    ("GET", "/v1/workflows"): "executions:write",
+    ("POST", "/v1/executions"): "executions:write",
+    ("GET", "/v1/executions"): "executions:read",
+    ("GET", "/v1/executions/{execution_id}"): "executions:read",
+    ("POST", "/v1/executions/{execution_id}/cancel"): "executions:write",
+    ("POST", "/v1/executions/{execution_id}/secrets/{name}"): "executions:write",
 }
 ROUTES = sorted(SCOPE_OF)
 
@@ -36,7 +42,11 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
 
 def call(api: Api, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
-    url = path.replace("{approval_id}", "0123abcd")
+    url = (
+        path.replace("{approval_id}", "0123abcd")
+        .replace("{execution_id}", "0" * 32)
+        .replace("{name}", "temporary_password")
+    )
     query = {"index": "0", "size": "1", "old": "0", "new": "0"}
     body: dict[str, str] | None = {} if method == "POST" else None
     response = api.client.request(method, url, params=query, json=body, headers=headers)

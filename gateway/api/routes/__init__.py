@@ -1,6 +1,6 @@
 """The API's routers, one module per part of the gateway."""
 
-from gateway.api.routes import approvals, audit, decisions, health, stepup, tokens
+from gateway.api.routes import approvals, audit, decisions, executions, health, stepup, tokens
 
 __all__ = ["DEFAULT_ROUTERS"]
 
@@ -10,5 +10,6 @@ DEFAULT_ROUTERS = (
     decisions.router,
     stepup.router,
     approvals.router,
+    executions.router,
     audit.router,
 )

@@ -3,7 +3,8 @@
 People only (bearer token with ``approvals:write``): the voter is the token's subject,
 so a service can never vote for a named person; an API key trying to vote is refused and
 audited as ``api.refused``.  A vote names the digest the person saw: what was approved is
-what runs.  The approval service decides who may vote and audits every vote or refusal.
+what runs.  The approval service decides who may vote and audits every vote or refusal;
+the vote that finishes a request tells its requester through the configured channel.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from gateway.api.problems import ApiProblem, FieldProblem
 from gateway.api.security import Requires
 from gateway.api.services import ApiServices, get_services
 from gateway.approvals.model import ApprovalRequest, Verdict
+from gateway.approvals.notices import approval_notice
 from gateway.approvals.service import ApprovalService
 from gateway.audit.redaction import redact
 from gateway.callers.caller import Caller
 from gateway.callers.scopes import APPROVALS_WRITE
+from gateway.notify.model import NotificationKind
 
 __all__ = ["ApprovalView", "VoteRequest", "router"]
 
@@ -114,6 +117,22 @@ def _approvals(services: ApiServices) -> ApprovalService:
     return approvals
 
 
+_OUTCOME = {"approved": NotificationKind.APPROVED, "rejected": NotificationKind.DENIED}
+
+
+def _tell_requester(services: ApiServices, item: ApprovalRequest, voter: Caller) -> None:
+    """The vote that finished the request tells the requester (as the command line does);
+    a notification that fails waits in the outbox, never in the way of the vote."""
+    outcome = _OUTCOME.get(str(item.state))
+    if outcome is not None and item.finished_by == voter.id and services.notifier is not None:
+        services.notifier.send(approval_notice(outcome, item, (item.requester,)))
+    runtime = services.runtime
+    if outcome is not None and runtime is not None:  # the waiting execution goes on now
+        execution_id = runtime.execution_for_approval(item.id)
+        if execution_id is not None:
+            runtime.wake(execution_id)
+
+
 _Services = Annotated[ApiServices, Depends(get_services)]
 _Reader = Annotated[Caller, Depends(Requires(APPROVALS_WRITE, people_only=True))]
 _Voter = Annotated[Caller, Depends(Requires(APPROVALS_WRITE, people_only=True, audited=True))]
@@ -156,6 +175,7 @@ def approve(
     """Approve as the calling person; refused for the requester, the target, people the
     obligations do not name, a changed digest, or a finished request."""
     item = _approvals(services).approve(approval_id, caller.id, digest=body.digest)
+    _tell_requester(services, item, caller)
     return ApprovalView.of(item)
 
 
@@ -165,4 +185,5 @@ def reject(
 ) -> ApprovalView:
     """Reject as the calling person (by default one rejection rejects the request)."""
     item = _approvals(services).reject(approval_id, caller.id, digest=body.digest)
+    _tell_requester(services, item, caller)
     return ApprovalView.of(item)

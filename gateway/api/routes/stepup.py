@@ -81,6 +81,8 @@ def verify(
         stepup.verify_recovery_code(caller.id, body.code, bound_to=body.bound_to)
     else:
         stepup.verify(caller.id, body.code, bound_to=body.bound_to)
+    if services.runtime is not None:  # executions waiting for this step-up go on now
+        services.runtime.wake_stepped_up(caller.id)
     return Response(status_code=204)
 
 
