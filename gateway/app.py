@@ -226,6 +226,7 @@ def open_runtime(config: GatewayConfig, gateway: Gateway) -> Executor:
     from gateway.devices.embedded import EmbeddedDeviceManager
     from gateway.identity.directory import DirectoryActions
     from gateway.identity.embedded_actions import EmbeddedDirectoryActions
+    from gateway.knowledge.actions import knowledge_actions
     from gateway.runtime.actions import ActionRegistry
     from gateway.runtime.builtin import (
         directory_actions,
@@ -256,6 +257,7 @@ def open_runtime(config: GatewayConfig, gateway: Gateway) -> Executor:
             *directory_actions(gateway.directory, changes, system=system),
             *software_actions(devices),
             *notification_actions(notifier),
+            *knowledge_actions(config.knowledge),
         ]
     )
 

@@ -22,8 +22,8 @@ __all__ = [
     "AuditConfig",
     "GatewayConfig",
     "IdentityConfig",
-    "NotificationsConfig",
     "KnowledgeConfig",
+    "NotificationsConfig",
     "PolicyConfig",
     "RuntimeConfig",
     "SelfServiceConfig",
@@ -216,6 +216,8 @@ class SelfServiceConfig(BaseModel):
     catalog: Path = Path("automations/catalog")
     database: Path = Path("var/selfservice.db")  # runs, quotas, refusals, analytics
     snipeit: dict[str, Any] | None = None  # an asset manager; token from ``token_env``
+    inventory: Path = Path("inventory/devices.yaml")  # who owns which device; relative: to catalog
+    visibility_cache_seconds: float = Field(default=30.0, ge=0)  # who sees which item
 
 
 class KnowledgeConfig(BaseModel):
@@ -228,6 +230,10 @@ class KnowledgeConfig(BaseModel):
     templates: Path | None = None  # a folder of Jinja2 templates overriding the shipped ones
     redact_names: bool = False
     redact_ip_addresses: bool = False
+    redact_emails: bool = True
+    redact_phone_numbers: bool = True
+    names: list[str] = []  # more names to take out when redact_names is on
+    similarity_threshold: float = Field(default=0.5, gt=0, le=1)  # same problem at or above
     servicenow: dict[str, Any] | None = None  # kb_knowledge through the Table API
     confluence: dict[str, Any] | None = None
 

@@ -33,7 +33,11 @@ from gateway.callers.authentication import Callers, open_callers
 from gateway.callers.caller import Caller
 from gateway.config import GatewayConfig
 from gateway.errors import GatewayError
+from gateway.knowledge.base import KnowledgeBase
 from gateway.runtime.executor import Executor
+from gateway.selfservice.service import SelfService
+from gateway.tickets.service import TicketService
+from gateway.troubleshooting.engine import TroubleshootingEngine
 
 __all__ = ["create_app"]
 
@@ -53,6 +57,10 @@ def create_app(
     callers: Callers | None = None,
     routers: Sequence[APIRouter] = DEFAULT_ROUTERS,
     runtime: Executor | None = None,
+    selfservice: SelfService | None = None,
+    troubleshooting: TroubleshootingEngine | None = None,
+    tickets: TicketService | None = None,
+    knowledge: KnowledgeBase | None = None,
 ) -> FastAPI:
     """The HTTP API over ``gateway`` with the ``[api]`` settings of ``config`` (embedded
     defaults when omitted); ``callers`` defaults to ``open_callers(config.api)``.  Close
@@ -67,6 +75,10 @@ def create_app(
         metrics=ApiMetrics(),
         notifier=build_notifier(config.notifications),
         runtime=runtime,
+        selfservice=selfservice,
+        troubleshooting=troubleshooting,
+        tickets=tickets,
+        knowledge=knowledge,
     )
     app = FastAPI(
         title="IT support gateway",

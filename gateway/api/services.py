@@ -16,8 +16,12 @@ from gateway.api.metrics import ApiMetrics
 from gateway.app import Gateway
 from gateway.callers.authentication import Callers
 from gateway.config import ApiConfig
+from gateway.knowledge.base import KnowledgeBase
 from gateway.notify.reliable import ReliableNotifier
 from gateway.runtime.executor import Executor
+from gateway.selfservice.service import SelfService
+from gateway.tickets.service import TicketService
+from gateway.troubleshooting.engine import TroubleshootingEngine
 
 __all__ = ["ApiServices", "get_services"]
 
@@ -33,6 +37,10 @@ class ApiServices:
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
     notifier: ReliableNotifier | None = None  # tells people when their request finishes
     runtime: Executor | None = None  # runs workflows; the executions routes need it
+    selfservice: SelfService | None = None  # the self-service catalog routes need it
+    troubleshooting: TroubleshootingEngine | None = None  # guided troubleshooting routes
+    tickets: TicketService | None = None  # help desk webhooks
+    knowledge: KnowledgeBase | None = None  # knowledge base search and articles
 
     def close(self) -> None:
         """Close caller authentication (the gateway belongs to whoever built it)."""

@@ -18,7 +18,6 @@ Invariants, in the order an append keeps them:
 from __future__ import annotations
 
 import contextlib
-
 import fcntl
 import hashlib
 import os

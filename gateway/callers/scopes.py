@@ -14,14 +14,19 @@ from gateway.callers.errors import CallerRequestError
 __all__ = [
     "APPROVALS_WRITE",
     "AUDIT_READ",
+    "CATALOG_RUN",
+    "CATALOG_USAGE",
     "DECISIONS_WRITE",
     "EXECUTIONS_READ",
     "EXECUTIONS_WRITE",
+    "KNOWLEDGE_READ",
     "METRICS_READ",
     "PERSON_DEFAULT_SCOPES",
     "PERSON_ONLY_SCOPES",
     "SCOPES",
     "STEPUP_WRITE",
+    "TICKETS_WRITE",
+    "TROUBLESHOOTING_WRITE",
     "check_scopes",
 ]
 
@@ -32,6 +37,11 @@ STEPUP_WRITE = "stepup:write"
 APPROVALS_WRITE = "approvals:write"
 EXECUTIONS_WRITE = "executions:write"
 EXECUTIONS_READ = "executions:read"
+CATALOG_RUN = "catalog:run"
+CATALOG_USAGE = "catalog:usage"
+TROUBLESHOOTING_WRITE = "troubleshooting:write"
+TICKETS_WRITE = "tickets:write"
+KNOWLEDGE_READ = "knowledge:read"
 
 SCOPES: dict[str, str] = {
     DECISIONS_WRITE: "ask for decisions (a service for any actor, a person for themselves)",
@@ -42,11 +52,25 @@ SCOPES: dict[str, str] = {
     EXECUTIONS_WRITE: "start and cancel workflow executions (a service for any actor, a "
     "person as themselves)",
     EXECUTIONS_READ: "read workflow executions (a service any, a person their own)",
+    CATALOG_RUN: "browse and run self-service catalog items (a service for a named person)",
+    CATALOG_USAGE: "read self-service usage analytics",
+    TROUBLESHOOTING_WRITE: "guide troubleshooting sessions and read their reports",
+    TICKETS_WRITE: "deliver ticket events from help desk webhooks (ServiceNow, generic)",
+    KNOWLEDGE_READ: "search the knowledge base, read articles and suggestions",
 }
 PERSON_ONLY_SCOPES = frozenset({STEPUP_WRITE, APPROVALS_WRITE})
 # What a person's token grants unless other scopes are asked for.
 PERSON_DEFAULT_SCOPES = frozenset(
-    {DECISIONS_WRITE, STEPUP_WRITE, APPROVALS_WRITE, EXECUTIONS_WRITE, EXECUTIONS_READ}
+    {
+        DECISIONS_WRITE,
+        STEPUP_WRITE,
+        APPROVALS_WRITE,
+        EXECUTIONS_WRITE,
+        EXECUTIONS_READ,
+        CATALOG_RUN,
+        TROUBLESHOOTING_WRITE,
+        KNOWLEDGE_READ,
+    }
 )
 
 

@@ -11,12 +11,16 @@ from gateway.cli.approvals import approvals
 from gateway.cli.audit import audit
 from gateway.cli.authorize import authorize
 from gateway.cli.callers import callers
+from gateway.cli.catalog import catalog
 from gateway.cli.demo import demo
 from gateway.cli.executions import executions, run
+from gateway.cli.kb import kb
 from gateway.cli.keys import keys
 from gateway.cli.policy import policy
 from gateway.cli.serve import serve
 from gateway.cli.stepup import stepup
+from gateway.cli.tickets import tickets
+from gateway.cli.tree import tree
 from gateway.config import load_config
 from gateway.errors import GatewayError
 
@@ -59,6 +63,10 @@ cli.add_command(run)
 cli.add_command(executions)
 cli.add_command(serve)
 cli.add_command(callers)
+cli.add_command(catalog)
+cli.add_command(kb)
+cli.add_command(tickets)
+cli.add_command(tree)
 
 
 def main() -> None:

@@ -10,6 +10,9 @@ import click
 from gateway.app import Gateway, open_runtime
 from gateway.audit.checkpoints import verify_log_file
 from gateway.audit.keys import PUBLIC_KEY_FILE, load_public_key
+from gateway.cli.demo_selfservice import run_selfservice_scenario
+from gateway.cli.demo_tickets import run_tickets_scenario
+from gateway.cli.demo_troubleshooting import run_troubleshooting_scenario
 from gateway.cli.demo_workflows import run_workflow_scenarios
 from gateway.cli.executions import print_execution
 from gateway.cli.render import print_decision
@@ -17,7 +20,14 @@ from gateway.config import GatewayConfig
 from gateway.errors import ExitCode, GatewayError
 from gateway.policy.request import AccessRequest
 
-__all__ = ["SCENARIOS", "demo"]
+__all__ = ["LATER_SCENARIOS", "SCENARIOS", "demo"]
+
+# The capabilities that ride on the runtime, each with its own story.
+LATER_SCENARIOS = (
+    ("Ticket-driven automation", run_tickets_scenario),
+    ("Guided troubleshooting", run_troubleshooting_scenario),
+    ("Self-service catalog", run_selfservice_scenario),
+)
 
 # (what happens, actor, action, resource, context)
 SCENARIOS: tuple[tuple[str, str, str, str, dict[str, object]], ...] = (
@@ -126,6 +136,9 @@ def demo(config: GatewayConfig, as_json: bool) -> None:
             executions = run_workflow_scenarios(gateway, executor, print_execution)
             states = ", ".join(f"{e.workflow} {e.state}" for e in executions)
             click.echo(f"\n{len(executions)} workflows: {states}")
+            for title, scenario in LATER_SCENARIOS:
+                click.echo(click.style(f"\n{title}", bold=True, underline=True))
+                scenario(config, gateway, executor)
         else:
             click.echo(f"no workflows in {config.runtime.workflows}: run the demo from a checkout")
     finally:

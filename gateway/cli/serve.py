@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -12,8 +14,13 @@ import uvicorn
 
 from gateway.api import create_app
 from gateway.app import Gateway, background_jobs, open_runtime
-from gateway.runtime.worker import BackgroundWorker
 from gateway.config import GatewayConfig, load_config
+from gateway.knowledge.destinations import open_knowledge
+from gateway.runtime.worker import BackgroundWorker
+from gateway.selfservice.setup import open_selfservice
+from gateway.tickets.builder import open_ticket_service
+from gateway.tickets.service import TicketService
+from gateway.troubleshooting.setup import open_troubleshooting
 
 __all__ = ["serve"]
 
@@ -35,6 +42,18 @@ def _url(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
+
+
+def ticket_jobs(service: TicketService, poll_every: float) -> list[Callable[[], object]]:
+    """Ticket work on every beat (write-backs, follow-ups) and polling on its own clock."""
+    next_poll = [0.0]
+
+    def poll() -> None:
+        if time.monotonic() >= next_poll[0]:
+            next_poll[0] = time.monotonic() + poll_every
+            service.poll()
+
+    return [service.follow_up, service.flush_outbox, poll]
 
 
 @click.command()
@@ -72,7 +91,25 @@ def serve(
         background_jobs(config, gateway, runtime), config.runtime.worker_interval_seconds
     )
     try:
-        app = create_app(gateway, config, runtime=runtime)
+        selfservice = open_selfservice(config, gateway, runtime)
+        troubleshooting = open_troubleshooting(config, gateway, runtime)
+        tickets = (
+            open_ticket_service(config, gateway, runtime, advance="background")
+            if config.tickets.enabled
+            else None
+        )
+        knowledge = open_knowledge(config.knowledge)
+        if tickets is not None:
+            worker.add(ticket_jobs(tickets, config.tickets.poll_interval_seconds))
+        app = create_app(
+            gateway,
+            config,
+            runtime=runtime,
+            selfservice=selfservice,
+            troubleshooting=troubleshooting,
+            tickets=tickets,
+            knowledge=knowledge,
+        )
         services = app.state.services
         sock = _listen(host or settings.host, settings.port if port is None else port)
         try:
@@ -93,6 +130,11 @@ def serve(
         finally:
             sock.close()
             services.close()
+            selfservice.close()
+            troubleshooting.close()
+            if tickets is not None:
+                tickets.close()
+            knowledge.close()
     finally:
         worker.stop()
         gateway.policies.stop_watching()

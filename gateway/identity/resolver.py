@@ -157,6 +157,13 @@ class IdentityResolver:
             while len(self._cache) > self.settings.max_entries:
                 self._cache.popitem(last=False)
 
+    def close(self) -> None:
+        """Close every source that holds connections (LDAP pools, HTTP clients)."""
+        for source in self.sources:
+            closer = getattr(source, "close", None)
+            if callable(closer):
+                closer()
+
     def forget(self, user_id: str) -> None:
         """Drop cached facts, e.g. after a directory action changed them."""
         with self._lock:

@@ -21,6 +21,10 @@ class BackgroundWorker:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="gateway-worker", daemon=True)
 
+    def add(self, jobs: list[Callable[[], object]]) -> None:
+        """More jobs, before ``start``."""
+        self._jobs.extend(jobs)
+
     def start(self) -> None:
         self._thread.start()
 

@@ -132,9 +132,7 @@ def extract(ticket: Ticket, catalog: SoftwareCatalog) -> Extraction:
     text = ticket.text[:_SCAN_LIMIT]
     requester_email = ticket.requester_email.lower() if ticket.requester_email else None
     mine = {value.lower() for value in (ticket.requester_username, requester_email) if value}
-    emails = _unique(
-        [e.lower() for e in _EMAIL.findall(text) if e.lower() != requester_email]
-    )
+    emails = _unique([e.lower() for e in _EMAIL.findall(text) if e.lower() != requester_email])
     hostnames = _unique(
         [m.group(0).lower() for m in [*_DEVICE.finditer(text), *_FQDN.finditer(text)]]
     )

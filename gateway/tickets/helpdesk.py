@@ -102,7 +102,9 @@ class EmbeddedHelpDesk:
         with self._store.database.transaction() as db:
             found = db.execute("SELECT 1 FROM desk_tickets WHERE id = ?", (item.ticket,))
             if found.fetchone() is None:
-                raise UnknownTicketError(f"ticket {item.ticket} does not exist in the embedded desk")
+                raise UnknownTicketError(
+                    f"ticket {item.ticket} does not exist in the embedded desk"
+                )
             db.execute(
                 "INSERT INTO desk_entries (ticket_id, kind, text) VALUES (?, ?, ?)",
                 (item.ticket, str(item.kind), item.text),

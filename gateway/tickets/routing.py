@@ -41,10 +41,6 @@ class Classification:
     matched: tuple[str, ...]  # the signals found, described
     closest: tuple[str, float] | None = None  # best trigger below its threshold
 
-    @property
-    def trigger_id(self) -> str | None:
-        return None if self.trigger is None else self.trigger.id
-
 
 @dataclass(frozen=True, slots=True)
 class RoutingDecision:
@@ -141,13 +137,15 @@ class Router:
             for compiled in trigger.signals:
                 signal = compiled.signal
                 if compiled.regex is not None:
-                    hit = compiled.regex.search(text) is not None
+                    found = compiled.regex.search(text)
+                    seen = None if found is None else found.group(0)[:60]
                 else:
-                    value = _field(ticket, str(signal.field)).casefold()
-                    hit = value in {item.casefold() for item in signal.equals or []}
-                if hit:
+                    value = _field(ticket, str(signal.field))
+                    wanted = {item.casefold() for item in signal.equals or []}
+                    seen = value if value.casefold() in wanted else None
+                if seen is not None:
                     remaining *= 1.0 - compiled.weight
-                    matched.append(signal.describe())
+                    matched.append(f"{signal.describe()} found {seen!r}")
             confidence = 1.0 - remaining
             if confidence < trigger.definition.min_confidence:
                 if confidence > 0 and (closest is None or confidence > closest[1]):
@@ -308,8 +306,4 @@ class Router:
 
 
 def _field(ticket: Ticket, name: str) -> str:
-    if name == "category":
-        return ticket.category
-    if name == "state":
-        return ticket.state
-    return ticket.fields.get(name, "")
+    return ticket.category if name == "category" else ticket.fields.get(name, "")

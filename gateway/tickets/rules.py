@@ -58,7 +58,7 @@ __all__ = [
 
 _ID = r"^[a-z][a-z0-9_-]{0,63}$"
 SCOPE_ROOTS = frozenset({"ticket", "extracted", "requester", "target", "classification"})
-_ROUTE_ROOTS = SCOPE_ROOTS | {"execution", "params"}
+_DONE_ROOTS = frozenset({"execution", "params"})
 WorkflowParameters = dict[str, frozenset[str]]  # workflow id -> its parameter names
 
 
@@ -91,10 +91,10 @@ class Signal(BaseModel):
 
     def describe(self) -> str:
         if self.keywords is not None:
-            return f"keywords {', '.join(self.keywords)}"
+            return f"keyword (weight {self.weight:g})"
         if self.pattern is not None:
-            return f"pattern {self.pattern}"
-        return f"{self.field} in {', '.join(self.equals or [])}"
+            return f"pattern (weight {self.weight:g})"
+        return f"field {self.field} (weight {self.weight:g})"
 
 
 class HumanRoute(BaseModel):
@@ -201,7 +201,7 @@ def _check(
         ]
         for name in ("note", "done_note"):
             value = getattr(route, name)
-            roots = _ROUTE_ROOTS if name == "done_note" else SCOPE_ROOTS
+            roots = _DONE_ROOTS if name == "done_note" else SCOPE_ROOTS
             if value is not None:
                 texts.append(((*at, name), value, roots))
         if route.humans is not None:

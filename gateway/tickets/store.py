@@ -157,13 +157,12 @@ class StoreTransaction:
     def set_reported(self, ticket: str, reported: str) -> None:
         self.db.execute("UPDATE links SET reported = ? WHERE ticket = ?", (reported, ticket))
 
-    def open_links(self, finished: frozenset[str]) -> list[Link]:
-        marks = ",".join("?" * len(finished))
+    def open_links(self) -> list[Link]:
+        """Links to executions whose last written-back state is not a final one."""
         rows = self.db.execute(
             "SELECT ticket, source, ticket_id, execution_id, workflow, reported, note_digest, "
-            f"done_note FROM links WHERE execution_id IS NOT NULL AND reported NOT IN ({marks}) "
-            "ORDER BY created_at",
-            sorted(finished),
+            "done_note FROM links WHERE execution_id IS NOT NULL AND reported NOT IN "
+            "('succeeded', 'failed', 'compensated', 'cancelled', 'humans') ORDER BY created_at"
         ).fetchall()
         return [_link(row) for row in rows]
 
@@ -225,8 +224,7 @@ class StoreTransaction:
 
     def update_dead_letter(self, letter_id: int, *, state: str, reason: str) -> None:
         self.db.execute(
-            "UPDATE dead_letters SET state = ?, reason = ?, attempts = attempts + 1 "
-            "WHERE id = ?",
+            "UPDATE dead_letters SET state = ?, reason = ?, attempts = attempts + 1 WHERE id = ?",
             (state, reason, letter_id),
         )
 

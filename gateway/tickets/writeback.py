@@ -18,7 +18,7 @@ from enum import StrEnum
 from gateway.audit.redaction import redact
 from gateway.tickets.errors import WriteBackRefusedError
 
-__all__ = ["OutboxPolicy", "WriteBack", "WriteBackKind", "check_text"]
+__all__ = ["DEFAULT_POLICY", "OutboxPolicy", "WriteBack", "WriteBackKind", "check_text"]
 
 MAX_TEXT = 4000
 _HANDS_OVER = re.compile(
@@ -69,3 +69,6 @@ class OutboxPolicy:
         if retry_after is not None:
             wait = min(self.max_backoff_seconds, max(wait, retry_after))
         return now + timedelta(seconds=wait)
+
+
+DEFAULT_POLICY = OutboxPolicy()

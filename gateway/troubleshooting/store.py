@@ -1,5 +1,9 @@
 """Sessions on disk: one SQLite file (WAL), written after every step.
 
+Commits are not synced to the disk one by one unless ``durable`` is set: a session
+survives a crash or restart of the gateway exactly as it was; a power cut may take back
+its last steps.  Start and outcome are in the audit log either way.
+
 ``sessions`` holds each session's state as JSON next to the columns reports query;
 ``trees`` keeps each tree version a session started with (by digest), so a session whose
 tree file changed later goes on with exactly the tree it began on; ``edges`` holds the
@@ -114,11 +118,15 @@ def _session(row: sqlite3.Row) -> Session:
 class SessionStore:
     """Sessions, tree snapshots and the branches finished sessions took."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, durable: bool = False) -> None:
         self._db = EmbeddedDatabase(
             path, schema=_SCHEMA, version=_VERSION, what="session store", error=SessionStoreError
         )
         self._db.connection.row_factory = sqlite3.Row
+        if not durable:
+            # WAL without a sync per commit: a process crash or restart loses nothing; a
+            # power cut may lose the last steps, which the technician answers again.
+            self._db.connection.execute("PRAGMA synchronous = NORMAL")
         self.path = path
 
     def save(
@@ -166,7 +174,8 @@ class SessionStore:
             if session.status.finished:
                 resolved = int(session.status is SessionStatus.RESOLVED)
                 db.executemany(
-                    "INSERT INTO edges (session, tree, node, goto, resolved) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO edges (session, tree, node, goto, resolved) "
+                    "VALUES (?, ?, ?, ?, ?)",
                     [
                         (session.id, session.tree, step.node, step.goto, resolved)
                         for step in session.steps

@@ -16,6 +16,10 @@ from gateway.app import Gateway, open_runtime
 from gateway.audit.log import read_lines
 from gateway.audit.records import AuditRecord, parse_record
 from gateway.config import GatewayConfig, load_config
+from gateway.knowledge.destinations import open_knowledge
+from gateway.selfservice.setup import open_selfservice
+from gateway.tickets.builder import open_ticket_service
+from gateway.troubleshooting.setup import open_troubleshooting
 from tests.api.client import ApiClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +31,11 @@ ALL_SCOPES = (
     "approvals:write",
     "executions:write",
     "executions:read",
+    "catalog:run",
+    "catalog:usage",
+    "troubleshooting:write",
+    "tickets:write",
+    "knowledge:read",
 )
 SERVICE_SCOPES = ("decisions:write", "audit:read", "metrics:read")
 
@@ -91,6 +100,14 @@ class Api:
     def close(self) -> None:
         self.client.close()
         self.services.close()
+        if self.services.knowledge is not None:
+            self.services.knowledge.close()
+        if self.services.tickets is not None:
+            self.services.tickets.close()
+        if self.services.troubleshooting is not None:
+            self.services.troubleshooting.close()
+        if self.services.selfservice is not None:
+            self.services.selfservice.close()
         if self.services.runtime is not None:
             self.services.runtime.close()
         self.gateway.close()
@@ -110,7 +127,19 @@ def build_api(
     """An app over a gateway configured by ``extra`` (TOML) in ``folder``."""
     config = write_config(folder, extra)
     gateway = Gateway.from_config(config)
-    app = create_app(gateway, config, routers=routers, runtime=open_runtime(config, gateway))
+    runtime = open_runtime(config, gateway)
+    selfservice = open_selfservice(config, gateway, runtime)
+    troubleshooting = open_troubleshooting(config, gateway, runtime)
+    app = create_app(
+        gateway,
+        config,
+        routers=routers,
+        runtime=runtime,
+        selfservice=selfservice,
+        troubleshooting=troubleshooting,
+        tickets=open_ticket_service(config, gateway, runtime, advance="background"),
+        knowledge=open_knowledge(config.knowledge),
+    )
     return Api(app, ApiClient(app, raise_app_exceptions=raise_app_exceptions), gateway, config)
 
 

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.api.conftest import ALL_SCOPES, Api, MakeApi, build_api
-from tests.api.test_auth_matrix import ANONYMOUS, SCOPE_OF
+from tests.api.test_auth_matrix import ANONYMOUS, SCOPE_OF, SIGNED
 
 CHECKS = [
     not_a_server_error,
@@ -49,7 +49,7 @@ def api_schema(fuzzed: Api, credentials: dict[str, str]) -> schemathesis.BaseSch
     )
 
 
-OPERATIONS = sorted(ANONYMOUS | set(SCOPE_OF))
+OPERATIONS = sorted(ANONYMOUS | SIGNED | set(SCOPE_OF))
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])

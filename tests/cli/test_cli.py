@@ -346,5 +346,5 @@ def test_demo_without_an_audit_log(workdir: Path) -> None:
     code, out, _ = invoke("demo")
 
     assert code == 0
-    assert "audit log" not in out
+    assert "audit log verified" not in out
     assert not (workdir / "var" / "audit.log").exists()

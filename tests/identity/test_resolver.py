@@ -297,3 +297,20 @@ def test_a_resolver_without_a_source_that_can_act_refuses_changes() -> None:
 
     with pytest.raises(DirectoryActionError, match="no identity source can change the directory"):
         identity.unlock_account("ann")
+
+
+class ClosingDirectory(Directory):
+    closed: bool = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_closing_the_resolver_closes_the_sources_that_hold_connections() -> None:
+    ldap = ClosingDirectory("ldap", {"ann": {}})
+    static = Directory("static", {"ann": {}})
+    merged, _ = resolver(ldap, static)
+
+    merged.close()
+
+    assert ldap.closed is True

@@ -1,6 +1,18 @@
 """The API's routers, one module per part of the gateway."""
 
-from gateway.api.routes import approvals, audit, decisions, executions, health, stepup, tokens
+from gateway.api.routes import (
+    approvals,
+    audit,
+    catalog,
+    decisions,
+    executions,
+    health,
+    knowledge,
+    stepup,
+    tickets,
+    tokens,
+    troubleshooting,
+)
 
 __all__ = ["DEFAULT_ROUTERS"]
 
@@ -11,5 +23,9 @@ DEFAULT_ROUTERS = (
     stepup.router,
     approvals.router,
     executions.router,
+    catalog.router,
+    troubleshooting.router,
+    tickets.router,
+    knowledge.router,
     audit.router,
 )

@@ -30,13 +30,12 @@ from gateway.api.problems import ApiProblem
 from gateway.api.security import Requires
 from gateway.api.services import ApiServices, get_services
 from gateway.callers.caller import Caller
+from gateway.callers.scopes import TICKETS_WRITE
 from gateway.errors import IdentityError
 from gateway.tickets.errors import HelpDeskUnavailableError
 from gateway.tickets.service import IntakeResult, Outcome, TicketService
 
-__all__ = ["TICKETS_WRITE", "IntakeAnswer", "router"]
-
-TICKETS_WRITE = "tickets:write"
+__all__ = ["IntakeAnswer", "router"]
 router = APIRouter(tags=["tickets"])
 _Services = Annotated[ApiServices, Depends(get_services)]
 
@@ -70,8 +69,8 @@ class IntakeAnswer(BaseModel):
 
 
 def _service(services: ApiServices) -> TicketService:
-    service = getattr(services, "tickets", None)
-    if not isinstance(service, TicketService):
+    service = services.tickets
+    if service is None:
         raise ApiProblem(404, "tickets-disabled", "Ticket intake is off", "ticket intake is off")
     return service
 

@@ -22,6 +22,7 @@ from gateway.api.problems import ApiProblem
 from gateway.api.security import Requires
 from gateway.api.services import ApiServices, get_services
 from gateway.callers.caller import Caller
+from gateway.callers.scopes import TROUBLESHOOTING_WRITE
 from gateway.troubleshooting.engine import TroubleshootingEngine
 from gateway.troubleshooting.errors import (
     AnswerError,
@@ -35,14 +36,12 @@ from gateway.troubleshooting.errors import (
 from gateway.troubleshooting.report import build_report
 
 __all__ = [
-    "TROUBLESHOOTING_WRITE",
     "AnswerBody",
     "StartBody",
     "requires_troubleshooting",
     "router",
 ]
 
-TROUBLESHOOTING_WRITE = "troubleshooting:write"
 router = APIRouter(tags=["troubleshooting"])
 requires_troubleshooting = Requires(TROUBLESHOOTING_WRITE)
 
@@ -90,8 +89,8 @@ def _guarded(call: Callable[[], T]) -> T:
 
 
 def _engine(services: ApiServices) -> TroubleshootingEngine:
-    engine = getattr(services, "troubleshooting", None)
-    if not isinstance(engine, TroubleshootingEngine):
+    engine = services.troubleshooting
+    if engine is None:
         raise ApiProblem(
             503,
             "troubleshooting-unavailable",

@@ -1,0 +1,181 @@
+"""``gateway kb``: resolution summaries, the knowledge base, search and publishing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from gateway.cli.executions import exit_code, print_execution, runtime
+from gateway.config import GatewayConfig
+from gateway.knowledge.article import search_document
+from gateway.knowledge.audit_trail import AuditIndex, read_audit
+from gateway.knowledge.base import KnowledgeBase
+from gateway.knowledge.collect import collect_execution
+from gateway.knowledge.destinations import open_knowledge
+from gateway.knowledge.folder import render_article_file
+from gateway.knowledge.summary import Audience
+from gateway.knowledge.trail import Trail
+
+__all__ = ["kb"]
+
+
+@contextmanager
+def knowledge(config: GatewayConfig) -> Iterator[KnowledgeBase]:
+    base = open_knowledge(config.knowledge)
+    try:
+        yield base
+    finally:
+        base.close()
+
+
+def _trail(config: GatewayConfig, execution_id: str) -> Trail:
+    with runtime(config) as executor:
+        record = executor.get(execution_id).as_json()
+    audit = read_audit(config.audit.log) if config.audit.enabled else AuditIndex()
+    return collect_execution(record, audit)
+
+
+@click.group()
+def kb() -> None:
+    """Resolution summaries and the knowledge base."""
+
+
+@kb.command()
+@click.argument("execution_id")
+@click.option(
+    "--audience",
+    type=click.Choice([a.value for a in Audience]),
+    default=Audience.TECHNICIAN.value,
+    show_default=True,
+    help="technician: every step and reason; user: plain language.",
+)
+@click.pass_obj
+def summarize(config: GatewayConfig, execution_id: str, audience: str) -> None:
+    """Print the Markdown summary of an execution (redacted; the same input always gives
+    the same bytes)."""
+    trail = _trail(config, execution_id)
+    with knowledge(config) as base:
+        click.echo(base.summarize(trail, Audience(audience)), nl=False)
+
+
+@kb.command()
+@click.argument("execution_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the search document as JSON.")
+@click.pass_obj
+def record(config: GatewayConfig, execution_id: str, as_json: bool) -> None:
+    """Document an execution in the knowledge base: a new article, or a new version of
+    the article for the same problem."""
+    trail = _trail(config, execution_id)
+    with knowledge(config) as base:
+        change = base.record(trail)
+        document = base.search_document(change.article.id)
+    if as_json:
+        click.echo(json.dumps({"change": change.change, "article": document}, indent=2))
+        return
+    article = change.article
+    click.echo(f"{change.change} article {article.id} version {article.version}: {article.title}")
+    click.echo(f"  file: {change.path}")
+
+
+@kb.command()
+@click.argument("article")
+@click.option("--actor", required=True, help="Who publishes (a directory user id).")
+@click.option(
+    "--to",
+    "destination",
+    type=click.Choice(["folder", "servicenow", "confluence"]),
+    default="folder",
+    show_default=True,
+    help="Where to publish it.",
+)
+@click.option("--ticket", default=None, help="The help desk ticket this serves.")
+@click.option("--json", "as_json", is_flag=True, help="Print the execution as JSON.")
+@click.pass_obj
+def publish(
+    config: GatewayConfig,
+    article: str,
+    actor: str,
+    destination: str,
+    ticket: str | None,
+    as_json: bool,
+) -> None:
+    """Publish ARTICLE through the guarded runtime (workflow kb-publish: permission
+    kb.publish on article:ID, audited). Same exit codes as ``gateway run``; 5 when the
+    knowledge base is down (the publication is queued)."""
+    with runtime(config) as executor:
+        started = executor.start(
+            "kb-publish",
+            {"article": article, "destination": destination},
+            actor=actor,
+            channel="cli",
+            ticket=ticket,
+        )
+        execution = executor.advance(started.id)
+    if as_json:
+        click.echo(json.dumps(execution.as_json(), indent=2))
+    else:
+        print_execution(execution)
+    raise click.exceptions.Exit(int(exit_code(execution)))
+
+
+@kb.command()
+@click.argument("query")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def search(config: GatewayConfig, query: str, limit: int, as_json: bool) -> None:
+    """Search the knowledge base (any of the words; best first). Exit code 1 when
+    nothing matches."""
+    with knowledge(config) as base:
+        hits = base.search(query, limit)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": h.id,
+                        "title": h.title,
+                        "version": h.version,
+                        "score": h.score,
+                        "snippet": h.snippet,
+                    }
+                    for h in hits
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for hit in hits:
+            line = f"{hit.score:8.3f}  {hit.id}  v{hit.version}  {hit.title}"
+            click.echo("\n          ".join(filter(None, [line, hit.snippet])))
+        if not hits:
+            click.echo("no article matches", err=True)
+    if not hits:
+        raise click.exceptions.Exit(1)
+
+
+@kb.command()
+@click.argument("article")
+@click.option("--version", type=click.IntRange(1), default=None, help="An earlier version.")
+@click.option("--json", "as_json", is_flag=True, help="Print the search document as JSON.")
+@click.pass_obj
+def show(config: GatewayConfig, article: str, version: int | None, as_json: bool) -> None:
+    """Print an article (front matter and Markdown), or its search document."""
+    with knowledge(config) as base:
+        found = base.get(article, version)
+        if as_json:
+            click.echo(json.dumps(search_document(found.meta), indent=2, ensure_ascii=False))
+            return
+        click.echo(render_article_file(found.meta, found.body), nl=False)
+
+
+@kb.command()
+@click.pass_obj
+def reindex(config: GatewayConfig) -> None:
+    """Rebuild the search index from the article folder."""
+    with knowledge(config) as base:
+        count = base.reindex()
+    click.echo(f"indexed {count} article(s)")

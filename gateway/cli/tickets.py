@@ -1,0 +1,206 @@
+"""``gateway tickets``: replay ticket files, poll the help desks, see how a ticket would be
+routed, follow up on started automations, and look after dead letters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from gateway.app import Gateway, open_runtime
+from gateway.config import GatewayConfig
+from gateway.errors import ExitCode
+from gateway.tickets import IntakeResult, Outcome, TicketEventError, TicketService
+from gateway.tickets.builder import open_ticket_service
+from gateway.tickets.payloads import decode_json, generic_event, jira_event, servicenow_event
+from gateway.tickets.routing import RoutingDecision
+
+__all__ = ["tickets"]
+
+
+@contextmanager
+def ticket_service(config: GatewayConfig) -> Iterator[TicketService]:
+    """The ticket service over a gateway and runtime, all closed after."""
+    gateway = Gateway.from_config(config)
+    try:
+        executor = open_runtime(config, gateway)
+        try:
+            service = open_ticket_service(config, gateway, executor)
+            try:
+                yield service
+            finally:
+                service.close()
+        finally:
+            executor.close()
+            executor.store.close()
+    finally:
+        gateway.close()
+
+
+def _print_result(result: IntakeResult) -> None:
+    where = result.ticket or f"dead letter {result.dead_letter}"
+    click.echo(f"{str(result.outcome).upper():<16} {where}: {result.message}")
+    if result.execution is not None:
+        click.echo(f"                 execution {result.execution.id}: {result.execution.status}")
+
+
+def _emit(results: list[IntakeResult], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([result.as_json() for result in results], indent=2))
+        return
+    for result in results:
+        _print_result(result)
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[str(result.outcome)] = counts.get(str(result.outcome), 0) + 1
+    click.echo(", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "nothing")
+
+
+@click.group()
+def tickets() -> None:
+    """Ticket intake, routing and write-back (docs/tickets.md)."""
+
+
+@tickets.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_obj
+def replay(config: GatewayConfig, file: Path, as_json: bool) -> None:
+    """Feed FILE (JSON Lines, one event a line) to the intake, as if delivered.
+
+    Bad lines go to the dead-letter store and the rest goes on.  Exit code 0, or 1 when a
+    line was dead-lettered."""
+    lines = file.read_bytes().splitlines()
+    with ticket_service(config) as service:
+        results = service.replay_lines(lines)
+        service.follow_up()
+        service.flush_outbox()
+    _emit(results, as_json)
+    if any(result.outcome is Outcome.DEAD_LETTER for result in results):
+        raise SystemExit(int(ExitCode.FAILED))
+
+
+@tickets.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_obj
+def poll(config: GatewayConfig, as_json: bool) -> None:
+    """One polling round of the configured help desks (ServiceNow, Jira), then write back.
+
+    Exit code 5 when a help desk could not be reached (its watermark stays put)."""
+    with ticket_service(config) as service:
+        report = service.poll()
+        service.follow_up()
+        service.flush_outbox()
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        _emit(report.results, False)
+        for name, error in sorted(report.errors.items()):
+            click.echo(f"{name}: {error}", err=True)
+    if report.errors:
+        raise SystemExit(int(ExitCode.UNAVAILABLE))
+
+
+@tickets.command("follow-up")
+@click.pass_obj
+def follow_up(config: GatewayConfig) -> None:
+    """Write back what changed in started automations and deliver the outbox."""
+    with ticket_service(config) as service:
+        changed = service.follow_up()
+        flushed = service.flush_outbox()
+    click.echo(
+        f"{changed} automations changed; write-backs: {flushed.delivered} delivered, "
+        f"{flushed.waiting} waiting, {flushed.failed} failed"
+    )
+
+
+def _print_decision(decision: RoutingDecision) -> None:
+    if decision.workflow is not None:
+        params = " ".join(f"{k}={v}" for k, v in sorted(decision.parameters.items()))
+        click.echo(f"WORKFLOW  {decision.workflow} {params}  as {decision.actor}")
+    else:
+        click.echo(f"PEOPLE    queue {decision.queue}")
+    click.echo(f"  trigger: {decision.trigger or '-'}  route: {decision.route or '-'}  "
+               f"confidence: {decision.confidence:.2f}")  # fmt: skip
+    click.echo(f"  note: {decision.note}")
+    for line in decision.explanation:
+        click.echo(f"  - {line}")
+
+
+@tickets.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    type=click.Choice(["generic", "servicenow", "jira"]),
+    default="generic",
+    help="The shape of FILE (default: a generic event).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+@click.pass_obj
+def route(config: GatewayConfig, file: Path, source: str, as_json: bool) -> None:
+    """Dry run: how the ticket in FILE would be classified and routed, and why.
+
+    Nothing is started, recorded or written back."""
+    try:
+        payload = decode_json(file.read_bytes(), None, config.tickets.max_event_bytes)
+        if source == "servicenow":
+            event = servicenow_event(payload, "replay")
+        elif source == "jira":
+            event = jira_event(payload, None, "replay")
+        else:
+            event = generic_event(payload, "replay")
+    except TicketEventError as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
+    with ticket_service(config) as service:
+        decision = service.router.route(event.ticket)
+    if as_json:
+        click.echo(json.dumps(decision.as_json(), indent=2))
+    else:
+        _print_decision(decision)
+
+
+@tickets.group("dead-letters")
+def dead_letters() -> None:
+    """Events that could not be used: why, and replay after a fix."""
+
+
+@dead_letters.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Also the ones already replayed.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+@click.pass_obj
+def list_letters(config: GatewayConfig, show_all: bool, as_json: bool) -> None:
+    """The dead letters (open ones unless --all), oldest first."""
+    from gateway.tickets.store import TicketStore
+
+    store = TicketStore(config.tickets.database)
+    try:
+        with store.transaction(write=False) as tx:
+            letters = tx.dead_letters(state=None if show_all else "open", limit=1000)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([letter.as_json() for letter in letters], indent=2))
+        return
+    for letter in letters:
+        click.echo(
+            f"{letter.id:>5}  {letter.state:<8} {letter.received_at}  {letter.source}/"
+            f"{letter.channel}  {letter.size} bytes  {letter.reason}"
+        )
+    click.echo(f"{len(letters)} dead letters")
+
+
+@dead_letters.command("replay")
+@click.argument("letter_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def replay_letter(config: GatewayConfig, letter_id: int, as_json: bool) -> None:
+    """Read dead letter LETTER_ID again (after a fix).  Exit code 1 when it still fails."""
+    with ticket_service(config) as service:
+        result = service.replay_dead_letter(letter_id)
+        service.flush_outbox()
+    _emit([result], as_json)
+    if result.outcome is Outcome.DEAD_LETTER:
+        raise SystemExit(int(ExitCode.FAILED))

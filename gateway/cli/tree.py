@@ -1,0 +1,287 @@
+"""``gateway tree``: check troubleshooting trees and guide sessions through them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from gateway.app import Gateway, open_runtime
+from gateway.config import GatewayConfig
+from gateway.errors import ExitCode
+from gateway.troubleshooting.engine import TroubleshootingEngine
+from gateway.troubleshooting.errors import TroubleshootingError
+from gateway.troubleshooting.paths import enumerate_paths
+from gateway.troubleshooting.report import build_report
+from gateway.troubleshooting.session import SessionStatus
+from gateway.troubleshooting.setup import load_trees, open_troubleshooting, workflow_ids
+from gateway.troubleshooting.tree import Tree, load_tree
+from gateway.troubleshooting.views import SessionView
+
+__all__ = ["print_view", "tree", "troubleshooting"]
+
+
+@contextmanager
+def troubleshooting(config: GatewayConfig) -> Iterator[TroubleshootingEngine]:
+    """The engine over the guarded runtime, closed afterwards."""
+    gateway = Gateway.from_config(config)
+    try:
+        executor = open_runtime(config, gateway)
+        try:
+            engine = open_troubleshooting(config, gateway, executor)
+            try:
+                yield engine
+            finally:
+                engine.close()
+        finally:
+            executor.close()
+    finally:
+        gateway.close()
+
+
+_COLOURS = {"resolved": "green", "escalated": "yellow", "waiting": "cyan", "active": "cyan"}
+
+
+def print_view(view: SessionView) -> None:
+    session = view.session
+    state = click.style(str(session.status).upper(), fg=_COLOURS[session.status], bold=True)
+    click.echo(
+        f"{state}  {session.id}  {view.tree_title} ({session.tree} v{session.tree_version})"
+        f"  technician {session.technician}"
+    )
+    if view.notice:
+        click.echo(click.style(f"  notice: {view.notice}", fg="yellow"))
+    for step in session.steps:
+        value = "" if step.value is None else f" = {json.dumps(step.value, sort_keys=True)}"
+        click.echo(f"  {step.kind:<9} {step.node}{value}")
+    if view.prompt is not None:
+        prompt = view.prompt
+        kind = f"one of: {', '.join(map(str, prompt.choices))}" if prompt.choices else prompt.answer
+        click.echo(click.style(f"  ? {prompt.text}", bold=True) + f"  ({kind})")
+        if prompt.help:
+            click.echo(f"    {prompt.help}")
+        click.echo(f"  next: gateway tree answer {session.id} VALUE")
+    elif session.status is SessionStatus.WAITING:
+        click.echo(
+            f"  waiting for workflow execution {session.execution}; see gateway executions "
+            f"show {session.execution}, then: gateway tree resume {session.id}"
+        )
+    if session.outcome is not None:
+        target = session.outcome.get("escalate_to")
+        to = f" -> {target}" if target else ""
+        click.echo(f"  outcome {session.outcome['node']}{to}: {session.outcome['summary']}")
+
+
+def _emit(view: SessionView, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(view.as_json(), indent=2))
+    else:
+        print_view(view)
+    if view.session.status is SessionStatus.WAITING:
+        raise click.exceptions.Exit(int(ExitCode.WAITING))
+
+
+def _facts(pairs: tuple[str, ...]) -> dict[str, str]:
+    facts: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, found {pair!r}", param_hint="--fact")
+        facts[name] = value
+    return facts
+
+
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+
+
+@click.group()
+def tree() -> None:
+    """Guided troubleshooting: decision trees, sessions and their results."""
+
+
+@tree.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_JSON
+@click.pass_obj
+def validate(config: GatewayConfig, files: tuple[Path, ...], as_json: bool) -> None:
+    """Check FILES (default: every tree in the configured folder).  Exit 4 with every
+    problem, each with file and line."""
+    workflows = workflow_ids(config.runtime.workflows)
+    trees: list[Tree] = (
+        [load_tree(path, workflows) for path in files] if files else list(load_trees(config))
+    )
+    rows = [
+        {
+            "tree": item.id,
+            "version": item.version,
+            "file": item.source,
+            "nodes": len(item.definition.nodes),
+            "branches": sum(len(edges) for edges in item.edges.values()),
+            "digest": item.digest,
+        }
+        for item in trees
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(
+            f"ok  {row['tree']} v{row['version']}  {row['nodes']} nodes, "
+            f"{row['branches']} branches  ({row['file']})"
+        )
+
+
+@tree.command()
+@click.argument("tree_ref", metavar="TREE")
+@_JSON
+@click.pass_obj
+def paths(config: GatewayConfig, tree_ref: str, as_json: bool) -> None:
+    """Every root-to-outcome path of TREE (an id, or a file), with a scenario for each."""
+    path = Path(tree_ref)
+    if tree_ref.endswith(".yaml") and path.is_file():
+        item = load_tree(path, workflow_ids(config.runtime.workflows))
+    else:
+        item = load_trees(config).get(tree_ref)
+    found = enumerate_paths(item)
+    if as_json:
+        click.echo(json.dumps([p.as_json() for p in found], indent=2))
+        return
+    for index, found_path in enumerate(found, 1):
+        click.echo(f"{index:>4}  {found_path.result:<9} {found_path.name}")
+    click.echo(f"{len(found)} paths")
+
+
+@tree.command()
+@click.argument("tree_id", metavar="TREE")
+@click.option("--technician", required=True, help="Who troubleshoots (a directory user id).")
+@click.option("--ticket", default=None, help="The help desk ticket this serves.")
+@click.option(
+    "--fact",
+    "pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A fact the ticket already holds (repeatable); its question is skipped.",
+)
+@_JSON
+@click.pass_obj
+def start(
+    config: GatewayConfig,
+    tree_id: str,
+    technician: str,
+    ticket: str | None,
+    pairs: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Start a session on TREE; it runs until it needs an answer.  Exit 6 while it waits
+    for a workflow (approval, step-up)."""
+    with troubleshooting(config) as engine:
+        view = engine.start(tree_id, technician=technician, ticket=ticket, facts=_facts(pairs))
+    _emit(view, as_json)
+
+
+@tree.command()
+@click.argument("session_id")
+@click.argument("value")
+@_JSON
+@click.pass_obj
+def answer(config: GatewayConfig, session_id: str, value: str, as_json: bool) -> None:
+    """Answer the question SESSION_ID waits on (yes/no, a choice, a number or text)."""
+    with troubleshooting(config) as engine:
+        view = engine.answer(session_id, value)
+    _emit(view, as_json)
+
+
+@tree.command()
+@click.argument("session_id")
+@_JSON
+@click.pass_obj
+def show(config: GatewayConfig, session_id: str, as_json: bool) -> None:
+    """A session as stored: its path, facts and the question it waits on."""
+    with troubleshooting(config) as engine:
+        view = engine.show(session_id)
+    _emit(view, as_json)
+
+
+@tree.command()
+@click.argument("session_id")
+@_JSON
+@click.pass_obj
+def undo(config: GatewayConfig, session_id: str, as_json: bool) -> None:
+    """Take back the last answer."""
+    with troubleshooting(config) as engine:
+        view = engine.undo(session_id)
+    _emit(view, as_json)
+
+
+@tree.command()
+@click.argument("session_id")
+@_JSON
+@click.pass_obj
+def resume(config: GatewayConfig, session_id: str, as_json: bool) -> None:
+    """Go on with a session where it stopped (after a restart, or once its workflow can
+    go on)."""
+    with troubleshooting(config) as engine:
+        view = engine.resume(session_id)
+    _emit(view, as_json)
+
+
+@tree.command()
+@click.argument("tree_id", metavar="TREE", required=False)
+@click.option("--stale-hours", default=24.0, show_default=True, type=click.FloatRange(min=0),
+              help="Unfinished sessions idle this long count as abandoned.")  # fmt: skip
+@_JSON
+@click.pass_obj
+def report(config: GatewayConfig, tree_id: str | None, stale_hours: float, as_json: bool) -> None:
+    """Sessions, outcomes, average steps, resolution paths and dead ends, per tree."""
+    with troubleshooting(config) as engine:
+        ids = [tree_id] if tree_id else engine.store.trees()
+        now = datetime.now(UTC)
+        reports = [
+            build_report(engine.store, item, now=now, stale_after=timedelta(hours=stale_hours))
+            for item in ids
+        ]
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in reports], indent=2))
+        return
+    if not reports:
+        click.echo("no sessions yet")
+    for found in reports:
+        statuses = ", ".join(f"{count} {status}" for status, count in found.by_status.items())
+        click.echo(click.style(found.tree, bold=True) + f"  {found.sessions} sessions ({statuses})")
+        click.echo(f"  average steps (finished): {found.average_steps}")
+        for node, count in found.outcomes.items():
+            click.echo(f"  outcome  {count:>5}  {node}")
+        for nodes, count in found.resolution_paths:
+            click.echo(f"  resolved {count:>5}  {' > '.join(nodes)}")
+        for end in found.dead_ends:
+            click.echo(f"  dead end {end.sessions:>5}  {end.node} ({end.kind})")
+
+
+@tree.command()
+@click.argument("tree_id", metavar="TREE")
+@click.option("--technician", required=True, help="Who troubleshoots (a directory user id).")
+@click.option("--ticket", default=None, help="The help desk ticket this serves.")
+@click.pass_obj
+def run(config: GatewayConfig, tree_id: str, technician: str, ticket: str | None) -> None:
+    """Guide a session interactively: answer each question; "undo" takes the last answer
+    back, an empty line stops (resume later with gateway tree resume)."""
+    with troubleshooting(config) as engine:
+        view = engine.start(tree_id, technician=technician, ticket=ticket)
+        while view.prompt is not None:
+            print_view(view)
+            reply = click.prompt("answer", default="", show_default=False).strip()
+            if not reply:
+                click.echo(f"stopped; resume with: gateway tree resume {view.session.id}")
+                return
+            try:
+                if reply == "undo":
+                    view = engine.undo(view.session.id)
+                else:
+                    view = engine.answer(view.session.id, reply)
+            except TroubleshootingError as exc:
+                click.echo(f"error: {exc}", err=True)
+    _emit(view, False)

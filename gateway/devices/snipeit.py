@@ -1,0 +1,203 @@
+"""Software installs through Snipe-IT (REST API v1): a title's license seat is checked
+out to the device's asset, and checked in again to uninstall.
+
+* the asset: ``GET /api/v1/hardware?search=<device>``, the row whose ``name`` or
+  ``asset_tag`` is exactly the device;
+* the license: ``GET /api/v1/licenses?search=<title>``, the row whose ``name`` is the
+  title (case-insensitive);
+* its seats: ``GET /api/v1/licenses/<id>/seats``; a seat whose ``assigned_asset`` is the
+  asset means the title is already there, else the first free seat (no asset, no user);
+* checkout: ``PATCH /api/v1/licenses/<id>/seats/<seat>`` with ``{"asset_id": N}``;
+  checkin: the same with ``asset_id`` and ``assigned_to`` null.
+
+Snipe-IT answers a refused change with HTTP 200 and ``{"status": "error", "messages"}``;
+that is an ``ActionFailedError``.  A network failure, HTTP 429 or 5xx is a
+``TargetUnavailableError`` (the runtime retries later).  Values reach Snipe-IT only as
+encoded query parameters or JSON, and ids in paths only as integers the server gave.
+The token is sent as ``Authorization: Bearer`` and never appears in a message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from gateway.devices.installer import InstallResult
+from gateway.errors import ActionFailedError, ConfigError, TargetUnavailableError
+
+__all__ = ["SnipeItInstaller", "SnipeItSettings", "snipeit_settings"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SnipeItSettings(BaseModel):
+    """``base_url`` is the Snipe-IT site (``https://assets.example.com``); plain http only
+    for a loopback host (tests)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    base_url: str
+    token: SecretStr = Field(min_length=1)
+    name: str = Field(default="snipe-it", min_length=1)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    page_size: int = Field(default=500, ge=1, le=500)
+    note: str = Field(default="installed through the IT support gateway", max_length=200)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("expected an https:// URL such as https://assets.example.com")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError("plain http is allowed only for a loopback host; use https://")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("expected scheme, host, port and path only")
+        return value.rstrip("/")
+
+
+def snipeit_settings(table: Mapping[str, Any]) -> SnipeItSettings:
+    """Settings from ``[selfservice.snipeit]``, the token read from the environment
+    variable named by ``token_env``."""
+    values = {k: v for k, v in table.items() if k != "token_env"}
+    variable = table.get("token_env")
+    if not variable:
+        raise ConfigError("selfservice.snipeit.token_env: name the environment variable")
+    token = os.environ.get(str(variable))
+    if not token:
+        raise ConfigError(f"selfservice.snipeit.token_env: {variable} is not set")
+    try:
+        return SnipeItSettings.model_validate({**values, "token": token})
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        )
+        raise ConfigError(f"invalid selfservice.snipeit settings: {details}") from exc
+
+
+def _id(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ActionFailedError(f"snipe-it answered {what} without a valid id")
+    return value
+
+
+class SnipeItInstaller:
+    """A ``SoftwareInstaller`` over Snipe-IT; ``transport`` replaces the network in tests."""
+
+    def __init__(
+        self, settings: SnipeItSettings, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self._client = httpx.Client(
+            base_url=settings.base_url + "/api/v1",
+            headers={
+                "Authorization": f"Bearer {settings.token.get_secret_value()}",
+                "Accept": "application/json",
+            },
+            timeout=settings.timeout_seconds,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def _call(self, method: str, path: str, **options: Any) -> Any:
+        try:
+            response = self._client.request(method, path, **options)
+        except httpx.TransportError as exc:
+            raise TargetUnavailableError(self.name, type(exc).__name__) from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TargetUnavailableError(self.name, f"HTTP {response.status_code}")
+        if response.status_code in (401, 403):
+            raise ActionFailedError(
+                f"{self.name} refused the API token (HTTP {response.status_code})"
+            )
+        if response.status_code != 200:
+            raise ActionFailedError(
+                f"{self.name} answered HTTP {response.status_code} to {method} {path}"
+            )
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ActionFailedError(f"{self.name} answered something that is not JSON") from exc
+        if not isinstance(body, dict):
+            raise ActionFailedError(f"{self.name} answered an unexpected shape")
+        if body.get("status") == "error":
+            raise ActionFailedError(f"{self.name} refused: {str(body.get('messages'))[:200]}")
+        return body
+
+    def _rows(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        body = self._call("GET", path, params={"limit": self.settings.page_size, **params})
+        rows = body.get("rows")
+        if not isinstance(rows, list):
+            raise ActionFailedError(f"{self.name} answered a list without rows")
+        return [row for row in rows if isinstance(row, dict)]
+
+    def _asset(self, device: str) -> int:
+        for row in self._rows("/hardware", search=device):
+            if device in (row.get("name"), row.get("asset_tag")):
+                return _id(row.get("id"), "an asset")
+        raise ActionFailedError(f"{self.name} has no asset named {device!r}")
+
+    def _license(self, title: str) -> int:
+        for row in self._rows("/licenses", search=title):
+            if str(row.get("name", "")).lower() == title.lower():
+                return _id(row.get("id"), "a license")
+        raise ActionFailedError(f"{self.name} has no license for {title!r}")
+
+    def _seats(self, license_id: int) -> list[dict[str, Any]]:
+        return self._rows(f"/licenses/{license_id}/seats")
+
+    @staticmethod
+    def _holder(seat: dict[str, Any]) -> object:
+        asset = seat.get("assigned_asset")
+        return asset.get("id") if isinstance(asset, dict) else None
+
+    def install(self, device: str, title: str) -> InstallResult:
+        asset = self._asset(device)
+        license_id = self._license(title)
+        seats = self._seats(license_id)
+        if any(self._holder(seat) == asset for seat in seats):
+            return InstallResult(changed=False, detail=f"{title} was already on {device}")
+        free = next(
+            (s for s in seats if self._holder(s) is None and not s.get("assigned_user")), None
+        )
+        if free is None:
+            raise ActionFailedError(f"{self.name}: no free seat of the {title} license")
+        seat = _id(free.get("id"), "a seat")
+        self._call(
+            "PATCH",
+            f"/licenses/{license_id}/seats/{seat}",
+            json={"asset_id": asset, "note": self.settings.note},
+        )
+        return InstallResult(changed=True, detail=f"{title} installed on {device}")
+
+    def uninstall(self, device: str, title: str) -> InstallResult:
+        asset = self._asset(device)
+        license_id = self._license(title)
+        held = next((s for s in self._seats(license_id) if self._holder(s) == asset), None)
+        if held is None:
+            return InstallResult(changed=False, detail=f"{title} was not on {device}")
+        seat = _id(held.get("id"), "a seat")
+        self._call(
+            "PATCH",
+            f"/licenses/{license_id}/seats/{seat}",
+            json={"asset_id": None, "assigned_to": None, "note": self.settings.note},
+        )
+        return InstallResult(changed=True, detail=f"{title} removed from {device}")
+
+    def close(self) -> None:
+        self._client.close()

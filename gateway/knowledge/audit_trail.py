@@ -1,0 +1,61 @@
+"""The audit records that document executions, read once and indexed.
+
+``read_audit`` reads the log with ``gateway.audit.log.read_lines`` and
+``gateway.audit.records.parse_record``.  A line that cannot be read is not fatal here
+(verifying the log is ``gateway audit verify``'s job): it is skipped and named in
+``problems``, and summaries say that part of the record is missing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.audit.log import read_lines
+from gateway.audit.records import AuditRecord, parse_record
+from gateway.errors import VerificationError
+from gateway.knowledge.errors import KnowledgeStoreError
+
+__all__ = ["AuditIndex", "read_audit"]
+
+
+@dataclass
+class AuditIndex:
+    """Audit records by execution id, decisions by decision id, and what was unreadable."""
+
+    by_execution: dict[str, list[AuditRecord]] = field(default_factory=lambda: defaultdict(list))
+    decisions: dict[str, AuditRecord] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, records: Iterable[AuditRecord], problems: Iterable[str] = ()) -> AuditIndex:
+        index = cls(problems=list(problems))
+        for record in records:
+            if record.type == "decision" and record.decision_id:
+                index.decisions[record.decision_id] = record
+            execution = record.payload.get("execution")
+            if isinstance(execution, str):
+                index.by_execution[execution].append(record)
+        return index
+
+    def for_execution(self, execution_id: str) -> list[AuditRecord]:
+        return list(self.by_execution.get(execution_id, ()))
+
+
+def read_audit(path: Path) -> AuditIndex:
+    """Every readable record of the log at ``path``; unreadable lines become problems."""
+    records: list[AuditRecord] = []
+    problems: list[str] = []
+    try:
+        for position, line in enumerate(read_lines(path)):
+            try:
+                records.append(parse_record(line, position))
+            except VerificationError as exc:
+                problems.append(f"audit record at line {position + 1} is unreadable ({exc.kind})")
+    except FileNotFoundError:
+        problems.append("the audit log does not exist")
+    except OSError as exc:
+        raise KnowledgeStoreError(f"{path}: cannot read the audit log: {exc.strerror}") from exc
+    return AuditIndex.of(records, problems)

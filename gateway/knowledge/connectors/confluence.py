@@ -1,0 +1,118 @@
+"""Confluence: articles as pages through the REST content API.
+
+A new page is ``POST /rest/api/content`` with ``type: page``, the space key, the title
+and the article as ``body.storage`` (XHTML).  An update reads the page's current version
+(``GET /rest/api/content/{id}?expand=version``) and ``PUT``s the page with the version
+number one higher, as Confluence requires.  Before creating, a page with the same title
+in the space is looked up, so a publication run again after a crash updates it instead of
+failing on the duplicate title.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+
+from gateway.knowledge.article import ArticleMeta, PublishedCopy
+from gateway.knowledge.connectors.html import article_html
+from gateway.knowledge.connectors.http import call_json
+from gateway.knowledge.errors import PublishError
+
+__all__ = ["ConfluenceSettings", "ConfluenceSpace"]
+
+CONTENT = "/rest/api/content"
+SYSTEM = "confluence"
+
+
+class ConfluenceSettings(BaseModel):
+    """``[knowledge.confluence]``; the API token comes from ``token_env``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: HttpUrl  # e.g. https://example.atlassian.net/wiki
+    space_key: str = Field(pattern=r"^[A-Za-z0-9~]{1,255}$")
+    username: str = Field(min_length=1)
+    token: SecretStr
+    parent_page: str | None = Field(default=None, pattern=r"^[0-9]{1,32}$")
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
+def _version(page: dict[str, Any]) -> int:
+    version = page.get("version")
+    number = version.get("number") if isinstance(version, dict) else None
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise PublishError(f"{SYSTEM}: the page has no version number")
+    return number
+
+
+class ConfluenceSpace:
+    """Publishes articles as pages of one Confluence space."""
+
+    name = "confluence"
+
+    def __init__(
+        self, settings: ConfluenceSettings, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self._client = httpx.Client(
+            base_url=str(settings.base_url).rstrip("/"),
+            auth=httpx.BasicAuth(settings.username, settings.token.get_secret_value()),
+            headers={"Accept": "application/json"},
+            timeout=settings.timeout_seconds,
+            transport=transport,
+        )
+
+    def _page(self, article: ArticleMeta, version: int | None) -> dict[str, Any]:
+        page: dict[str, Any] = {
+            "type": "page",
+            "title": article.title,
+            "space": {"key": self.settings.space_key},
+            "body": {"storage": {"value": article_html(article), "representation": "storage"}},
+        }
+        if version is not None:
+            page["version"] = {"number": version}
+        elif self.settings.parent_page is not None:
+            page["ancestors"] = [{"id": self.settings.parent_page}]
+        return page
+
+    def _find(self, article: ArticleMeta) -> dict[str, Any] | None:
+        params = {"spaceKey": self.settings.space_key, "title": article.title, "expand": "version"}
+        body = call_json(self._client, SYSTEM, "GET", CONTENT, params=params)
+        results = body.get("results")
+        if isinstance(results, list) and results and isinstance(results[0], dict):
+            return results[0]
+        return None
+
+    def publish(self, article: ArticleMeta) -> PublishedCopy:
+        earlier = article.published.get(self.name)
+        if earlier is not None:
+            page: dict[str, Any] | None = call_json(
+                self._client, SYSTEM, "GET", f"{CONTENT}/{earlier.id}", params={"expand": "version"}
+            )
+        else:
+            page = self._find(article)
+        if page is None:
+            result = call_json(
+                self._client, SYSTEM, "POST", CONTENT, json=self._page(article, None)
+            )
+        else:
+            page_id = str(page.get("id") or "")
+            if not page_id.isdigit():
+                raise PublishError(f"{SYSTEM}: the page has no id")
+            body = self._page(article, _version(page) + 1) | {"id": page_id}
+            result = call_json(self._client, SYSTEM, "PUT", f"{CONTENT}/{page_id}", json=body)
+        page_id = str(result.get("id") or "")
+        if not page_id:
+            raise PublishError(f"{SYSTEM}: the answer has no page id")
+        links = result.get("_links")
+        url = None
+        if isinstance(links, dict) and links.get("base") and links.get("webui"):
+            url = f"{links['base']}{links['webui']}"
+        return PublishedCopy(
+            id=page_id, version=article.version, remote_version=_version(result), url=url
+        )
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,71 @@
+"""Builds the self-service catalog from configuration (``[selfservice]``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from gateway.approvals.model import ApprovalRequest
+from gateway.approvals.notices import approval_notice, approvers_to_ask
+from gateway.config import GatewayConfig
+from gateway.devices.inventory import YamlDeviceInventory
+from gateway.identity.static import StaticDirectoryFile
+from gateway.notify.model import NotificationKind
+from gateway.runtime.executor import Executor
+from gateway.selfservice.catalog import Catalog
+from gateway.selfservice.inputs import ApprovedSoftware, InventoryDevices, ValueSource
+from gateway.selfservice.service import CatalogGateway, SelfService
+from gateway.selfservice.store import RunStore
+from gateway.yaml_source import load_yaml_model
+
+__all__ = ["listed_software", "open_selfservice"]
+
+
+def listed_software(config: GatewayConfig) -> list[str]:
+    """The titles the embedded directory file names (choices offered in help texts);
+    whether one is approved is always asked of the configured directory."""
+    if "static" not in config.identity.sources:
+        return []
+    model, _ = load_yaml_model(
+        config.identity.static_file, StaticDirectoryFile, "invalid directory file"
+    )
+    return sorted(ref.partition(":")[2] for ref in model.resources if ref.startswith("software:"))
+
+
+def open_selfservice(
+    config: GatewayConfig,
+    gateway: CatalogGateway,
+    executor: Executor,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> SelfService:
+    """The catalog over the runtime ``executor``; close with ``service.close()``."""
+    from gateway.app import build_notifier
+
+    settings = config.selfservice
+    catalog = Catalog.load(settings.catalog, executor.workflows)
+    inventory = YamlDeviceInventory.load(settings.catalog / settings.inventory)
+    sources: dict[str, ValueSource] = {
+        "approved_software": ApprovedSoftware(gateway.directory, listed_software(config)),
+        "devices": InventoryDevices(inventory),
+    }
+    notifier = build_notifier(config.notifications)
+
+    def ask_approvers(item: ApprovalRequest) -> None:
+        notifier.send(
+            approval_notice(NotificationKind.APPROVAL_REQUESTED, item, approvers_to_ask(item))
+        )
+
+    audit = getattr(gateway, "audit", None)
+    return SelfService(
+        catalog,
+        gateway,
+        executor,
+        RunStore(settings.database),
+        inventory,
+        sources,
+        audit=audit.append if audit is not None else None,
+        visibility_ttl=settings.visibility_cache_seconds,
+        approval_opened=ask_approvers,
+        clock=clock or (lambda: datetime.now(UTC)),
+    )

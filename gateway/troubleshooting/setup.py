@@ -1,0 +1,78 @@
+"""Build the troubleshooting engine from configuration, on the guarded runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from gateway.app import Gateway
+from gateway.config import GatewayConfig
+from gateway.errors import SourceError
+from gateway.policy.request import AccessRequest
+from gateway.troubleshooting.diagnostics import DiagnosticRunner, Permit, default_checks
+from gateway.troubleshooting.engine import TroubleshootingEngine, WorkflowStarter
+from gateway.troubleshooting.store import SessionStore
+from gateway.troubleshooting.tree import TreeCatalog
+from gateway.yaml_source import load_yaml
+
+__all__ = ["diagnostics_permit", "load_trees", "open_troubleshooting", "workflow_ids"]
+
+
+def workflow_ids(folder: Path) -> list[str]:
+    """The ids of the workflows in ``folder`` (action nodes must name one)."""
+    found = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        try:
+            data = load_yaml(path).data
+        except SourceError:
+            continue  # the runtime reports its own invalid files
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            found.append(data["id"])
+    return found
+
+
+def load_trees(config: GatewayConfig) -> TreeCatalog:
+    """The configured trees, checked against the configured workflows."""
+    settings = config.troubleshooting
+    return TreeCatalog.load(settings.trees, workflow_ids(config.runtime.workflows))
+
+
+def diagnostics_permit(gateway: Gateway) -> Permit:
+    """Checks reaching a host are decided like any request: ``diagnostics.run`` on
+    ``host:<target>`` for the technician, audited."""
+
+    def permit(actor: str, target: str) -> str | None:
+        host = target.split("://")[-1].split("/")[0].split(":")[0] or "unknown"
+        try:
+            request = AccessRequest.model_validate(
+                {"actor": actor, "action": "diagnostics.run", "resource": f"host:{host}"}
+            )
+        except ValidationError:
+            return f"{host!r} is not a host name the gateway can decide on"
+        decision = gateway.authorize(request)
+        return None if decision.allowed else "; ".join(r.message for r in decision.reasons)
+
+    return permit
+
+
+def open_troubleshooting(
+    config: GatewayConfig, gateway: Gateway, workflows: WorkflowStarter | None
+) -> TroubleshootingEngine:
+    """The engine with the configured trees, store, checks and offline mode; actions go
+    through ``workflows`` (the executor from ``gateway.app.open_runtime``)."""
+    settings = config.troubleshooting
+    runner = DiagnosticRunner(
+        default_checks(),
+        timeout_seconds=settings.diagnostic_timeout_seconds,
+        offline=settings.offline,
+        permit=diagnostics_permit(gateway),
+    )
+    audit = gateway.audit
+    return TroubleshootingEngine(
+        load_trees(config),
+        SessionStore(settings.database),
+        runner,
+        workflows=workflows,
+        audit=audit.append if audit is not None else None,
+    )

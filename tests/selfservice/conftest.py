@@ -1,0 +1,28 @@
+"""Fixtures: the shipped catalog over a gateway and runtime in a temporary folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.config import GatewayConfig
+from tests.selfservice.harness import Clock, Stack, make_config
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> GatewayConfig:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def stack(config: GatewayConfig, clock: Clock) -> Iterator[Stack]:
+    made = Stack(config, clock)
+    yield made
+    made.close()

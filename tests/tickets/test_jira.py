@@ -1,0 +1,213 @@
+"""Jira Service Management against a local server: signed webhooks, JQL polling and
+write-back through comments and transitions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.errors import ConfigError
+from gateway.tickets import HelpDeskError, Outcome, SignatureError
+from gateway.tickets.jira import JiraDesk, jira_signature, verify_jira_signature
+from gateway.tickets.settings import JiraSettings, ServiceNowSettings, load_settings
+from gateway.tickets.writeback import WriteBack, WriteBackKind
+from tests.tickets.conftest import Desk, MakeDesk
+from tests.tickets.jira_server import JiraServer, issue
+
+TOKEN_ENV = "TICKETS_TEST_JIRA_TOKEN"
+SECRET_ENV = "TICKETS_TEST_JIRA_SECRET"
+SECRET = "whsec-Jira-42"
+TOM = {"emailAddress": "tom@example.com", "displayName": "Tom Becker", "accountId": "5b1"}
+
+
+@pytest.fixture
+def server() -> Iterator[JiraServer]:
+    running = JiraServer()
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def jira_desk(make_desk: MakeDesk, server: JiraServer, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    monkeypatch.setenv(TOKEN_ENV, server.token)
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    return make_desk(
+        "[tickets.jira]\n"
+        f'base_url = "{server.base_url}"\n'
+        f'email = "{server.email}"\n'
+        f'api_token_env = "{TOKEN_ENV}"\n'
+        f'webhook_secret_env = "{SECRET_ENV}"\n'
+        "page_size = 2\n"
+    )
+
+
+def _install(key: str, updated: str = "2024-05-01T09:00:00.000+0000") -> dict[str, object]:
+    return issue(
+        key, updated, "Please install 7-Zip",
+        description="I need 7-Zip installed on tom-laptop", reporter=TOM,
+        labels=["software"], components=[{"name": "Laptops"}],
+    )  # fmt: skip
+
+
+def _webhook(item: dict[str, object], event: str = "jira:issue_created") -> bytes:
+    return json.dumps({"timestamp": 1714554000000, "webhookEvent": event, "issue": item}).encode()
+
+
+def _signed(body: bytes, delivery: str = "d-1") -> dict[str, str]:
+    return {
+        "X-Hub-Signature": jira_signature(SECRET, body),
+        "X-Atlassian-Webhook-Identifier": delivery,
+        "Content-Type": "application/json",
+    }
+
+
+def test_a_signed_webhook_starts_the_workflow_and_the_issue_is_resolved(
+    jira_desk: Desk, server: JiraServer
+) -> None:
+    item = _install("IT-1")
+    server.add(item)
+    body = _webhook(item)
+    result = jira_desk.service.receive_delivery("jira", body, _signed(body))
+    again = jira_desk.service.receive_delivery("jira", body, _signed(body))
+
+    assert result.outcome is Outcome.STARTED
+    assert again.outcome is Outcome.DUPLICATE
+    jira_desk.service.follow_up()
+    assert jira_desk.service.flush_outbox().delivered == 3
+    comments = server.comments["IT-1"]
+    assert comments[0] == {"body": "The gateway is installing 7zip on tom-laptop."}
+    assert server.transitioned == [
+        ("IT-1", {"transition": {"id": "31"}, "fields": {"resolution": {"name": "Done"}}})
+    ]
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "X-Hub-Signature is missing: the webhook is not signed"),
+        ({"X-Hub-Signature": "md5=abc"}, "X-Hub-Signature: expected sha256=<hex>"),
+        ({"X-Hub-Signature": "sha256=" + "0" * 64},
+         "X-Hub-Signature does not match the body and the shared secret"),
+    ],
+)  # fmt: skip
+def test_unsigned_or_badly_signed_webhooks_are_dead_lettered(
+    jira_desk: Desk, server: JiraServer, headers: dict[str, str], reason: str
+) -> None:
+    item = _install("IT-1")
+    server.add(item)
+    result = jira_desk.service.receive_delivery("jira", _webhook(item), headers)
+
+    assert result.outcome is Outcome.DEAD_LETTER
+    assert result.message == reason
+    assert jira_desk.executor.recent() == []
+    assert SECRET not in json.dumps([r.payload for r in jira_desk.audited("ticket.dead_lettered")])
+
+
+def test_a_webhook_for_an_issue_jira_does_not_have_is_dead_lettered(jira_desk: Desk) -> None:
+    body = _webhook(_install("IT-404"), "jira:issue_updated")
+    result = jira_desk.service.receive_delivery("jira", body, _signed(body))
+
+    assert result.outcome is Outcome.DEAD_LETTER
+    assert result.message == "issue IT-404 does not exist in Jira"
+
+
+def test_jira_webhooks_without_a_configured_secret_are_refused(desk: Desk) -> None:
+    body = _webhook(_install("IT-1"))
+    result = desk.service.receive_delivery("jira", body, _signed(body))
+
+    assert result.outcome is Outcome.DEAD_LETTER
+    assert result.message == "Jira webhooks need [tickets.jira] with webhook_secret_env"
+
+
+def test_jql_polling_pages_and_moves_the_watermark(jira_desk: Desk, server: JiraServer) -> None:
+    server.add(_install("IT-1", "2024-05-01T09:00:00.000+0000"))
+    server.add(issue("IT-2", "2024-05-01T09:05:00.000+0000", "Printer", reporter=TOM))
+    adf = {"type": "doc", "content": [{"type": "paragraph", "content": [
+        {"type": "text", "text": "What is the wifi name?"}]}]}  # fmt: skip
+    server.add(issue("IT-3", "2024-05-01T09:07:30.000+0000", "Question", description=adf,
+                     reporter=TOM, priority={"name": "High"}))  # fmt: skip
+    server.add({"key": "IT-4", "fields": {"summary": "x", "updated": "yesterday"}})
+    server.add({"key": "bad key", "fields": {"updated": "2024-05-01T08:00:00.000+0000"}})
+
+    report = jira_desk.service.poll()
+
+    assert report.errors == {}
+    outcomes = [r.outcome for r in report.results]
+    assert outcomes.count(Outcome.DEAD_LETTER) == 2
+    assert outcomes.count(Outcome.STARTED) == 1
+    assert report.watermarks["jira"] == "2024-05-01T09:07:30.000+0000"
+    assert server.jql[0] == "(project = IT) ORDER BY updated ASC, key ASC"
+    again = jira_desk.service.poll()
+    assert server.jql[-1].startswith('(project = IT) AND updated >= "2024/05/01 09:07"')
+    assert [r.outcome for r in again.results if r.outcome is not Outcome.DEAD_LETTER] == [
+        Outcome.DUPLICATE
+    ]
+    unreadable = next(r for r in report.results if r.message == "updated: bad time")
+    assert unreadable.dead_letter is not None
+    replayed = jira_desk.service.replay_dead_letter(unreadable.dead_letter)
+    assert replayed.outcome is Outcome.HUMANS
+
+
+def test_a_resolution_needs_a_transition_the_issue_has(jira_desk: Desk, server: JiraServer) -> None:
+    server.add(_install("IT-1"))
+    server.transitions = [{"id": "11", "name": "In Progress"}]
+    desk = jira_desk.service.desks["jira"]
+    item = WriteBack("jira:IT-1", "jira", "IT-1", WriteBackKind.RESOLVE, "done")
+
+    with pytest.raises(HelpDeskError, match="has no transition named Resolve"):
+        desk.deliver(item)
+    note = WriteBack("jira:IT-1", "jira", "IT-1", WriteBackKind.WORK_NOTE, "for the team")
+    desk.deliver(note)
+    assert server.comments["IT-1"][-1]["properties"] == [
+        {"key": "sd.public.comment", "value": {"internal": True}}
+    ]
+
+
+def test_errors_from_jira_say_what_jira_said(server: JiraServer) -> None:
+    settings = JiraSettings(base_url=server.base_url, email=server.email, api_token="nope")
+    desk = JiraDesk(settings)
+    try:
+        with pytest.raises(HelpDeskError, match=r"HTTP 401: You are not authenticated\."):
+            desk.fetch("IT-1")
+        assert "nope" not in repr(desk)
+        with pytest.raises(SignatureError, match="no Jira webhook secret is configured"):
+            desk.verify(b"{}", "sha256=00")
+    finally:
+        desk.close()
+
+
+def test_the_signature_is_an_hmac_of_the_raw_body() -> None:
+    body = b'{"webhookEvent":"jira:issue_created"}'
+    verify_jira_signature(
+        "s3cret", body, jira_signature("s3cret", body).upper().replace("SHA", "sha")
+    )
+    with pytest.raises(SignatureError):
+        verify_jira_signature("s3cret", body + b" ", jira_signature("s3cret", body))
+
+
+@pytest.mark.parametrize(
+    ("kind", "model", "table", "message"),
+    [
+        ("jira", JiraSettings, {"base_url": "https://x.example", "email": "a", "api_token": "t"},
+         "tickets.jira.api_token: secrets never go in the configuration file"),
+        ("jira", JiraSettings, {"base_url": "https://x.example", "email": "a"},
+         "tickets.jira.api_token_env: name the environment variable holding it"),
+        ("servicenow", ServiceNowSettings, {"instance_url": "x", "password_env": "NOPE_UNSET"},
+         "tickets.servicenow.password_env: environment variable NOPE_UNSET is not set"),
+    ],
+)  # fmt: skip
+def test_connector_settings_keep_secrets_out_of_the_file(
+    kind: str, model: type[JiraSettings], table: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(kind, model, table)
+
+
+def test_invalid_connector_settings_name_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, "t")
+    with pytest.raises(ConfigError, match=r"tickets\.jira\.base_url: String should match"):
+        load_settings("jira", JiraSettings, {"base_url": "ftp://x", "email": "a",
+                                              "api_token_env": TOKEN_ENV})  # fmt: skip
