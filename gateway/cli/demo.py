@@ -10,6 +10,7 @@ import click
 from gateway.app import Gateway, open_runtime
 from gateway.audit.checkpoints import verify_log_file
 from gateway.audit.keys import PUBLIC_KEY_FILE, load_public_key
+from gateway.cli.demo_knowledge import run_knowledge_scenario
 from gateway.cli.demo_selfservice import run_selfservice_scenario
 from gateway.cli.demo_tickets import run_tickets_scenario
 from gateway.cli.demo_troubleshooting import run_troubleshooting_scenario
@@ -27,6 +28,7 @@ LATER_SCENARIOS = (
     ("Ticket-driven automation", run_tickets_scenario),
     ("Guided troubleshooting", run_troubleshooting_scenario),
     ("Self-service catalog", run_selfservice_scenario),
+    ("Resolution documentation", run_knowledge_scenario),
 )
 
 # (what happens, actor, action, resource, context)

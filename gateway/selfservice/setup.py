@@ -44,7 +44,8 @@ def open_selfservice(
 
     settings = config.selfservice
     catalog = Catalog.load(settings.catalog, executor.workflows)
-    inventory = YamlDeviceInventory.load(settings.catalog / settings.inventory)
+    known = settings.catalog / settings.inventory
+    inventory = YamlDeviceInventory.load(known) if known.exists() else YamlDeviceInventory({})
     sources: dict[str, ValueSource] = {
         "approved_software": ApprovedSoftware(gateway.directory, listed_software(config)),
         "devices": InventoryDevices(inventory),

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.callers.api_keys import ApiKeyStore
+from gateway.callers.scopes import PERSON_DEFAULT_SCOPES
 from gateway.cli import cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,7 +123,7 @@ def test_a_token_for_a_directory_user_verifies_with_the_served_keys(workdir: Pat
     assert "token for elena, expires " in err
     claims = jwt.decode(token, options={"verify_signature": False})
     assert (claims["sub"], claims["exp"] - claims["iat"]) == ("elena", 600)
-    assert claims["scope"] == "approvals:write decisions:write stepup:write"
+    assert claims["scope"] == " ".join(sorted(PERSON_DEFAULT_SCOPES))
     assert (workdir / "keys" / "api-tokens.key").stat().st_mode & 0o777 == 0o600
 
 

@@ -26,6 +26,7 @@ from gateway.config import EMBEDDED_DIRECTORY, GatewayConfig, IdentityConfig
 from gateway.devices.embedded import EmbeddedDeviceManager
 from gateway.errors import ActionFailedError, TargetUnavailableError
 from gateway.identity.embedded_actions import EmbeddedDirectoryActions
+from gateway.knowledge.actions import knowledge_actions
 from gateway.runtime.actions import ActionCall, ActionOutput, ActionRegistry, ActionSpec
 from gateway.runtime.builtin import directory_actions, notification_actions, software_actions
 from gateway.runtime.executor import Executor, RuntimeSettings
@@ -341,6 +342,7 @@ class Runtime:
                 ),
                 *software_actions(self.devices),
                 *notification_actions(build_notifier(config.notifications)),
+                *knowledge_actions(config.knowledge),
                 *(ticket_actions(self.ticketing) if self.with_tickets else []),
                 *change_actions(self.devices),
                 *(self.extra(self) if self.extra is not None else []),

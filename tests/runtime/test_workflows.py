@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import EMBEDDED_DIRECTORY
+from gateway.config import EMBEDDED_DIRECTORY, KnowledgeConfig
 from gateway.devices.embedded import EmbeddedDeviceManager
 from gateway.errors import SourceError
 from gateway.identity.embedded_actions import EmbeddedDirectoryActions
 from gateway.identity.static import StaticDirectory
+from gateway.knowledge.actions import knowledge_actions
 from gateway.notify.file import FileNotifier
 from gateway.runtime.actions import ActionCall, ActionOutput, ActionRegistry, ActionSpec
 from gateway.runtime.builtin import directory_actions, notification_actions, software_actions
@@ -346,6 +347,7 @@ def test_the_shipped_workflows_load_and_keep_an_exact_snapshot(tmp_path: Path) -
             *directory_actions(directory, changes),
             *software_actions(devices),
             *notification_actions(FileNotifier(tmp_path / "notifications.jsonl")),
+            *knowledge_actions(KnowledgeConfig(articles=tmp_path / "kb", index=tmp_path / "kb.db")),
         ]
     )
 
@@ -355,6 +357,7 @@ def test_the_shipped_workflows_load_and_keep_an_exact_snapshot(tmp_path: Path) -
         "access-grant",
         "access-revoke",
         "account-unlock",
+        "kb-publish",
         "password-reset",
         "software-install",
     ]

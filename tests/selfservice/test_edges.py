@@ -190,3 +190,13 @@ def test_a_run_whose_approval_was_rejected_can_still_be_cancelled(stack: Stack) 
     assert approvals is not None
     approvals.reject(str(waiting["approval_id"]), "priya", digest=str(waiting["digest"]))
     assert stack.service.cancel(run.id, "tom").state is RunState.CANCELLED
+
+
+def test_without_a_device_inventory_no_device_is_a_valid_target(config: GatewayConfig) -> None:
+    (config.selfservice.catalog / config.selfservice.inventory).unlink()
+    stack = Stack(config)
+    try:
+        with pytest.raises(ParameterError, match="'tom-laptop' is not a managed device"):
+            stack.service.run("tom", "install-software", {"title": "7zip", "devices": "tom-laptop"})
+    finally:
+        stack.close()
