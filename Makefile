@@ -45,6 +45,10 @@ bench: $(STAMP)  ## every benchmark, with ratios against the naive baselines
 	$(BIN)/python -m benchmarks.obligations
 	$(BIN)/python -m benchmarks.runtime
 	$(BIN)/python -m benchmarks.http_decisions
+	$(BIN)/python -m benchmarks.tickets
+	$(BIN)/python -m benchmarks.troubleshooting
+	$(BIN)/python -m benchmarks.selfservice
+	$(BIN)/python -m benchmarks.knowledge
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -2,33 +2,52 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
 import click
 
-from gateway.cli.approvals import approvals
-from gateway.cli.audit import audit
-from gateway.cli.authorize import authorize
-from gateway.cli.callers import callers
-from gateway.cli.catalog import catalog
-from gateway.cli.demo import demo
-from gateway.cli.executions import executions, run
-from gateway.cli.kb import kb
-from gateway.cli.keys import keys
-from gateway.cli.policy import policy
-from gateway.cli.serve import serve
-from gateway.cli.stepup import stepup
-from gateway.cli.tickets import tickets
-from gateway.cli.tree import tree
 from gateway.config import load_config
 from gateway.errors import GatewayError
 
 __all__ = ["cli", "main"]
 
 
+# Command name -> the module and attribute defining it, imported when the command is used:
+# a command pays only for its own imports (the HTTP stack is not loaded to verify a log).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "policy": ("gateway.cli.policy", "policy"),
+    "authorize": ("gateway.cli.authorize", "authorize"),
+    "demo": ("gateway.cli.demo", "demo"),
+    "keys": ("gateway.cli.keys", "keys"),
+    "audit": ("gateway.cli.audit", "audit"),
+    "stepup": ("gateway.cli.stepup", "stepup"),
+    "approvals": ("gateway.cli.approvals", "approvals"),
+    "run": ("gateway.cli.executions", "run"),
+    "executions": ("gateway.cli.executions", "executions"),
+    "serve": ("gateway.cli.serve", "serve"),
+    "callers": ("gateway.cli.callers", "callers"),
+    "catalog": ("gateway.cli.catalog", "catalog"),
+    "kb": ("gateway.cli.kb", "kb"),
+    "tickets": ("gateway.cli.tickets", "tickets"),
+    "tree": ("gateway.cli.tree", "tree"),
+}
+
+
 class _Gateway(click.Group):
-    """Prints a ``GatewayError``'s diagnostics once and exits with its code."""
+    """Loads each command on first use; prints a ``GatewayError``'s diagnostics once and
+    exits with its code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attribute = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -50,23 +69,6 @@ class _Gateway(click.Group):
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """Policy-as-code authorization and automation gateway for IT support."""
     ctx.obj = load_config(config_path)
-
-
-cli.add_command(policy)
-cli.add_command(authorize)
-cli.add_command(demo)
-cli.add_command(keys)
-cli.add_command(audit)
-cli.add_command(stepup)
-cli.add_command(approvals)
-cli.add_command(run)
-cli.add_command(executions)
-cli.add_command(serve)
-cli.add_command(callers)
-cli.add_command(catalog)
-cli.add_command(kb)
-cli.add_command(tickets)
-cli.add_command(tree)
 
 
 def main() -> None:
