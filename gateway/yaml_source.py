@@ -6,6 +6,8 @@ definitions by hand find the problem at once.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,13 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.errors import SourceError, SourceProblem
 
-__all__ = ["YamlDocument", "load_yaml", "load_yaml_model", "problems_from_validation"]
+__all__ = [
+    "YamlDocument",
+    "definition_digest",
+    "load_yaml",
+    "load_yaml_model",
+    "problems_from_validation",
+]
 
 Model = TypeVar("Model", bound=BaseModel)
 Loc = tuple[str, ...]
@@ -106,3 +114,10 @@ def load_yaml_model(path: Path, model: type[Model], summary: str) -> tuple[Model
         return model.model_validate(document.data), document
     except ValidationError as exc:
         raise SourceError(summary, problems_from_validation(document, exc)) from exc
+
+
+def definition_digest(definition: BaseModel) -> str:
+    """``sha256:`` over the canonical JSON of a checked definition: the same content gives
+    the same digest whatever its layout, comments or key order in the file."""
+    canonical = json.dumps(definition.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

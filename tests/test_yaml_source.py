@@ -182,3 +182,19 @@ def test_a_document_of_the_wrong_shape_is_reported_for_the_whole_document(tmp_pa
             str(path), 2, "document: Input should be a valid dictionary or instance of Ticket"
         ),
     )
+
+
+def test_a_definition_digest_depends_on_the_content_not_the_layout() -> None:
+    from pydantic import BaseModel
+
+    from gateway.yaml_source import definition_digest
+
+    class Item(BaseModel):
+        name: str
+        tags: list[str] = []
+
+    same = definition_digest(Item(name="a", tags=["x"]))
+
+    assert same == definition_digest(Item.model_validate({"tags": ["x"], "name": "a"}))
+    assert same != definition_digest(Item(name="a", tags=["y"]))
+    assert same.startswith("sha256:")

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import click
 
-from gateway.app import Gateway, open_runtime
+from gateway.cli.executions import gateway_runtime
 from gateway.config import GatewayConfig
 from gateway.errors import ExitCode
 from gateway.selfservice import SelfService, open_selfservice, prometheus_text
@@ -29,19 +29,12 @@ _EXIT = {
 @contextmanager
 def selfservice(config: GatewayConfig) -> Iterator[SelfService]:
     """The gateway, its runtime and the catalog over them, closed in reverse order."""
-    gateway = Gateway.from_config(config)
-    try:
-        executor = open_runtime(config, gateway)
+    with gateway_runtime(config) as (gateway, executor):
+        service = open_selfservice(config, gateway, executor)
         try:
-            service = open_selfservice(config, gateway, executor)
-            try:
-                yield service
-            finally:
-                service.close()
+            yield service
         finally:
-            executor.close()
-    finally:
-        gateway.close()
+            service.close()
 
 
 def _parameters(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -40,16 +40,23 @@ def exit_code(execution: Execution) -> ExitCode:
 
 
 @contextmanager
-def runtime(config: GatewayConfig) -> Iterator[Executor]:
+def gateway_runtime(config: GatewayConfig) -> Iterator[tuple[Gateway, Executor]]:
+    """The gateway and its runtime for one command, closed in reverse order."""
     gateway = Gateway.from_config(config)
     try:
         executor = open_runtime(config, gateway)
         try:
-            yield executor
+            yield gateway, executor
         finally:
             executor.close()
     finally:
         gateway.close()
+
+
+@contextmanager
+def runtime(config: GatewayConfig) -> Iterator[Executor]:
+    with gateway_runtime(config) as (_, executor):
+        yield executor
 
 
 _COLOURS = {"succeeded": "green", "failed": "red", "compensated": "yellow", "cancelled": "yellow"}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from gateway.app import Gateway, open_runtime
+from gateway.cli.executions import gateway_runtime
 from gateway.config import GatewayConfig
 from gateway.errors import ExitCode
 from gateway.tickets import IntakeResult, Outcome, TicketEventError, TicketService
@@ -24,20 +24,12 @@ __all__ = ["tickets"]
 @contextmanager
 def ticket_service(config: GatewayConfig) -> Iterator[TicketService]:
     """The ticket service over a gateway and runtime, all closed after."""
-    gateway = Gateway.from_config(config)
-    try:
-        executor = open_runtime(config, gateway)
+    with gateway_runtime(config) as (gateway, executor):
+        service = open_ticket_service(config, gateway, executor)
         try:
-            service = open_ticket_service(config, gateway, executor)
-            try:
-                yield service
-            finally:
-                service.close()
+            yield service
         finally:
-            executor.close()
-            executor.store.close()
-    finally:
-        gateway.close()
+            service.close()
 
 
 def _print_result(result: IntakeResult) -> None:

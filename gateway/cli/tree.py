@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from gateway.app import Gateway, open_runtime
+from gateway.cli.executions import gateway_runtime
 from gateway.config import GatewayConfig
 from gateway.errors import ExitCode
 from gateway.troubleshooting.engine import TroubleshootingEngine
@@ -28,19 +28,12 @@ __all__ = ["print_view", "tree", "troubleshooting"]
 @contextmanager
 def troubleshooting(config: GatewayConfig) -> Iterator[TroubleshootingEngine]:
     """The engine over the guarded runtime, closed afterwards."""
-    gateway = Gateway.from_config(config)
-    try:
-        executor = open_runtime(config, gateway)
+    with gateway_runtime(config) as (gateway, executor):
+        engine = open_troubleshooting(config, gateway, executor)
         try:
-            engine = open_troubleshooting(config, gateway, executor)
-            try:
-                yield engine
-            finally:
-                engine.close()
+            yield engine
         finally:
-            executor.close()
-    finally:
-        gateway.close()
+            engine.close()
 
 
 _COLOURS = {"resolved": "green", "escalated": "yellow", "waiting": "cyan", "active": "cyan"}

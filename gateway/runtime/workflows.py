@@ -12,8 +12,6 @@ each problem names the file and line.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +29,7 @@ from gateway.expressions import (
 from gateway.runtime.actions import ActionRegistry
 from gateway.runtime.errors import UnknownWorkflowError
 from gateway.runtime.parameters import ParameterSet, ParameterSpec
-from gateway.yaml_source import YamlDocument, load_yaml, problems_from_validation
+from gateway.yaml_source import YamlDocument, definition_digest, load_yaml, problems_from_validation
 
 __all__ = ["Schedule", "StepDefinition", "Workflow", "WorkflowCatalog", "WorkflowDefinition"]
 
@@ -215,9 +213,7 @@ def load_workflow(path: Path, actions: ActionRegistry) -> Workflow:
     problems = _check_workflow(definition, document, actions)
     if problems:
         raise SourceError("invalid workflow", problems)
-    canonical = json.dumps(definition.model_dump(by_alias=True), sort_keys=True)
-    digest = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-    return Workflow(definition, str(path), digest)
+    return Workflow(definition, str(path), definition_digest(definition))
 
 
 def _unknown_schedules(workflow: Workflow, known: Mapping[str, Workflow]) -> list[SourceProblem]:

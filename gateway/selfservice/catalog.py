@@ -23,7 +23,7 @@ from gateway.runtime.errors import UnknownWorkflowError
 from gateway.runtime.workflows import WorkflowCatalog
 from gateway.selfservice.definitions import CatalogItemDefinition
 from gateway.selfservice.errors import UnknownItemError
-from gateway.yaml_source import YamlDocument, load_yaml, problems_from_validation
+from gateway.yaml_source import YamlDocument, definition_digest, load_yaml, problems_from_validation
 
 __all__ = ["Catalog", "CatalogItem", "load_item"]
 
@@ -134,9 +134,7 @@ def load_item(path: Path, workflows: WorkflowCatalog) -> CatalogItem:
     problems = _check_item(definition, document, workflows)
     if problems:
         raise SourceError("invalid catalog item", problems)
-    canonical = json.dumps(definition.model_dump(mode="json", by_alias=True), sort_keys=True)
-    digest = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-    return CatalogItem(definition, str(path), digest)
+    return CatalogItem(definition, str(path), definition_digest(definition))
 
 
 class Catalog:

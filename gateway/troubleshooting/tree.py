@@ -8,8 +8,6 @@ noticed when the session is resumed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +24,7 @@ from gateway.troubleshooting.model import (
     QuestionNode,
     TreeDefinition,
 )
-from gateway.yaml_source import load_yaml, problems_from_validation
+from gateway.yaml_source import definition_digest, load_yaml, problems_from_validation
 
 __all__ = [
     "Edge",
@@ -106,8 +104,7 @@ class Tree:
 
 
 def _digest(definition: TreeDefinition) -> str:
-    canonical = json.dumps(definition.model_dump(mode="json", by_alias=True), sort_keys=True)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return definition_digest(definition)
 
 
 def tree_from_definition(definition: TreeDefinition, source: str) -> Tree:
