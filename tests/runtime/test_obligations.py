@@ -241,3 +241,21 @@ def test_with_step_up_turned_off_a_step_that_needs_one_is_refused(
     assert execution.error == (
         "step reset refused: the policy demands a step-up but step-up is disabled"
     )
+
+
+def test_a_step_up_wakes_only_the_executions_of_that_person_that_wait_for_one(
+    runtime: Runtime,
+) -> None:
+    seed = runtime.enrol("tom")
+    waiting = runtime.run("password-reset", "tom", user="tom")
+    runtime.run("software-install", "tom", title="7zip", device="tom-pc")  # finishes at once
+    digest = str((waiting.waiting or {})["digest"])
+    runtime.step_up("tom", seed, digest)
+
+    woken = runtime.executor.wake_stepped_up("tom")
+    nobody = runtime.executor.wake_stepped_up("elena")
+    runtime.restart()  # closing waits for the background work
+
+    assert woken == [waiting.id]
+    assert nobody == []
+    assert runtime.executor.get(waiting.id).state is ExecutionState.SUCCEEDED

@@ -52,3 +52,13 @@ def test_stopping_a_worker_that_never_started_is_harmless() -> None:
 
     worker.stop()
     worker.run_once()
+
+
+def test_jobs_added_before_the_start_run_on_every_beat_too() -> None:
+    ran: list[str] = []
+    worker = BackgroundWorker([lambda: ran.append("first")], interval=60)
+    worker.add([lambda: ran.append("added")])
+
+    worker.run_once()
+
+    assert ran == ["first", "added"]
