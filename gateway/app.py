@@ -222,8 +222,10 @@ def open_approvals(config: ApprovalsConfig, gateway: Gateway) -> ApprovalService
 
 def open_runtime(config: GatewayConfig, gateway: Gateway) -> Executor:
     """The guarded executor with the shipped actions bound to the configured systems: the
-    configured directory when it can make changes (LDAP, Okta), else the embedded one."""
+    configured directory when it can make changes (LDAP, Okta), else the embedded one; the
+    Snipe-IT asset manager when ``[selfservice.snipeit]`` is set, else the embedded one."""
     from gateway.devices.embedded import EmbeddedDeviceManager
+    from gateway.devices.installer import SoftwareInstaller
     from gateway.identity.directory import DirectoryActions
     from gateway.identity.embedded_actions import EmbeddedDirectoryActions
     from gateway.knowledge.actions import knowledge_actions
@@ -249,8 +251,17 @@ def open_runtime(config: GatewayConfig, gateway: Gateway) -> Executor:
         )
         changes, system = embedded, "embedded directory"
         closers.append(embedded.close)
-    devices = EmbeddedDeviceManager(settings.embedded_systems / "devices.db")
-    closers.append(devices.close)
+    devices: SoftwareInstaller
+    if config.selfservice.snipeit is not None:  # a real asset manager
+        from gateway.devices.snipeit import SnipeItInstaller, snipeit_settings
+
+        snipeit = SnipeItInstaller(snipeit_settings(config.selfservice.snipeit))
+        devices = snipeit
+        closers.append(snipeit.close)
+    else:
+        embedded_devices = EmbeddedDeviceManager(settings.embedded_systems / "devices.db")
+        devices = embedded_devices
+        closers.append(embedded_devices.close)
     notifier = build_notifier(config.notifications)
     actions = ActionRegistry(
         [

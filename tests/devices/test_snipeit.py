@@ -5,18 +5,25 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
+from gateway.app import Gateway, open_runtime
+from gateway.config import load_config
 from gateway.devices.snipeit import SnipeItInstaller, SnipeItSettings, snipeit_settings
 from gateway.errors import ActionFailedError, ConfigError, TargetUnavailableError
+from gateway.runtime.model import ExecutionState
 from tests.integration.quiet_http import QuietHandler, QuietServer
+
+REPO = Path(__file__).resolve().parents[2]
 
 TOKEN = "snipe-test-token-1"
 
@@ -295,3 +302,33 @@ def test_settings_from_the_configuration_table(monkeypatch: pytest.MonkeyPatch) 
     assert (
         snipeit_settings({"base_url": "http://[::1]:80", "token_env": "SNIPE_T"}).name == "snipe-it"
     )
+
+
+def test_a_configured_snipe_it_is_where_the_runtime_installs(
+    server: tuple[SnipeIt, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, url = server
+    monkeypatch.setenv("SNIPE_T", TOKEN)
+    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    shutil.copytree(REPO / "automations", tmp_path / "automations")
+    (tmp_path / "gateway.toml").write_text(
+        f'[selfservice.snipeit]\nbase_url = "{url}"\ntoken_env = "SNIPE_T"\n', encoding="utf-8"
+    )
+    config = load_config(tmp_path / "gateway.toml")
+    gateway = Gateway.from_config(config)
+    executor = open_runtime(config, gateway)
+    try:
+        started = executor.start(
+            "software-install", {"title": "visio", "device": "tom-laptop"}, actor="elena"
+        )
+        done = executor.advance(started.id)
+    finally:
+        executor.close()
+        gateway.close()
+
+    assert done.state is ExecutionState.SUCCEEDED
+    assert done.step("install").output == {"changed": True}
+    patches = [r for r in state.requests if r[0] == "PATCH"]
+    assert [(p[1], json.loads(p[3])["asset_id"]) for p in patches] == [
+        ("/api/v1/licenses/3/seats/32", 11)
+    ]
