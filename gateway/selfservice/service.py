@@ -19,12 +19,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from gateway.approvals.model import ApprovalRequest, ApprovalState
 from gateway.audit.records import AuditEvent, format_time
 from gateway.devices.inventory import DeviceInventory
+from gateway.errors import GatewayError
 from gateway.expressions import render_value
 from gateway.policy.decision import ApprovalObligation
 from gateway.policy.request import AccessRequest
@@ -48,6 +49,10 @@ from gateway.selfservice.runs import AuditSink, RunKeeper, run_event
 from gateway.selfservice.store import RunStore
 
 __all__ = ["CatalogGateway", "SelfService"]
+
+# A run still only admitted after this long was left by a process that died before its
+# decision: ``resume`` (and so ``tick``) decides it then, so it never holds a slot for ever.
+ADMISSION_GRACE = timedelta(seconds=60)
 
 
 class CatalogGateway(DecisionMaker, FactsAndDecisions, Protocol):
@@ -355,11 +360,40 @@ class SelfService:
         run = self.get(run_id)
         if run.state is RunState.RUNNING:
             return self.runs.advance(run)
-        if run.state not in (RunState.PENDING_APPROVAL, RunState.AWAITING_STEP_UP):
+        interrupted = (
+            run.state is RunState.ADMITTED and self._clock() - run.updated_at >= ADMISSION_GRACE
+        )  # admitted, then the process died before the decision
+        if run.state not in (RunState.PENDING_APPROVAL, RunState.AWAITING_STEP_UP) and (
+            not interrupted
+        ):
             return run
-        prepared = self._prepare(run.actor, run.item, {**run.parameters})
-        request = self._run_request(run.actor, prepared, run.ticket)
-        return self._decide(run, prepared.item, request, prepared.plans, False)
+        try:
+            prepared = self._prepare(run.actor, run.item, {**run.parameters})
+            request = self._run_request(run.actor, prepared, run.ticket)
+            return self._decide(run, prepared.item, request, prepared.plans, False)
+        except GatewayError as exc:
+            if not interrupted:
+                raise
+            current = self.get(run_id)  # a refusal by policy is recorded already
+            if current.state.finished:
+                return current
+            return self._give_up(run, f"could not be decided after an interruption: {exc}")
+
+    def _give_up(self, run: Run, reason: str) -> Run:
+        now = self._clock()
+        refused = replace(
+            run,
+            state=RunState.REFUSED,
+            error=reason,
+            status=f"refused: {reason}",
+            waiting=None,
+            finished_at=now,
+            updated_at=now,
+        )
+        with self.store.transaction() as tx:
+            tx.update(refused)
+            self.runs.record(run_event("selfservice.run_refused", refused, {"reason": reason}))
+        return refused
 
     def tick(self) -> int:
         """Resume every unfinished run; returns how many were looked at."""

@@ -15,7 +15,7 @@ from gateway.selfservice import RunRefusedError, RunState
 from gateway.selfservice.admission import LimitCheck, period_start
 from gateway.selfservice.browsing import CatalogBrowser
 from gateway.selfservice.definitions import Quota
-from gateway.selfservice.model import RefusalReason
+from gateway.selfservice.model import RefusalReason, Run
 from gateway.selfservice.setup import listed_software
 from tests.selfservice.harness import Clock, Stack
 
@@ -200,3 +200,64 @@ def test_without_a_device_inventory_no_device_is_a_valid_target(config: GatewayC
             stack.service.run("tom", "install-software", {"title": "7zip", "devices": "tom-laptop"})
     finally:
         stack.close()
+
+
+def _left_admitted(stack: Stack, given: dict[str, str], actor: str = "tom") -> Run:
+    """What a process that died between admission and decision leaves in the store."""
+    now = stack.clock()
+    run = Run(
+        id="0" * 31 + "1",
+        item="install-software",
+        item_version=1,
+        actor=actor,
+        department="Finance",
+        state=RunState.ADMITTED,
+        created_at=now,
+        updated_at=now,
+        parameters=given,
+        targets=(given["devices"],),
+    )
+    with stack.service.store.transaction() as tx:
+        tx.insert(run)
+    return run
+
+
+def test_a_run_left_admitted_by_a_dead_process_is_decided_after_the_grace(
+    stack: Stack, clock: Clock
+) -> None:
+    run = _left_admitted(stack, {"title": "7zip", "devices": "tom-laptop"})
+
+    soon = stack.service.resume(run.id)
+    clock.advance(seconds=61)
+    stack.service.tick()
+    later = stack.service.get(run.id)
+
+    assert soon.state is RunState.ADMITTED, "it may still be deciding elsewhere"
+    assert later.state is RunState.SUCCEEDED
+    assert [stack.executor.get(e).state for e in later.executions] == ["succeeded"]
+
+
+def test_a_run_left_admitted_that_policy_refuses_is_recorded_as_refused(
+    stack: Stack, clock: Clock
+) -> None:
+    run = _left_admitted(stack, {"title": "7zip", "devices": "lena-laptop"}, actor="lena")
+    clock.advance(seconds=61)
+
+    resumed = stack.service.resume(run.id)
+
+    assert resumed.state is RunState.REFUSED  # lena's account is disabled
+    assert resumed.decision_id is not None
+    assert not str(resumed.error).startswith("could not be decided")
+
+
+def test_a_run_left_admitted_whose_parameters_no_longer_hold_is_refused_with_why(
+    stack: Stack, clock: Clock
+) -> None:
+    run = _left_admitted(stack, {"title": "7zip", "devices": "priya-laptop"})
+    clock.advance(seconds=61)
+
+    resumed = stack.service.resume(run.id)
+
+    assert resumed.state is RunState.REFUSED
+    assert str(resumed.error).startswith("could not be decided after an interruption: ")
+    assert "selfservice.run_refused" in stack.audit_types()
