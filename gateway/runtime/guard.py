@@ -73,9 +73,11 @@ Outcome = Allowed | Refused | WaitApproval | WaitStepUp
 
 
 def _why(decision: Decision) -> str:
-    """The reasons that refused, without the ones that would have allowed."""
+    """The reasons that refused, without the ones that would have allowed; when the gateway
+    itself explains the refusal (no facts for the target), that explanation alone."""
     refusing = [r for r in decision.reasons if r.effect not in ("allow", "permit")]
-    return "; ".join(reason.message for reason in refusing or decision.reasons) or "denied"
+    own = [r for r in refusing if r.engine == "gateway"]
+    return "; ".join(reason.message for reason in own or refusing or decision.reasons) or "denied"
 
 
 class StepGuard:

@@ -68,6 +68,18 @@ def test_a_denied_step_is_refused_and_its_action_never_runs(runtime: Runtime) ->
     assert next(runtime.decisions("software.install")).payload["decision"] == "deny"
 
 
+def test_a_title_the_directory_does_not_know_is_refused_saying_just_that(
+    runtime: Runtime,
+) -> None:
+    execution = runtime.run("software-install", "elena", title="7-zip", device="e-1")
+
+    assert execution.state is ExecutionState.FAILED
+    assert execution.step("install").error == (
+        "step install refused: no directory facts for software:7-zip"
+    )
+    assert runtime.devices.installed("e-1") == []
+
+
 def test_a_false_condition_skips_its_step_and_says_why(runtime: Runtime) -> None:
     execution = runtime.run("account-unlock", "elena", user="tom")
 
