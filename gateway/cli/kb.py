@@ -8,16 +8,18 @@ from contextlib import contextmanager
 
 import click
 
-from gateway.cli.executions import exit_code, print_execution, runtime
+from gateway.cli.executions import exit_code, gateway_runtime, print_execution, runtime
 from gateway.config import GatewayConfig
 from gateway.knowledge.article import search_document
 from gateway.knowledge.audit_trail import AuditIndex, read_audit
 from gateway.knowledge.base import KnowledgeBase
-from gateway.knowledge.collect import collect_execution
+from gateway.knowledge.collect import collect_execution, collect_session
 from gateway.knowledge.destinations import open_knowledge
 from gateway.knowledge.folder import render_article_file
+from gateway.knowledge.sessions import session_trail
 from gateway.knowledge.summary import Audience
 from gateway.knowledge.trail import Trail
+from gateway.troubleshooting.setup import open_troubleshooting
 
 __all__ = ["kb"]
 
@@ -31,11 +33,33 @@ def knowledge(config: GatewayConfig) -> Iterator[KnowledgeBase]:
         base.close()
 
 
-def _trail(config: GatewayConfig, execution_id: str) -> Trail:
-    with runtime(config) as executor:
-        record = executor.get(execution_id).as_json()
+def _trail(config: GatewayConfig, execution_id: str | None, session_id: str | None) -> Trail:
+    """The trail of one execution, or of one troubleshooting session with the executions
+    its actions started."""
     audit = read_audit(config.audit.log) if config.audit.enabled else AuditIndex()
-    return collect_execution(record, audit)
+    if session_id is None:
+        if execution_id is None:
+            raise click.UsageError("name an EXECUTION_ID or a --session")
+        with runtime(config) as executor:
+            record = executor.get(execution_id).as_json()
+        return collect_execution(record, audit)
+    with gateway_runtime(config) as (gateway, executor):
+        engine = open_troubleshooting(config, gateway, executor)
+        try:
+            session, tree = engine.session_and_tree(session_id)
+        finally:
+            engine.close()
+        trail = session_trail(session, tree)
+        records = {e: executor.get(e).as_json() for e in trail.executions}
+    return collect_session(trail, records, audit)
+
+
+_SESSION = click.option(
+    "--session",
+    "session_id",
+    default=None,
+    help="Document a troubleshooting session (and what its actions ran) instead.",
+)
 
 
 @click.group()
@@ -44,7 +68,8 @@ def kb() -> None:
 
 
 @kb.command()
-@click.argument("execution_id")
+@click.argument("execution_id", required=False)
+@_SESSION
 @click.option(
     "--audience",
     type=click.Choice([a.value for a in Audience]),
@@ -53,22 +78,27 @@ def kb() -> None:
     help="technician: every step and reason; user: plain language.",
 )
 @click.pass_obj
-def summarize(config: GatewayConfig, execution_id: str, audience: str) -> None:
-    """Print the Markdown summary of an execution (redacted; the same input always gives
-    the same bytes)."""
-    trail = _trail(config, execution_id)
+def summarize(
+    config: GatewayConfig, execution_id: str | None, session_id: str | None, audience: str
+) -> None:
+    """Print the Markdown summary of an execution or a troubleshooting session (redacted;
+    the same input always gives the same bytes)."""
+    trail = _trail(config, execution_id, session_id)
     with knowledge(config) as base:
         click.echo(base.summarize(trail, Audience(audience)), nl=False)
 
 
 @kb.command()
-@click.argument("execution_id")
+@click.argument("execution_id", required=False)
+@_SESSION
 @click.option("--json", "as_json", is_flag=True, help="Print the search document as JSON.")
 @click.pass_obj
-def record(config: GatewayConfig, execution_id: str, as_json: bool) -> None:
-    """Document an execution in the knowledge base: a new article, or a new version of
-    the article for the same problem."""
-    trail = _trail(config, execution_id)
+def record(
+    config: GatewayConfig, execution_id: str | None, session_id: str | None, as_json: bool
+) -> None:
+    """Document an execution or a troubleshooting session in the knowledge base: a new
+    article, or a new version of the article for the same problem."""
+    trail = _trail(config, execution_id, session_id)
     with knowledge(config) as base:
         change = base.record(trail)
         document = base.search_document(change.article.id)

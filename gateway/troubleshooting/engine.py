@@ -225,6 +225,11 @@ class TroubleshootingEngine:
         tree, notice = self._tree_for(session)
         return self._view(self._run(session, tree), tree, notice)
 
+    def session_and_tree(self, session_id: str) -> tuple[Session, Tree]:
+        """The stored session and the tree version it runs on (for documentation)."""
+        session = self.store.load(session_id)
+        return session, self._tree_for(session)[0]
+
     def show(self, session_id: str) -> SessionView:
         """The session as stored, changing nothing."""
         session = self.store.load(session_id)

@@ -99,3 +99,30 @@ def test_publish_goes_through_the_runtime(workdir: Path) -> None:
     assert code == 0
     assert json.loads(out)["state"] == "succeeded"
     assert "status: published" in invoke("kb", "show", article)[1]
+
+
+def test_a_troubleshooting_session_is_summarised_and_recorded(workdir: Path) -> None:
+    shutil.copytree(
+        REPO / "automations" / "troubleshooting", workdir / "automations" / "troubleshooting"
+    )
+    code, out, err = invoke(
+        "tree", "start", "printer", "--technician", "elena", "--ticket", "INC42", "--json"
+    )
+    assert code == 0, err
+    session = json.loads(out)["id"]
+
+    code, summary, err = invoke("kb", "summarize", "--session", session)
+    recorded, document, _ = invoke("kb", "record", "--session", session, "--json")
+
+    assert code == 0, err
+    assert f"session {session}" in summary
+    assert "its outcome \\(it has not ended\\)" in summary
+    assert recorded == 0
+    assert json.loads(document)["change"] == "created"
+
+
+def test_summarize_needs_an_execution_or_a_session(workdir: Path) -> None:
+    code, _, err = invoke("kb", "summarize")
+
+    assert code == 2
+    assert "name an EXECUTION_ID or a --session" in err
