@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway.errors import SourceError, SourceProblem
 from gateway.expressions import (
@@ -29,7 +29,12 @@ from gateway.expressions import (
 from gateway.runtime.actions import ActionRegistry
 from gateway.runtime.errors import UnknownWorkflowError
 from gateway.runtime.parameters import ParameterSet, ParameterSpec
-from gateway.yaml_source import YamlDocument, definition_digest, load_yaml, problems_from_validation
+from gateway.yaml_source import (
+    YamlDocument,
+    definition_digest,
+    load_yaml,
+    load_yaml_model,
+)
 
 __all__ = ["Schedule", "StepDefinition", "Workflow", "WorkflowCatalog", "WorkflowDefinition"]
 
@@ -205,11 +210,7 @@ def _check_workflow(
 
 def load_workflow(path: Path, actions: ActionRegistry) -> Workflow:
     """Load and check one workflow file; ``SourceError`` lists every problem."""
-    document = load_yaml(path)
-    try:
-        definition = WorkflowDefinition.model_validate(document.data)
-    except ValidationError as exc:
-        raise SourceError("invalid workflow", problems_from_validation(document, exc)) from exc
+    definition, document = load_yaml_model(path, WorkflowDefinition, "invalid workflow")
     problems = _check_workflow(definition, document, actions)
     if problems:
         raise SourceError("invalid workflow", problems)

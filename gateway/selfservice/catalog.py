@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from gateway.errors import SourceError, SourceProblem
 from gateway.expressions import ExpressionError, parse_template, split_reference
 from gateway.runtime.errors import UnknownWorkflowError
 from gateway.runtime.workflows import WorkflowCatalog
 from gateway.selfservice.definitions import CatalogItemDefinition
 from gateway.selfservice.errors import UnknownItemError
-from gateway.yaml_source import YamlDocument, definition_digest, load_yaml, problems_from_validation
+from gateway.yaml_source import (
+    YamlDocument,
+    definition_digest,
+    load_yaml_model,
+)
 
 __all__ = ["Catalog", "CatalogItem", "load_item"]
 
@@ -126,11 +128,7 @@ def _check_item(
 
 def load_item(path: Path, workflows: WorkflowCatalog) -> CatalogItem:
     """Load and check one item file; ``SourceError`` lists every problem."""
-    document = load_yaml(path)
-    try:
-        definition = CatalogItemDefinition.model_validate(document.data)
-    except ValidationError as exc:
-        raise SourceError("invalid catalog item", problems_from_validation(document, exc)) from exc
+    definition, document = load_yaml_model(path, CatalogItemDefinition, "invalid catalog item")
     problems = _check_item(definition, document, workflows)
     if problems:
         raise SourceError("invalid catalog item", problems)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway.errors import SourceError, SourceProblem
 from gateway.expressions import (
@@ -43,7 +43,7 @@ from gateway.expressions import (
     parse_template,
     split_reference,
 )
-from gateway.yaml_source import YamlDocument, load_yaml, problems_from_validation
+from gateway.yaml_source import YamlDocument, load_yaml_model
 
 __all__ = [
     "SCOPE_ROOTS",
@@ -239,11 +239,7 @@ def _check(
 
 def load_trigger(path: Path, workflows: WorkflowParameters | None) -> Trigger:
     """Load and check one trigger file; ``SourceError`` lists every problem."""
-    document = load_yaml(path)
-    try:
-        definition = TriggerDefinition.model_validate(document.data)
-    except ValidationError as exc:
-        raise SourceError("invalid trigger", problems_from_validation(document, exc)) from exc
+    definition, document = load_yaml_model(path, TriggerDefinition, "invalid trigger")
     problems = _check(definition, document, workflows)
     if problems:
         raise SourceError("invalid trigger", problems)

@@ -12,8 +12,6 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from gateway.errors import SourceError, SourceProblem
 from gateway.troubleshooting.errors import UnknownTreeError
 from gateway.troubleshooting.model import (
@@ -24,7 +22,10 @@ from gateway.troubleshooting.model import (
     QuestionNode,
     TreeDefinition,
 )
-from gateway.yaml_source import definition_digest, load_yaml, problems_from_validation
+from gateway.yaml_source import (
+    definition_digest,
+    load_yaml_model,
+)
 
 __all__ = [
     "Edge",
@@ -118,11 +119,7 @@ def load_tree(path: Path, workflows: Collection[str] | None = None) -> Tree:
     ``workflows``, action nodes must name one of them."""
     from gateway.troubleshooting.validation import check_tree
 
-    document = load_yaml(path)
-    try:
-        definition = TreeDefinition.model_validate(document.data)
-    except ValidationError as exc:
-        raise SourceError("invalid tree", problems_from_validation(document, exc)) from exc
+    definition, document = load_yaml_model(path, TreeDefinition, "invalid tree")
     problems = check_tree(definition, document, workflows)
     if problems:
         raise SourceError("invalid tree", problems)
