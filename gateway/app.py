@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from gateway.approvals.auto import AutoApprover
 from gateway.approvals.eligibility import engine_roles
@@ -17,6 +17,8 @@ from gateway.approvals.service import ApprovalService
 from gateway.audit.keys import PRIVATE_KEY_FILE, init_keys, load_signer
 from gateway.audit.log import AuditLog
 from gateway.audit.records import AuditEvent
+from gateway.audit.unsafe import warn_no_audit_log, warn_unaudited
+from gateway.changes.calendar import ChangeCalendar
 from gateway.config import (
     ApprovalsConfig,
     AuditConfig,
@@ -36,7 +38,7 @@ from gateway.notify.outbox import Outbox
 from gateway.notify.reliable import ReliableNotifier
 from gateway.policy.decision import ApprovalObligation, Decision, StepUpObligation
 from gateway.policy.decision_point import PolicyDecisionPoint
-from gateway.policy.request import AccessRequest
+from gateway.policy.request import GATEWAY_CONTEXT, AccessRequest
 from gateway.policy.store import PolicyStore
 from gateway.stepup.service import StepUpService
 from gateway.stepup.settings import StepUpSettings
@@ -47,9 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["Gateway", "build_directory", "open_audit_log", "open_runtime"]
 
 Settings = TypeVar("Settings", bound=BaseModel)
-
-# Request context only the gateway may set.
-GATEWAY_CONTEXT = frozenset({"step_up_age_seconds"})
 
 
 def open_audit_log(config: AuditConfig) -> AuditLog:
@@ -351,7 +350,8 @@ class Gateway:
     """The gateway as a Python caller sees it: ask for a decision, get one you can trust.
 
     With an audit log, every decision is appended (durably) before it is returned; if the
-    append fails, ``AuditWriteError`` is raised and no decision is given.
+    append fails, ``AuditWriteError`` is raised and no decision is given.  Without one
+    (``[audit] unsafe_no_audit = true``), every decision logs an ``UNSAFE`` warning.
     """
 
     def __init__(
@@ -362,8 +362,10 @@ class Gateway:
         *,
         stale_tolerant_actions: frozenset[str] = frozenset(),
         stepup: StepUpService | None = None,
+        changes: ChangeCalendar | None = None,
     ) -> None:
         self.policies = policies
+        self.changes = changes
         self.directory = directory
         self.audit = audit
         self.stepup = stepup
@@ -377,18 +379,31 @@ class Gateway:
     @classmethod
     def from_config(cls, config: GatewayConfig | None = None) -> Gateway:
         config = config if config is not None else load_config()
-        policies = PolicyStore(config.policy.dir)
-        audit = open_audit_log(config.audit) if config.audit.enabled else None
+        audit = None if config.audit.unsafe_no_audit else open_audit_log(config.audit)
+        if audit is None:
+            warn_no_audit_log()
+        policies = PolicyStore(config.policy.dir, audit=audit.append if audit else None)
         tolerant = frozenset(config.identity.stale_tolerant_actions)
         directory = build_directory(config.identity)
         stepup = open_stepup(config.stepup, audit) if config.stepup.enabled else None
-        gateway = cls(policies, directory, audit, stale_tolerant_actions=tolerant, stepup=stepup)
+        changes = ChangeCalendar(config.changes.calendar)
+        gateway = cls(
+            policies,
+            directory,
+            audit,
+            stale_tolerant_actions=tolerant,
+            stepup=stepup,
+            changes=changes,
+        )
         if isinstance(directory, IdentityResolver):
             directory.on_conflict = gateway.record_conflict
         if config.approvals.enabled:
             gateway.approvals = open_approvals(config.approvals, gateway)
             gateway.auto_approver = AutoApprover(
-                gateway.approvals, gateway.decision_point, record=gateway._audited
+                gateway.approvals,
+                gateway.decision_point,
+                record=gateway._audited,
+                gateway_context=gateway.gateway_context,
             )
         return gateway
 
@@ -398,16 +413,17 @@ class Gateway:
         A directory that cannot be reached (and has no usable cached facts) gives a deny
         that says so: never an allow on facts that could not be read.  Context the gateway
         vouches for (how long ago the actor stepped up) comes from the gateway alone: a
-        caller that supplies it is refused.
+        caller that supplies it is refused; so does whether a change freeze is in force
+        (from the change calendar).
         """
         forged = GATEWAY_CONTEXT.intersection(request.context)
         if forged:
             names = ", ".join(sorted(forged))
             message = f"context {names} is set by the gateway, not by the caller"
             return self._audited(self.decision_point.refuse(request, message))
-        if self.stepup is not None:
-            context = {**request.context, **self.stepup.context_for(request.actor)}
-            request = request.model_copy(update={"context": context})
+        added = self.gateway_context(request.actor)
+        if added:
+            request = request.model_copy(update={"context": {**request.context, **added}})
         try:
             try:
                 actor: IdentityFacts | None = self.directory.get_user(request.actor)
@@ -420,6 +436,16 @@ class Gateway:
         else:
             decision = self.decision_point.decide(request, actor, resource)
         return self._audited(decision)
+
+    def gateway_context(self, actor: str) -> dict[str, JsonValue]:
+        """The context only the gateway sets for ``actor``'s requests: whether the change
+        calendar says a freeze is in force, and how long ago the actor stepped up."""
+        added: dict[str, JsonValue] = {}
+        if self.changes is not None:
+            added.update(self.changes.state_at().context())
+        if self.stepup is not None:
+            added.update(self.stepup.context_for(actor))
+        return added
 
     def confirm_approved(self, approval_id: str) -> Decision:
         """Decide an approved request again, just before its action runs.
@@ -449,12 +475,17 @@ class Gateway:
     def _audited(self, decision: Decision) -> Decision:
         if self.audit is not None:
             self.audit.append(decision_event(decision))
+        else:
+            request = decision.request
+            warn_unaudited(f"decision {request.action} on {request.resource} by {request.actor}")
         return decision
 
     def record_conflict(self, conflict: Conflict) -> None:
         """Sources disagreed about a fact: keep it in the audit log."""
         if self.audit is not None:
             self.audit.append(conflict_event(conflict))
+        else:
+            warn_unaudited(f"conflict over {conflict.fact} of {conflict.user_id}")
 
     def close(self) -> None:
         closer = getattr(self.directory, "close", None)

@@ -20,6 +20,7 @@ __all__ = [
     "ApiConfig",
     "ApprovalsConfig",
     "AuditConfig",
+    "ChangesConfig",
     "GatewayConfig",
     "IdentityConfig",
     "KnowledgeConfig",
@@ -35,6 +36,7 @@ __all__ = [
 
 DEFAULT_CONFIG_NAME = "gateway.toml"
 EMBEDDED_DIRECTORY = Path(__file__).parent / "defaults" / "directory.yaml"
+EMBEDDED_CHANGE_CALENDAR = Path(__file__).parent / "defaults" / "change-calendar.ics"
 
 
 class PolicyConfig(BaseModel):
@@ -89,13 +91,35 @@ class IdentityConfig(BaseModel):
 
 
 class AuditConfig(BaseModel):
+    """The signed, hash-chained audit log (``docs/audit-log-format.md``).
+
+    It cannot be switched off quietly: ``unsafe_no_audit = true`` runs without one (every
+    decision then logs a warning, and ``gateway serve`` refuses to start); the old key
+    ``enabled`` is refused with a message naming the new one.
+    """
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    enabled: bool = True
+    unsafe_no_audit: bool = False
     log: Path = Path("var/audit.log")
     signing_key: Path = Path("keys/audit-signing.key")
     create_key: bool = True  # make the signing key on first use when it is missing
     name: str = Field(default="it-support-gateway/audit", min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_the_old_switch(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "enabled" in data:
+            raise ValueError(
+                "audit.enabled is no longer a setting; to run without an audit log (unsafe: "
+                "nothing is audited) set audit.unsafe_no_audit = true"
+            )
+        return data
+
+    @property
+    def enabled(self) -> bool:
+        """Whether decisions and actions are audited (``unsafe_no_audit`` is not set)."""
+        return not self.unsafe_no_audit
 
 
 class StepUpConfig(BaseModel):
@@ -265,6 +289,14 @@ class ApiConfig(BaseModel):
         return self
 
 
+class ChangesConfig(BaseModel):
+    """Change management: the calendar of freezes and maintenance windows (iCalendar)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    calendar: Path = EMBEDDED_CHANGE_CALENDAR  # embedded: no freezes
+
+
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -280,6 +312,7 @@ class GatewayConfig(BaseModel):
     selfservice: SelfServiceConfig = SelfServiceConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
     api: ApiConfig = ApiConfig()
+    changes: ChangesConfig = ChangesConfig()
 
     def resolved(self, base: Path) -> GatewayConfig:
         """The same configuration with relative paths made absolute against ``base``."""
@@ -344,6 +377,9 @@ class GatewayConfig(BaseModel):
                         "api_keys": base / self.api.api_keys,
                         "token_signing_key": base / self.api.token_signing_key,
                     }
+                ),
+                "changes": self.changes.model_copy(
+                    update={"calendar": base / self.changes.calendar}
                 ),
                 "stepup": self.stepup.model_copy(
                     update={

@@ -30,6 +30,7 @@ from gateway.callers.errors import (
     ForbiddenError,
     KeySetUnavailableError,
 )
+from gateway.enforcement.errors import PolicyDeniedError
 from gateway.errors import (
     AuditError,
     GatewayError,
@@ -121,6 +122,7 @@ class ApiProblem(GatewayError):
 # (error class, status, name, title); the first entry on the error's MRO wins.
 _MAPPING: dict[type[GatewayError], tuple[int, str, str]] = {
     AuthenticationError: (401, "unauthenticated", "Authentication failed"),
+    PolicyDeniedError: (403, "policy-denied", "Denied by policy"),
     ForbiddenError: (403, "forbidden", "Not allowed"),
     KeySetUnavailableError: (503, "token-keys-unavailable", "Token keys unavailable"),
     CallerError: (503, "caller-authentication-unavailable", "Caller authentication unavailable"),

@@ -6,7 +6,8 @@ opened, ``AutoApprover.try_approve`` asks the policy decision point one more que
     principal  User::"REQUESTER"
     action     Action::"approval.auto"
     resource   Approval::"ID" with the attributes below
-    context    the request's own context (change_freeze, change, channel, ...)
+    context    the request's own context (change, channel, ...) with what the gateway
+               sets (change_freeze from the change calendar, step_up_age_seconds)
 
     Approval attribute   value
     actor                the request's actor (a User)
@@ -32,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import JsonValue
+
 from gateway.approvals.model import ApprovalRequest
 from gateway.approvals.service import ApprovalService
 from gateway.errors import DirectoryUnavailableError, UnknownActorError
@@ -44,6 +47,7 @@ __all__ = [
     "AUTO_ACTION",
     "AutoApprover",
     "AutoOutcome",
+    "GatewayContext",
     "RecordDecision",
     "approval_facts",
     "auto_request",
@@ -56,14 +60,19 @@ DEFAULT_CHANGE = "normal"
 RecordDecision = Callable[[Decision], object]
 """``record(decision)``: append the decision to the audit log; raises when it cannot."""
 
+GatewayContext = Callable[[str], dict[str, JsonValue]]
+"""``context(actor)``: the context only the gateway sets (a freeze, a step-up's age)."""
 
-def auto_request(item: ApprovalRequest) -> AccessRequest:
+
+def auto_request(
+    item: ApprovalRequest, gateway_context: dict[str, JsonValue] | None = None
+) -> AccessRequest:
     """The ``approval.auto`` question for ``item``: may the requester skip the people?"""
     return AccessRequest(
         actor=item.requester,
         action=AUTO_ACTION,
         resource=f"approval:{item.id}",
-        context=item.request.context,
+        context={**item.request.context, **(gateway_context or {})},
     )
 
 
@@ -123,16 +132,19 @@ class AutoApprover:
         decision_point: PolicyDecisionPoint,
         *,
         record: RecordDecision | None = None,
+        gateway_context: GatewayContext | None = None,
     ) -> None:
         self.service = service
         self._decision_point = decision_point
         self._record = record
+        self._gateway_context = gateway_context
 
     def decide(self, item: ApprovalRequest) -> Decision:
         """The ``approval.auto`` decision for ``item`` with the directory's facts today,
         recorded before it is returned.  Never raises for facts it cannot read: an
         unreachable directory gives a deny that says so."""
-        request = auto_request(item)
+        added = self._gateway_context(item.requester) if self._gateway_context else None
+        request = auto_request(item, added)
         directory = self.service.directory
         try:
             try:

@@ -14,7 +14,10 @@ Invariants, in the order a vote keeps them:
    other way is refused.
 4. Every transition is appended to the audit sink *before* it is committed: if the sink
    raises, the transaction is rolled back and nothing changes.
-5. An automatic approval (``approve_automatically``, asked by ``gateway.approvals.auto``)
+5. A request one of whose obligations nobody can give (``gateway.approvals.givable``)
+   is never left waiting: that obligation escalates at once when its ``escalate_to`` can
+   give it, else opening is refused (``NoApproverError``, audited as ``approval.refused``).
+6. An automatic approval (``approve_automatically``, asked by ``gateway.approvals.auto``)
    is no vote: it records the ``approval.auto`` decision apart from the votes, in the same
    transaction as its audit record, and only while the request is pending.
 """
@@ -33,6 +36,7 @@ from gateway.approvals.errors import (
     ApprovalError,
     ConflictingVoteError,
     DigestMismatchError,
+    NoApproverError,
     NotAuthorisedError,
     NotEligibleError,
     RequestFinishedError,
@@ -40,6 +44,7 @@ from gateway.approvals.errors import (
     StepUpRequiredError,
     UnknownApprovalError,
 )
+from gateway.approvals.givable import escalations
 from gateway.approvals.model import (
     ApprovalRequest,
     ApprovalState,
@@ -49,13 +54,14 @@ from gateway.approvals.model import (
     Vote,
     approval_digest,
 )
+from gateway.approvals.notices import recipients
 from gateway.approvals.store import ApprovalStore, Transaction, format_time
 from gateway.audit.records import AuditEvent
 from gateway.errors import UnknownActorError
 from gateway.identity.directory import DirectoryConnector
 from gateway.identity.facts import AccountStatus, IdentityFacts
 from gateway.policy.decision import ApprovalObligation, Decision
-from gateway.policy.request import AccessRequest
+from gateway.policy.request import AccessRequest, caller_request
 
 __all__ = ["ApprovalService", "AuditSink", "Authorise", "StepUpCheck"]
 
@@ -115,10 +121,11 @@ class ApprovalService:
         *,
         requester: str,
     ) -> ApprovalRequest:
-        """Open a pending approval for ``request``, as required by ``decision``."""
+        """Open a pending approval for ``request``, as required by ``decision``.
+        ``NoApproverError`` (audited) when nobody can give one of the obligations."""
         if not obligations:
             raise RuntimeError("an approval needs at least one approval obligation")
-        if not decision.allowed or decision.request != request:
+        if not decision.allowed or caller_request(decision.request) != caller_request(request):
             raise RuntimeError("approvals are opened for the allow decision of this request")
         now = self._clock()
         target = request.resource.id if request.resource.type == "account" else None
@@ -138,6 +145,8 @@ class ApprovalService:
             created_at=now,
             expires_at=now + timedelta(seconds=min(o.expires_seconds for o in obligations)),
         )
+        escalate = self._nobody_can_give(item)
+        item = replace(item, escalated=frozenset(escalate))
         with self.store.transaction() as tx:
             tx.insert(item)
             self._emit(
@@ -152,7 +161,30 @@ class ApprovalService:
                     "expires_at": format_time(item.expires_at),
                 },
             )
+            for index, why in escalate.items():
+                tx.mark_escalated(item.id, index, now)
+                obligation = item.obligations[index]
+                payload = {"obligation": obligation.name, "why": why,
+                           "escalate_to": list(obligation.escalate_to)}  # fmt: skip
+                self._emit("approval.escalated", None, item, payload)
         return item
+
+    def _nobody_can_give(self, item: ApprovalRequest) -> dict[int, str]:
+        """The obligations to escalate at once (``givable.escalations``); a refusal is
+        audited (no approval id: nothing was opened) and raised."""
+        try:
+            return escalations(item, self.directory)
+        except NoApproverError as error:
+            request = item.request
+            if self._audit is not None:
+                self._audit(AuditEvent(
+                    type="approval.refused", actor=item.requester, action=request.action,
+                    resource=str(request.resource), decision_id=item.decision_id,
+                    policy_digest=item.policy_digest,
+                    payload={"attempt": "open", "reason": error.reason, "message": str(error),
+                             "obligation": error.obligation},
+                ))  # fmt: skip
+            raise
 
     # -- reading -----------------------------------------------------------------------
 
@@ -361,12 +393,15 @@ class ApprovalService:
                         continue
                     tx.mark_escalated(current.id, index, moment)
                     current = replace(current, escalated=current.escalated | {index})
-                    notify = obligation.escalate_to
+                    notify = recipients(current, obligation.escalate_to)
                     self._emit(
                         "approval.escalated",
                         None,
                         current,
-                        {"obligation": obligation.name, "escalate_to": list(notify)},
+                        {
+                            "obligation": obligation.name,
+                            "escalate_to": list(obligation.escalate_to),
+                        },
                     )
                     changes.append(Change("escalated", current, index, notify))
         return changes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -10,6 +11,7 @@ import click
 from gateway.app import Gateway, open_runtime
 from gateway.audit.checkpoints import verify_log_file
 from gateway.audit.keys import PUBLIC_KEY_FILE, load_public_key
+from gateway.changes.calendar import ChangeCalendar
 from gateway.cli.demo_knowledge import run_knowledge_scenario
 from gateway.cli.demo_selfservice import run_selfservice_scenario
 from gateway.cli.demo_tickets import run_tickets_scenario
@@ -21,7 +23,7 @@ from gateway.config import GatewayConfig
 from gateway.errors import ExitCode, GatewayError
 from gateway.policy.request import AccessRequest
 
-__all__ = ["LATER_SCENARIOS", "SCENARIOS", "demo"]
+__all__ = ["FREEZE", "LATER_SCENARIOS", "SCENARIOS", "demo", "frozen_calendar"]
 
 # The capabilities that ride on the runtime, each with its own story.
 LATER_SCENARIOS = (
@@ -30,6 +32,10 @@ LATER_SCENARIOS = (
     ("Self-service catalog", run_selfservice_scenario),
     ("Resolution documentation", run_knowledge_scenario),
 )
+
+# A scenario whose context holds this key is decided while the change calendar says a
+# freeze is in force (the key itself is not sent: callers cannot claim a freeze).
+FREEZE = "during_freeze"
 
 # (what happens, actor, action, resource, context)
 SCENARIOS: tuple[tuple[str, str, str, str, dict[str, object]], ...] = (
@@ -76,11 +82,11 @@ SCENARIOS: tuple[tuple[str, str, str, str, dict[str, object]], ...] = (
         {"system": "payroll"},
     ),
     (
-        "Omar grants access during a change freeze",
+        "Omar grants access during a change freeze (from the change calendar)",
         "omar",
         "access.grant",
         "account:tom",
-        {"system": "payroll", "change_freeze": True},
+        {"system": "payroll", FREEZE: True},
     ),
     ("Tom installs Visio (licensed)", "tom", "software.install", "software:visio", {}),
     (
@@ -109,12 +115,17 @@ def demo(config: GatewayConfig, as_json: bool) -> None:
     """Decide the starter scenarios (password reset, access grant, software install,
     diagnostics, knowledge base) with the configured bundle and directory."""
     gateway = Gateway.from_config(config)
+    calendar = gateway.changes
     decisions = []
-    for title, actor, action, resource, context in SCENARIOS:
+    for title, actor, action, resource, scenario_context in SCENARIOS:
+        context = {k: v for k, v in scenario_context.items() if k != FREEZE}
         request = AccessRequest.model_validate(
             {"actor": actor, "action": action, "resource": resource, "context": context}
         )
+        if FREEZE in scenario_context:
+            gateway.changes = frozen_calendar(config.audit.log.parent)
         decision = gateway.authorize(request)
+        gateway.changes = calendar
         decisions.append(decision)
         if not as_json:
             click.echo(click.style(f"\n{title}", bold=True))
@@ -148,6 +159,23 @@ def demo(config: GatewayConfig, as_json: bool) -> None:
     if gateway.audit is not None:
         _show_audit(gateway.audit.path, config.audit.signing_key.with_name(PUBLIC_KEY_FILE))
     gateway.close()
+
+
+def frozen_calendar(folder: Path) -> ChangeCalendar:
+    """A change calendar (written to ``folder``) with a freeze in force for the next hour."""
+    now = datetime.now(UTC)
+    stamp = "%Y%m%dT%H%M%SZ"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "demo-freeze.ics"
+    path.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//it-support-gateway//demo//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:demo-freeze\r\nSUMMARY:Demo change freeze\r\n"
+        f"CATEGORIES:FREEZE\r\nDTSTAMP:{now:{stamp}}\r\n"
+        f"DTSTART:{now - timedelta(minutes=1):{stamp}}\r\n"
+        f"DTEND:{now + timedelta(hours=1):{stamp}}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    return ChangeCalendar(path)
 
 
 def _show_audit(log: Path, public_key: Path) -> None:

@@ -7,7 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
-__all__ = ["AccessRequest", "ResourceRef"]
+__all__ = ["GATEWAY_CONTEXT", "AccessRequest", "ResourceRef", "caller_request"]
+
+# Request context only the gateway sets (from the step-up store and the change calendar);
+# a caller that sends one of these is refused.
+GATEWAY_CONTEXT = frozenset({"step_up_age_seconds", "change_freeze"})
 
 _TYPE = re.compile(r"[a-z][a-z0-9_]*")
 _ACTION = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
@@ -51,3 +55,11 @@ class AccessRequest(BaseModel):
     action: str = Field(pattern=_ACTION, max_length=128)
     resource: ResourceRef
     context: dict[str, JsonValue] = {}
+
+
+def caller_request(request: AccessRequest) -> AccessRequest:
+    """``request`` as its caller made it: without the context the gateway added."""
+    if GATEWAY_CONTEXT.isdisjoint(request.context):
+        return request
+    context = {k: v for k, v in request.context.items() if k not in GATEWAY_CONTEXT}
+    return request.model_copy(update={"context": context})

@@ -48,7 +48,7 @@ def test_the_plain_route_takes_the_request_as_the_body(api: Api) -> None:
     assert response.status_code == 200
     assert response.json()["allow"] is True
     (record,) = api.audited("decision")
-    assert record.payload["context"] == {"ticket": "INC-1"}
+    assert record.payload["context"] == {"ticket": "INC-1", "change_freeze": False}
 
 
 def test_a_deny_is_an_answer_not_an_error(api: Api) -> None:
@@ -226,7 +226,7 @@ def test_decisions_are_counted_by_result(api: Api) -> None:
 
 
 def test_without_an_audit_log_a_refusal_is_still_a_refusal(make_api: MakeApi) -> None:
-    api = make_api("[audit]\nenabled = false\n")
+    api = make_api("[audit]\nunsafe_no_audit = true\n")
 
     response = api.client.post(
         "/v1/decisions", json={**RESET, "actor": "omar"}, headers=api.as_person("elena")

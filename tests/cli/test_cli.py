@@ -163,7 +163,7 @@ def test_authorize_prints_one_json_object(workdir: Path) -> None:
     assert code == 0
     assert decision["decision"] == "allow"
     assert decision["obligations"][0]["type"] == "step_up"
-    assert decision["request"]["context"] == {"channel": "self_service"}
+    assert decision["request"]["context"] == {"channel": "self_service", "change_freeze": False}
     assert {"reasons", "policy_digest", "decision_id"} <= decision.keys()
 
 
@@ -189,12 +189,13 @@ def test_authorize_keeps_json_types_in_context(workdir: Path) -> None:
         "--context",
         "system=payroll",
         "--context",
-        "change_freeze=true",
+        "duration_hours=8",
         "--json",
     )
 
-    assert code == 3
-    assert json.loads(out)["request"]["context"] == {"system": "payroll", "change_freeze": True}
+    context = json.loads(out)["request"]["context"]
+    assert code == 0
+    assert context == {"system": "payroll", "duration_hours": 8, "change_freeze": False}
 
 
 def test_authorize_shows_obligations_in_text(workdir: Path) -> None:
@@ -341,7 +342,7 @@ def test_policy_test_warns_about_policies_no_case_exercises(workdir: Path) -> No
 
 
 def test_demo_without_an_audit_log(workdir: Path) -> None:
-    (workdir / "gateway.toml").write_text("[audit]\nenabled = false\n")
+    (workdir / "gateway.toml").write_text("[audit]\nunsafe_no_audit = true\n")
 
     code, out, _ = invoke("demo")
 

@@ -20,13 +20,12 @@ from gateway.api.openapi import ERRORS_OF_BODIES, ERRORS_OF_CALLERS, problem_res
 from gateway.api.problems import ApiProblem, FieldProblem
 from gateway.api.security import Requires, record_refusal
 from gateway.api.services import ApiServices, get_services
-from gateway.app import GATEWAY_CONTEXT
 from gateway.audit.canonical import CanonicalError, canonical_bytes, check_canonical
 from gateway.callers.caller import Caller
 from gateway.callers.errors import ForbiddenError
 from gateway.callers.scopes import DECISIONS_WRITE
 from gateway.policy.decision import Decision, Effect, Obligation, Reason
-from gateway.policy.request import AccessRequest, ResourceRef
+from gateway.policy.request import GATEWAY_CONTEXT, AccessRequest, ResourceRef
 
 __all__ = ["DataRequest", "DataResponse", "DecisionInput", "DecisionResult", "router"]
 

@@ -1,0 +1,19 @@
+"""Audit first: the record of a change is appended before the change is made."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gateway.audit.records import AuditEvent
+
+__all__ = ["AuditSink", "record_first"]
+
+AuditSink = Callable[[AuditEvent], object]  # ``AuditLog.append`` fits
+
+
+def record_first(audit: AuditSink | None, event: AuditEvent) -> None:
+    """Append ``event``; an append that fails raises ``AuditWriteError`` so the change
+    that follows never happens.  Without an audit log (an unsafe configuration that
+    warns on its own) nothing is written."""
+    if audit is not None:
+        audit(event)

@@ -1,0 +1,164 @@
+"""The authorization table covers every route and every command, says what their guards
+really do, and the weakest credential is refused on every route that needs one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from gateway.api.security import Requires
+from gateway.callers.scopes import PERSON_ONLY_SCOPES, SCOPES
+from gateway.cli import cli
+from gateway.enforcement.table import AUTHORIZATION_TABLE, Entry, commands, routes
+from tests.api.conftest import ALL_SCOPES, Api, build_api
+
+SERVICE_SCOPES = tuple(sorted(set(SCOPES) - PERSON_ONLY_SCOPES))
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    made = build_api(tmp_path_factory.mktemp("table"))
+    yield made
+    made.close()
+
+
+def served(api: Api) -> dict[str, APIRoute]:
+    """Every route the app answers, walking included routers (they add no prefix here)."""
+    found: dict[str, APIRoute] = {}
+
+    def walk(routes: list[Any]) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.update({f"{method} {route.path}": route for method in route.methods})
+            elif hasattr(route, "original_router"):
+                walk(route.original_router.routes)
+
+    walk(api.app.routes)
+    return found
+
+
+def guards(dependant: Dependant) -> list[Requires]:
+    found = [dependant.call] if isinstance(dependant.call, Requires) else []
+    for child in dependant.dependencies:
+        found.extend(guards(child))
+    return found
+
+
+def leaf_commands() -> list[str]:
+    context = click.Context(cli)
+    names: list[str] = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        if isinstance(command, click.Group):
+            for name in command.list_commands(context):
+                sub = command.get_command(context, name)
+                assert sub is not None
+                walk(sub, [*path, name])
+        else:
+            names.append(" ".join(path))
+
+    walk(cli, ["gateway"])
+    return names
+
+
+def test_the_table_names_each_route_and_command_once() -> None:
+    names = [entry.name for entry in AUTHORIZATION_TABLE]
+
+    assert len(names) == len(set(names))
+
+
+def test_every_served_route_is_in_the_table_and_every_entry_is_served(api: Api) -> None:
+    table = {entry.name for entry in routes()}
+
+    assert sorted(set(served(api)) - table) == []  # a route without an entry
+    assert sorted(table - set(served(api))) == []  # an entry without a route
+
+
+def test_every_command_is_in_the_table_and_every_entry_is_a_command() -> None:
+    table = {entry.name for entry in commands()}
+
+    assert sorted(set(leaf_commands()) - table) == []
+    assert sorted(table - set(leaf_commands())) == []
+
+
+@pytest.mark.parametrize("entry", routes(), ids=lambda entry: entry.name)
+def test_each_route_guard_is_what_the_table_says(api: Api, entry: Entry) -> None:
+    found = guards(served(api)[entry.name].dependant)
+
+    if entry.callers in (("anonymous",), ("signed",)):
+        assert found == []
+        return
+    (guard,) = found
+    assert guard.scope == entry.scope
+    assert guard.people_only is entry.people_only
+
+
+def test_every_scope_guards_some_route() -> None:
+    assert set(SCOPES) == {entry.scope for entry in routes() if entry.scope is not None}
+
+
+def test_every_audit_event_type_is_a_valid_type() -> None:
+    pattern = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
+    for entry in AUTHORIZATION_TABLE:
+        assert entry.audit is None or pattern.fullmatch(entry.audit), entry.name
+
+
+GUARDED = [entry for entry in routes() if entry.callers not in (("anonymous",), ("signed",))]
+
+
+def call(api: Api, entry: Entry, headers: dict[str, str]) -> tuple[int, dict[str, object]]:
+    method, template = entry.name.split(" ", 1)
+    path = re.sub(r"\{[a-z_]+\}", "x1", template)
+    response = api.client.request(method, path, json={} if method == "POST" else None,
+                                  headers=headers)  # fmt: skip
+    body = response.json() if response.headers.get("content-type", "").endswith("json") else {}
+    return response.status_code, body
+
+
+@pytest.mark.parametrize("entry", GUARDED, ids=lambda entry: entry.name)
+def test_without_credentials_a_guarded_route_answers_401(api: Api, entry: Entry) -> None:
+    status, body = call(api, entry, {})
+
+    assert status == 401
+    assert body["type"] == "urn:it-support-gateway:problem:missing"
+
+
+@pytest.mark.parametrize(
+    "entry", [e for e in GUARDED if e.scope is not None], ids=lambda entry: entry.name
+)
+def test_every_scope_but_the_one_needed_is_refused(api: Api, entry: Entry) -> None:
+    others = [scope for scope in ALL_SCOPES if scope != entry.scope]
+
+    status, body = call(api, entry, api.as_person("elena", *others))
+
+    assert status == 403
+    assert body["scope"] == entry.scope
+
+
+@pytest.mark.parametrize(
+    "entry", [e for e in GUARDED if e.people_only], ids=lambda entry: entry.name
+)
+def test_a_service_key_is_refused_on_a_route_for_people(api: Api, entry: Entry) -> None:
+    status, body = call(api, entry, api.as_service(*SERVICE_SCOPES))
+
+    assert status == 403
+    assert body["type"] == "urn:it-support-gateway:problem:people-only"
+
+
+def test_the_table_module_has_no_entry_for_a_missing_name() -> None:
+    from gateway.enforcement.table import entry_for
+
+    assert entry_for("GET /healthz").callers == ("anonymous",)
+    with pytest.raises(KeyError):
+        entry_for("GET /nowhere")
+
+
+def test_the_table_is_relative_to_nothing_on_disk() -> None:
+    assert not any(Path(entry.name).exists() for entry in AUTHORIZATION_TABLE)
