@@ -12,6 +12,7 @@ from gateway.approvals.auto import AutoApprover
 from gateway.approvals.eligibility import engine_roles
 from gateway.approvals.model import ApprovalRequest, ApprovalState
 from gateway.approvals.notices import approval_notice, approvers_to_ask
+from gateway.approvals.reading import ApprovalReads
 from gateway.approvals.recheck import shortfall
 from gateway.approvals.service import ApprovalService
 from gateway.audit.keys import PRIVATE_KEY_FILE, init_keys, load_signer
@@ -371,6 +372,7 @@ class Gateway:
         self.stepup = stepup
         self.approvals: ApprovalService | None = None
         self.auto_approver: AutoApprover | None = None
+        self.approval_reads: ApprovalReads | None = None  # decides approval.read
         self.roles = engine_roles(lambda: policies.engine)
         self.decision_point = PolicyDecisionPoint(
             lambda: policies.engine, stale_tolerant_actions=stale_tolerant_actions
@@ -382,7 +384,7 @@ class Gateway:
         audit = None if config.audit.unsafe_no_audit else open_audit_log(config.audit)
         if audit is None:
             warn_no_audit_log()
-        policies = PolicyStore(config.policy.dir, audit=audit.append if audit else None)
+        policies = PolicyStore(config.policy.dir, audit=audit.append if audit is not None else None)
         tolerant = frozenset(config.identity.stale_tolerant_actions)
         directory = build_directory(config.identity)
         stepup = open_stepup(config.stepup, audit) if config.stepup.enabled else None
@@ -404,6 +406,9 @@ class Gateway:
                 gateway.decision_point,
                 record=gateway._audited,
                 gateway_context=gateway.gateway_context,
+            )
+            gateway.approval_reads = ApprovalReads(
+                gateway.approvals, gateway.decision_point, record=gateway._audited
             )
         return gateway
 

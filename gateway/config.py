@@ -217,6 +217,9 @@ class TicketsConfig(BaseModel):
     database: Path = Path("var/tickets.db")  # events seen, watermarks, dead letters, outbox
     poll_interval_seconds: float = Field(default=60.0, gt=0)
     max_event_bytes: int = Field(default=1_048_576, ge=1024)
+    # deliveries without a gateway credential (the Jira webhook), per source: a token bucket
+    unauthenticated_per_minute: float = Field(default=120.0, gt=0)
+    unauthenticated_burst: int = Field(default=30, ge=1)
     servicenow: dict[str, Any] | None = None
     jira: dict[str, Any] | None = None
 

@@ -2,6 +2,12 @@
 
 Every error names the file and the line of the offending value, so that people editing
 definitions by hand find the problem at once.
+
+Aliases are bounded while the document is composed, before anything is built from it: at
+most ``MAX_ALIASES`` alias uses, adding at most ``MAX_ALIAS_VALUES`` values once expanded,
+and never an alias inside the value it names; nesting is bounded by ``MAX_DEPTH``. A
+"billion laughs" document is refused at the alias that crosses a limit, in time
+proportional to its text.
 """
 
 from __future__ import annotations
@@ -19,6 +25,10 @@ from pydantic import BaseModel, ValidationError
 from gateway.errors import SourceError, SourceProblem
 
 __all__ = [
+    "MAX_ALIASES",
+    "MAX_ALIAS_VALUES",
+    "MAX_DEPTH",
+    "BoundedSafeLoader",
     "YamlDocument",
     "definition_digest",
     "load_yaml",
@@ -48,6 +58,86 @@ class YamlDocument:
         return self.lines.get((), 1)
 
 
+MAX_ALIASES = 100
+"""Alias uses (``*name``) allowed in one document."""
+MAX_ALIAS_VALUES = 10_000
+"""Values (scalars, sequences, mappings) that all the aliases of one document may add."""
+MAX_DEPTH = 100
+"""Sequences and mappings nested in one another."""
+
+
+class BoundedSafeLoader(yaml.SafeLoader):
+    """A safe loader that bounds aliases, what they expand to, and nesting, while composing.
+
+    ``yaml.load(text, Loader=BoundedSafeLoader)`` is ``yaml.safe_load`` with the bounds; a
+    document past one raises ``yaml.composer.ComposerError`` (a ``yaml.YAMLError``).
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+        self._alias_values = 0
+        self._depth = 0
+        self._open: set[str] = set()
+        self._sizes: dict[int, tuple[int, int]] = {}
+
+    def _expanded(self, node: yaml.Node) -> tuple[int, int]:
+        """Values in ``node`` and its depth, with every alias expanded; each node sized once."""
+        known = self._sizes.get(id(node))
+        if known is not None:
+            return known
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        sizes = [self._expanded(child) for child in children]
+        known = (
+            1 + sum(size for size, _ in sizes),
+            1 + max((depth for _, depth in sizes), default=0),
+        )
+        self._sizes[id(node)] = known
+        return known
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        mark = event.start_mark
+        if isinstance(event, yaml.AliasEvent):
+            return self._compose_alias(str(event.anchor), mark, parent, index)
+        anchor = None if event.anchor is None else str(event.anchor)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH}", mark)
+        if anchor is not None:
+            self._open.add(anchor)
+        node = super().compose_node(parent, index)
+        self._open.discard(anchor or "")
+        self._depth -= 1
+        return node
+
+    def _compose_alias(
+        self, anchor: str, mark: yaml.Mark, parent: yaml.Node | None, index: int
+    ) -> yaml.Node | None:
+        self._aliases += 1
+        problem = None
+        if self._aliases > MAX_ALIASES:
+            problem = f"more than {MAX_ALIASES} aliases in one document"
+        elif anchor in self._open:
+            problem = f"alias {anchor!r} refers to a value that contains it"
+        if problem is not None:
+            raise yaml.composer.ComposerError(None, None, problem, mark)
+        node = super().compose_node(parent, index)  # raises on an undefined alias
+        size, depth = self._expanded(node) if node is not None else (0, 0)
+        self._alias_values += size
+        if self._alias_values > MAX_ALIAS_VALUES:
+            problem = f"aliases expand to more than {MAX_ALIAS_VALUES} values"
+        elif self._depth + depth > MAX_DEPTH:
+            problem = f"nested deeper than {MAX_DEPTH} once aliases are expanded"
+        if problem is not None:
+            raise yaml.composer.ComposerError(None, None, problem, mark)
+        return node
+
+
 def _index_lines(
     node: yaml.Node, loc: Loc, lines: dict[Loc, int], duplicates: list[tuple[int, str]]
 ) -> None:
@@ -73,7 +163,7 @@ def load_yaml(path: Path) -> YamlDocument:
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError.single("cannot read file", path, 0, type(exc).__name__) from exc
     try:
-        loader = yaml.SafeLoader(text)
+        loader = BoundedSafeLoader(text)
     except yaml.YAMLError as exc:  # the reader refuses unprintable characters up front
         raise SourceError.single("invalid YAML", path, 0, str(exc)) from exc
     try:

@@ -68,15 +68,33 @@ def test_a_missing_key_is_an_error_when_creating_keys_is_off(config: GatewayConf
         Gateway.from_config(strict)
 
 
-def test_auditing_can_be_turned_off(config: GatewayConfig) -> None:
-    off = config.model_copy(update={"audit": config.audit.model_copy(update={"enabled": False})})
-    gateway = Gateway.from_config(off)
+def test_auditing_turned_off_by_its_unsafe_name_warns_on_every_decision(
+    config: GatewayConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    unsafe = config.audit.model_copy(update={"unsafe_no_audit": True})
+    gateway = Gateway.from_config(config.model_copy(update={"audit": unsafe}))
+    opened = [record.getMessage() for record in caplog.records]
+    caplog.clear()
 
-    gateway.authorize(AccessRequest(actor="elena", action="kb.publish", resource="article:x"))
+    for _ in range(3):
+        gateway.authorize(AccessRequest(actor="elena", action="kb.publish", resource="article:x"))
+    gateway.close()
 
     assert gateway.audit is None
     assert not config.audit.log.exists()
-    gateway.close()
+    assert opened == [
+        "UNSAFE: no audit log ([audit] unsafe_no_audit = true): decisions and actions are "
+        "not audited"
+    ]
+    warnings = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert len(warnings) == 3
+    assert set(warnings) == {
+        (
+            "WARNING",
+            "UNSAFE: decision kb.publish on article:x by elena was not audited "
+            "([audit] unsafe_no_audit = true)",
+        )
+    }
 
 
 def outage_gateway(config: GatewayConfig, **stale: object) -> tuple[Gateway, Directory]:

@@ -201,3 +201,28 @@ def test_identity_sources_are_checked(tmp_path: Path, text: str, message: str) -
 
     assert message in str(caught.value)
     assert "abc" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["false", "true"])
+def test_the_removed_audit_switch_is_refused_naming_the_unsafe_one(
+    tmp_path: Path, value: str
+) -> None:
+    path = write(tmp_path / "gateway.toml", f"[audit]\nenabled = {value}\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    assert str(caught.value) == (
+        f"{path}: invalid configuration: audit: Value error, audit.enabled is no longer a "
+        "setting; to run without an audit log (unsafe: nothing is audited) set "
+        "audit.unsafe_no_audit = true"
+    )
+    assert caught.value.exit_code == ExitCode.INVALID_INPUT
+
+
+def test_auditing_is_on_unless_turned_off_by_its_unsafe_name(tmp_path: Path) -> None:
+    on = load_config(write(tmp_path / "on.toml", ""))
+    off = load_config(write(tmp_path / "off.toml", "[audit]\nunsafe_no_audit = true\n"))
+
+    assert (on.audit.unsafe_no_audit, on.audit.enabled) == (False, True)
+    assert (off.audit.unsafe_no_audit, off.audit.enabled) == (True, False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -198,3 +200,136 @@ def test_a_definition_digest_depends_on_the_content_not_the_layout() -> None:
     assert same == definition_digest(Item.model_validate({"tags": ["x"], "name": "a"}))
     assert same != definition_digest(Item(name="a", tags=["y"]))
     assert same.startswith("sha256:")
+
+
+def billion_laughs(levels: int = 9, fan_out: int = 10) -> str:
+    """A document whose naive expansion has ``fan_out ** levels`` leaves from a few lines."""
+    lines = ['a0: &a0 "lol"']
+    for level in range(1, levels + 1):
+        refs = ", ".join(f"*a{level - 1}" for _ in range(fan_out))
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_billion_laughs_document_is_refused_fast_at_the_alias_that_overflows(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, billion_laughs())
+    started = time.monotonic()
+
+    with pytest.raises(SourceError) as caught:
+        load_yaml(path)
+
+    assert time.monotonic() - started < 1.0
+    assert caught.value.summary == "invalid YAML"
+    (problem,) = caught.value.problems
+    assert problem.file == str(path)
+    assert problem.line == 5  # a4 is the first level whose aliases add over 10,000 values
+    assert "aliases expand to more than 10000 values" in problem.message
+
+
+def test_more_aliases_than_the_limit_are_refused_at_the_first_one_too_many(
+    tmp_path: Path,
+) -> None:
+    refs = "\n".join(f"  - *one  # {index}" for index in range(101))
+    path = write(tmp_path, f"one: &one x\nmany:\n{refs}\n")
+
+    with pytest.raises(SourceError) as caught:
+        load_yaml(path)
+
+    assert caught.value.problems == (
+        SourceProblem(str(path), 103, "more than 100 aliases in one document"),
+    )
+
+
+def test_an_alias_inside_the_value_it_names_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "loop: &loop\n  - step\n  - *loop\n")
+
+    with pytest.raises(SourceError) as caught:
+        load_yaml(path)
+
+    assert caught.value.problems == (
+        SourceProblem(str(path), 3, "alias 'loop' refers to a value that contains it"),
+    )
+
+
+def test_a_few_small_aliases_and_merge_keys_still_load(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "base: &base {owner: it, tags: [office]}\n"
+        "one:\n  <<: *base\n  title: Printer\n"
+        "two: {<<: *base, title: Scanner, also: *base}\n",
+    )
+
+    document = load_yaml(path)
+
+    assert document.data["one"] == {"owner": "it", "tags": ["office"], "title": "Printer"}
+    assert document.data["two"]["also"] == {"owner": "it", "tags": ["office"]}
+    assert document.line_of(("two", "title")) == 5
+
+
+@pytest.mark.parametrize(
+    "loader",
+    ["tree", "workflow", "catalog item", "trigger", "directory", "policy tests"],
+    ids=lambda name: f"the {name} loader refuses an alias bomb",
+)
+def test_every_definition_loader_refuses_an_alias_bomb(tmp_path: Path, loader: str) -> None:
+    from gateway.identity.static import StaticDirectory
+    from gateway.policy.testing import run_policy_tests
+    from gateway.runtime.workflows import load_workflow
+    from gateway.selfservice.catalog import load_item
+    from gateway.tickets.rules import load_trigger
+    from gateway.troubleshooting.tree import load_tree
+
+    path = write(tmp_path, billion_laughs())
+    loaders: dict[str, Callable[[], object]] = {
+        "tree": lambda: load_tree(path),
+        "workflow": lambda: load_workflow(path, None),  # type: ignore[arg-type]
+        "catalog item": lambda: load_item(path, None),  # type: ignore[arg-type]
+        "trigger": lambda: load_trigger(path, None),
+        "directory": lambda: StaticDirectory.load(path),
+        "policy tests": lambda: run_policy_tests(None, [path]),  # type: ignore[arg-type]
+    }
+    started = time.monotonic()
+
+    with pytest.raises(SourceError) as caught:
+        loaders[loader]()
+
+    assert time.monotonic() - started < 1.0
+    assert caught.value.problems[0].file == str(path)
+    assert caught.value.problems[0].line == 5
+
+
+def test_nesting_deeper_than_the_limit_is_refused_where_it_gets_too_deep(tmp_path: Path) -> None:
+    path = write(tmp_path, "a: 1\nb: " + "[" * 5000 + "]" * 5000 + "\n")
+
+    with pytest.raises(SourceError) as caught:
+        load_yaml(path)
+
+    assert caught.value.problems == (SourceProblem(str(path), 2, "nested deeper than 100"),)
+
+
+def test_nesting_made_deep_by_aliases_is_refused_at_the_alias(tmp_path: Path) -> None:
+    lines = ["a0: &a0 " + "[" * 60 + "]" * 60]
+    lines += [f"a{n}: &a{n} " + "[" * 60 + f"*a{n - 1}" + "]" * 60 for n in (1, 2)]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+
+    with pytest.raises(SourceError) as caught:
+        load_yaml(path)
+
+    assert caught.value.problems == (
+        SourceProblem(str(path), 2, "nested deeper than 100 once aliases are expanded"),
+    )
+
+
+def test_the_bounded_loader_refuses_an_alias_bomb_in_text_read_elsewhere() -> None:
+    import yaml
+
+    from gateway.yaml_source import BoundedSafeLoader
+
+    assert yaml.load("a: &a [1, 2]\nb: *a\n", Loader=BoundedSafeLoader) == {
+        "a": [1, 2],
+        "b": [1, 2],
+    }
+    with pytest.raises(yaml.YAMLError, match="aliases expand to more than 10000 values"):
+        yaml.load(billion_laughs(), Loader=BoundedSafeLoader)

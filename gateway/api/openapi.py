@@ -24,13 +24,14 @@ _DESCRIPTIONS: dict[int, str] = {
     "not enrolled).",
     413: "The body is larger than the configured limit.",
     422: "A field is invalid; the problem names every one.",
-    429: "Step-up is locked after too many failures; retry after the given seconds.",
+    429: "Too many tries: step-up is locked after failures, or unauthenticated deliveries "
+    "are over their rate; retry after the given seconds.",
     503: "A part the gateway needs is unavailable (audit log, directory, stores, token keys).",
     504: "No answer within the configured request timeout.",
 }
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"description": "The Bearer scheme.", **_TEXT_HEADER}},
-    429: {"Retry-After": {"description": "Seconds until step-up unlocks.", **_TEXT_HEADER}},
+    429: {"Retry-After": {"description": "Seconds to wait before trying again.", **_TEXT_HEADER}},
 }
 
 ERRORS_OF_CALLERS = (401, 403, 503, 504)  # any authenticated route

@@ -2,9 +2,11 @@
 
 ``Requires(scope)`` is a route dependency returning the ``Caller``.  In order: the
 credentials are checked (401 when missing or refused, counted by reason and logged
-without the credential); a people-only route refuses API keys (403; audited as
-``api.refused`` when the route acts, because votes and step-ups come from people); the
-credentials must grant the route's scope (403 naming it).
+without the credential); a person must be in the directory and active there, now, not
+only when the token was issued (403 ``inactive-person`` or ``unknown-person``, audited as
+``api.refused``; 503 when the directory cannot say: fail closed); a people-only route
+refuses API keys (403; audited as ``api.refused`` when the route acts, because votes and
+step-ups come from people); the credentials must grant the route's scope (403 naming it).
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ from gateway.api.services import ApiServices, get_services
 from gateway.audit.records import AuditEvent
 from gateway.callers.caller import Caller
 from gateway.callers.errors import AuthenticationError, ForbiddenError
+from gateway.callers.standing import verify_active_person
+from gateway.errors import UnknownActorError
 
 __all__ = ["Requires", "api_key_scheme", "bearer_scheme", "record_refusal", "route_template"]
 
 log = logging.getLogger(__name__)
+
+# Refusals always kept in the audit log: a token whose person may no longer act.
+_ALWAYS_AUDITED = frozenset({"inactive_person", "unknown_person"})
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -95,6 +102,8 @@ class Requires:
             log.info("%s %s: %s", request.method, route_template(request), exc)
             raise
         try:
+            if caller.is_person:
+                _verify_standing(services, caller)
             if self.people_only and not caller.is_person:
                 raise ForbiddenError(
                     "people_only",
@@ -107,7 +116,16 @@ class Requires:
             services.metrics.refusals.labels(exc.reason).inc()
             log.info("%s %s: %s refused: %s", request.method, route_template(request),
                      caller.label, exc)  # fmt: skip
-            if self.audited and exc.reason == "people_only":
+            if exc.reason in _ALWAYS_AUDITED or (self.audited and exc.reason == "people_only"):
                 record_refusal(services, request, caller, exc)
             raise
         return caller
+
+
+def _verify_standing(services: ApiServices, caller: Caller) -> None:
+    """The person behind a token is still in the directory and active; the directory's
+    cache makes this a read (``DirectoryUnavailableError``, 503, when it cannot say)."""
+    try:
+        verify_active_person(services.gateway.directory, caller.id)
+    except UnknownActorError:
+        raise ForbiddenError("unknown_person", f"{caller.id} is not in the directory") from None

@@ -13,6 +13,8 @@
         ├── NotAuthorisedError     the authorisation check refused the approver
         ├── StepUpRequiredError    the approver has no fresh step-up bound to the request
         ├── ConflictingVoteError   the person already voted the other way
+        ├── NoApproverError        nobody can give an obligation of the request (and it
+        │                          has no escalation that somebody can give)
         └── ApprovalStoreError     the approval store cannot be used
 
 Every error carries ``reason``, a short machine-readable word also written to the audit
@@ -28,6 +30,7 @@ __all__ = [
     "ApprovalStoreError",
     "ConflictingVoteError",
     "DigestMismatchError",
+    "NoApproverError",
     "NotAuthorisedError",
     "NotEligibleError",
     "RequestFinishedError",
@@ -130,6 +133,17 @@ class ConflictingVoteError(ApprovalError):
         super().__init__(
             f"approval {request_id}: {approver!r} already voted: expected {expected}, found {found}"
         )
+
+
+class NoApproverError(ApprovalError):
+    """An obligation names nobody who could approve: the request is refused when it is
+    opened rather than left waiting until it expires."""
+
+    reason = "no_approver"
+
+    def __init__(self, action: str, resource: str, obligation: str, why: str) -> None:
+        self.obligation = obligation
+        super().__init__(f"approval for {action} on {resource}: {obligation} {why}")
 
 
 class ApprovalStoreError(ApprovalError):

@@ -141,10 +141,11 @@ class ApprovalRequest:
         return self.created_at + timedelta(seconds=item.escalate_after_seconds)
 
     def approvers_at(self, obligation: int, now: datetime) -> tuple[str, ...]:
-        """The approver specs eligible for ``obligation`` at ``now`` (escalation included)."""
+        """The approver specs eligible for ``obligation`` at ``now`` (escalation included:
+        when it is due, or when it fired at once because nobody else could approve)."""
         item = self.obligations[obligation]
         at = self.escalate_at(obligation)
-        if at is not None and now >= at:
+        if obligation in self.escalated or (at is not None and now >= at):
             return (*item.approvers, *item.escalate_to)
         return item.approvers
 

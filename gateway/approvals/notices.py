@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from gateway.approvals.model import ApprovalRequest
 from gateway.notify.model import Notification, NotificationKind
 
-__all__ = ["approval_notice", "approvers_to_ask"]
+__all__ = ["approval_notice", "approvers_to_ask", "recipients"]
 
 
 def approval_notice(
@@ -31,11 +33,31 @@ def approval_notice(
     )
 
 
-def approvers_to_ask(item: ApprovalRequest) -> tuple[str, ...]:
-    """Whom to ask: the obligations' approvers, with ``manager`` resolved."""
-    names = [
-        item.manager if spec == "manager" and item.manager else spec
-        for obligation in item.obligations
-        for spec in obligation.approvers
-    ]
+def recipients(item: ApprovalRequest, specs: Sequence[str]) -> tuple[str, ...]:
+    """Whom approver ``specs`` reach: ``manager`` as the manager recorded on ``item``
+    (nobody when there is none), ``user:ID`` as ``ID``, groups and roles as they are (a
+    notifier may route them to a channel); never a literal ``manager``."""
+    names: list[str] = []
+    for spec in specs:
+        kind, _, name = spec.partition(":")
+        if spec == "manager":
+            names.extend([item.manager] if item.manager else [])
+        elif kind == "user":
+            names.append(name)
+        else:
+            names.append(spec)
     return tuple(dict.fromkeys(names))
+
+
+def approvers_to_ask(item: ApprovalRequest) -> tuple[str, ...]:
+    """Whom to ask: the obligations' approvers, and the escalation's for an obligation
+    that escalated at once because nobody else could approve."""
+    specs = [
+        spec
+        for index, obligation in enumerate(item.obligations)
+        for spec in (
+            *obligation.approvers,
+            *(obligation.escalate_to if index in item.escalated else ()),
+        )
+    ]
+    return recipients(item, specs)

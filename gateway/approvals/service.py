@@ -201,12 +201,22 @@ class ApprovalService:
             item = tx.load(request_id)
         return item is not None and item.state is ApprovalState.APPROVED and item.digest == digest
 
+    def may_vote(self, item: ApprovalRequest, person: IdentityFacts) -> bool:
+        """Whether ``person`` is an approver of an obligation of ``item`` now (escalation
+        included), neither requester nor target; state and account status aside."""
+        if person.id in _parties(item) or person.id == item.target:
+            return False
+        return bool(self._eligible(item, person, self._clock()))
+
     def list_pending(self, approver: str) -> list[ApprovalRequest]:
-        """The pending, not overdue requests ``approver`` could still vote on, oldest first."""
+        """The pending, not overdue requests ``approver`` could still vote on, oldest
+        first; nothing for an inactive account (its vote would be refused)."""
         now = self._clock()
         try:
             person = self.directory.get_user(approver)
         except UnknownActorError:
+            return []
+        if person.status is not AccountStatus.ACTIVE:
             return []
         with self.store.transaction(write=False) as tx:
             pending = tx.pending()

@@ -11,7 +11,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["MAX_SAFE_INTEGER", "CanonicalError", "canonical_bytes", "check_canonical"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_SAFE_INTEGER",
+    "CanonicalError",
+    "canonical_bytes",
+    "check_canonical",
+    "nested_deeper_than",
+]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
@@ -26,6 +33,24 @@ class CanonicalError(ValueError):
 
 
 MAX_DEPTH = 100
+"""The deepest object or array a record may hold: the record itself is at depth 0, its
+``payload`` at depth 1, and each object or array inside a value at depth ``d`` at ``d + 1``."""
+
+
+def nested_deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` holds an object or array deeper than ``limit`` (``value`` itself
+    being at depth 0); iterative, so any depth a parser produced can be measured."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in item)
+    return False
 
 
 def _check(value: Any, where: str, depth: int = 0) -> None:

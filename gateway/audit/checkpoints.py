@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from gateway.audit.keys import Signer
+from gateway.audit.keys import Signer, key_id
 from gateway.audit.log import read_lines
 from gateway.audit.merkle import MerkleTree, ProofError, leaf_hash, verify_consistency
 from gateway.audit.note import (
@@ -24,7 +24,14 @@ from gateway.audit.note import (
     parse_checkpoint,
     sign_checkpoint,
 )
-from gateway.audit.verify import RootAccumulator, VerifyReport, verify_records
+from gateway.audit.records import parse_record
+from gateway.audit.verify import (
+    RootAccumulator,
+    VerifyReport,
+    find_rotation_to,
+    verify_records,
+    wrong_pinned_key,
+)
 from gateway.errors import VerificationError
 
 __all__ = [
@@ -102,18 +109,35 @@ def verify_log_file(
     key it rotated to) under the checkpoint's origin as note key name.
     """
     claimed = read_checkpoint(checkpoint_note) if checkpoint_note is not None else None
-    report = verify_records(
-        complete_lines(log),
-        trusted_key,
-        checkpoint=(claimed.size, claimed.root_hash) if claimed is not None else None,
-        check_signatures=check_signatures,
-        progress=progress,
-    )
+    try:
+        report = verify_records(
+            complete_lines(log),
+            trusted_key,
+            checkpoint=(claimed.size, claimed.root_hash) if claimed is not None else None,
+            check_signatures=check_signatures,
+            progress=progress,
+        )
+    except VerificationError as exc:
+        raise _explain_pinned_key(exc, log, trusted_key) from exc.__cause__
     if claimed is None or checkpoint_note is None:
         return LogVerification(report, None)
     keys = [trusted_key, *report.rotated_keys]
     checkpoint = open_signed_checkpoint(checkpoint_note, keys, origin=origin)
     return LogVerification(report, checkpoint)
+
+
+def _explain_pinned_key(
+    error: VerificationError, log: Path, trusted_key: Ed25519PublicKey
+) -> VerificationError:
+    """``error``, naming the record that rotated to the pinned key when there is one."""
+    if (error.kind, error.sequence) != ("unknown key", 0):
+        return error
+    given = key_id(trusted_key)
+    rotated_at = find_rotation_to(read_lines(log), given)
+    if rotated_at is None:
+        return error
+    first = parse_record(next(read_lines(log)), 0).key_id  # record 0 parsed before its key
+    return wrong_pinned_key(first, given, rotated_at)
 
 
 def open_signed_checkpoint(

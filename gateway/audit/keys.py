@@ -1,6 +1,7 @@
 """Ed25519 keys of the audit log: making, storing and loading them.
 
-``gateway keys init`` writes ``audit-signing.key`` (PKCS#8 PEM, mode 0600, git-ignored)
+``gateway keys init`` writes ``audit-signing.key`` (PKCS#8 PEM, mode 0600, git-ignored;
+loading refuses it when its group or others can reach it)
 and ``audit-signing.pub`` (SubjectPublicKeyInfo PEM).  A key is known by its key id: the
 first 16 hex digits of SHA-256 over the 32 raw public key bytes.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -106,11 +108,19 @@ def init_keys(directory: Path, *, force: bool = False) -> tuple[Path, Path, Sign
 
 
 def load_signer(path: Path) -> Signer:
-    """Load a private key written by ``init_keys``."""
+    """Load a private key written by ``init_keys``; refuse one that the file's group or
+    others can read or write (its mode must be 0600 or tighter)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+            data = handle.read()
     except OSError as exc:
         raise AuditKeyError(f"{path}: cannot read private key: {exc.strerror}") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise AuditKeyError(
+            f"{path}: audit signing key is accessible by group or others "
+            f"(mode {mode:04o}); chmod 600 it"
+        )
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:

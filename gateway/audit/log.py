@@ -4,6 +4,7 @@ Invariants, in the order an append keeps them:
 
 1. An append returns only after its record is on disk (``fsync``); if anything fails the
    caller gets ``AuditWriteError`` and the log is left as it was (a partial write is cut).
+   ``last_failure`` says why the last write failed until a write works again.
 2. Appends from threads of one process are committed in groups: one writer takes every
    pending record, seals them in order, writes them with one ``write`` and one ``fsync``.
 3. Appends from several processes are serialised by an exclusive ``flock`` on the log;
@@ -86,11 +87,13 @@ class AuditLog:
     _condition: threading.Condition = field(init=False, default_factory=threading.Condition)
     _pending: list[_Pending] = field(init=False, default_factory=list)
     _writing: bool = field(init=False, default=False)
+    # Why the last write failed; ``None`` once a write works again (readiness reports it).
+    last_failure: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
+            self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         except OSError as exc:
             raise AuditWriteError(f"{self.path}: cannot open audit log: {exc.strerror}") from exc
         try:
@@ -139,7 +142,8 @@ class AuditLog:
         number = 1
         while True:  # never overwrite evidence moved aside earlier
             try:
-                with quarantine.open("xb") as handle:
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                with os.fdopen(os.open(quarantine, flags, 0o600), "wb") as handle:
                     handle.write(torn)
                     handle.flush()
                     os.fsync(handle.fileno())
@@ -215,7 +219,9 @@ class AuditLog:
             for item in batch:
                 if item.outcome is None:
                     item.outcome = error
+            self.last_failure = str(error)
             return
+        self.last_failure = None
         for item, record in written:
             item.outcome = record
 

@@ -24,7 +24,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.audit.canonical import MAX_SAFE_INTEGER, CanonicalError, canonical_bytes
+from gateway.audit.canonical import (
+    MAX_DEPTH,
+    MAX_SAFE_INTEGER,
+    CanonicalError,
+    canonical_bytes,
+    nested_deeper_than,
+)
 from gateway.audit.keys import Signer
 from gateway.audit.redaction import redact
 from gateway.errors import VerificationError
@@ -51,11 +57,12 @@ _FIELDS = (
     "decision_id", "policy_digest", "payload", "redacted", "key_id", "sig",
 )  # fmt: skip
 _OPTIONAL_TEXT = ("actor", "action", "resource", "decision_id", "policy_digest")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_KEY_ID = re.compile(r"[0-9a-f]{16}")
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+# Whole-string matches (``fullmatch``) over ASCII only: ``\d`` would take any Unicode digit.
+_HEX64 = re.compile(r"[0-9a-f]{64}", re.ASCII)
+_KEY_ID = re.compile(r"[0-9a-f]{16}", re.ASCII)
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z", re.ASCII)
 _TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
-_TYPE = re.compile(_TYPE_PATTERN)
+_TYPE = re.compile(_TYPE_PATTERN, re.ASCII)
 _FIELD_SET = frozenset(_FIELDS)
 
 
@@ -210,6 +217,7 @@ def _shape_problem(body: Any) -> str | None:
     return None
 
 
+_TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 _DECODER = json.JSONDecoder(parse_float=_no_float, parse_int=_safe_int, parse_constant=_no_float)
 
 
@@ -219,8 +227,13 @@ def parse_record(line: bytes, position: int) -> AuditRecord:
         # Floats, huge integers and NaN are refused while parsing; duplicate keys and any
         # other non-canonical spelling are caught by re-encoding below.
         body = _DECODER.decode(line.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise VerificationError("malformed record", f"not JSON: {exc}", position) from exc
+    except RecursionError as exc:  # only nesting exhausts the parser's stack
+        raise VerificationError("malformed record", _TOO_DEEP, position) from exc
+    # At most MAX_DEPTH + 1 opening brackets cannot nest deeper: most lines stop here.
+    if line.count(b"[") + line.count(b"{") > MAX_DEPTH + 1 and nested_deeper_than(body):
+        raise VerificationError("malformed record", _TOO_DEEP, position)
     problem = _shape_problem(body)
     if problem is not None:
         raise VerificationError("malformed record", problem, position)

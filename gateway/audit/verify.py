@@ -8,7 +8,8 @@ first failure, naming ``i`` and the kind of failure:
 ``out of order``       its ``seq`` is smaller than ``i``: reordered, replayed or inserted
 ``broken chain``       its ``prev`` is not the hash of record ``i - 1``
 ``unknown key``        its ``key_id`` is not the key in force (the trusted key, or the
-                       key the last ``audit.key_rotated`` record introduced)
+                       key the last ``audit.key_rotated`` record introduced); at record 0
+                       the trusted key is not the log's first key, which auditors pin
 ``bad signature``      the signature does not verify
 ``checkpoint mismatch``  the Merkle root of records ``0 .. size-1`` differs from the
                        checkpoint's root
@@ -21,6 +22,7 @@ hashes for the checkpoint root are kept.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -31,12 +33,20 @@ from gateway.audit.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from gateway.audit.records import GENESIS_PREV, KEY_ROTATED, AuditRecord, parse_record
 from gateway.errors import VerificationError
 
-__all__ = ["RootAccumulator", "VerifyReport", "verify_records"]
+__all__ = [
+    "RootAccumulator",
+    "VerifyReport",
+    "find_rotation_to",
+    "verify_records",
+    "wrong_pinned_key",
+]
 
 # Every canonical record starts with its first key and ends with its last one.
 _RECORD_START = b'{"action":'
 _RECORD_END = b',"v":1}'
 _ROTATION_MARK = b',"type":"' + KEY_ROTATED.encode() + b'"'
+# The whole string, ASCII only: ``bytes.fromhex`` alone would skip spaces and newlines.
+_KEY_HEX = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
 
 
 class RootAccumulator:
@@ -76,10 +86,12 @@ class VerifyReport:
 
 
 def _next_key(record: AuditRecord) -> Ed25519PublicKey:
+    spelled = record.payload.get("new_public_key")
     try:
-        raw = bytes.fromhex(str(record.payload["new_public_key"]))
-        new_key = Ed25519PublicKey.from_public_bytes(raw)
-    except (KeyError, ValueError) as exc:
+        if not isinstance(spelled, str) or _KEY_HEX.fullmatch(spelled) is None:
+            raise ValueError("new_public_key is not 64 hex digits")
+        new_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(spelled))
+    except ValueError as exc:
         raise VerificationError(
             "malformed record", "key rotation without a valid new_public_key", record.seq
         ) from exc
@@ -88,6 +100,23 @@ def _next_key(record: AuditRecord) -> Ed25519PublicKey:
             "malformed record", "new_key_id does not match new_public_key", record.seq
         )
     return new_key
+
+
+def wrong_pinned_key(
+    first_key_id: str, given_key_id: str, rotated_at: int | None = None
+) -> VerificationError:
+    """The error for a log verified from a key that is not its first key."""
+    given = (
+        given_key_id
+        if rotated_at is None
+        else (f"{given_key_id}, which record {rotated_at} rotated to")
+    )
+    return VerificationError(
+        "unknown key",
+        f"this log's first key is {first_key_id}; the key given is {given}; "
+        "pin the log's first key, verification follows its rotations",
+        0,
+    )
 
 
 def _check_link(record: AuditRecord, index: int, prev: str) -> None:
@@ -170,6 +199,8 @@ class _KeyChain:
         self.rotated: list[Ed25519PublicKey] = []
 
     def check(self, record: AuditRecord, index: int) -> None:
+        if index == 0 and record.key_id != self.key_ids[0]:
+            raise wrong_pinned_key(record.key_id, self.key_ids[0])
         _check_signature(record, self.key, self.key_ids[-1], index)
         if record.type == KEY_ROTATED:
             self.key = _next_key(record)
@@ -244,3 +275,18 @@ def verify_records(
         return hashlib.sha256(line).hexdigest()
 
     return _stream(lines, checkpoint, progress, full if check_signatures else chain_only, keys)
+
+
+def find_rotation_to(lines: Iterable[bytes], wanted_key_id: str) -> int | None:
+    """The sequence number of the first rotation record that names ``wanted_key_id`` as
+    the new key, or ``None``; unverified, to explain why a pinned key does not verify."""
+    for index, line in enumerate(lines):
+        if line.rfind(_ROTATION_MARK) < 0:
+            continue
+        try:
+            record = parse_record(line, index)
+        except VerificationError:
+            continue
+        if record.type == KEY_ROTATED and record.payload.get("new_key_id") == wanted_key_id:
+            return index
+    return None

@@ -2,7 +2,10 @@
 
 Services present API keys (``gwk_<id>_<secret>``; stored hashed, with scopes, an optional
 expiry and a last-used time).  People present bearer JWTs, from the gateway's embedded
-issuer or from an identity provider whose JWKS the gateway fetches.  See ``docs/api.md``.
+issuer or from an identity provider whose JWKS the gateway fetches; a person must also be
+active in the directory, at issuance and on every request (``standing``).  Making and
+revoking keys and issuing tokens are audited first (``administration``).  See
+``docs/api.md``.
 """
 
 from gateway.callers.api_keys import ApiKey, ApiKeyStore, IssuedKey
@@ -14,6 +17,7 @@ from gateway.callers.errors import (
     CallerRequestError,
     CallerStoreError,
     ForbiddenError,
+    InactivePersonError,
     KeySetUnavailableError,
     MissingScopeError,
     SigningKeyError,
@@ -36,6 +40,7 @@ __all__ = [
     "CallerStoreError",
     "Callers",
     "ForbiddenError",
+    "InactivePersonError",
     "IssuedKey",
     "IssuedToken",
     "KeySet",

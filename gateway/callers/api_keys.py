@@ -143,9 +143,18 @@ class ApiKeyStore:
         self._db.close()
 
     def create(
-        self, name: str, scopes: Iterable[str], *, expires_in: timedelta | None = None
+        self,
+        name: str,
+        scopes: Iterable[str],
+        *,
+        expires_in: timedelta | None = None,
+        before_commit: Callable[[ApiKey], object] | None = None,
     ) -> IssuedKey:
-        """A new key named ``name`` granting ``scopes``; names are unique among active keys."""
+        """A new key named ``name`` granting ``scopes``; names are unique among active keys.
+
+        ``before_commit`` (the audit record of the change) is called with the new key
+        inside the transaction, after its row is written and before it is committed: if it
+        raises, the key is not kept."""
         if not _NAME.fullmatch(name):
             raise CallerRequestError(
                 "API key name must be 1 to 64 of a-z, 0-9, '.', '_' or '-', starting with a "
@@ -179,6 +188,8 @@ class ApiKeyStore:
                         format_time(key.expires_at) if key.expires_at is not None else None,
                     ),
                 )
+                if before_commit is not None:
+                    before_commit(key)
         except CallerStoreError as exc:
             if isinstance(exc.__cause__, sqlite3.IntegrityError):
                 raise CallerRequestError(f"an active API key is already named {name!r}") from None
@@ -191,8 +202,13 @@ class ApiKeyStore:
             rows = db.execute(_SELECT_ALL)
             return [ApiKey.from_row(row) for row in rows.fetchall()]
 
-    def revoke(self, id_or_name: str) -> ApiKey:
-        """Revoke the active key with this name, or the key with this id; idempotent."""
+    def revoke(
+        self, id_or_name: str, *, before_commit: Callable[[ApiKey], object] | None = None
+    ) -> ApiKey:
+        """Revoke the active key with this name, or the key with this id; idempotent.
+
+        ``before_commit`` is called with the revoked key before the revocation is
+        committed (not for a key already revoked): if it raises, the key stays active."""
         now = self._clock()
         with self._db.transaction() as db:
             row = db.execute(_SELECT_ACTIVE_NAME, (id_or_name,)).fetchone()
@@ -206,7 +222,10 @@ class ApiKeyStore:
             db.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE id = ?", (format_time(now), key.id)
             )
-        return replace(key, revoked_at=now)
+            revoked = replace(key, revoked_at=now)
+            if before_commit is not None:
+                before_commit(revoked)
+        return revoked
 
     def authenticate(self, presented: str) -> Caller:
         """The service holding ``presented``, or ``AuthenticationError``."""

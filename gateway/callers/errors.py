@@ -6,7 +6,9 @@
         │   │                        expired or invalid (HTTP 401)
         │   └── TokenExpiredError    a bearer token past its expiry
         ├── ForbiddenError           authenticated, but not allowed to do this (HTTP 403)
-        │   └── MissingScopeError    the credentials lack the scope the operation needs
+        │   ├── MissingScopeError    the credentials lack the scope the operation needs
+        │   └── InactivePersonError  the directory shows the person disabled, locked or
+        │                            suspended
         ├── CallerRequestError       a key or token was asked for with a bad name, scope or
         │                            lifetime
         ├── CallerStoreError         the API key store cannot be used
@@ -27,6 +29,7 @@ __all__ = [
     "CallerRequestError",
     "CallerStoreError",
     "ForbiddenError",
+    "InactivePersonError",
     "KeySetUnavailableError",
     "MissingScopeError",
     "SigningKeyError",
@@ -71,6 +74,16 @@ class MissingScopeError(ForbiddenError):
     def __init__(self, scope: str) -> None:
         self.scope = scope
         super().__init__("missing_scope", f"the credentials lack the scope {scope}")
+
+
+class InactivePersonError(ForbiddenError):
+    """The directory shows the person as disabled, locked or suspended: no token is issued
+    to them and their tokens are refused."""
+
+    def __init__(self, person: str, status: str) -> None:
+        self.person = person
+        self.status = status
+        super().__init__("inactive_person", f"{person} is {status} in the directory")
 
 
 class CallerRequestError(CallerError):

@@ -45,12 +45,13 @@ def check_subject(subject: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
-    """A signed token, shown to its holder once."""
+    """A signed token, shown to its holder once; ``jti`` names it in audit records."""
 
     token: SecretStr
     subject: str
     scopes: frozenset[str]
     expires_at: datetime
+    jti: str
 
 
 class TokenIssuer:
@@ -97,6 +98,7 @@ class TokenIssuer:
             )
         now = self._clock().astimezone(UTC).replace(microsecond=0)
         expires = now + timedelta(seconds=ttl)
+        jti = uuid.uuid4().hex
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,
@@ -104,11 +106,11 @@ class TokenIssuer:
             "iat": int(now.timestamp()),
             "nbf": int(now.timestamp()),
             "exp": int(expires.timestamp()),
-            "jti": uuid.uuid4().hex,
+            "jti": jti,
             "scope": " ".join(sorted(granted)),
         }
         token = jwt.encode(claims, self._private_key, algorithm="EdDSA", headers={"kid": self.kid})
-        return IssuedToken(SecretStr(token), subject, granted, expires)
+        return IssuedToken(SecretStr(token), subject, granted, expires, jti)
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         """The public key as a JSON Web Key Set (RFC 7517, OKP keys per RFC 8037)."""

@@ -22,6 +22,7 @@ from gateway.audit.checkpoints import (
 )
 from gateway.audit.keys import load_public_key, load_signer
 from gateway.audit.log import AuditLog
+from gateway.audit.merkle import HASH_SIZE
 from gateway.audit.records import AuditEvent
 from gateway.errors import ExitCode, RequestError, VerificationError
 
@@ -305,13 +306,7 @@ def check_consistency_command(
     """Prove, without the log, that the log of NEW only grew from the log of OLD.
     Exit 0 when the proof holds, 1 otherwise."""
     keys = [load_public_key(path) for path in key_paths]
-    try:
-        proof_document = json.loads(_read_text(proof_path))
-        proof = [base64.b64decode(item, validate=True) for item in proof_document["proof"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise RequestError(
-            f"{proof_path}: not a consistency proof from `gateway audit consistency --json`"
-        ) from exc
+    proof = _read_proof(proof_path)
     try:
         old = open_signed_checkpoint(_read_text(old_path), keys)
         new = open_signed_checkpoint(_read_text(new_path), keys)
@@ -323,3 +318,24 @@ def check_consistency_command(
         raise click.exceptions.Exit(int(ExitCode.FAILED)) from exc
     result = {"consistent": True, "old_size": old.size, "new_size": new.size, "origin": new.origin}
     _emit(as_json, result, [f"ok: the log at size {new.size} extends the log at size {old.size}"])
+
+
+def _proof_hash(item: object) -> bytes:
+    """One proof hash: 32 bytes in canonical standard base64."""
+    if not isinstance(item, str):
+        raise TypeError("a proof hash is a string")
+    raw = base64.b64decode(item, validate=True)
+    if len(raw) != HASH_SIZE or _b64(raw) != item:
+        raise ValueError("a proof hash is 32 bytes in canonical base64")
+    return raw
+
+
+def _read_proof(path: Path) -> list[bytes]:
+    """The ``proof`` member of what `gateway audit consistency --json` printed."""
+    try:
+        document = json.loads(_read_text(path))
+        return [_proof_hash(item) for item in document["proof"]]
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise RequestError(
+            f"{path}: not a consistency proof from `gateway audit consistency --json`"
+        ) from exc

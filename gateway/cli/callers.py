@@ -1,19 +1,31 @@
 """``gateway callers``: API keys for services and, from the embedded issuer, tokens for
-people."""
+people.
+
+Making and revoking keys and issuing tokens are recorded in the audit log before they take
+effect (``gateway.callers.administration``), naming who did it: ``--by NAME``, else the
+operating system user as ``os:<login>``.
+"""
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
 
-from gateway.app import build_directory
+from gateway.app import build_directory, open_audit_log
+from gateway.callers.administration import create_api_key, issue_token, revoke_api_key
 from gateway.callers.api_keys import ApiKey, ApiKeyStore
+from gateway.callers.errors import CallerRequestError
 from gateway.callers.issuer import TokenIssuer
 from gateway.callers.scopes import PERSON_DEFAULT_SCOPES, PERSON_ONLY_SCOPES, SCOPES
 from gateway.config import GatewayConfig
+from gateway.enforcement.records import AuditSink
 from gateway.errors import ConfigError
 
 __all__ = ["callers"]
@@ -21,6 +33,41 @@ __all__ = ["callers"]
 _PERSON_ONLY = ", ".join(sorted(PERSON_ONLY_SCOPES))
 _DEFAULT_TOKEN_SCOPES = " ".join(sorted(PERSON_DEFAULT_SCOPES))
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+_BY = click.option(
+    "--by",
+    default=None,
+    metavar="NAME",
+    help="Who is doing this, for the audit log (default: os:<your login>).",
+)
+MAX_BY_LENGTH = 128
+
+
+def _actor(by: str | None) -> str:
+    """Who the audit record names: ``--by`` as given, else the operating system user."""
+    if by is None:
+        try:
+            return f"os:{getpass.getuser()}"
+        except (OSError, KeyError):  # no login name in the environment nor a passwd entry
+            return f"os:uid-{os.getuid()}"
+    if not 0 < len(by) <= MAX_BY_LENGTH or not by.isprintable():
+        raise CallerRequestError(f"--by must be 1 to {MAX_BY_LENGTH} printable characters")
+    return by
+
+
+@contextmanager
+def _audit_log(config: GatewayConfig) -> Iterator[AuditSink | None]:
+    """The audit log's append, closed afterwards (``None`` when auditing is off)."""
+    audit = open_audit_log(config.audit) if config.audit.enabled else None
+    try:
+        yield audit.append if audit is not None else None
+    finally:
+        if audit is not None:
+            audit.close()
+
+
+def _closing(thing: object) -> Callable[[], object]:
+    closer = getattr(thing, "close", None)
+    return closer if callable(closer) else (lambda: None)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -80,6 +127,7 @@ def api_key() -> None:
 @click.option(
     "--expires-days", type=click.IntRange(min=1), default=None, help="Expire after N days."
 )
+@_BY
 @_JSON
 @click.pass_obj
 def create(
@@ -87,15 +135,21 @@ def create(
     name: str,
     scope_names: tuple[str, ...],
     expires_days: int | None,
+    by: str | None,
     as_json: bool,
 ) -> None:
-    """Make a key and print it once; only its hash is kept."""
+    """Make a key and print it once; only its hash is kept.  Recorded in the audit log
+    first (never the key); with the log unwritable no key is made (exit 5)."""
     lifetime = timedelta(days=expires_days) if expires_days is not None else None
-    store = ApiKeyStore(config.api.api_keys)
-    try:
-        issued = store.create(name, scope_names, expires_in=lifetime)
-    finally:
-        store.close()
+    actor = _actor(by)
+    with _audit_log(config) as audit:
+        store = ApiKeyStore(config.api.api_keys)
+        try:
+            issued = create_api_key(
+                store, name, scope_names, by=actor, audit=audit, expires_in=lifetime
+            )
+        finally:
+            store.close()
     secret = issued.secret.get_secret_value()
     if as_json:
         click.echo(json.dumps({**_describe(issued.key), "key": secret}, indent=2))
@@ -129,15 +183,19 @@ def list_keys(config: GatewayConfig, as_json: bool) -> None:
 
 @api_key.command()
 @click.argument("key")
+@_BY
 @_JSON
 @click.pass_obj
-def revoke(config: GatewayConfig, key: str, as_json: bool) -> None:
-    """Revoke KEY (an active key's name, or a key id); at once, for every server."""
-    store = ApiKeyStore(config.api.api_keys)
-    try:
-        revoked = store.revoke(key)
-    finally:
-        store.close()
+def revoke(config: GatewayConfig, key: str, by: str | None, as_json: bool) -> None:
+    """Revoke KEY (an active key's name, or a key id); at once, for every server.
+    Recorded in the audit log first; with the log unwritable the key stays (exit 5)."""
+    actor = _actor(by)
+    with _audit_log(config) as audit:
+        store = ApiKeyStore(config.api.api_keys)
+        try:
+            revoked = revoke_api_key(store, key, by=actor, audit=audit)
+        finally:
+            store.close()
     if as_json:
         click.echo(json.dumps(_describe(revoked), indent=2))
         return
@@ -159,22 +217,44 @@ def revoke(config: GatewayConfig, key: str, as_json: bool) -> None:
     default=None,
     help="Lifetime in seconds (default: [api] token_lifetime_seconds).",
 )
+@_BY
 @_JSON
 @click.pass_obj
 def token(
-    config: GatewayConfig, user: str, scope_names: tuple[str, ...], ttl: int | None, as_json: bool
+    config: GatewayConfig,
+    user: str,
+    scope_names: tuple[str, ...],
+    ttl: int | None,
+    by: str | None,
+    as_json: bool,
 ) -> None:
     """Issue a bearer token for USER from the embedded issuer (for the demo and tests;
-    with an identity provider configured, people get tokens from it instead)."""
+    with an identity provider configured, people get tokens from it instead).
+
+    USER must be in the directory (exit 4) and active there: disabled, locked or
+    suspended people get none (exit 3).  The token's id is recorded in the audit log
+    before it is shown; with the log unwritable no token is shown (exit 5)."""
     settings = config.api
     if settings.token_issuer is not None:
         raise ConfigError(
             f"tokens come from {settings.token_issuer}; the embedded issuer is off "
             "([api] token_issuer is set)"
         )
-    build_directory(config.identity).get_user(user)  # unknown users get no token
-    issuer = TokenIssuer.from_config(settings)
-    issued = issuer.issue(user, scope_names or PERSON_DEFAULT_SCOPES, ttl_seconds=ttl)
+    actor = _actor(by)
+    directory = build_directory(config.identity)
+    try:
+        with _audit_log(config) as audit:
+            issued = issue_token(
+                TokenIssuer.from_config(settings),
+                directory,
+                user,
+                scope_names or PERSON_DEFAULT_SCOPES,
+                by=actor,
+                audit=audit,
+                ttl_seconds=ttl,
+            )
+    finally:
+        _closing(directory)()
     value = issued.token.get_secret_value()
     if as_json:
         result = {
@@ -187,3 +267,12 @@ def token(
         return
     click.echo(value)
     click.echo(f"token for {user}, expires {_iso(issued.expires_at)}", err=True)
+
+
+def _add_table() -> None:
+    from gateway.cli.authz_table import table
+
+    callers.add_command(table)
+
+
+_add_table()

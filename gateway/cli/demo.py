@@ -167,6 +167,8 @@ def frozen_calendar(folder: Path) -> ChangeCalendar:
     stamp = "%Y%m%dT%H%M%SZ"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "demo-freeze.ics"
+    path.touch(mode=0o600)  # private, like every file the gateway makes under var/
+    path.chmod(0o600)
     path.write_text(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//it-support-gateway//demo//EN\r\n"
         "BEGIN:VEVENT\r\nUID:demo-freeze\r\nSUMMARY:Demo change freeze\r\n"

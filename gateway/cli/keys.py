@@ -1,4 +1,5 @@
-"""``gateway keys init``: make the audit log's signing key."""
+"""``gateway keys init`` and ``gateway keys rotate``: make and replace the audit log's
+signing key."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 import click
 
 from gateway.audit.checkpoints import DEFAULT_LOG_NAME
-from gateway.audit.keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, init_keys, load_signer
-from gateway.audit.log import AuditLog
+from gateway.audit.keys import init_keys
 from gateway.audit.note import verifier_key
+from gateway.audit.rotation import rotate_signing_key
 
 __all__ = ["keys"]
 
@@ -76,26 +77,38 @@ def init(directory: Path, name: str, force: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def rotate(log_path: Path, directory: Path, name: str, as_json: bool) -> None:
     """Replace the signing key: the current key signs a record that introduces the new
-    one, the old pair is kept as *.retired-KEYID, and later records use the new key."""
-    private_path = directory / PRIVATE_KEY_FILE
-    old = load_signer(private_path)
-    staging = directory / f".rotating-{old.key_id}"
-    _, _, new = init_keys(staging, force=True)
-    with AuditLog(log_path, old) as log:
-        record = log.rotate_key(new)
-    for file_name in (PRIVATE_KEY_FILE, PUBLIC_KEY_FILE):
-        (directory / file_name).rename(directory / f"{file_name}.retired-{old.key_id}")
-        (staging / file_name).rename(directory / file_name)
-    staging.rmdir()
+    one, the old private key is kept as audit-signing.key.retired-KEYID, the new public key
+    is written as audit-signing-KEYID.pub, and later records use the new key.
+    audit-signing.pub, the key auditors pin, is left as it is."""
+    rotation = rotate_signing_key(log_path, directory)
     result = {
-        "old_key_id": old.key_id,
-        "new_key_id": new.key_id,
-        "rotation_record": record.seq,
-        "verifier_key": verifier_key(name, new.public_key),
+        "old_key_id": rotation.old.key_id,
+        "new_key_id": rotation.new.key_id,
+        "rotation_record": rotation.record.seq,
+        "new_public_key": str(rotation.new_public_key),
+        "verifier_key": verifier_key(name, rotation.new.public_key),
+        "first_key_id": rotation.first_key_id,
+        "pin": str(rotation.pin),
+        "pin_key_id": rotation.pin_key_id,
     }
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"rotated {old.key_id} -> {new.key_id} (record {record.seq} of {log_path})")
+    click.echo(
+        f"rotated {rotation.old.key_id} -> {rotation.new.key_id} "
+        f"(record {rotation.record.seq} of {log_path})"
+    )
+    click.echo(f"new public key {rotation.new_public_key}")
     click.echo(f"verifier key {result['verifier_key']}")
-    click.echo("auditors keep trusting the original public key: verification follows rotations")
+    if rotation.pin_key_id == rotation.first_key_id:
+        click.echo(
+            f"auditors pin the log's first key {rotation.first_key_id}: {rotation.pin} "
+            "(rotation never changes it; verification follows the rotation records)"
+        )
+    else:
+        found = rotation.pin_key_id or "no readable key"
+        click.echo(
+            f"auditors pin the log's first key {rotation.first_key_id}; {rotation.pin} holds "
+            f"{found}: give auditors the key {rotation.first_key_id} instead",
+            err=True,
+        )

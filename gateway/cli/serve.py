@@ -14,7 +14,9 @@ import uvicorn
 
 from gateway.api import create_app
 from gateway.app import Gateway, background_jobs, open_runtime
+from gateway.audit.unsafe import UNSAFE_SETTING
 from gateway.config import GatewayConfig, load_config
+from gateway.errors import ConfigError
 from gateway.knowledge.destinations import open_knowledge
 from gateway.runtime.worker import BackgroundWorker
 from gateway.selfservice.setup import open_selfservice
@@ -81,9 +83,14 @@ def serve(
     access_log: bool,
 ) -> None:  # fmt: skip
     """Serve the HTTP API (docs/api.md) until interrupted (Ctrl+C or SIGTERM), watching
-    the policy bundle for changes."""
+    the policy bundle for changes.  Refuses to run without an audit log."""
     if config_path is not None:
         config = load_config(config_path)
+    if config.audit.unsafe_no_audit:
+        raise ConfigError(
+            f"gateway serve refuses {UNSAFE_SETTING}: a serving gateway audits every decision "
+            "before acting; remove the setting"
+        )
     settings = config.api
     gateway = Gateway.from_config(config)
     runtime = open_runtime(config, gateway)

@@ -7,10 +7,15 @@ from datetime import UTC, datetime
 
 import click
 
-from gateway.app import open_audit_log, open_stepup
+from gateway.app import Gateway, open_audit_log, open_stepup
 from gateway.config import GatewayConfig
+from gateway.enforcement import PolicyDeniedError, require_allowed
+from gateway.stepup.service import Enrolment
 
-__all__ = ["stepup"]
+__all__ = ["ENROL", "RESET", "stepup"]
+
+ENROL = "stepup.enrol"  # a first enrolment
+RESET = "stepup.reset"  # replacing an enrolment (a lost or compromised factor)
 
 
 @click.group()
@@ -19,17 +24,26 @@ def stepup() -> None:
 
 
 @stepup.command()
-@click.option("--user", required=True, help="The user to enrol (a directory user id).")
+@click.option("--user", required=True, help="The person to enrol (a directory user id).")
+@click.option(
+    "--by",
+    default=None,
+    metavar="ACTOR",
+    help="Who enrols (you); USER themself when absent. Decided by policy: stepup.enrol "
+    "for a first enrolment, stepup.reset to replace one.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
-def enrol(config: GatewayConfig, user: str, as_json: bool) -> None:
+def enrol(config: GatewayConfig, user: str, by: str | None, as_json: bool) -> None:
     """Make a new TOTP seed for USER and print, once, the provisioning URI for an
-    authenticator app and the one-time recovery codes. Replaces an earlier enrolment."""
-    service = open_stepup(config.stepup, None)
+    authenticator app and the one-time recovery codes. Replacing an earlier enrolment
+    revokes its recovery codes and every step-up made with it. Exit 3 when the policy
+    refuses, 5 when the audit log cannot be written (nothing changes then)."""
+    gateway = Gateway.from_config(config)
     try:
-        enrolment = service.enrol(user)
+        enrolment = _enrol(gateway, config, user, by or user)
     finally:
-        service.close()
+        gateway.close()
     codes = [code.get_secret_value() for code in enrolment.recovery_codes]
     uri = enrolment.provisioning_uri.get_secret_value()
     if as_json:
@@ -40,6 +54,25 @@ def enrol(config: GatewayConfig, user: str, as_json: bool) -> None:
     click.echo("recovery codes (each works once; they are not shown again):")
     for code in codes:
         click.echo(f"  {code}")
+
+
+def _enrol(gateway: Gateway, config: GatewayConfig, user: str, actor: str) -> Enrolment:
+    """Decide ``actor`` enrolling ``user`` (audited), then enrol, audited first."""
+    service = gateway.stepup or open_stepup(config.stepup, gateway.audit)
+    try:
+        replacing = service.is_enrolled(user)
+        action, resource = (RESET if replacing else ENROL), f"account:{user}"
+        decision = require_allowed(
+            gateway, actor=actor, action=action, resource=resource, context={"channel": "cli"}
+        )
+        if decision.obligations:
+            kinds = ", ".join(sorted({item.type for item in decision.obligations}))
+            why = f"the policy demands {kinds}, which an enrolment cannot wait for"
+            raise PolicyDeniedError(action, resource, (why,), decision.decision_id)
+        return service.enrol(user, by=actor, replacing=replacing, decision_id=decision.decision_id)
+    finally:
+        if service is not gateway.stepup:
+            service.close()
 
 
 @stepup.command()

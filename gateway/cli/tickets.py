@@ -33,10 +33,20 @@ def ticket_service(config: GatewayConfig) -> Iterator[TicketService]:
 
 
 def _print_result(result: IntakeResult) -> None:
-    where = result.ticket or f"dead letter {result.dead_letter}"
-    click.echo(f"{str(result.outcome).upper():<16} {where}: {result.message}")
+    where = result.ticket or (
+        "event" if result.dead_letter is None else f"dead letter {result.dead_letter}"
+    )
+    line = "" if result.line is None else f"line {result.line}: "
+    click.echo(f"{line}{str(result.outcome).upper():<16} {where}: {result.message}")
     if result.execution is not None:
         click.echo(f"                 execution {result.execution.id}: {result.execution.status}")
+
+
+def _counts(results: list[IntakeResult]) -> str:
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[str(result.outcome)] = counts.get(str(result.outcome), 0) + 1
+    return ", ".join(f"{count} {name}" for name, count in sorted(counts.items()))
 
 
 def _emit(results: list[IntakeResult], as_json: bool) -> None:
@@ -45,10 +55,21 @@ def _emit(results: list[IntakeResult], as_json: bool) -> None:
         return
     for result in results:
         _print_result(result)
-    counts: dict[str, int] = {}
+    click.echo(_counts(results) or "nothing")
+
+
+_PROBLEMS = (Outcome.DEAD_LETTER, Outcome.NOT_TAKEN)
+
+
+def _emit_replay(results: list[IntakeResult], lines: int, as_json: bool) -> None:
+    if as_json:
+        _emit(results, True)
+        return
     for result in results:
-        counts[str(result.outcome)] = counts.get(str(result.outcome), 0) + 1
-    click.echo(", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "nothing")
+        _print_result(result)
+    bad = [str(result.line) for result in results if result.outcome in _PROBLEMS]
+    summary = f"{len(results)} events from {lines} lines: {_counts(results) or 'nothing'}"
+    click.echo(summary + (f"; problems on lines {', '.join(bad)}" if bad else ""))
 
 
 @click.group()
@@ -63,15 +84,19 @@ def tickets() -> None:
 def replay(config: GatewayConfig, file: Path, as_json: bool) -> None:
     """Feed FILE (JSON Lines, one event a line) to the intake, as if delivered.
 
-    Bad lines go to the dead-letter store and the rest goes on.  Exit code 0, or 1 when a
-    line was dead-lettered."""
+    Every line is reported with its number, and the replay never stops: a bad line goes to
+    the dead-letter store, a line that meets an outage is not taken (replay the file again
+    later).  Exit code 0; 1 when a line was dead-lettered; 5 when a line was not taken."""
     lines = file.read_bytes().splitlines()
     with ticket_service(config) as service:
         results = service.replay_lines(lines)
         service.follow_up()
         service.flush_outbox()
-    _emit(results, as_json)
-    if any(result.outcome is Outcome.DEAD_LETTER for result in results):
+    _emit_replay(results, len(lines), as_json)
+    outcomes = {result.outcome for result in results}
+    if Outcome.NOT_TAKEN in outcomes:
+        raise SystemExit(int(ExitCode.UNAVAILABLE))
+    if Outcome.DEAD_LETTER in outcomes:
         raise SystemExit(int(ExitCode.FAILED))
 
 

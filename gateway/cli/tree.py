@@ -89,6 +89,13 @@ def _facts(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+_BY = click.option(
+    "--by",
+    default=None,
+    metavar="PERSON",
+    help="Who does it (default: the session's technician); anyone else needs a policy "
+    "allow of troubleshooting.session.drive.",
+)
 
 
 @click.group()
@@ -179,46 +186,53 @@ def start(
 @tree.command()
 @click.argument("session_id")
 @click.argument("value")
+@_BY
 @_JSON
 @click.pass_obj
-def answer(config: GatewayConfig, session_id: str, value: str, as_json: bool) -> None:
-    """Answer the question SESSION_ID waits on (yes/no, a choice, a number or text)."""
+def answer(
+    config: GatewayConfig, session_id: str, value: str, by: str | None, as_json: bool
+) -> None:
+    """Answer the question SESSION_ID waits on (yes/no, a choice, a number or text).
+    Exit 3 when someone other than its technician is not allowed to."""
     with troubleshooting(config) as engine:
-        view = engine.answer(session_id, value)
+        view = engine.answer(session_id, value, by=by)
     _emit(view, as_json)
 
 
 @tree.command()
 @click.argument("session_id")
+@_BY
 @_JSON
 @click.pass_obj
-def show(config: GatewayConfig, session_id: str, as_json: bool) -> None:
+def show(config: GatewayConfig, session_id: str, by: str | None, as_json: bool) -> None:
     """A session as stored: its path, facts and the question it waits on."""
     with troubleshooting(config) as engine:
-        view = engine.show(session_id)
+        view = engine.show(session_id, by=by)
     _emit(view, as_json)
 
 
 @tree.command()
 @click.argument("session_id")
+@_BY
 @_JSON
 @click.pass_obj
-def undo(config: GatewayConfig, session_id: str, as_json: bool) -> None:
+def undo(config: GatewayConfig, session_id: str, by: str | None, as_json: bool) -> None:
     """Take back the last answer."""
     with troubleshooting(config) as engine:
-        view = engine.undo(session_id)
+        view = engine.undo(session_id, by=by)
     _emit(view, as_json)
 
 
 @tree.command()
 @click.argument("session_id")
+@_BY
 @_JSON
 @click.pass_obj
-def resume(config: GatewayConfig, session_id: str, as_json: bool) -> None:
+def resume(config: GatewayConfig, session_id: str, by: str | None, as_json: bool) -> None:
     """Go on with a session where it stopped (after a restart, or once its workflow can
     go on)."""
     with troubleshooting(config) as engine:
-        view = engine.resume(session_id)
+        view = engine.resume(session_id, by=by)
     _emit(view, as_json)
 
 

@@ -109,7 +109,8 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     # -- approvals -------------------------------------------------------------------------
     _route("GET /v1/approvals", PEOPLE, APPROVALS_WRITE, note="what the caller may vote on"),
     _route("GET /v1/approvals/{approval_id}", PEOPLE, APPROVALS_WRITE, "approval.read",
-           "decision", "requester, eligible approvers, auditors"),
+           "decision", "requester, eligible approvers, auditors; anyone else gets the 404 "
+           "of an unknown id"),
     _route("POST /v1/approvals/{approval_id}/approve", PEOPLE, APPROVALS_WRITE,
            "approval.vote", "approval.voted"),
     _route("POST /v1/approvals/{approval_id}/reject", PEOPLE, APPROVALS_WRITE,
@@ -141,21 +142,24 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     _route("POST /v1/troubleshooting/sessions", BOTH, TROUBLESHOOTING_WRITE, None,
            "troubleshooting.started", "the caller owns the session"),
     _route("GET /v1/troubleshooting/sessions/{session_id}", BOTH, TROUBLESHOOTING_WRITE,
-           "troubleshooting.session.drive", note="the owner, or whom policy allows"),
+           "troubleshooting.session.drive", note="the owner, or whom policy allows; "
+           "anyone else gets the 404 of an unknown session"),
     _route("POST /v1/troubleshooting/sessions/{session_id}/answer", BOTH,
            TROUBLESHOOTING_WRITE, "troubleshooting.session.drive", "troubleshooting.answered",
            "the owner, or whom policy allows; actions decided as the caller"),
     _route("POST /v1/troubleshooting/sessions/{session_id}/undo", BOTH, TROUBLESHOOTING_WRITE,
            "troubleshooting.session.drive", "troubleshooting.undone"),
     _route("POST /v1/troubleshooting/sessions/{session_id}/resume", BOTH,
-           TROUBLESHOOTING_WRITE, "troubleshooting.session.drive", "troubleshooting.resumed"),
+           TROUBLESHOOTING_WRITE, "troubleshooting.session.drive",
+           "troubleshooting.action_requested", "when the session starts a workflow"),
     _route("GET /v1/troubleshooting/reports/{tree_id}", BOTH, TROUBLESHOOTING_WRITE,
            "troubleshooting.report.read", "decision"),
     # -- tickets ---------------------------------------------------------------------------
     _route("POST /v1/tickets/servicenow", BOTH, TICKETS_WRITE, None, "ticket.routed"),
     _route("POST /v1/tickets/generic", BOTH, TICKETS_WRITE, None, "ticket.routed"),
     _route("POST /v1/tickets/jira", SIGNED, None, None, "ticket.routed",
-           "X-Hub-Signature HMAC; 404 when Jira is not configured; rate-limited"),
+           "X-Hub-Signature HMAC; 404 when Jira or its secret is not configured; 429 past "
+           "[tickets] unauthenticated_per_minute"),
     # -- knowledge base --------------------------------------------------------------------
     _route("GET /v1/knowledge/search", BOTH, KNOWLEDGE_READ),
     _route("POST /v1/knowledge/suggestions", BOTH, KNOWLEDGE_READ),
@@ -178,12 +182,14 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     _command("audit consistency"),
     _command("audit check-consistency"),
     _command("audit record"),
-    _command("stepup enrol", "stepup.enrol", "stepup.enrolled", "--by names who enrols"),
-    _command("stepup verify", None, "stepup.verified"),
+    _command("stepup enrol", "stepup.enrol", "stepup.enrolled",
+             "--by names who enrols; replacing a factor is stepup.reset, audited as "
+             "stepup.reset, and revokes the step-ups made under the old seed"),
+    _command("stepup verify", None, "stepup.verified", "needs the person's own code"),
     _command("stepup status"),
     _command("approvals request", "*", "approval.opened"),
     _command("approvals list"),
-    _command("approvals show", "approval.read", "decision"),
+    _command("approvals show", note="the operator reads the store"),
     _command("approvals approve", "approval.vote", "approval.voted"),
     _command("approvals reject", "approval.vote", "approval.voted"),
     _command("approvals cancel", None, "approval.cancelled"),
@@ -228,7 +234,7 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     _command("tree answer", "troubleshooting.session.drive", "troubleshooting.answered"),
     _command("tree show", "troubleshooting.session.drive"),
     _command("tree undo", "troubleshooting.session.drive", "troubleshooting.undone"),
-    _command("tree resume", "troubleshooting.session.drive", "troubleshooting.resumed"),
+    _command("tree resume", "troubleshooting.session.drive", "troubleshooting.action_requested"),
     _command("tree run", None, "troubleshooting.started"),
 )  # fmt: skip
 

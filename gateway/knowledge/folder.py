@@ -3,9 +3,9 @@
 ``<folder>/<id>.md`` is the current version of each article; each earlier version is kept
 as ``<folder>/.history/<id>/v<N>.md``, so an update never loses what was there.  A file is
 ``---``, the front matter (``ArticleMeta`` as YAML, keys sorted), ``---``, then the Markdown
-body.  Files are written to a temporary name and renamed, so a reader never sees half an
-article.  A file edited by hand is checked when read: every problem names the file and
-the line.
+body.  Files are written (mode 0600) to a temporary name and renamed, so a reader never
+sees half an article.  A file edited by hand is checked when read: every problem names the
+file and the line.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from gateway.errors import SourceProblem
 from gateway.knowledge.article import ArticleMeta
 from gateway.knowledge.errors import ArticleError, KnowledgeStoreError, UnknownArticleError
+from gateway.yaml_source import BoundedSafeLoader
 
 __all__ = ["ArticleFile", "ArticleFolder", "parse_article", "render_article_file"]
 
@@ -62,7 +63,7 @@ def parse_article(text: str, where: str) -> ArticleFile:
         raise ArticleError(f"{where}:1: the front matter has no closing '---' line")
     front = text[len(_FENCE) : end + 1]
     try:
-        data = yaml.safe_load(front)
+        data = yaml.load(front, Loader=BoundedSafeLoader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
@@ -143,7 +144,9 @@ class ArticleFolder:
     @staticmethod
     def _write(path: Path, text: str) -> None:
         temporary = path.with_name(f".{path.name}.tmp")
-        with temporary.open("w", encoding="utf-8", newline="\n") as handle:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # a temporary file left by a crash keeps its mode
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

@@ -15,7 +15,8 @@ __all__ = ["FileNotifier"]
 class FileNotifier:
     """A ``Notifier`` that appends ``notification.model_dump(mode="json")`` to ``path``.
 
-    The parent directory is created on first use; every line is flushed and fsynced before
+    The parent directory is created on first use, the file readable by its owner only
+    (mode 0600); every line is flushed and fsynced before
     ``send`` returns, so a delivered notification survives a crash.
     """
 
@@ -29,7 +30,8 @@ class FileNotifier:
         line = json.dumps(notification.model_dump(mode="json"), sort_keys=True) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
                 handle.write(line)
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -1,4 +1,4 @@
-"""A durable outbox of notifications not yet delivered, in one SQLite file.
+"""A durable outbox of notifications not yet delivered, in one private SQLite file (0600).
 
 One row per notification, keyed by its id: the notification as JSON, when it was queued,
 how many delivery attempts failed and the last error (which never holds a secret).  A row is
@@ -10,6 +10,7 @@ second time (delivery is at least once).  Each operation opens its own connectio
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -64,6 +65,8 @@ class Outbox:
     def _db(self) -> Iterator[sqlite3.Connection]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # SQLite makes a new file 0644 and its journal like the file: make it 0600 first.
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             with closing(sqlite3.connect(self.path, timeout=30)) as db:
                 db.execute("PRAGMA synchronous=FULL")
                 with db:

@@ -26,13 +26,19 @@ class Effect(StrEnum):
 
 
 class StepUpObligation(BaseModel):
-    """The actor must prove presence again (TOTP) no longer than ``max_age_seconds`` ago."""
+    """The actor must prove presence again (TOTP) no longer than ``max_age_seconds`` ago.
+
+    A step-up bound to the request is used up by the one execution it lets go on
+    (``reuse="once"``); with ``reuse="window"`` it counts for every identical request
+    within ``max_age_seconds``.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     type: Literal["step_up"] = "step_up"
     method: Literal["totp"] = "totp"
     max_age_seconds: int = Field(default=300, gt=0)
+    reuse: Literal["once", "window"] = "once"
     policy: str
 
 

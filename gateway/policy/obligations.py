@@ -2,7 +2,8 @@
 
 A permit policy may carry::
 
-    @step_up("max_age=5m")                         step-up verification (TOTP)
+    @step_up("max_age=5m")                         step-up verification (TOTP), used once
+    @step_up("max_age=5m; reuse=window")           ... counting for every identical request
     @approval("approvers=manager")                 one approval by the target's manager
     @approval_security("approvers=group:security; quorum=2; expires=4h;
                         escalate_after=1h; escalate_to=group:security-leads")
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Literal
 
 from gateway.policy.decision import ApprovalObligation, Obligation, StepUpObligation
 
@@ -26,7 +28,8 @@ _DURATION = re.compile(r"([0-9]+)([smhd]?)")
 _WHOLE = re.compile(r"[0-9]+")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 _APPROVER = re.compile(r"manager|(role|group|user):[A-Za-z0-9_.@-]+")
-_STEP_UP_KEYS = frozenset({"max_age", "method"})
+_STEP_UP_KEYS = frozenset({"max_age", "method", "reuse"})
+_REUSE: dict[str, Literal["once", "window"]] = {"once": "once", "window": "window"}
 _APPROVAL_KEYS = frozenset({"approvers", "quorum", "expires", "escalate_after", "escalate_to"})
 
 
@@ -81,7 +84,12 @@ def _step_up(policy_id: str, value: str) -> StepUpObligation:
     if method != "totp":
         raise ObligationSyntaxError(f"@step_up: method must be totp, found {method!r}")
     max_age = _seconds("step_up", "max_age", pairs["max_age"]) if "max_age" in pairs else 300
-    return StepUpObligation(max_age_seconds=max_age, policy=policy_id)
+    reuse = _REUSE.get(pairs.get("reuse", "once"))
+    if reuse is None:
+        raise ObligationSyntaxError(
+            f"@step_up: reuse must be once or window, found {pairs['reuse']!r}"
+        )
+    return StepUpObligation(max_age_seconds=max_age, reuse=reuse, policy=policy_id)
 
 
 def _approval(policy_id: str, name: str, value: str) -> ApprovalObligation:
@@ -127,13 +135,17 @@ def parse_obligations(policy_id: str, annotations: Mapping[str, str]) -> tuple[O
 def merge_obligations(obligations: list[Obligation]) -> tuple[Obligation, ...]:
     """Combine the obligations of every permit that applied: all of them must be met.
 
-    Step-ups collapse into one with the shortest maximum age; approvals are kept as
-    separate obligations, with exact duplicates removed.
+    Step-ups collapse into one with the shortest maximum age, used once unless every one
+    of them allows reuse within its window; approvals are kept as separate obligations,
+    with exact duplicates removed.
     """
     step_ups = [item for item in obligations if isinstance(item, StepUpObligation)]
     merged: list[Obligation] = []
     if step_ups:
-        merged.append(min(step_ups, key=lambda item: (item.max_age_seconds, item.policy)))
+        shortest = min(step_ups, key=lambda item: (item.max_age_seconds, item.policy))
+        if any(item.reuse == "once" for item in step_ups):
+            shortest = shortest.model_copy(update={"reuse": "once"})
+        merged.append(shortest)
     seen: set[tuple[object, ...]] = set()
     for item in obligations:
         if isinstance(item, ApprovalObligation):

@@ -18,17 +18,18 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.approvals.model import ApprovalRequest
-from gateway.audit.records import AuditEvent
+from gateway.audit.records import AuditEvent, format_time
 from gateway.errors import (
     AuditError,
     GatewayError,
     TargetUnavailableError,
 )
 from gateway.policy.request import AccessRequest
+from gateway.runtime import outbox
 from gateway.runtime.actions import ActionCall, ActionOutput, ActionRegistry, ActionSpec
 from gateway.runtime.errors import (
     UnknownExecutionError,
@@ -187,6 +188,24 @@ class ExecutorCore:
         step = workflow.definition.steps[record.index]
         return None if step.action is None else self.actions.get(step.action)
 
+    def _event(
+        self,
+        kind: str,
+        execution: Execution,
+        payload: dict[str, Any],
+        *,
+        decision_id: str | None = None,
+        action: str | None = None,
+    ) -> AuditEvent:
+        return AuditEvent(
+            type=kind,
+            actor=execution.actor,
+            action=action,
+            resource=execution.target,
+            decision_id=decision_id,
+            payload={"execution": execution.id, "workflow": execution.workflow, **payload},
+        )
+
     def _record(
         self,
         kind: str,
@@ -198,26 +217,102 @@ class ExecutorCore:
     ) -> None:
         """Append to the audit log (raises ``AuditWriteError``: the caller's transaction
         then rolls back)."""
+        self._append(self._event(kind, execution, payload, decision_id=decision_id, action=action))
+
+    def _append(self, event: AuditEvent) -> None:
+        if self._audit is not None:
+            self._audit(event)
+
+    def _record_after(
+        self,
+        tx: Transaction,
+        kind: str,
+        execution: Execution,
+        payload: dict[str, Any],
+        *,
+        decision_id: str | None = None,
+        action: str | None = None,
+    ) -> str | None:
+        """Record an outcome that already happened: appended now, or kept in ``tx`` (which
+        then commits the outcome) to be written later, when the log refuses it or earlier
+        records of the execution still wait (``outbox``).  Why it was kept, or None."""
         if self._audit is None:
-            return
-        self._audit(
-            AuditEvent(
-                type=kind,
-                actor=execution.actor,
-                action=action,
-                resource=execution.target,
-                decision_id=decision_id,
-                payload={"execution": execution.id, "workflow": execution.workflow, **payload},
-            )
-        )
+            return None
+        event = self._event(kind, execution, payload, decision_id=decision_id, action=action)
+        why = "earlier records of this execution are not written yet"
+        if not outbox.held(tx, execution.id):
+            try:
+                self._audit(event)
+                return None
+            except AuditError as exc:
+                why = str(exc)
+                log.error(
+                    "execution %s: %s not audited: %s; kept to be written later",
+                    execution.id,
+                    kind,
+                    why,
+                )
+        outbox.hold(tx, execution.id, event)
+        return why
 
     def _record_quietly(self, kind: str, execution: Execution, payload: dict[str, Any]) -> None:
-        """For records after the fact (a failure, the end): a failing audit log must not
-        leave the execution unfinished, so the failure is logged instead."""
+        """For a record after the fact in a transaction of its own (a failed undo)."""
+        with self.store.transaction() as tx:
+            self._record_after(tx, kind, execution, payload)
+
+    def _wait_for_audit(
+        self, tx: Transaction, execution: Execution, step: str, detail: str, now: datetime
+    ) -> None:
+        """The execution waits until its kept records are written; ``error`` stays."""
+        next_at = now + timedelta(seconds=self.settings.backoff_seconds)
+        waiting = {
+            "kind": "audit",
+            "step": step,
+            "system": "audit log",
+            "next_at": format_time(next_at),
+            "detail": detail,
+        }
+        tx.set_state(
+            execution.id,
+            ExecutionState.WAITING_FOR_TARGET,
+            now,
+            waiting=waiting,
+            error=execution.error,
+            wake_at=next_at,
+        )
+
+    def _flush(self, execution: Execution) -> Execution | None:
+        """Write the records kept for ``execution``, oldest first: the execution as it
+        is then, or None while the log still refuses them (it goes on waiting)."""
+        with self.store.transaction(write=False) as tx:
+            kept = outbox.held(tx, execution.id)
+        audit = self._audit
+        if not kept or audit is None:
+            return execution
         try:
-            self._record(kind, execution, payload)
+            for seq, event in kept:
+                with self.store.transaction() as tx:
+                    if outbox.release(tx, seq):  # not already written by another process
+                        audit(event)
         except AuditError as exc:
-            log.error("execution %s: %s not audited: %s", execution.id, kind, exc)
+            if not execution.state.finished:
+                step = str((execution.waiting or {}).get("step", ""))
+                with self.store.transaction() as tx:
+                    self._wait_for_audit(tx, execution, step, str(exc), self._clock())
+            return None
+        if not execution.state.finished and (execution.waiting or {}).get("kind") == "audit":
+            with self.store.transaction() as tx:
+                tx.set_state(
+                    execution.id, ExecutionState.RUNNING, self._clock(), error=execution.error
+                )
+        return self.get(execution.id)
+
+    def _flush_all(self) -> None:
+        """Write every kept record the log now takes."""
+        with self.store.transaction(write=False) as tx:
+            waiting = outbox.held_executions(tx)
+        for execution_id in waiting:
+            self._flush(self.get(execution_id))
 
     def close_with(self, closer: Callable[[], object]) -> None:
         """Close ``closer`` (a connector the actions use) when the executor closes."""

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from gateway.audit.records import AuditEvent
 from gateway.expressions import render_value
 from gateway.runtime.core import (
     RuntimeSettings,
@@ -39,7 +40,8 @@ from gateway.runtime.errors import (
     IdempotencyConflictError,
     TargetConflictError,
 )
-from gateway.runtime.model import Execution, ExecutionState, StepState
+from gateway.runtime.expiry import SKIPPED, covers
+from gateway.runtime.model import Execution, ExecutionState, StepState, Timer
 from gateway.runtime.stepping import Stepping
 from gateway.runtime.workflows import Workflow
 
@@ -152,6 +154,7 @@ class Executor(Stepping):
         """Resume whatever can go on: orphaned steps, due timers, met obligations, systems
         that are back.  Returns how many executions were advanced."""
         now = self._clock()
+        self._flush_all()
         self.recover(now)
         self._fire_timers(now)
         with self.store.transaction(write=False) as tx:
@@ -167,6 +170,8 @@ class Executor(Stepping):
         with self.store.transaction(write=False) as tx:
             timers = tx.due_timers(now)
         for timer in timers:
+            if self._covered(timer, now):
+                continue
             try:
                 started = self.start(
                     timer.workflow,
@@ -184,6 +189,42 @@ class Executor(Stepping):
             with self.store.transaction() as tx:
                 tx.timer_started(timer.id, started.id)
             self._advance_quietly(started.id)
+
+    def _covered(self, timer: Timer, now: datetime) -> bool:
+        """Whether ``timer`` ends a grant another live grant still covers; then the skip
+        is audited and the timer marked, in one transaction (no record, no skip)."""
+        parent = self.get(timer.parent)
+        with self.store.transaction() as tx:
+            workflow = Workflow.from_snapshot(
+                tx.snapshot(parent.id), parent.workflow, parent.workflow_digest
+            )
+            expiry = any(
+                step.schedule is not None
+                and step.schedule.expiry
+                and timer.id == f"{parent.id}:{step.id}"
+                for step in workflow.definition.steps
+            )
+            found = covers(tx, timer, parent, now) if expiry else []
+            if not found:
+                return False
+            tx.timer_started(timer.id, SKIPPED)
+            self._append(
+                AuditEvent(
+                    type="execution.expiry_skipped",
+                    actor=self.settings.system_actor,
+                    resource=parent.target,
+                    payload={
+                        "execution": parent.id,
+                        "workflow": parent.workflow,
+                        "timer": timer.id,
+                        "skipped": timer.workflow,
+                        "parameters": timer.parameters,
+                        "covered_by": [cover.as_json() for cover in found],
+                        "why": "another live grant still covers this access",
+                    },
+                )
+            )
+        return True
 
     def recover(self, now: datetime | None = None) -> list[str]:
         """Steps left ``started`` by a process that is gone: run idempotent ones again, mark

@@ -10,7 +10,9 @@ what the decision demands, in this order:
    with current facts and the bundle in force (``confirm_approved``): if the approval no
    longer suffices, the step is refused and the reason recorded.
 3. Step-up obligations: the actor must have stepped up, bound to the exact request, within
-   the obligation's maximum age; otherwise the step waits.
+   the obligation's maximum age; otherwise the step waits.  The step-up is used up by the
+   step that ``consumer`` names (another execution of the same request needs its own),
+   unless the obligation allows reuse within its window.
 
 Only when every obligation is met does the step go ahead.
 """
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.approvals.auto import AutoApprover
+from gateway.approvals.errors import NoApproverError
 from gateway.approvals.model import ApprovalRequest, ApprovalState, approval_digest
 from gateway.approvals.service import ApprovalService
 from gateway.policy.decision import ApprovalObligation, Decision, StepUpObligation
@@ -90,8 +93,11 @@ class StepGuard:
         self._gateway = gateway
         self._approval_opened = approval_opened
 
-    def check(self, request: AccessRequest, approval_id: str | None) -> Outcome:
-        """Decide ``request`` for a step that already opened ``approval_id`` (or none)."""
+    def check(
+        self, request: AccessRequest, approval_id: str | None, *, consumer: str | None = None
+    ) -> Outcome:
+        """Decide ``request`` for a step that already opened ``approval_id`` (or none);
+        ``consumer`` names the step a bound step-up is used up by."""
         digest = approval_digest(request)
         if approval_id is not None:
             decision = self._approved(approval_id)
@@ -104,7 +110,7 @@ class StepGuard:
             needed = [o for o in decision.obligations if isinstance(o, ApprovalObligation)]
             if needed:
                 return self._open(request, decision, needed)
-        return self._step_up(request.actor, decision, digest)
+        return self._step_up(request.actor, decision, digest, consumer)
 
     def _approved(self, approval_id: str) -> Decision | Refused | WaitApproval:
         service = self._gateway.approvals
@@ -128,7 +134,10 @@ class StepGuard:
             return Refused(
                 "the policy demands an approval but approvals are disabled", decision.decision_id
             )
-        item = service.open(request, decision, needed, requester=request.actor)
+        try:
+            item = service.open(request, decision, needed, requester=request.actor)
+        except NoApproverError as exc:  # nobody could ever approve it: refused, audited
+            return Refused(str(exc), decision.decision_id)
         auto = self._gateway.auto_approver
         if auto is not None and auto.try_approve(item.id).approved:
             return WaitApproval(service.get(item.id), decision.decision_id)
@@ -136,7 +145,9 @@ class StepGuard:
             self._approval_opened(item)
         return WaitApproval(item, decision.decision_id)
 
-    def _step_up(self, actor: str, decision: Decision, digest: str) -> Outcome:
+    def _step_up(
+        self, actor: str, decision: Decision, digest: str, consumer: str | None
+    ) -> Outcome:
         for obligation in decision.obligations:
             if not isinstance(obligation, StepUpObligation):
                 continue
@@ -145,6 +156,6 @@ class StepGuard:
                 return Refused(
                     "the policy demands a step-up but step-up is disabled", decision.decision_id
                 )
-            if not stepup.satisfies(obligation, actor, bound_to=digest):
+            if not stepup.claim(obligation, actor, bound_to=digest, consumer=consumer):
                 return WaitStepUp(digest, obligation.max_age_seconds, decision.decision_id)
         return Allowed(decision, digest)

@@ -148,6 +148,12 @@ class Execution:
                 f"{waiting.get('system')} is unavailable; step {waiting.get('step')} is queued, "
                 f"attempt {waiting.get('attempts')} failed, next try at {waiting.get('next_at')}"
             )
+        if self.state is ExecutionState.WAITING_FOR_TARGET and kind == "audit":
+            return (
+                f"the audit log cannot be written ({waiting.get('detail')}); what step "
+                f"{waiting.get('step')} did is kept until it is on record, next try at "
+                f"{waiting.get('next_at')}"
+            )
         if self.error is not None:
             return f"{self.state}: {self.error}"
         return str(self.state)
@@ -184,4 +190,5 @@ class Timer:
     workflow: str
     parameters: dict[str, Any]
     parent: str
-    started: str | None = None  # the execution it started, once due
+    # the execution it started once due, or SKIPPED when another grant still covered it
+    started: str | None = None

@@ -4,6 +4,7 @@ before it (each undo decided by policy and run as the service account), the fina
 from __future__ import annotations
 
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 from typing import Any
 
 from gateway.approvals.model import ApprovalState
@@ -44,13 +45,22 @@ class RollingBack(ExecutorCore):
             if decision_id is not None:
                 changes["decision_id"] = decision_id
             tx.update_step(execution.id, record.step_id, **changes)
-            self._record(
+            kept = self._record_after(
+                tx,
                 "action.failed" if started else "step.refused",
                 execution,
                 {"step": record.step_id, "reason": reason},
                 decision_id=decision_id,
             )
-        self._roll_back(self.get(execution.id), reason, ExecutionState.FAILED)
+            if kept is not None:  # undo nothing before the failure is on record
+                failing = replace(execution, error=reason)
+                self._wait_for_audit(tx, failing, record.step_id, kept, now)
+        if kept is None:
+            self._roll_back(self.get(execution.id), reason, ExecutionState.FAILED)
+
+    def _resume_roll_back(self, execution: Execution) -> None:
+        """Roll back an execution whose failure waited for its record to be written."""
+        self._roll_back(execution, str(execution.error), ExecutionState.FAILED)
 
     def _roll_back(self, execution: Execution, reason: str, final: ExecutionState) -> None:
         """Undo the succeeded steps, last first; ``final`` unless something was undone
@@ -125,7 +135,8 @@ class RollingBack(ExecutorCore):
             tx.update_step(
                 execution.id, record.step_id, state=StepState.COMPENSATED, finished_at=now
             )
-            self._record(
+            self._record_after(
+                tx,
                 "compensation.succeeded",
                 execution,
                 {"step": record.step_id, "action": undo_name, "detail": result.detail},
@@ -146,7 +157,7 @@ class RollingBack(ExecutorCore):
             payload["compensated"] = undone
         with self.store.transaction() as tx:
             tx.set_state(execution.id, state, now, error=reason)
-            self._record_quietly("execution.finished", execution, payload)
+            self._record_after(tx, "execution.finished", execution, payload)
 
     def _finish_cancelled(self, execution: Execution, reason: str) -> None:
         self._roll_back(execution, reason, ExecutionState.CANCELLED)

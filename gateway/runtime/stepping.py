@@ -25,19 +25,19 @@ from gateway.runtime.errors import (
     ParameterError,
     UnknownWorkflowError,
 )
+from gateway.runtime.gating import Gating
 from gateway.runtime.guard import (
     Allowed,
     Refused,
     WaitApproval,
 )
 from gateway.runtime.model import Execution, ExecutionState, StepRecord, StepState, Timer
-from gateway.runtime.rollback import RollingBack
 from gateway.runtime.workflows import StepDefinition, Workflow
 
 __all__ = ["Stepping"]
 
 
-class Stepping(RollingBack):
+class Stepping(Gating):
     """Runs the next step of an execution until it waits or finishes."""
 
     def submit(self, execution_id: str) -> None:
@@ -66,8 +66,8 @@ class Stepping(RollingBack):
 
     def _step_once(self, execution_id: str) -> bool:
         """Do the next thing; False when there is nothing more to do now."""
-        execution = self.get(execution_id)
-        if execution.state.finished:
+        execution = self._flush(self.get(execution_id))
+        if execution is None or execution.state.finished:
             return False
         if execution.cancel_requested:
             self._finish_cancelled(execution, "cancelled on request")
@@ -90,12 +90,15 @@ class Stepping(RollingBack):
         record = execution.steps[index]
         if record.state is StepState.STARTED:
             return False  # running elsewhere, or orphaned (``recover`` decides)
+        if record.state is StepState.FAILED and execution.error is not None:
+            self._resume_roll_back(execution)  # its failure is on record now
+            return False
         if record.state is not StepState.PENDING:
             raise RuntimeError(f"execution {execution_id}: step {record.step_id} is {record.state}")
         if record.next_attempt_at is not None and record.next_attempt_at > self._clock():
             return False
         try:
-            return self._run_step(execution, workflow.definition.steps[index], record)
+            return self._run_step(execution, workflow, record)
         except StopHere:
             return False
 
@@ -113,7 +116,8 @@ class Stepping(RollingBack):
             },
         }
 
-    def _run_step(self, execution: Execution, step: StepDefinition, record: StepRecord) -> bool:
+    def _run_step(self, execution: Execution, workflow: Workflow, record: StepRecord) -> bool:
+        step = workflow.definition.steps[record.index]
         scope = self._scope(execution)
         try:
             if step.when is not None and not parse_expression(step.when).evaluate_bool(scope):
@@ -137,6 +141,8 @@ class Stepping(RollingBack):
         if action.permission is not None:
             verdict = self._authorise(execution, record, action, plain, execution.actor)
             decision_id, digest = verdict
+        else:
+            self._predecide(execution, workflow, record, action, scope)
         call = ActionCall(
             execution.id, record.step_id, execution.actor, plain, secrets, record.attempts + 1
         )
@@ -153,7 +159,8 @@ class Stepping(RollingBack):
         """The decision id and binding digest when allowed; otherwise the execution waits
         or fails and ``StopHere`` is raised."""
         request = self._request(execution, action, plain, actor)
-        outcome = self._guard.check(request, record.approval_id)
+        consumer = f"{execution.id}/{record.step_id}"  # a bound step-up is used by this step
+        outcome = self._guard.check(request, record.approval_id, consumer=consumer)
         now = self._clock()
         if isinstance(outcome, Allowed):
             return outcome.decision.decision_id, outcome.digest
@@ -305,7 +312,8 @@ class Stepping(RollingBack):
                 next_attempt_at=None,
             )
             tx.set_state(execution.id, ExecutionState.RUNNING, now)
-            self._record(
+            kept = self._record_after(
+                tx,
                 "action.succeeded",
                 execution,
                 {
@@ -319,6 +327,8 @@ class Stepping(RollingBack):
                 decision_id=decision_id,
                 action=action.permission or action.name,
             )
+            if kept is not None:  # nothing more runs before this is on record
+                self._wait_for_audit(tx, execution, record.step_id, kept, now)
 
     def _defer(
         self,

@@ -1,4 +1,5 @@
-"""The execution store: executions, their steps, timers and sealed secret outputs (SQLite).
+"""The execution store: executions, their steps, timers, sealed secret outputs and the
+audit records of outcomes kept until the log takes them (``outbox``) (SQLite).
 
 Two invariants live in the schema itself, so no race between processes can break them:
 
@@ -92,6 +93,12 @@ CREATE TABLE IF NOT EXISTS sealed_outputs (
     expires_at TEXT NOT NULL,
     PRIMARY KEY (execution_id, name)
 );
+CREATE TABLE IF NOT EXISTS unrecorded (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_id TEXT NOT NULL,
+    event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS unrecorded_execution ON unrecorded(execution_id);
 """
 
 

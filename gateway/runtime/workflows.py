@@ -51,6 +51,9 @@ class Schedule(BaseModel):
     workflow: str = Field(pattern=_ID)
     after_hours: str | int
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    # It ends what this execution did (a time-boxed grant): when due, it is skipped while
+    # another live execution of the same workflow on the same target still covers it.
+    expiry: bool = False
 
 
 class StepDefinition(BaseModel):

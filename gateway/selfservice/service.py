@@ -281,7 +281,7 @@ class SelfService:
         plans: list[dict[str, Any]],
         background: bool,
     ) -> Run:
-        outcome = self._guard.check(request, run.approval_id)
+        outcome = self._guard.check(request, run.approval_id, consumer=f"run:{run.id}")
         now = self._clock()
         if isinstance(outcome, Allowed):
             allowed = replace(run, decision_id=outcome.decision.decision_id)

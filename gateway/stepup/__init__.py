@@ -7,6 +7,7 @@ See ``docs/step-up.md``.
 from gateway.stepup.binding import request_digest
 from gateway.stepup.errors import (
     CodeRejectedError,
+    EnrolmentChangedError,
     MalformedCodeError,
     NotEnrolledError,
     SeedKeyError,
@@ -24,6 +25,7 @@ __all__ = [
     "Clock",
     "CodeRejectedError",
     "Enrolment",
+    "EnrolmentChangedError",
     "MalformedCodeError",
     "NotEnrolledError",
     "SeedCipher",

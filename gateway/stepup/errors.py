@@ -6,6 +6,7 @@
         ├── CodeRejectedError    the code is wrong, outside the time window, or already used
         ├── StepUpLockedError    too many failures: step-up is locked for a while
         ├── NotEnrolledError     the user has no step-up enrolment
+        ├── EnrolmentChangedError  the enrolment changed while a new one was being decided
         ├── SeedKeyError         the seed encryption key is missing, unsafe or invalid
         └── StepUpStoreError     the store cannot be used, or a stored seed does not decrypt
 
@@ -20,6 +21,7 @@ from gateway.errors import ExitCode, GatewayError, RequestError
 
 __all__ = [
     "CodeRejectedError",
+    "EnrolmentChangedError",
     "MalformedCodeError",
     "NotEnrolledError",
     "SeedKeyError",
@@ -69,6 +71,17 @@ class NotEnrolledError(StepUpError):
     def __init__(self, user: str) -> None:
         self.user = user
         super().__init__(f"user {user!r} is not enrolled for step-up")
+
+
+class EnrolmentChangedError(StepUpError):
+    """Someone enrolled the user, or replaced the enrolment, after the decision was made."""
+
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, user: str, enrolled: bool) -> None:
+        self.user = user
+        now = "enrolled" if enrolled else "not enrolled"
+        super().__init__(f"user {user!r} is {now} now, unlike when it was decided; try again")
 
 
 class SeedKeyError(StepUpError):

@@ -12,10 +12,15 @@ Every attempt runs in this order, inside one store transaction:
    ``failure_window_seconds`` lock the user for ``lockout_seconds`` and clear the count.
 5. A success clears the count and records the step-up (time, method, binding).
 
-Audit events (``stepup.enrolled``, ``stepup.verified``, ``stepup.recovery_code_used``,
-``stepup.failed``, ``stepup.locked``) never hold a code or a seed.  A success or an
-enrolment is audited before its transaction commits, so if the audit append fails nothing
-changes; a refusal is committed first and audited after, so it counts either way.
+An enrolment replaces any earlier seed and recovery codes and revokes every step-up made
+before it.  A step-up bound to a request is used up by the one execution it lets go on
+(``claim``), unless the obligation allows reuse within its window.
+
+Audit events (``stepup.enrolled``, ``stepup.reset``, ``stepup.verified``,
+``stepup.recovery_code_used``, ``stepup.consumed``, ``stepup.failed``, ``stepup.locked``)
+never hold a code or a seed.  A success, an enrolment or a use is audited before its
+transaction commits, so if the audit append fails nothing changes; a refusal is committed
+first and audited after, so it counts either way.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from gateway.stepup import recovery, totp
 from gateway.stepup.binding import check_digest
 from gateway.stepup.errors import (
     CodeRejectedError,
+    EnrolmentChangedError,
     MalformedCodeError,
     NotEnrolledError,
     StepUpError,
@@ -120,33 +126,58 @@ class StepUpService:
             raise TypeError("step-up times must be timezone-aware")
         return moment.astimezone(UTC)
 
-    def _record(self, kind: str, user: str, payload: dict[str, Any]) -> None:
+    def _record(self, kind: str, user: str, payload: dict[str, Any], **fields: Any) -> None:
         if self._audit is not None:
-            self._audit(AuditEvent(type=f"stepup.{kind}", actor=user, payload=payload))
+            self._audit(AuditEvent(type=f"stepup.{kind}", actor=user, payload=payload, **fields))
 
     # -- enrolment -------------------------------------------------------------------------
 
-    def enrol(self, user: str) -> Enrolment:
-        """A new seed and recovery codes for ``user``, replacing any earlier ones."""
+    def enrol(
+        self,
+        user: str,
+        *,
+        by: str | None = None,
+        replacing: bool | None = None,
+        decision_id: str | None = None,
+    ) -> Enrolment:
+        """A new seed and recovery codes for ``user``, replacing any earlier ones.
+
+        ``by`` (``user`` when not given) is who enrols; the caller has decided that they
+        may (``stepup.enrol`` for a first enrolment, ``stepup.reset`` to replace one,
+        ``decision_id``) and passes in ``replacing`` whether it decided on a replacement:
+        when that is no longer so, ``EnrolmentChangedError`` and nothing changes.  The
+        ``stepup.enrolled`` or ``stepup.reset`` record is appended before the new seed is
+        stored; step-ups made before it no longer count.
+        """
         _check_user(user)
+        actor = user if by is None else by
+        _check_user(actor)
         now = self._now()
         seed = totp.new_seed()
         codes = [recovery.new_code() for _ in range(self.settings.recovery_code_count)]
         hashed = [recovery.hash_code(code, self.settings.recovery_scrypt_n) for code in codes]
         sealed = self._cipher.seal(user, seed)
         with self._store.transaction() as tx:
-            replaced = tx.put_seed(user, sealed, now)
+            replaced = tx.seed(user) is not None
+            if replacing is not None and replacing is not replaced:
+                raise EnrolmentChangedError(user, replaced)
+            revoked = tx.revoke_step_ups(user)
             invalidated = tx.replace_recovery_codes(user, hashed)
             self._record(
-                "enrolled",
-                user,
+                "reset" if replaced else "enrolled",
+                actor,
                 {
+                    "user": user,
                     "method": TOTP,
                     "replaced": replaced,
                     "recovery_issued": len(codes),
                     "recovery_invalidated": invalidated,
+                    "step_ups_revoked": revoked,
                 },
+                resource=f"account:{user}",
+                decision_id=decision_id,
             )
+            tx.put_seed(user, sealed, now)
         uri = totp.provisioning_uri(seed, user=user, issuer=self.settings.issuer)
         return Enrolment(
             user=user,
@@ -301,6 +332,45 @@ class StepUpService:
         moment = self._now(now)
         at = self.last_step_up(user, bound_to=bound_to)
         return at is not None and _age(at, moment) <= obligation.max_age_seconds
+
+    def claim(
+        self,
+        obligation: StepUpObligation,
+        user: str,
+        *,
+        bound_to: str,
+        consumer: str | None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Whether a step-up bound to ``bound_to`` meets ``obligation`` for ``consumer``
+        (one step of one execution).
+
+        With ``reuse="window"`` any step-up that ``satisfies`` it does.  Otherwise the one
+        ``consumer`` already used does, or else the latest unused one at most
+        ``max_age_seconds`` old, which is then marked used by ``consumer`` (audited as
+        ``stepup.consumed`` before it commits) and counts for nobody else.  Without a
+        ``consumer`` nothing can be used up, so only a window obligation can be met.
+        """
+        check_digest(bound_to)
+        moment = self._now(now)
+        if obligation.reuse == "window":
+            return self.satisfies(obligation, user, moment, bound_to=bound_to)
+        if consumer is None:
+            return False
+        since = moment - timedelta(seconds=obligation.max_age_seconds)
+        with self._store.transaction() as tx:
+            if tx.used_step_up(user, bound_to, since, consumer):
+                return True
+            at = tx.use_step_up(user, bound_to, since, consumer, moment)
+            if at is None:
+                return False
+            payload = {
+                "bound_to": bound_to,
+                "consumed_by": consumer,
+                "stepped_up_at": format_time(at),
+            }
+            self._record("consumed", user, payload)
+            return True
 
 
 def _age(at: datetime, now: datetime) -> int:

@@ -8,6 +8,7 @@ Tables (every ``*_at``/``until`` is UTC text ``YYYY-MM-DDTHH:MM:SS.ffffffZ``)::
     failures        user_id, at                refused attempts inside the window
     lockouts        user_id PK, locked_at, until
     step_ups        id PK, user_id, at, method, bound_to
+    step_up_uses    step_up_id PK, consumer, at   the one execution a bound step-up let go on
 
 One connection is shared by the threads of a process and guarded by a lock; every
 operation runs in a transaction (``BEGIN IMMEDIATE`` for writes), so processes sharing
@@ -32,6 +33,7 @@ __all__ = ["SCHEMA_VERSION", "StepUpStore", "Transaction", "format_time", "parse
 
 SCHEMA_VERSION = 1
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_END_OF_TIME = "9999-12-31T23:59:59.999999Z"  # later than any time in that format
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seeds (
     user_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, nonce BLOB NOT NULL,
@@ -49,6 +51,8 @@ CREATE TABLE IF NOT EXISTS step_ups (
     id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, at TEXT NOT NULL, method TEXT NOT NULL,
     bound_to TEXT);
 CREATE INDEX IF NOT EXISTS step_ups_by_user ON step_ups (user_id, at);
+CREATE TABLE IF NOT EXISTS step_up_uses (
+    step_up_id INTEGER PRIMARY KEY, consumer TEXT NOT NULL, at TEXT NOT NULL);
 """
 
 
@@ -167,9 +171,7 @@ class Transaction:
         self, user: str, at: datetime, method: str, bound_to: str | None, keep_after: datetime
     ) -> None:
         """Record a step-up and drop the user's step-ups older than ``keep_after``."""
-        self._db.execute(
-            "DELETE FROM step_ups WHERE user_id = ? AND at < ?", (user, format_time(keep_after))
-        )
+        self._drop_step_ups(user, format_time(keep_after))
         self._db.execute(
             "INSERT INTO step_ups (user_id, at, method, bound_to) VALUES (?, ?, ?, ?)",
             (user, format_time(at), method, bound_to),
@@ -187,6 +189,51 @@ class Transaction:
                 (user, bound_to),
             ).fetchone()
         return None if row[0] is None else parse_time(row[0])
+
+    def used_step_up(self, user: str, bound_to: str, since: datetime, consumer: str) -> bool:
+        """Whether ``consumer`` already used a step-up of ``user`` bound to ``bound_to``
+        and made at ``since`` or later."""
+        row = self._db.execute(
+            "SELECT 1 FROM step_ups JOIN step_up_uses ON step_up_id = id "
+            "WHERE user_id = ? AND bound_to = ? AND step_ups.at >= ? AND consumer = ?",
+            (user, bound_to, format_time(since), consumer),
+        ).fetchone()
+        return row is not None
+
+    def use_step_up(
+        self, user: str, bound_to: str, since: datetime, consumer: str, at: datetime
+    ) -> datetime | None:
+        """Mark the latest unused step-up of ``user`` bound to ``bound_to`` and made at
+        ``since`` or later as used by ``consumer``; its time, or ``None`` if there is none.
+        A step-up is used at most once (the primary key of ``step_up_uses``)."""
+        row = self._db.execute(
+            "SELECT id, at FROM step_ups WHERE user_id = ? AND bound_to = ? AND at >= ? "
+            "AND id NOT IN (SELECT step_up_id FROM step_up_uses) ORDER BY at DESC, id DESC",
+            (user, bound_to, format_time(since)),
+        ).fetchone()
+        if row is None:
+            return None
+        self._db.execute(
+            "INSERT INTO step_up_uses (step_up_id, consumer, at) VALUES (?, ?, ?)",
+            (row[0], consumer, format_time(at)),
+        )
+        return parse_time(row[1])
+
+    def revoke_step_ups(self, user: str) -> int:
+        """Drop every step-up of ``user``, used or not; how many there were."""
+        return self._drop_step_ups(user, _END_OF_TIME)
+
+    def _drop_step_ups(self, user: str, before: str) -> int:
+        # Row ids can be given again once deleted, so their uses go with them.
+        self._db.execute(
+            "DELETE FROM step_up_uses WHERE step_up_id IN "
+            "(SELECT id FROM step_ups WHERE user_id = ? AND at < ?)",
+            (user, before),
+        )
+        cursor = self._db.execute(
+            "DELETE FROM step_ups WHERE user_id = ? AND at < ?", (user, before)
+        )
+        return cursor.rowcount
 
 
 class StepUpStore:

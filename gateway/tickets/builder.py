@@ -8,6 +8,7 @@ from gateway.config import GatewayConfig
 from gateway.runtime.executor import Executor
 from gateway.tickets.catalog import SoftwareCatalog
 from gateway.tickets.helpdesk import HelpDesk
+from gateway.tickets.intake_limits import IntakeLimits
 from gateway.tickets.jira import JiraDesk
 from gateway.tickets.routing import Router
 from gateway.tickets.rules import TriggerSet, load_triggers
@@ -48,4 +49,5 @@ def open_ticket_service(
         audit=audit.append if audit is not None else None,
         max_event_bytes=settings.max_event_bytes,
         advance=advance,
+        limits=IntakeLimits(settings.unauthenticated_per_minute, settings.unauthenticated_burst),
     )

@@ -7,6 +7,8 @@
         ├── TicketEventError        an event is malformed (names the field); dead-lettered
         │   ├── SignatureError      a webhook signature is missing or does not verify
         │   └── UnknownTicketError  the event names a ticket the help desk does not have
+        ├── SourceNotConfiguredError  deliveries from a source that is not set up (not kept)
+        ├── IntakeRateLimitedError  too many unauthenticated deliveries (not kept; retry later)
         ├── HelpDeskUnavailableError  the help desk cannot be reached (retried later)
         ├── HelpDeskError           the help desk refused a request (not retried)
         ├── WriteBackRefusedError   a write-back text looks like it holds a secret
@@ -23,7 +25,9 @@ from gateway.errors import ExitCode, GatewayError
 __all__ = [
     "HelpDeskError",
     "HelpDeskUnavailableError",
+    "IntakeRateLimitedError",
     "SignatureError",
+    "SourceNotConfiguredError",
     "TicketError",
     "TicketEventError",
     "TicketStoreError",
@@ -49,6 +53,23 @@ class SignatureError(TicketEventError):
 
 class UnknownTicketError(TicketEventError):
     """The event names a ticket that the help desk does not have."""
+
+
+class SourceNotConfiguredError(TicketError):
+    """Deliveries from this source cannot be checked here; nothing is kept."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+
+class IntakeRateLimitedError(TicketError):
+    """Too many unauthenticated deliveries from one source; nothing is kept."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+    def __init__(self, source: str, retry_after: int) -> None:
+        self.source = source
+        self.retry_after = retry_after
+        super().__init__(f"too many unauthenticated {source} deliveries; retry in {retry_after} s")
 
 
 class HelpDeskUnavailableError(TicketError):

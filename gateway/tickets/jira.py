@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from gateway.tickets.errors import (
     UnknownTicketError,
 )
 from gateway.tickets.helpdesk import PollBatch, Rejected
+from gateway.tickets.jsontext import dumps_kept
 from gateway.tickets.model import Ticket, TicketEvent
 from gateway.tickets.payloads import jira_polled_event, jira_ticket
 from gateway.tickets.settings import JiraSettings
@@ -67,7 +67,7 @@ def describe_error(response: httpx.Response) -> str:
         body = response.json()
         messages = [str(m) for m in body.get("errorMessages") or []]
         messages += [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()]
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return "no error details"
     return "; ".join(messages)[:300] or "no error details"
 
@@ -143,7 +143,7 @@ class JiraDesk:
                     moment = _moment(event.ticket.updated_at)
                 except (TicketEventError, ValueError) as exc:
                     reason = str(exc) if isinstance(exc, TicketEventError) else "updated: bad time"
-                    rejected.append(Rejected(reason, json.dumps(issue).encode()))
+                    rejected.append(Rejected(reason, dumps_kept(issue)))
                     continue
                 events.append(event)
                 if newest is None or moment > _moment(newest):

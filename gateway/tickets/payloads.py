@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gateway.tickets.errors import TicketEventError
+from gateway.tickets.jsontext import parse_json, refuse_overlong_integers
 from gateway.tickets.model import EventKind, Ticket, TicketEvent, TicketId
 
 __all__ = [
@@ -44,7 +45,8 @@ _JIRA_PRIORITY = {"highest": 1, "high": 2, "medium": 3, "low": 4, "lowest": 5}
 
 
 def decode_json(body: bytes, content_type: str | None, max_bytes: int) -> dict[str, Any]:
-    """The JSON object in ``body``: at most ``max_bytes``, UTF-8, an object."""
+    """The JSON object in ``body``: at most ``max_bytes``, UTF-8, an object, no integer
+    longer than ``MAX_INTEGER_DIGITS``."""
     if len(body) > max_bytes:
         raise TicketEventError(f"event is {len(body)} bytes; the limit is {max_bytes}")
     charset = _CHARSET.search(content_type or "")
@@ -55,13 +57,14 @@ def decode_json(body: bytes, content_type: str | None, max_bytes: int) -> dict[s
     except UnicodeDecodeError as exc:
         raise TicketEventError(f"body is not valid UTF-8 (byte {exc.start})") from exc
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except json.JSONDecodeError as exc:
         raise TicketEventError(
             f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
     except RecursionError as exc:
         raise TicketEventError("invalid JSON: nested too deeply") from exc
+    refuse_overlong_integers(data)
     if not isinstance(data, dict):
         raise TicketEventError(f"expected a JSON object, found {type(data).__name__}")
     return data
@@ -126,6 +129,7 @@ def _text(value: str | _Reference | None) -> str:
 
 
 def servicenow_ticket(record: dict[str, Any]) -> Ticket:
+    refuse_overlong_integers(record)
     try:
         parsed = ServiceNowRecord.model_validate(record)
     except ValidationError as exc:
@@ -250,6 +254,7 @@ def _adf_text(node: Any, out: list[str], depth: int = 0) -> None:
 def jira_ticket(issue: Any, prefix: str = "") -> Ticket:
     if not isinstance(issue, dict):
         raise TicketEventError(f"{prefix.rstrip('.') or 'issue'}: expected an object")
+    refuse_overlong_integers(issue, prefix)
     try:
         parsed = JiraIssue.model_validate(issue)
     except ValidationError as exc:

@@ -2,8 +2,11 @@
 
 ``TicketService`` takes events from every channel (webhooks, polling, replay files) and:
 
-1. reads the delivery (size, encoding, JSON, the desk's shape, the Jira signature) or puts
-   it in the dead-letter store with the reason (audited, replayable); the intake goes on;
+1. refuses a source that is not set up and, for a source without a gateway credential
+   (the Jira webhook), a delivery over its rate (``IntakeLimits``), keeping only a count;
+   reads the delivery (``reading``: signature, size, encoding, JSON, the desk's shape) or
+   puts it in the dead-letter store with the reason (audited; whole and replayable when
+   its sender was authenticated, else an excerpt); the intake goes on;
 2. claims the event key: a redelivery is a ``duplicate`` and does nothing;
 3. finds the ticket's link: an automation already running (``in_progress``) or finished
    (``already_handled``) for it starts nothing;
@@ -21,13 +24,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Literal
 
 from gateway.audit.records import AuditEvent
-from gateway.errors import IdentityError
+from gateway.errors import GatewayError, IdentityError
 from gateway.runtime.errors import (
     IdempotencyConflictError,
     ParameterError,
@@ -38,22 +40,19 @@ from gateway.runtime.executor import Executor
 from gateway.runtime.model import Execution
 from gateway.tickets.errors import (
     HelpDeskUnavailableError,
+    SignatureError,
+    SourceNotConfiguredError,
     TicketEventError,
     UnknownDeadLetterError,
-    UnknownTicketError,
 )
 from gateway.tickets.helpdesk import EmbeddedHelpDesk, HelpDesk, TicketSource
-from gateway.tickets.jira import DELIVERY_HEADER, SIGNATURE_HEADER, JiraDesk
-from gateway.tickets.model import EventKind, Ticket, TicketEvent
+from gateway.tickets.intake_limits import IntakeLimits
+from gateway.tickets.jira import DELIVERY_HEADER, SIGNATURE_HEADER
+from gateway.tickets.model import Ticket, TicketEvent
 from gateway.tickets.outbox import FlushReport, WriteBackQueue
-from gateway.tickets.payloads import (
-    decode_json,
-    generic_event,
-    jira_event,
-    jira_polled_event,
-    servicenow_event,
-)
 from gateway.tickets.progress import progress_writebacks
+from gateway.tickets.reading import UNAUTHENTICATED, check_configured, read_delivery
+from gateway.tickets.results import IntakeResult, Outcome, PollReport
 from gateway.tickets.routing import Router, RoutingDecision
 from gateway.tickets.store import Link, TicketStore
 from gateway.tickets.writeback import DEFAULT_POLICY, OutboxPolicy, WriteBackKind
@@ -65,51 +64,7 @@ Advance = Literal["inline", "background", "none"]
 CHANNEL = "ticket"
 HUMANS = "humans"
 _KEPT_HEADERS = ("content-type", SIGNATURE_HEADER.lower(), DELIVERY_HEADER.lower())
-
-
-class Outcome(StrEnum):
-    STARTED = "started"
-    DUPLICATE = "duplicate"
-    IN_PROGRESS = "in_progress"
-    ALREADY_HANDLED = "already_handled"
-    CONFLICT = "conflict"
-    HUMANS = "humans"
-    IGNORED = "ignored"
-    DEAD_LETTER = "dead_letter"
-
-
-@dataclass(frozen=True, slots=True)
-class IntakeResult:
-    outcome: Outcome
-    ticket: str | None
-    message: str
-    decision: RoutingDecision | None = None
-    execution: Execution | None = None
-    dead_letter: int | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "outcome": str(self.outcome),
-            "ticket": self.ticket,
-            "message": self.message,
-            "decision": None if self.decision is None else self.decision.as_json(),
-            "execution": None if self.execution is None else self.execution.as_json(),
-            "dead_letter": self.dead_letter,
-        }
-
-
-@dataclass
-class PollReport:
-    results: list[IntakeResult] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
-    watermarks: dict[str, str | None] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "results": [result.as_json() for result in self.results],
-            "errors": dict(self.errors),
-            "watermarks": dict(self.watermarks),
-        }
+EXCERPT_BYTES = 4096  # what is kept of a delivery that cannot be replayed
 
 
 def _utcnow() -> datetime:
@@ -133,6 +88,7 @@ class TicketService:
         advance: Advance = "inline",
         clock: Callable[[], datetime] = _utcnow,
         outbox_policy: OutboxPolicy = DEFAULT_POLICY,
+        limits: IntakeLimits | None = None,
     ) -> None:
         self.store = store
         self.router = router
@@ -144,10 +100,15 @@ class TicketService:
         self._audit = audit
         self._clock = clock
         self.outbox = WriteBackQueue(store, self.desk_for, audit, clock, outbox_policy)
+        self.limits = limits or IntakeLimits()
 
     def desk_for(self, source: str) -> HelpDesk:
         """The help desk a ticket of ``source`` lives in (the embedded one by default)."""
         return self.desks.get(source, self.embedded)
+
+    def refused(self) -> dict[str, dict[str, int]]:
+        """Deliveries refused before intake (not configured, rate limited), by source."""
+        return self.limits.refused.as_json()
 
     def close(self) -> None:
         for desk in self.desks.values():
@@ -171,7 +132,18 @@ class TicketService:
         channel: str = "webhook",
     ) -> IntakeResult:
         """One delivery from ``source`` (``servicenow``, ``jira``, ``generic`` or
-        ``replay``): read it, or dead-letter it with the reason."""
+        ``replay``): read it, or dead-letter it with the reason.
+
+        A source that is not set up raises ``SourceNotConfiguredError`` and an
+        unauthenticated one over its rate ``IntakeRateLimitedError``; neither keeps
+        anything but a count."""
+        try:
+            check_configured(source, channel, self.desks)
+        except SourceNotConfiguredError:
+            self.limits.refused.add(source, "not_configured")
+            raise
+        if (source, channel) in UNAUTHENTICATED:
+            self.limits.admit(source)
         kept = {k.lower(): v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
         return self._intake(source, channel, body, kept, None)
 
@@ -184,9 +156,15 @@ class TicketService:
         letter: int | None,
     ) -> IntakeResult:
         try:
-            event = self._read(source, channel, body, headers)
+            event = read_delivery(
+                source, channel, body, headers,
+                desks=self.desks, embedded=self.embedded, max_event_bytes=self.max_event_bytes,
+            )  # fmt: skip
         except TicketEventError as exc:
-            return self._dead_letter(source, channel, body, headers, str(exc), letter)
+            verified = not isinstance(exc, SignatureError)
+            return self._dead_letter(
+                source, channel, body, headers, str(exc), letter, verified=verified
+            )
         result = self.receive(event)
         if letter is not None:
             with self.store.transaction() as tx:
@@ -199,42 +177,6 @@ class TicketService:
             )
         return result
 
-    def _read(self, source: str, channel: str, body: bytes, headers: dict[str, str]) -> TicketEvent:
-        if source == "jira" and channel == "webhook":
-            desk = self.desks.get("jira")
-            if not isinstance(desk, JiraDesk):
-                raise TicketEventError("Jira webhooks need [tickets.jira] with webhook_secret_env")
-            desk.verify(body, headers.get(SIGNATURE_HEADER.lower()))
-        payload = decode_json(body, headers.get("content-type"), self.max_event_bytes)
-        if source == "replay":
-            source, channel = str(payload.get("source", "generic")), "replay"
-            if source != "generic":
-                inner = payload.get("event")
-                if not isinstance(inner, dict):
-                    raise TicketEventError("event: required (an object) for a replayed event")
-                payload = inner
-        if source == "servicenow":
-            event = servicenow_event(payload, channel)
-        elif source == "jira" and channel == "poll":
-            event = jira_polled_event(payload)
-        elif source == "jira":
-            event = jira_event(payload, headers.get(DELIVERY_HEADER.lower()), channel)
-        elif source == "generic":
-            event = generic_event(payload, channel)
-        else:
-            raise TicketEventError(f"source: unknown {source[:40]!r}")
-        ticket = event.ticket
-        if channel == "webhook" and ticket.source in self.desks:
-            fetched = self.desks[ticket.source].fetch(ticket.id)
-            event = TicketEvent(event.key, fetched, event.kind, event.channel)
-        elif (
-            event.kind is EventKind.UPDATED
-            and self.desk_for(ticket.source) is self.embedded
-            and not self.embedded.knows(ticket)
-        ):
-            raise UnknownTicketError(f"ticket {ticket.ref} does not exist in the embedded desk")
-        return event
-
     def _dead_letter(
         self,
         source: str,
@@ -243,7 +185,14 @@ class TicketService:
         headers: dict[str, str],
         reason: str,
         letter: int | None,
+        *,
+        verified: bool = True,
     ) -> IntakeResult:
+        """Keep what could not be used: the whole body (up to ``max_event_bytes``) when its
+        sender was authenticated, so it can be replayed; else, or when too large, only the
+        first ``EXCERPT_BYTES`` (with the size and SHA-256, not replayable)."""
+        whole = verified and len(body) <= self.max_event_bytes
+        keep = self.max_event_bytes if whole else EXCERPT_BYTES
         with self.store.transaction() as tx:
             payload = {
                 "source": source, "channel": channel, "reason": reason, "size": len(body),
@@ -252,7 +201,7 @@ class TicketService:
             if letter is None:
                 letter = tx.add_dead_letter(
                     source=source, channel=channel, reason=reason, body=body, headers=headers,
-                    keep_bytes=self.max_event_bytes, now=self._clock(),
+                    keep_bytes=keep, now=self._clock(),
                 )  # fmt: skip
             else:
                 tx.update_dead_letter(letter, state="open", reason=reason)
@@ -260,12 +209,20 @@ class TicketService:
         return IntakeResult(Outcome.DEAD_LETTER, None, reason, dead_letter=letter)
 
     def replay_lines(self, lines: list[bytes]) -> list[IntakeResult]:
-        """Each line of a replay file (JSON Lines), in order; blank lines are skipped."""
-        return [
-            self.receive_delivery("replay", line, {}, channel="replay")
-            for line in lines
-            if line.strip()
-        ]
+        """Each line of a replay file (JSON Lines), in order, numbered from 1; blank lines
+        are skipped.  Nothing stops the replay: a bad line is dead-lettered, and a line
+        that meets an outage (directory, help desk, audit log) is ``not_taken`` with the
+        reason; its event key was released, so replaying the file again takes it."""
+        results = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                result = self.receive_delivery("replay", line, {}, channel="replay")
+            except GatewayError as exc:
+                result = IntakeResult(Outcome.NOT_TAKEN, None, str(exc))
+            results.append(replace(result, line=number))
+        return results
 
     def replay_dead_letter(self, letter_id: int) -> IntakeResult:
         """Read a dead letter again (after a fix); it stays open with the new reason when

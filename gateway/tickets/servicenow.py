@@ -11,7 +11,6 @@ Write-back patches standard fields only: ``comments``, ``work_notes``, and ``sta
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,7 @@ import httpx
 
 from gateway.tickets.errors import HelpDeskError, TicketEventError, UnknownTicketError
 from gateway.tickets.helpdesk import PollBatch, Rejected
+from gateway.tickets.jsontext import dumps_kept
 from gateway.tickets.model import Ticket, TicketEvent
 from gateway.tickets.payloads import servicenow_event, servicenow_ticket
 from gateway.tickets.settings import ServiceNowSettings
@@ -41,7 +41,7 @@ def describe_error(response: httpx.Response) -> str:
         error = response.json().get("error") or {}
         message = str(error.get("message") or "").strip()
         detail = str(error.get("detail") or "").strip()
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return "no error details"
     return ": ".join(part for part in (message, detail) if part)[:300] or "no error details"
 
@@ -115,7 +115,7 @@ class ServiceNowDesk:
                         raise TicketEventError("record: expected an object")
                     event = servicenow_event(record, "poll")
                 except TicketEventError as exc:
-                    rejected.append(Rejected(str(exc), json.dumps(record).encode()))
+                    rejected.append(Rejected(str(exc), dumps_kept(record)))
                     continue
                 events.append(event)
                 if newest is None or event.ticket.updated_at > newest:

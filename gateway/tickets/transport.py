@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from gateway.tickets.errors import HelpDeskError, HelpDeskUnavailableError
+from gateway.tickets.jsontext import parse_json
 
 __all__ = ["DeskHttp", "RetryLimits"]
 
@@ -95,9 +96,10 @@ class DeskHttp:
             attempt += 1
 
     def json(self, response: httpx.Response) -> Any:
+        """The answer's JSON, overlong integers as markers (``jsontext``)."""
         try:
-            return response.json()
-        except ValueError as exc:
+            return parse_json(response.text)
+        except (ValueError, RecursionError) as exc:
             raise HelpDeskError(f"{self.desk}: answer is not JSON") from exc
 
     def close(self) -> None:

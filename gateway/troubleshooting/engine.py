@@ -16,6 +16,12 @@ Invariants, in the order the code keeps them:
    runtime (idempotently, keyed by session, node and visit) and waits, durably, for the
    execution to finish; the session branches on ``succeeded`` or ``failed``.
 6. Undo takes back the last answer, unless a workflow ran after it.
+7. A session belongs to the technician who started it.  Anyone else who reads or drives
+   it (``by``) needs an allow of ``troubleshooting.session.drive`` on
+   ``troubleshooting_session:<id>``; refused, they learn nothing and nothing changes.
+   The workflows a session reaches run as its technician, whoever pressed the button;
+   every answer, undo and workflow start is audited first with the real caller as actor
+   and the technician in the payload.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from gateway.audit.records import AuditEvent
+from gateway.enforcement import Authorizer, PolicyDeniedError, record_first, require_allowed
 from gateway.errors import GatewayError
 from gateway.runtime.model import Execution
 from gateway.troubleshooting.diagnostics import DiagnosticRunner
@@ -58,10 +65,12 @@ from gateway.troubleshooting.store import SessionStore
 from gateway.troubleshooting.tree import Tree, TreeCatalog, tree_from_snapshot
 from gateway.troubleshooting.views import SessionView, prompt_for
 
-__all__ = ["BranchRanking", "TroubleshootingEngine", "WorkflowStarter"]
+__all__ = ["DRIVE_ACTION", "BranchRanking", "TroubleshootingEngine", "WorkflowStarter"]
 
 AuditSink = Callable[[AuditEvent], object]
 CHANNEL = "troubleshooting"
+DRIVE_ACTION = "troubleshooting.session.drive"
+_ACTIONS = {"answered": "answer", "undone": "undo", "action_requested": "act"}
 
 
 class WorkflowStarter(Protocol):
@@ -108,6 +117,7 @@ class TroubleshootingEngine:
         *,
         workflows: WorkflowStarter | None = None,
         audit: AuditSink | None = None,
+        authorizer: Authorizer | None = None,
         ranking: BranchRanking | None = None,
         clock: Callable[[], datetime] = _utcnow,
         new_id: Callable[[], str] = _new_id,
@@ -118,6 +128,7 @@ class TroubleshootingEngine:
         self.runner = runner
         self.workflows = workflows
         self._audit = audit
+        self._authorizer = authorizer
         self._ranking: BranchRanking = ranking if ranking is not None else store
         self._clock = clock
         self._new_id = new_id
@@ -166,12 +177,14 @@ class TroubleshootingEngine:
                      "facts": sorted(known)},
         )  # fmt: skip
         self.store.save(session, snapshot=tree.snapshot(), before=self._appender(event))
-        return self._view(self._run(session, tree), tree, None)
+        return self._view(self._run(session, tree, technician), tree, None)
 
-    def answer(self, session_id: str, value: object) -> SessionView:
-        """Answer the question the session waits on and run on.  ``AnswerError`` for a
-        value of the wrong type or outside the choices; the session is unchanged."""
+    def answer(self, session_id: str, value: object, *, by: str | None = None) -> SessionView:
+        """Answer the question the session waits on and run on, as ``by`` (default: the
+        session's technician).  ``AnswerError`` for a value of the wrong type or outside
+        the choices; the session is unchanged."""
         session = self.store.load(session_id)
+        driver = self._driver(session, by)
         tree, notice = self._tree_for(session)
         if session.status is not SessionStatus.ACTIVE:
             raise SessionStateError(self._not_active(session))
@@ -184,13 +197,16 @@ class TroubleshootingEngine:
         answer = parse_answer(node, value)
         move = question_move(session.current, node, session.facts, answer, self._rates(tree))
         step = self._step(session.current, StepKind.ANSWERED, move, answer, session.facts)
-        session = self._record(session, step, move)
-        return self._view(self._run(session, tree), tree, notice)
+        event = self._event("answered", driver, session, node=session.current,
+                            fact=node.fact)  # fmt: skip
+        session = self._record(session, step, move, event)
+        return self._view(self._run(session, tree, driver), tree, notice)
 
-    def undo(self, session_id: str) -> SessionView:
+    def undo(self, session_id: str, *, by: str | None = None) -> SessionView:
         """Take back the last answer: the session is back at that question, with the facts
         it had then.  Refused while a workflow runs, or when one ran after the answer."""
         session = self.store.load(session_id)
+        driver = self._driver(session, by)
         tree, notice = self._tree_for(session)
         if session.status is SessionStatus.WAITING:
             raise SessionStateError(self._not_active(session))
@@ -215,30 +231,33 @@ class TroubleshootingEngine:
             execution=None,
             updated_at=self._clock(),
         )
-        self.store.save(restored)
+        event = self._event("undone", driver, session, node=step.node)
+        self.store.save(restored, before=self._appender(event))
         return self._view(restored, tree, notice)
 
-    def resume(self, session_id: str) -> SessionView:
+    def resume(self, session_id: str, *, by: str | None = None) -> SessionView:
         """Pick a session up where it stopped: after a restart, or when the workflow it
         waits for may have finished.  A finished session is shown as it is."""
         session = self.store.load(session_id)
+        driver = self._driver(session, by)
         tree, notice = self._tree_for(session)
-        return self._view(self._run(session, tree), tree, notice)
+        return self._view(self._run(session, tree, driver), tree, notice)
 
     def session_and_tree(self, session_id: str) -> tuple[Session, Tree]:
         """The stored session and the tree version it runs on (for documentation)."""
         session = self.store.load(session_id)
         return session, self._tree_for(session)[0]
 
-    def show(self, session_id: str) -> SessionView:
+    def show(self, session_id: str, *, by: str | None = None) -> SessionView:
         """The session as stored, changing nothing."""
         session = self.store.load(session_id)
+        self._driver(session, by)
         tree, notice = self._tree_for(session)
         return self._view(session, tree, notice)
 
     # -- running -----------------------------------------------------------------------
 
-    def _run(self, session: Session, tree: Tree) -> Session:
+    def _run(self, session: Session, tree: Tree, driver: str) -> Session:
         rates = self._rates(tree)
         while not session.status.finished:
             if len(session.steps) >= self._max_steps:
@@ -248,7 +267,7 @@ class TroubleshootingEngine:
             node_id = session.current
             node = tree.node(node_id)
             if session.status is SessionStatus.WAITING and isinstance(node, ActionNode):
-                session = self._act(session, tree, node_id, node)
+                session = self._act(session, node_id, node, driver)
                 if session.status is SessionStatus.WAITING:
                     return session
                 continue
@@ -276,14 +295,14 @@ class TroubleshootingEngine:
                 step = self._step(node_id, StepKind.CHECKED, move, result.as_fact())
                 session = self._record(session, step, move)
             elif isinstance(node, ActionNode):
-                session = self._act(session, tree, node_id, node)
+                session = self._act(session, node_id, node, driver)
                 if session.status is SessionStatus.WAITING:
                     return session
             else:
                 session = self._finish(session, node_id, node)
         return session
 
-    def _act(self, session: Session, tree: Tree, node_id: str, node: ActionNode) -> Session:
+    def _act(self, session: Session, node_id: str, node: ActionNode, driver: str) -> Session:
         execution: Execution | None = None
         outcome: dict[str, Any]
         if self.workflows is None:
@@ -292,6 +311,10 @@ class TroubleshootingEngine:
         elif session.execution is None:
             params = render(node_id, node.with_, session.facts)
             key = f"troubleshooting:{session.id}:{node_id}:{session.visits(node_id)}"
+            record_first(self._audit, self._event(
+                "action_requested", driver, session, node=node_id,
+                workflow=node.workflow, idempotency_key=key,
+            ))  # fmt: skip
             try:
                 started = self.workflows.start(node.workflow, params, actor=session.technician,
                                                channel=CHANNEL, ticket=session.ticket,
@@ -348,11 +371,34 @@ class TroubleshootingEngine:
         before = None if facts_before is None else dict(facts_before)
         return Step(node_id, kind, move.goto, move.edge, self._clock(), value, before)
 
-    def _record(self, session: Session, step: Step, move: Move) -> Session:
+    def _record(
+        self, session: Session, step: Step, move: Move, event: AuditEvent | None = None
+    ) -> Session:
         moved = replace(session, steps=(*session.steps, step), current=move.goto,
                         facts=move.facts, updated_at=self._clock())  # fmt: skip
-        self.store.save(moved)
+        self.store.save(moved, before=None if event is None else self._appender(event))
         return moved
+
+    def _driver(self, session: Session, by: str | None) -> str:
+        """Who drives ``session``: its technician, or ``by`` once policy allows it."""
+        if by is None or by == session.technician:
+            return session.technician
+        resource = f"troubleshooting_session:{session.id}"
+        if self._authorizer is None:
+            why = ("no policy decision point is configured",)
+            raise PolicyDeniedError(DRIVE_ACTION, resource, why, None)
+        require_allowed(self._authorizer, actor=by, action=DRIVE_ACTION, resource=resource)
+        return by
+
+    @staticmethod
+    def _event(kind: str, driver: str, session: Session, **details: str) -> AuditEvent:
+        """``troubleshooting.KIND``: what ``driver`` did to ``session``, with the technician
+        it belongs to in the payload (never an answer's value: only the node and fact)."""
+        payload = {"session": session.id, **details, "technician": session.technician,
+                   "ticket": session.ticket}  # fmt: skip
+        return AuditEvent(type=f"troubleshooting.{kind}", actor=driver,
+                          action=f"troubleshooting.{_ACTIONS[kind]}",
+                          resource=f"tree:{session.tree}", payload=payload)  # fmt: skip
 
     def _appender(self, event: AuditEvent) -> Callable[[], object] | None:
         audit = self._audit

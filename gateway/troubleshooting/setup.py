@@ -60,7 +60,8 @@ def open_troubleshooting(
     config: GatewayConfig, gateway: Gateway, workflows: WorkflowStarter | None
 ) -> TroubleshootingEngine:
     """The engine with the configured trees, store, checks and offline mode; actions go
-    through ``workflows`` (the executor from ``gateway.app.open_runtime``)."""
+    through ``workflows`` (the executor from ``gateway.app.open_runtime``) and ``gateway``
+    decides who besides a session's technician may drive it."""
     settings = config.troubleshooting
     runner = DiagnosticRunner(
         default_checks(),
@@ -75,4 +76,5 @@ def open_troubleshooting(
         runner,
         workflows=workflows,
         audit=audit.append if audit is not None else None,
+        authorizer=gateway,
     )

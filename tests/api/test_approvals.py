@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from gateway.approvals.model import ApprovalRequest
 from gateway.policy.decision import ApprovalObligation
 from gateway.policy.request import AccessRequest
 from tests.api.conftest import Api, MakeApi
 
 
-def open_grant(api: Api, target: str = "tom") -> ApprovalRequest:
-    """Omar asks to grant payroll access to ``target``; policy wants the target's manager."""
+def open_grant(
+    api: Api, target: str = "tom", needed: tuple[ApprovalObligation, ...] = ()
+) -> ApprovalRequest:
+    """Omar asks to grant payroll access to ``target``; policy wants the target's manager
+    (or ``needed``)."""
     assert api.gateway.approvals is not None
     request = AccessRequest.model_validate(
         {
@@ -23,8 +28,8 @@ def open_grant(api: Api, target: str = "tom") -> ApprovalRequest:
         }
     )
     decision = api.gateway.authorize(request)
-    needed = [o for o in decision.obligations if isinstance(o, ApprovalObligation)]
-    return api.gateway.approvals.open(request, decision, needed, requester="omar")
+    asked = needed or [o for o in decision.obligations if isinstance(o, ApprovalObligation)]
+    return api.gateway.approvals.open(request, decision, asked, requester="omar")
 
 
 def test_an_approver_sees_what_waits_for_them_with_secrets_redacted(api: Api) -> None:
@@ -100,7 +105,10 @@ def test_the_vote_that_finishes_a_request_tells_the_requester(api: Api) -> None:
 
 
 def test_a_vote_that_leaves_the_request_pending_tells_nobody(api: Api) -> None:
-    item = open_grant(api, target="sam")  # privileged: two of security-team as well
+    two = ApprovalObligation(
+        name="two", approvers=("group:security-team",), quorum=2, policy="test-two"
+    )
+    item = open_grant(api, needed=(two,))
 
     response = api.client.post(
         f"/v1/approvals/{item.id}/approve", json={"digest": item.digest},
@@ -200,3 +208,57 @@ def test_approval_routes_answer_404_when_approvals_are_off(make_api: MakeApi) ->
 
     assert response.status_code == 404
     assert response.json()["type"] == "urn:it-support-gateway:problem:approvals-disabled"
+
+
+def test_the_requester_the_approvers_and_the_auditors_read_a_request(api: Api) -> None:
+    item = open_grant(api)
+
+    shown = {
+        person: api.client.get(f"/v1/approvals/{item.id}", headers=api.as_person(person))
+        for person in ("omar", "priya", "grace")
+    }
+
+    assert {person: r.status_code for person, r in shown.items()} == {
+        "omar": 200,
+        "priya": 200,
+        "grace": 200,
+    }
+    reads = [r for r in api.audited("decision") if r.action == "approval.read"]
+    assert [(r.actor, r.resource, r.payload["decision"]) for r in reads] == [
+        ("omar", f"approval:{item.id}", "allow"),
+        ("priya", f"approval:{item.id}", "allow"),
+        ("grace", f"approval:{item.id}", "allow"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "person", ["tom", "sam", "elena"], ids=["the target", "an admin", "a colleague"]
+)
+def test_anyone_else_is_told_no_more_than_for_an_unknown_request(api: Api, person: str) -> None:
+    item = open_grant(api)
+
+    response = api.client.get(f"/v1/approvals/{item.id}", headers=api.as_person(person))
+    unknown = api.client.get("/v1/approvals/nothing-here", headers=api.as_person(person))
+
+    assert response.status_code == unknown.status_code == 404
+    assert response.json()["type"] == unknown.json()["type"]
+    assert response.json()["detail"] == f"approval {item.id}: unknown request"
+    assert "payroll" not in response.text
+    assert "omar" not in response.text
+    (refused,) = [r for r in api.audited("decision") if r.action == "approval.read"]
+    assert (refused.actor, refused.payload["decision"]) == (person, "deny")
+
+
+def test_a_disabled_person_is_refused_by_the_inactive_actor_guardrail(api: Api) -> None:
+    item = open_grant(api)
+    reads = api.gateway.approval_reads
+    assert reads is not None
+
+    decision = reads.authorize(
+        AccessRequest(actor="lena", action="approval.read", resource=f"approval:{item.id}")
+    )
+
+    assert not decision.allowed
+    assert [r.policy for r in decision.reasons if r.effect == "forbid"] == ["inactive-actor"]
+    (refused,) = [r for r in api.audited("decision") if r.action == "approval.read"]
+    assert (refused.actor, refused.payload["decision"]) == ("lena", "deny")

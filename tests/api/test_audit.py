@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import os
+import resource
 import threading
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -106,7 +112,7 @@ def test_proofs_out_of_range_are_422_naming_the_field(api: Api, query: str, fiel
 
 
 def test_audit_routes_answer_404_when_auditing_is_off(make_api: MakeApi) -> None:
-    api = make_api("[audit]\nenabled = false\n")
+    api = make_api("[audit]\nunsafe_no_audit = true\n")
 
     response = api.client.get("/v1/audit/checkpoint", headers=api.as_service("audit:read"))
 
@@ -140,3 +146,53 @@ def test_a_snapshot_stops_at_the_size_it_was_taken_at(api: Api) -> None:
 
     assert len(list(record_lines(log, size))) == 2
     assert len(list(record_lines(log, committed_size(log)))) == 3
+
+
+DISK_FULL = Path("/dev/full")  # reads give endless zeros, writes fail for lack of space
+
+
+@contextmanager
+def memory_capped(extra_bytes: int) -> Iterator[None]:
+    """At most ``extra_bytes`` more address space for this process: a request that reads
+    without limit fails with ``MemoryError`` instead of taking the machine's memory."""
+    pages = int(Path("/proc/self/statm").read_text().split()[0])
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (pages * os.sysconf("SC_PAGE_SIZE") + extra_bytes, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+@pytest.mark.skipif(not DISK_FULL.exists(), reason="no /dev/full here")
+def test_audit_routes_over_a_log_on_a_full_device_refuse_at_a_small_bounded_cost(
+    make_api: MakeApi,
+) -> None:
+    api = make_api(f'[audit]\nlog = "{DISK_FULL}"\n')
+    auditor = api.as_service("audit:read")
+    routes = ["/v1/audit/checkpoint", "/v1/audit/proofs/consistency?old=0&new=0"]
+
+    tracemalloc.start()
+    try:
+        with memory_capped(256 * 1024 * 1024):
+            answers = [api.client.get(routes[n % 2], headers=auditor) for n in range(60)]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert {(answer.status_code, answer.json()["type"]) for answer in answers} == {
+        (503, "urn:it-support-gateway:problem:audit-unavailable")
+    }
+    assert answers[0].json()["detail"] == f"{DISK_FULL}: audit log is not a regular file"
+    assert peak < 4 * 1024 * 1024
+
+
+def test_a_checkpoint_reads_no_further_than_the_committed_size(api: Api) -> None:
+    decide(api, 2)
+    log = api.config.audit.log
+    size = committed_size(log)
+    with log.open("ab") as handle:  # a record being written, no newline yet
+        handle.write(b"x" * 100_000)
+
+    assert len(list(record_lines(log, size))) == 2
+    assert len(list(record_lines(log, size - 1))) == 1

@@ -1,5 +1,6 @@
-"""Every route but the three anonymous ones refuses callers without credentials (401) and
-callers whose credentials lack the route's scope (403)."""
+"""Every route but the three anonymous ones refuses callers without credentials (401),
+callers whose credentials lack the route's scope (403), and people the directory does not
+show as active (403; 503 when the directory cannot say)."""
 
 from __future__ import annotations
 
@@ -7,50 +8,22 @@ from collections.abc import Iterator
 
 import pytest
 
+from gateway.enforcement.table import Entry, routes
+from gateway.errors import DirectoryUnavailableError, UnknownActorError
+from gateway.identity.directory import DirectoryConnector
+from gateway.identity.facts import AccountStatus, IdentityFacts, ResourceFacts
 from tests.api.conftest import ALL_SCOPES, SERVICE_SCOPES, Api, MakeApi, build_api
 
-ANONYMOUS = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/.well-known/jwks.json")}
-SCOPE_OF = {
-    ("GET", "/metrics"): "metrics:read",
-    ("POST", "/v1/data/gateway/authz"): "decisions:write",
-    ("POST", "/v1/decisions"): "decisions:write",
-    ("POST", "/v1/stepup/verify"): "stepup:write",
-    ("GET", "/v1/stepup/status"): "stepup:write",
-    ("GET", "/v1/approvals"): "approvals:write",
-    ("GET", "/v1/approvals/{approval_id}"): "approvals:write",
-    ("POST", "/v1/approvals/{approval_id}/approve"): "approvals:write",
-    ("POST", "/v1/approvals/{approval_id}/reject"): "approvals:write",
-    ("GET", "/v1/audit/checkpoint"): "audit:read",
-    ("GET", "/v1/audit/proofs/inclusion"): "audit:read",
-    ("GET", "/v1/audit/proofs/consistency"): "audit:read",
-    ("GET", "/v1/workflows"): "executions:write",
-    ("POST", "/v1/executions"): "executions:write",
-    ("GET", "/v1/executions"): "executions:read",
-    ("GET", "/v1/executions/{execution_id}"): "executions:read",
-    ("POST", "/v1/executions/{execution_id}/cancel"): "executions:write",
-    ("POST", "/v1/executions/{execution_id}/secrets/{name}"): "executions:write",
-    ("GET", "/v1/catalog"): "catalog:run",
-    ("GET", "/v1/catalog/items/{item_id}"): "catalog:run",
-    ("POST", "/v1/catalog/items/{item_id}/runs"): "catalog:run",
-    ("GET", "/v1/catalog/runs/{run_id}"): "catalog:run",
-    ("POST", "/v1/catalog/runs/{run_id}/resume"): "catalog:run",
-    ("POST", "/v1/catalog/runs/{run_id}/cancel"): "catalog:run",
-    ("GET", "/v1/catalog/usage"): "catalog:usage",
-    ("GET", "/v1/troubleshooting/trees"): "troubleshooting:write",
-    ("POST", "/v1/troubleshooting/sessions"): "troubleshooting:write",
-    ("GET", "/v1/troubleshooting/sessions/{session_id}"): "troubleshooting:write",
-    ("POST", "/v1/troubleshooting/sessions/{session_id}/answer"): "troubleshooting:write",
-    ("POST", "/v1/troubleshooting/sessions/{session_id}/undo"): "troubleshooting:write",
-    ("POST", "/v1/troubleshooting/sessions/{session_id}/resume"): "troubleshooting:write",
-    ("GET", "/v1/troubleshooting/reports/{tree_id}"): "troubleshooting:write",
-    ("POST", "/v1/tickets/servicenow"): "tickets:write",
-    ("POST", "/v1/tickets/generic"): "tickets:write",
-    ("GET", "/v1/knowledge/search"): "knowledge:read",
-    ("POST", "/v1/knowledge/suggestions"): "knowledge:read",
-    ("GET", "/v1/knowledge/articles/{article_id}"): "knowledge:read",
-}
-# Authenticated by their own signature, not by gateway credentials (tests/tickets).
-SIGNED = {("POST", "/v1/tickets/jira")}
+
+# Who may call each route comes from the one authorization table (gateway.enforcement).
+def _key(entry: Entry) -> tuple[str, str]:
+    method, path = entry.name.split(" ", 1)
+    return method, path
+
+
+ANONYMOUS = {_key(e) for e in routes() if e.callers == ("anonymous",)}
+SIGNED = {_key(e) for e in routes() if e.callers == ("signed",)}  # their own signature
+SCOPE_OF = {_key(e): e.scope for e in routes() if e.scope is not None}
 ROUTES = sorted(SCOPE_OF)
 
 
@@ -87,7 +60,7 @@ def test_the_table_covers_every_operation_of_the_openapi_document(api: Api) -> N
         (method.upper(), path) for path, item in document["paths"].items() for method in item
     }
 
-    assert operations == set(SCOPE_OF) | ANONYMOUS | SIGNED
+    assert operations == set(SCOPE_OF) | ANONYMOUS | SIGNED  # /openapi.json is not in it
 
 
 def test_the_openapi_document_itself_needs_credentials(api: Api) -> None:
@@ -181,3 +154,93 @@ def test_tokens_cannot_be_checked_while_the_identity_provider_is_unreachable(
 
     assert status == 503
     assert problem["type"] == "urn:it-support-gateway:problem:token-keys-unavailable"
+
+
+class ChangedDirectory:
+    """The gateway's directory, with one person's status changed since the token was issued,
+    or with the directory unreachable."""
+
+    def __init__(self, inner: DirectoryConnector, *, status: dict[str, AccountStatus] | None = None,
+                 down: bool = False, forgotten: str | None = None) -> None:  # fmt: skip
+        self.inner = inner
+        self.status = status or {}
+        self.down = down
+        self.forgotten = forgotten
+        self.name = "changed"
+
+    def get_user(self, user_id: str) -> IdentityFacts:
+        if self.down:
+            raise DirectoryUnavailableError("directory unavailable: ldap://dc1 timed out")
+        if user_id == self.forgotten:
+            raise UnknownActorError(user_id)
+        facts = self.inner.get_user(user_id)
+        if user_id in self.status:
+            return facts.model_copy(update={"status": self.status[user_id]})
+        return facts
+
+    def get_resource(self, kind: str, resource_id: str) -> ResourceFacts:
+        return self.inner.get_resource(kind, resource_id)
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
+def test_a_disabled_persons_token_is_refused_on_every_route(
+    shared: Api, method: str, path: str
+) -> None:
+    status, problem = call(shared, method, path, shared.as_person("lena"))
+
+    assert status == 403
+    assert problem["type"] == "urn:it-support-gateway:problem:inactive-person"
+    assert problem["detail"] == "lena is disabled in the directory"
+
+
+@pytest.mark.parametrize(
+    "status", [AccountStatus.DISABLED, AccountStatus.LOCKED, AccountStatus.SUSPENDED]
+)
+def test_a_token_stops_working_when_its_person_is_made_inactive(
+    api: Api, status: AccountStatus
+) -> None:
+    headers = api.as_person("tom", "audit:read")
+    assert api.client.get("/v1/audit/checkpoint", headers=headers).status_code == 200
+    api.gateway.directory = ChangedDirectory(api.gateway.directory, status={"tom": status})
+
+    code, problem = call(api, "GET", "/v1/audit/checkpoint", headers)
+
+    assert code == 403
+    assert problem["type"] == "urn:it-support-gateway:problem:inactive-person"
+    assert problem["detail"] == f"tom is {status} in the directory"
+    (refusal,) = api.audited("api.refused")
+    assert refusal.actor == "tom"
+    assert refusal.payload["reason"] == "inactive_person"
+    assert refusal.payload["route"] == "/v1/audit/checkpoint"
+
+
+def test_a_person_whose_password_expired_still_gets_in(api: Api) -> None:
+    headers = api.as_person("tom", "audit:read")
+    api.gateway.directory = ChangedDirectory(
+        api.gateway.directory, status={"tom": AccountStatus.PASSWORD_EXPIRED}
+    )
+
+    assert api.client.get("/v1/audit/checkpoint", headers=headers).status_code == 200
+
+
+def test_a_token_for_someone_the_directory_no_longer_knows_is_refused(api: Api) -> None:
+    headers = api.as_person("tom", "audit:read")
+    api.gateway.directory = ChangedDirectory(api.gateway.directory, forgotten="tom")
+
+    code, problem = call(api, "GET", "/v1/audit/checkpoint", headers)
+
+    assert code == 403
+    assert problem["type"] == "urn:it-support-gateway:problem:unknown-person"
+    assert problem["detail"] == "tom is not in the directory"
+
+
+def test_with_the_directory_down_tokens_are_refused_and_api_keys_still_work(api: Api) -> None:
+    person = api.as_person("tom", "audit:read")
+    service = api.as_service("audit:read")
+    api.gateway.directory = ChangedDirectory(api.gateway.directory, down=True)
+
+    code, problem = call(api, "GET", "/v1/audit/checkpoint", person)
+
+    assert code == 503
+    assert problem["type"] == "urn:it-support-gateway:problem:directory-unavailable"
+    assert api.client.get("/v1/audit/checkpoint", headers=service).status_code == 200

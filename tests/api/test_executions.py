@@ -225,3 +225,34 @@ def test_without_a_runtime_the_execution_routes_say_so(api: Api) -> None:
 
     assert response.status_code == 404
     assert response.json()["type"] == "urn:it-support-gateway:problem:runtime-disabled"
+
+
+def test_a_person_refused_the_reset_of_another_account_learns_none_of_its_facts(
+    api: Api,
+) -> None:
+    person = api.as_person("tom")
+
+    answers = {}
+    for user in ("sam", "nobody"):
+        response = api.client.post(
+            "/v1/executions",
+            json={"workflow": "password-reset", "parameters": {"user": user}},
+            headers=person,
+        )
+        assert response.status_code == 202
+        started = response.json()
+        done = wait_for(api, person, started["id"], "succeeded", "failed")
+        shown = (
+            response.text + api.client.get(f"/v1/executions/{started['id']}", headers=person).text
+        )
+        answers[user] = done["error"]
+        assert done["state"] == "failed"
+        assert [s["output"] for s in done["steps"]] == [{}, {}, {}]
+        for fact in ("sam@example.com", "omar", "privileged", "mfa", "not found", "no directory"):
+            assert fact not in shown
+
+    assert answers == {
+        "sam": "step lookup refused: tom is not allowed password.reset on account:sam",
+        "nobody": "step lookup refused: tom is not allowed password.reset on account:nobody",
+    }
+    assert api.audited("action.started") == []

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import resource
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import jwt
 import pytest
 
+from gateway.audit.checkpoints import verify_log_file
+from gateway.audit.keys import load_public_key
+from gateway.errors import AuditWriteError
 from gateway.identity.resolver import IdentityResolver, ResolverSettings
+from gateway.policy.request import AccessRequest
 from tests.api.conftest import Api, MakeApi
 from tests.identity.directories import Directory
 
@@ -37,10 +47,15 @@ def test_a_gateway_with_records_is_ready(api: Api) -> None:
     assert api.client.get("/readyz").status_code == 200
 
 
-def test_a_gateway_without_an_audit_log_is_ready(make_api: MakeApi) -> None:
-    api = make_api("[audit]\nenabled = false\n")
+def test_a_gateway_without_an_audit_log_is_not_ready(make_api: MakeApi) -> None:
+    api = make_api("[audit]\nunsafe_no_audit = true\n")
 
-    assert api.client.get("/readyz").status_code == 200
+    response = api.client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"] == {
+        "audit": "auditing is off ([audit] unsafe_no_audit = true): actions are not audited"
+    }
 
 
 @pytest.mark.parametrize(
@@ -77,6 +92,56 @@ def test_not_ready_when_the_audit_log_cannot_take_the_next_record(
     assert problem["type"] == "urn:it-support-gateway:problem:not-ready"
     assert reason in problem["checks"]["audit"]
     assert problem["detail"] == problem["checks"]["audit"]
+
+
+DISK_FULL = Path("/dev/full")  # every write fails for lack of space, for root too
+
+
+@pytest.mark.skipif(not DISK_FULL.exists(), reason="no /dev/full here")
+def test_not_ready_when_the_audit_log_is_a_full_device(make_api: MakeApi) -> None:
+    api = make_api(f'[audit]\nlog = "{DISK_FULL}"\n')
+
+    response = api.client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"audit": f"audit log {DISK_FULL} is not a regular file"}
+
+
+@contextmanager
+def log_cannot_grow(log: Path) -> Iterator[None]:
+    """No file of this process may grow past the log's size now: the next append fails
+    ("File too large"), as on a full disk, while the log stays a readable, whole file."""
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (log.stat().st_size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_not_ready_after_an_audit_append_failed_and_ready_once_one_is_written(api: Api) -> None:
+    log = api.config.audit.log
+    reset = AccessRequest(actor="elena", action="password.reset", resource="account:tom")
+    api.gateway.authorize(reset)
+    with log_cannot_grow(log):
+        with pytest.raises(AuditWriteError):
+            api.gateway.authorize(reset)
+        while_failing = [api.client.get("/readyz") for _ in range(3)]
+    after = api.client.get("/readyz")
+    again = api.client.get("/readyz")
+
+    failure = f"{log}: append failed: File too large"
+    for response in while_failing:
+        assert response.status_code == 503
+        assert response.json()["checks"] == {"audit": f"audit log {log}: appends fail: {failure}"}
+    assert (after.status_code, again.status_code) == (200, 200)
+    records = api.audit_records()
+    assert [record.type for record in records] == ["decision", "audit.appends_resumed"]
+    assert records[1].payload == {"after_failure": failure}
+    public = load_public_key(api.config.audit.signing_key.with_name("audit-signing.pub"))
+    assert verify_log_file(log, public).report.records == 2
 
 
 def test_not_ready_while_an_identity_source_is_cut_off(api: Api) -> None:

@@ -3,6 +3,9 @@ themselves."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pyotp
 
 from tests.api.conftest import Api, MakeApi
@@ -123,3 +126,36 @@ def test_step_up_routes_answer_404_when_step_up_is_off(make_api: MakeApi) -> Non
 
     assert (verify.status_code, status.status_code) == (404, 404)
     assert verify.json()["type"] == "urn:it-support-gateway:problem:step-up-disabled"
+
+
+def wait_for(api: Api, headers: dict[str, str], execution_id: str, *states: str) -> dict[str, Any]:
+    """The execution once it reaches one of ``states`` (the background worker runs it)."""
+    for _ in range(400):
+        body: dict[str, Any] = api.client.get(
+            f"/v1/executions/{execution_id}", headers=headers
+        ).json()
+        if body["state"] in states:
+            return body
+        time.sleep(0.02)
+    raise AssertionError(f"execution {execution_id} stayed {body['state']}")
+
+
+def test_a_step_up_bound_to_a_reset_lets_one_execution_go_on_not_the_next(api: Api) -> None:
+    totp, _ = enrol(api, "tom")
+    tom = api.as_person("tom", "executions:write", "executions:read", "stepup:write")
+    request = {"workflow": "password-reset", "parameters": {"user": "tom"}}
+    first = api.client.post("/v1/executions", json=request, headers=tom).json()["id"]
+    digest = wait_for(api, tom, first, "awaiting_step_up")["waiting"]["digest"]
+    verified = api.client.post(
+        "/v1/stepup/verify", json={"code": totp.now(), "bound_to": digest}, headers=tom
+    )
+    assert verified.status_code == 204
+    assert wait_for(api, tom, first, "succeeded", "failed")["state"] == "succeeded"
+
+    second = api.client.post("/v1/executions", json=request, headers=tom).json()["id"]
+    waiting = wait_for(api, tom, second, "awaiting_step_up", "succeeded", "failed")
+
+    assert waiting["state"] == "awaiting_step_up"
+    assert waiting["waiting"]["digest"] == digest
+    (used,) = api.audited("stepup.consumed")
+    assert used.payload["consumed_by"] == f"{first}/reset"

@@ -10,6 +10,7 @@ import pytest
 from gateway.approvals import (
     ApprovalState,
     ConflictingVoteError,
+    NoApproverError,
     NotEligibleError,
     RequestFinishedError,
     UnknownApprovalError,
@@ -52,10 +53,12 @@ def test_no_manager_lookup_without_a_manager_approver(h: Harness) -> None:
     assert (item.target, item.manager) == ("ghost", None)
 
 
-def test_target_without_manager_has_no_manager_approver(h: Harness) -> None:
-    item = h.open(request=access("account:nomgr"))
-    with pytest.raises(NotEligibleError, match="is not an approver"):
-        h.service.approve(item.id, "carol", digest=item.digest)
+def test_target_without_manager_cannot_get_a_manager_approval(h: Harness) -> None:
+    with pytest.raises(NoApproverError, match="nomgr has no manager"):
+        h.open(request=access("account:nomgr"))
+    with h.store.transaction(write=False) as tx:
+        assert tx.pending() == []
+    assert h.types() == ["approval.refused"]
 
 
 def test_quorum_of_two_needs_two_distinct_group_members(h: Harness) -> None:

@@ -13,6 +13,9 @@ import { accessSync, constants, createReadStream, readFileSync } from "node:fs";
 const SIGNING_PREFIX = Buffer.from("it-support-gateway audit record v1\n", "ascii");
 const ZERO_HASH = "0".repeat(64);
 const MAX_SAFE = 2n ** 53n - 1n;
+const MAX_DEPTH = 100;
+const MAX_NOTE_BYTES = 1 << 20;
+const MAX_SIGNATURES = 100;
 const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 
 const MEMBERS = [
@@ -89,9 +92,12 @@ class Parser {
   }
 
   value(depth) {
-    // The document sets no limit; this verifier stops at 1000 levels (Python's json stops near there).
-    if (depth > 1000) this.fail("nesting too deep");
+    // The record object is at depth 0, its payload at depth 1; no object or array may be
+    // deeper than 100.
     const c = this.s[this.i];
+    if ((c === "{" || c === "[") && depth > MAX_DEPTH) {
+      throw new Failure("malformed record", `nested deeper than ${MAX_DEPTH} levels`);
+    }
     if (c === "{") return this.object(depth);
     if (c === "[") return this.array(depth);
     if (c === '"') return this.string();
@@ -401,6 +407,7 @@ function badCheckpoint(message) {
 }
 
 function parseCheckpoint(bytes) {
+  if (bytes.length > MAX_NOTE_BYTES) throw badCheckpoint(`note larger than ${MAX_NOTE_BYTES} bytes`);
   let text;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
@@ -417,12 +424,13 @@ function parseCheckpoint(bytes) {
   const signatures = [];
   for (const line of sigText.slice(0, -1).split("\n")) {
     const m = /^\u2014 ([^ ]+) ([A-Za-z0-9+/=]+)$/.exec(line);
-    if (!m) throw badCheckpoint(`malformed signature line ${JSON.stringify(line)}`);
+    if (!m || /[\s+]/u.test(m[1])) throw badCheckpoint(`malformed signature line ${JSON.stringify(line)}`);
     const blob = strictBase64(m[2]);
     if (!blob || blob.length < 5) throw badCheckpoint(`malformed signature in line ${JSON.stringify(line)}`);
     signatures.push({ name: m[1], keyHash: blob.subarray(0, 4), sig: blob.subarray(4) });
   }
   if (signatures.length === 0) throw badCheckpoint("no signatures");
+  if (signatures.length > MAX_SIGNATURES) throw badCheckpoint(`more than ${MAX_SIGNATURES} signatures`);
 
   const lines = body.slice(0, -1).split("\n");
   if (lines.length < 3) throw badCheckpoint("a checkpoint has an origin, a size and a root hash");
@@ -430,6 +438,7 @@ function parseCheckpoint(bytes) {
   if (origin === "") throw badCheckpoint("empty origin");
   if (extensions.some((l) => l === "")) throw badCheckpoint("empty extension line");
   if (!/^(0|[1-9][0-9]*)$/.test(sizeText)) throw badCheckpoint(`bad tree size ${JSON.stringify(sizeText)}`);
+  if (BigInt(sizeText) >= 2n ** 64n) throw badCheckpoint(`tree size ${sizeText} is not below 2^64`);
   const root = strictBase64(rootText, 32);
   if (!root) throw badCheckpoint(`bad root hash ${JSON.stringify(rootText)}`);
   return { origin, size: BigInt(sizeText), root, body: Buffer.from(body, "utf8"), signatures };

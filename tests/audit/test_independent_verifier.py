@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from gateway.audit.note import sign_note
+
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 VERIFIER = Path(__file__).with_name("independent_verifier.mjs")
@@ -283,25 +285,82 @@ def foreign_checkpoint(work: Path) -> str:
     return "foreign-cp.txt"
 
 
-def resign_last(change: Callable[[dict], None]) -> Tamper:
-    """Edit the last record and sign it again with the key in force, as a forger with the key."""
+def resign(index: int, key_file: str, change: Callable[[dict], None]) -> Tamper:
+    """Edit a record and sign it again with ``key_file``, as a forger holding that key."""
 
     def tamper(work: Path) -> None:
         lines = read_lines(work)
-        value = json.loads(lines[-1])
+        value = json.loads(lines[index])
         change(value)
         value.pop("sig")
-        key = load_pem_private_key((work / "keys" / "audit-signing.key").read_bytes(), None)
+        key = load_pem_private_key((work / key_file).read_bytes(), None)
         signature = key.sign(SIGNING_PREFIX + canonical(value))
         value["sig"] = base64.b64encode(signature).decode()
-        lines[-1] = canonical(value)
+        lines[index] = canonical(value)
         write_lines(work, lines)
 
     return tamper
 
 
+def resign_last(change: Callable[[dict], None]) -> Tamper:
+    """Edit the last record and sign it again with the key in force, as a forger with the key."""
+    return resign(-1, "keys/audit-signing.key", change)
+
+
+def resign_rotation(change: Callable[[dict], None]) -> Tamper:
+    """Edit the key rotation record and sign it again with the first key."""
+    return resign(ROTATION, "first.key", lambda value: change(value["payload"]))
+
+
+def nested(levels: int) -> list:
+    """``levels`` arrays, one inside the other."""
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def nest_payload(levels: int) -> Callable[[dict], None]:
+    """Put ``levels`` nested arrays in the payload, whose own depth is 1."""
+    return lambda record: record["payload"].update(deep=nested(levels))
+
+
+def space_in_new_key(payload: dict) -> None:
+    payload["new_public_key"] = (
+        payload["new_public_key"][:32] + " " + payload["new_public_key"][32:]
+    )
+
+
 def torn_tail(work: Path) -> None:
     (work / "audit.log").write_bytes((work / "audit.log").read_bytes()[:-1])
+
+
+def resigned_checkpoint(edit: Callable[[list[str]], list[str]], extra: str = "") -> Tamper:
+    """The sample checkpoint with its text lines edited, signed again by the key in force
+    (``extra`` is appended after its signature line)."""
+
+    def tamper(work: Path) -> str:
+        text = (work / "cp.txt").read_text(encoding="utf-8").split("\n\n")[0]
+        lines = edit(text.split("\n"))
+        key = load_pem_private_key((work / "keys" / "audit-signing.key").read_bytes(), None)
+        note = sign_note("".join(line + "\n" for line in lines), lines[0], key)
+        (work / "edited-cp.txt").write_text(note + extra, encoding="utf-8")
+        return "edited-cp.txt"
+
+    return tamper
+
+
+BASE64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def root_with_padding_bits(lines: list[str]) -> list[str]:
+    """The root hash with a padding bit set: the same 32 bytes, not canonical base64."""
+    root = lines[2]
+    assert root.endswith("=")
+    assert not root.endswith("==")
+    last = BASE64_ALPHABET.index(root[-2])
+    lines[2] = root[:-2] + BASE64_ALPHABET[last | 1] + "="
+    return lines
 
 
 def crlf_checkpoint(work: Path) -> str:
@@ -404,7 +463,94 @@ TAMPERING = [
         crlf_checkpoint, None, "bad checkpoint",
         id="a checkpoint with crlf line endings is not a signed note",
     ),
+    pytest.param(
+        resign_last(lambda r: r.update(time="\u0662\u0660\u0662\u0666-01-01T00:00:00.000000Z")),
+        LAST, "malformed record",
+        id="a time with arabic indic digits is malformed even when signed",
+    ),
+    pytest.param(
+        resign_last(lambda r: r.update(time=r["time"] + "\n")), LAST, "malformed record",
+        id="a time with a trailing newline is malformed even when signed",
+    ),
+    pytest.param(
+        resign_rotation(lambda p: p.update(new_public_key=p["new_public_key"] + "\n")),
+        ROTATION, "malformed record",
+        id="a new public key with a trailing newline is malformed even when signed",
+    ),
+    pytest.param(
+        resign_rotation(lambda p: p.update(new_public_key=" " + p["new_public_key"])),
+        ROTATION, "malformed record",
+        id="a new public key with a leading space is malformed even when signed",
+    ),
+    pytest.param(
+        resign_rotation(space_in_new_key), ROTATION, "malformed record",
+        id="a new public key with a space inside is malformed even when signed",
+    ),
+    pytest.param(
+        resigned_checkpoint(lambda lines: [lines[0], "0" + lines[1], *lines[2:]]), None,
+        "bad checkpoint", id="a checkpoint size with a leading zero is a bad checkpoint",
+    ),
+    pytest.param(
+        resigned_checkpoint(lambda lines: [lines[0], str(2**64), *lines[2:]]), None,
+        "bad checkpoint", id="a checkpoint size of two to the sixty fourth is a bad checkpoint",
+    ),
+    pytest.param(
+        resigned_checkpoint(root_with_padding_bits), None, "bad checkpoint",
+        id="a checkpoint root in non canonical base64 is a bad checkpoint",
+    ),
+    pytest.param(
+        resigned_checkpoint(lambda lines: [*lines, ""]), None, "bad checkpoint",
+        id="an empty checkpoint extension line is a bad checkpoint",
+    ),
+    pytest.param(
+        resigned_checkpoint(lambda lines: lines, "\u2014 other+name AAAAAAAA\n"), None,
+        "bad checkpoint", id="a signature line whose name holds a plus is a bad checkpoint",
+    ),
+    pytest.param(
+        resigned_checkpoint(lambda lines: lines, "\u2014 other AAAAAAAA\n" * 100), None,
+        "bad checkpoint", id="a note with more than 100 signature lines is a bad checkpoint",
+    ),
+    pytest.param(
+        resign_last(nest_payload(100)), LAST, "malformed record",
+        id="a record nested 101 levels deep is malformed even when signed",
+    ),
+    pytest.param(
+        resign_last(nest_payload(600)), LAST, "malformed record",
+        id="a record nested 600 levels deep is malformed",
+    ),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(
+            resigned_checkpoint(lambda lines: [*lines, "extension: any text"]),
+            id="a checkpoint with an extension line",
+        ),
+        pytest.param(
+            resigned_checkpoint(lambda lines: lines, "\u2014 other AAAAAAAA\n"),
+            id="a checkpoint with a signature line by an unknown key",
+        ),
+    ],
+)
+def test_both_verifiers_accept_a_checkpoint_with_what_the_grammar_allows(
+    work: Path, tamper: Tamper
+) -> None:
+    checkpoint = tamper(work)
+
+    theirs, ours = verify_both(work, checkpoint=checkpoint)
+
+    assert theirs["valid"] is ours["valid"] is True, (theirs, ours)
+
+
+def test_both_verifiers_accept_a_record_nested_exactly_100_levels_deep(work: Path) -> None:
+    resign_last(nest_payload(99))(work)
+
+    theirs, ours = verify_both(work)
+
+    assert theirs["valid"] is ours["valid"] is True
+    assert theirs["head_hash"] == ours["head_hash"]
 
 
 @pytest.mark.parametrize(("tamper", "sequence", "kind"), TAMPERING)

@@ -164,6 +164,7 @@ def test_loading_a_bad_private_key_is_a_key_error_naming_the_path(
 ) -> None:
     path = tmp_path / "audit-signing.key"
     path.write_bytes(content)
+    path.chmod(0o600)
     with pytest.raises(AuditKeyError, match=f"^{re.escape(str(path))}: {message}$"):
         load_signer(path)
 
@@ -197,3 +198,27 @@ def test_loading_a_bad_public_key_is_a_key_error_naming_the_path(
     path.write_bytes(content)
     with pytest.raises(AuditKeyError, match=f"^{re.escape(str(path))}: {message}$"):
         load_public_key(path)
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        pytest.param(0o644, id="readable by everyone"),
+        pytest.param(0o640, id="readable by its group"),
+        pytest.param(0o604, id="readable by others only"),
+        pytest.param(0o620, id="writable by its group"),
+    ],
+)
+def test_a_signing_key_others_can_reach_is_refused_naming_the_file_and_the_fix(
+    tmp_path: Path, mode: int
+) -> None:
+    private_path, _, _ = init_keys(tmp_path)
+    private_path.chmod(mode)
+
+    with pytest.raises(AuditKeyError) as caught:
+        load_signer(private_path)
+
+    assert str(caught.value) == (
+        f"{private_path}: audit signing key is accessible by group or others "
+        f"(mode {mode:04o}); chmod 600 it"
+    )

@@ -8,6 +8,7 @@ import json
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -249,6 +250,7 @@ def test_four_processes_appending_to_one_file_lose_and_duplicate_nothing(tmp_pat
     signer = Signer.generate()
     key = tmp_path / "audit-signing.key"
     key.write_bytes(pem(signer))
+    key.chmod(0o600)
     path = tmp_path / "audit.log"
     count = 30
     workers = [
@@ -279,6 +281,7 @@ def test_a_writer_killed_while_appending_never_loses_a_complete_record(tmp_path:
     signer = Signer.generate()
     key = tmp_path / "audit-signing.key"
     key.write_bytes(pem(signer))
+    key.chmod(0o600)
     path = tmp_path / "audit.log"
     writer = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(WRITER), str(path), str(key), "7", "-1"],
@@ -478,6 +481,7 @@ def test_a_write_cut_short_by_the_file_size_limit_leaves_no_partial_record(
     signer = Signer.generate()
     key = tmp_path / "audit-signing.key"
     key.write_bytes(pem(signer))
+    key.chmod(0o600)
     path = tmp_path / "audit.log"
     with AuditLog(path, signer) as log:
         log.append(event(1))
@@ -651,3 +655,43 @@ def test_a_failed_write_fails_the_valid_events_of_its_group_and_keeps_the_refuse
     assert "not allowed" in str(results["bad"]), "the refused event keeps its own reason"
     assert str(results["big"]).endswith("append failed: File too large")
     assert verify_path(log.path, signer).records == 1
+
+
+# -- file modes ------------------------------------------------------------------------------
+
+
+def test_the_log_and_a_quarantined_tail_are_readable_by_their_owner_only(
+    tmp_path: Path, signer: Signer, loose_umask: None
+) -> None:
+    path = tmp_path / "audit.log"
+    with AuditLog(path, signer) as log:
+        log.append(event(1))
+    with path.open("ab") as handle:
+        handle.write(b'{"torn')
+
+    with AuditLog(path, signer) as log:
+        log.append(event(2))
+
+    modes = {item.name[:13]: stat.S_IMODE(item.stat().st_mode) for item in tmp_path.iterdir()}
+    assert modes == {"audit.log": 0o600, "audit.log.tor": 0o600}
+
+
+def test_the_log_says_why_its_last_write_failed_until_a_write_works(
+    audit_log: AuditLog,
+) -> None:
+    audit_log.append(event(1))
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (audit_log.path.stat().st_size, hard))
+    try:
+        with pytest.raises(AuditWriteError):
+            audit_log.append(event(2))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+    failed = audit_log.last_failure
+
+    audit_log.append(event(3))
+
+    assert failed == f"{audit_log.path}: append failed: File too large"
+    assert audit_log.last_failure is None

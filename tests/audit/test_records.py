@@ -154,7 +154,11 @@ def test_sealed_records_round_trip_and_their_signature_verifies(
         pytest.param(b"", "not JSON", id="an empty line"),
         pytest.param(b"{", "not JSON", id="cut JSON"),
         pytest.param(b"\xff\xfe{}", "not JSON", id="not UTF-8"),
-        pytest.param(b"[" * 100_000 + b"]" * 100_000, "not JSON", id="nesting too deep"),
+        pytest.param(
+            b"[" * 100_000 + b"]" * 100_000,
+            "nested deeper than 100 levels",
+            id="nesting too deep to parse",
+        ),
         pytest.param(b"[]", "not a JSON object", id="an array"),
         pytest.param(b'"text"', "not a JSON object", id="a string"),
         pytest.param(b"{}", r"fields differ: missing \['action', ", id="an empty object"),
@@ -222,6 +226,19 @@ def test_non_canonical_spellings_of_a_valid_record_are_malformed(change: Any) ->
         pytest.param({"seq": False}, "seq must be a whole number", id="a boolean seq"),
         pytest.param({"time": "2024-02-29T23:59:58Z"}, "bad time", id="a time without micros"),
         pytest.param({"time": 0}, "bad time", id="a numeric time"),
+        pytest.param(
+            {"time": "\u0662\u0660\u0662\u0664-02-29T23:59:58.123456Z"},
+            "bad time",
+            id="a time with arabic indic digits",
+        ),
+        pytest.param(
+            {"time": "2024-02-29T23:59:58.12345\uff16Z"},
+            "bad time",
+            id="a time with a fullwidth digit",
+        ),
+        pytest.param(
+            {"time": "2024-02-29T23:59:58.123456Z\n"}, "bad time", id="a time with a newline"
+        ),
         pytest.param({"prev": "AB" * 32}, "bad prev hash", id="an upper-case prev"),
         pytest.param({"prev": "ab" * 31}, "bad prev hash", id="a short prev"),
         pytest.param({"type": "Decision"}, "bad type", id="a capitalised type"),
@@ -262,3 +279,41 @@ def test_a_clock_without_a_time_zone_is_refused() -> None:
             time=datetime(2024, 1, 1),
             signer=Signer.generate(),
         )
+
+
+# -- nesting depth: the record is depth 0, its payload depth 1 -------------------------------
+
+
+def nested(levels: int) -> object:
+    """``levels`` arrays, one inside the other."""
+    value: object = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def test_a_record_nested_exactly_100_levels_deep_is_written_and_read_back() -> None:
+    record = seal(AuditEvent(type="deep", payload={"a": nested(99)}))  # payload + 99 = 100
+
+    assert parse_record(record.line, 0) == record
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [
+        pytest.param(100, id="one level too deep"),
+        pytest.param(975, id="deep enough to exhaust the encoder's stack"),
+        pytest.param(5_000, id="deep enough to exhaust the parser's stack"),
+    ],
+)
+def test_a_record_nested_deeper_than_100_levels_is_malformed(levels: int) -> None:
+    line = seal(AuditEvent(type="deep", payload={})).line
+    deep = line.replace(b'"payload":{}', b'"payload":{"a":' + b"[" * levels + b"]" * levels + b"}")
+
+    assert_malformed(deep, "^record 41: malformed record: nested deeper than 100 levels$")
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    record = seal(AuditEvent(type="brackets", actor="[" * 300, payload={"a": "{" * 300}))
+
+    assert parse_record(record.line, 0) == record

@@ -31,7 +31,7 @@ from gateway.audit.records import (
     parse_record,
     seal_record,
 )
-from gateway.audit.verify import RootAccumulator, verify_records
+from gateway.audit.verify import RootAccumulator, find_rotation_to, verify_records
 from gateway.errors import VerificationError
 from tests.audit.conftest import (
     SampleLog,
@@ -45,6 +45,7 @@ from tests.audit.conftest import (
 
 TIME = datetime(2024, 6, 1, tzinfo=UTC)
 ATTACKER = Signer.generate()
+ATTACKER_HEX = raw_public_key(ATTACKER.public_key).hex()
 
 
 def reseal(line: bytes, signer: Signer, **changes: object) -> bytes:
@@ -553,6 +554,20 @@ def chain(*steps: tuple[AuditEvent, Signer]) -> list[AuditRecord]:
             "new_key_id does not match new_public_key",
             id="no key id",
         ),
+        *[
+            pytest.param(
+                {"new_public_key": spelling, "new_key_id": ATTACKER.key_id},
+                "key rotation without a valid new_public_key",
+                id=name,
+            )
+            for name, spelling in [
+                ("a new key with a trailing newline", ATTACKER_HEX + "\n"),
+                ("a new key with a leading space", " " + ATTACKER_HEX),
+                ("a new key with a space inside", ATTACKER_HEX[:32] + " " + ATTACKER_HEX[32:]),
+                ("a new key with a fullwidth digit", "\uff10" + ATTACKER_HEX[1:]),
+                ("a new key as a number", int(ATTACKER_HEX, 16) % 2**53),
+            ]
+        ],
     ],
 )
 def test_a_rotation_record_without_a_usable_new_key_is_malformed(
@@ -566,6 +581,46 @@ def test_a_rotation_record_without_a_usable_new_key_is_malformed(
     with pytest.raises(VerificationError, match=f"^record 1: malformed record: {detail}$") as c:
         verify_records([record.line for record in records], key.public_key)
     assert c.value.sequence == 1
+
+
+def test_a_rotation_may_spell_the_new_key_in_upper_case_hex() -> None:
+    key = Signer.generate()
+    upper = {"new_key_id": ATTACKER.key_id, "new_public_key": ATTACKER_HEX.upper()}
+    records = chain(
+        (AuditEvent(type=KEY_ROTATED, payload=upper), key),
+        (AuditEvent(type="after"), ATTACKER),
+    )
+
+    report = verify_records([record.line for record in records], key.public_key)
+
+    assert report.key_ids == (key.key_id, ATTACKER.key_id)
+
+
+def test_a_wrong_pinned_key_names_the_log_first_key_and_the_key_given(
+    sample_log: SampleLog,
+) -> None:
+    with pytest.raises(VerificationError) as caught:
+        verify_path(sample_log.path, ATTACKER)
+
+    assert str(caught.value) == (
+        f"record 0: unknown key: this log's first key is {sample_log.first.key_id}; the key "
+        f"given is {ATTACKER.key_id}; pin the log's first key, verification follows its "
+        "rotations"
+    )
+
+
+def test_a_pinned_key_the_log_rotated_to_is_named_with_its_rotation_record(
+    sample_log: SampleLog,
+) -> None:
+    with pytest.raises(VerificationError) as caught:
+        verify_log_file(sample_log.path, sample_log.second.public_key)
+
+    assert (caught.value.kind, caught.value.sequence) == ("unknown key", 0)
+    assert str(caught.value) == (
+        f"record 0: unknown key: this log's first key is {sample_log.first.key_id}; the key "
+        f"given is {sample_log.second.key_id}, which record 3 rotated to; pin the log's "
+        "first key, verification follows its rotations"
+    )
 
 
 def test_keys_can_rotate_more_than_once() -> None:
@@ -648,3 +703,21 @@ def test_chain_only_parses_a_line_with_a_record_outline_but_no_links() -> None:
         verify_records([b'{"action":null,"v":1}'], key.public_key, check_signatures=False)
 
     assert (caught.value.kind, caught.value.sequence) == ("malformed record", 0)
+
+
+def test_finding_the_rotation_to_a_key_skips_unreadable_lines_and_other_rotations(
+    sample_log: SampleLog,
+) -> None:
+    lines = sample_log.lines
+    other = Signer.generate()
+    to_other = {
+        "new_key_id": other.key_id,
+        "new_public_key": raw_public_key(other.public_key).hex(),
+    }
+    records = chain((AuditEvent(type=KEY_ROTATED, payload=to_other), sample_log.first))
+    broken = b'{"action":null,"type":"audit.key_rotated","v":1'
+
+    found = find_rotation_to([records[0].line, broken, *lines], sample_log.second.key_id)
+
+    assert found == 2 + 3
+    assert find_rotation_to([records[0].line, broken], sample_log.second.key_id) is None

@@ -329,3 +329,61 @@ def test_an_approver_who_left_the_directory_no_longer_counts(workdir: Path) -> N
 
     assert code == 3
     assert "approvals that still count: []" in out
+
+
+def test_an_install_nobody_can_approve_is_refused_at_once_with_the_reason(
+    workdir: Path,
+) -> None:
+    shutil.copytree(REPO / "automations", workdir / "automations")
+
+    code, out, _ = invoke(
+        "run", "software-install", "-p", "title=visio", "-p", "device=priya-laptop",
+        "--actor", "priya",
+    )  # fmt: skip
+
+    assert code == 3
+    assert "FAILED" in out
+    assert "priya has no manager" in out
+    records = [
+        parse_record(line, i) for i, line in enumerate(read_lines(workdir / "var/audit.log"))
+    ]
+    (refused,) = [r for r in records if r.type == "approval.refused"]
+    assert (refused.actor, refused.action, refused.resource) == (
+        "priya",
+        "software.install",
+        "software:visio",
+    )
+    assert refused.payload["reason"] == "no_approver"
+    assert "software-install-licensed-title" in str(refused.payload["message"])
+    assert not [r for r in records if r.type == "approval.opened"]
+    path = workdir / "var" / "notifications.jsonl"
+    sent = notifications(workdir) if path.exists() else []
+    assert all("manager" not in n["recipients"] for n in sent)  # type: ignore[operator]
+    assert invoke("approvals", "list", "--approver", "omar")[1].strip() == "nothing waits for omar"
+
+
+def test_an_approval_without_a_manager_goes_to_the_escalation_at_once(workdir: Path) -> None:
+    software = workdir / "policies" / "cedar" / "software.cedar"
+    software.write_text(
+        software.read_text().replace(
+            '@approval("approvers=manager; quorum=1; expires=3d")',
+            '@approval("approvers=manager; quorum=1; expires=3d; escalate_after=1d; '
+            'escalate_to=user:omar")',
+        )
+    )
+
+    code, out, err = invoke(
+        "approvals", "request", "--actor", "priya", "--action", "software.install",
+        "--resource", "software:visio", "--json",
+    )  # fmt: skip
+
+    assert code == 0, err
+    opened = json.loads(out)
+    (asked,) = notifications(workdir)
+    assert (asked["kind"], asked["recipients"]) == ("approval_requested", ["omar"])
+    waiting = json.loads(invoke("approvals", "list", "--approver", "omar", "--json")[1])
+    assert [item["id"] for item in waiting] == [opened["id"]]
+    approved = invoke(
+        "approvals", "approve", opened["id"], "--approver", "omar", "--digest", opened["digest"]
+    )
+    assert approved[0] == 0, approved[2]

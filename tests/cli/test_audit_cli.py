@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from pathlib import Path
 
@@ -461,3 +462,216 @@ def test_a_torn_last_line_is_malformed(log: Path, keys: Path) -> None:
         "kind": "malformed record",
         "error": "",
     }
+
+
+# -- key rotation: which key an auditor pins ---------------------------------------------------
+
+
+def test_after_a_rotation_the_log_still_verifies_with_keys_audit_signing_pub(
+    log: Path, keys: Path
+) -> None:
+    code, out, _ = invoke("keys", "rotate", "--log", str(log), "--dir", str(keys), "--json")
+    rotation = json.loads(out)
+    assert code == 0
+    event = '{"type": "manual.action", "actor": "elena"}'
+    key = str(keys / "audit-signing.key")
+    assert invoke("audit", "record", "--log", str(log), "--key", key, "--event", event)[0] == 0
+
+    code, out, err = invoke(
+        "audit", "verify", "--log", str(log), "--key", str(keys / "audit-signing.pub"), "--json"
+    )
+
+    assert code == 0, out + err
+    result = json.loads(out)
+    assert result["records"] == 5
+    assert result["key_ids"] == [rotation["old_key_id"], rotation["new_key_id"]]
+
+
+def test_rotate_says_which_public_key_auditors_pin(log: Path, keys: Path) -> None:
+    first = json.loads(invoke("keys", "rotate", "--log", str(log), "--dir", str(keys), "--json")[1])
+
+    code, out, _ = invoke("keys", "rotate", "--log", str(log), "--dir", str(keys))
+
+    assert code == 0
+    pinned = keys / "audit-signing.pub"
+    assert (
+        f"auditors pin the log's first key {first['old_key_id']}: {pinned} "
+        "(rotation never changes it; verification follows the rotation records)"
+    ) in out
+    code, out, _ = invoke("keys", "rotate", "--log", str(log), "--dir", str(keys), "--json")
+    result = json.loads(out)
+    assert (result["first_key_id"], result["pin"]) == (first["old_key_id"], str(pinned))
+    new_public = keys / f"audit-signing-{result['new_key_id']}.pub"
+    assert result["new_public_key"] == str(new_public)
+    assert new_public.read_text().startswith("-----BEGIN PUBLIC KEY")
+
+
+def test_verifying_with_a_key_the_log_rotated_to_says_which_key_to_pin(
+    log: Path, keys: Path
+) -> None:
+    code, out, _ = invoke("keys", "rotate", "--log", str(log), "--dir", str(keys), "--json")
+    rotation = json.loads(out)
+    rotated_to = keys / f"audit-signing-{rotation['new_key_id']}.pub"
+
+    code, out, err = invoke("audit", "verify", "--log", str(log), "--key", str(rotated_to))
+
+    assert code == 1
+    assert (
+        f"record 0: unknown key: this log's first key is {rotation['old_key_id']}; the key "
+        f"given is {rotation['new_key_id']}, which record 3 rotated to; pin the log's first "
+        "key, verification follows its rotations"
+    ) in err
+
+
+def test_verifying_with_an_unrelated_key_names_both_keys(
+    log: Path, keys: Path, tmp_path: Path
+) -> None:
+    other = json.loads(invoke("keys", "init", "--dir", str(tmp_path / "other"), "--json")[1])
+    pinned = str(keys / "audit-signing.pub")
+    first = json.loads(invoke("audit", "verify", "--log", str(log), "--key", pinned, "--json")[1])
+
+    code, out, _ = invoke(
+        "audit", "verify", "--log", str(log), "--key", other["public_key"], "--json"
+    )
+
+    assert code == 1
+    assert json.loads(out)["error"] == (
+        f"record 0: unknown key: this log's first key is {first['key_ids'][0]}; the key given is "
+        f"{other['key_id']}; pin the log's first key, verification follows its rotations"
+    )
+
+
+def test_the_demo_still_verifies_its_log_after_a_key_rotation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "policies", tmp_path / "policies")
+    shutil.copytree(repo / "automations", tmp_path / "automations")
+    monkeypatch.chdir(tmp_path)
+    assert invoke("demo")[0] == 0
+    code, _, err = invoke("keys", "rotate", "--log", "var/audit.log", "--dir", "keys")
+    assert code == 0, err
+
+    code, out, err = invoke("demo")
+
+    assert code == 0, err
+    assert "audit log verified: " in out
+    assert "gateway audit verify --log var/audit.log --key keys/audit-signing.pub" in out
+
+
+# -- records an auditor's verifier must refuse cleanly --------------------------------------
+
+
+def test_verify_reports_a_deeply_nested_record_as_malformed(log: Path, keys: Path) -> None:
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1].replace(
+        b'"payload":{}', b'"payload":{"a":' + b"[" * 975 + b"]" * 975 + b"}"
+    )
+    log.write_bytes(b"".join(lines))
+
+    code, out, err = invoke(
+        "audit", "verify", "--log", str(log), "--key", str(keys / "audit-signing.pub"), "--json"
+    )
+
+    assert code == 1, err
+    assert json.loads(out) == {
+        "valid": False,
+        "sequence": 1,
+        "kind": "malformed record",
+        "error": "record 1: malformed record: nested deeper than 100 levels",
+    }
+
+
+def test_check_consistency_refuses_a_deeply_nested_proof_file(
+    log: Path, keys: Path, tmp_path: Path
+) -> None:
+    proof = tmp_path / "proof.json"
+    proof.write_text("[" * 100_000 + "]" * 100_000)
+    checkpoint = tmp_path / "cp.txt"
+    invoke(
+        "audit", "checkpoint", "--log", str(log), "--key", str(keys / "audit-signing.key"),
+        "--out", str(checkpoint),
+    )  # fmt: skip
+
+    code, _, err = invoke(
+        "audit", "check-consistency", "--old", str(checkpoint), "--new", str(checkpoint),
+        "--proof", str(proof), "--key", str(keys / "audit-signing.pub"),
+    )  # fmt: skip
+
+    assert code == 4
+    assert "not a consistency proof" in err
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        pytest.param("AAAA", id="a proof hash that is not 32 bytes"),
+        pytest.param("A" * 42 + "B=", id="a proof hash in non canonical base64"),
+    ],
+)
+def test_check_consistency_refuses_proof_hashes_that_are_not_32_canonical_bytes(
+    log: Path, keys: Path, tmp_path: Path, item: str
+) -> None:
+    proof = tmp_path / "proof.json"
+    proof.write_text(json.dumps({"proof": [item]}))
+    checkpoint = tmp_path / "cp.txt"
+    invoke(
+        "audit", "checkpoint", "--log", str(log), "--key", str(keys / "audit-signing.key"),
+        "--out", str(checkpoint),
+    )  # fmt: skip
+
+    code, _, err = invoke(
+        "audit", "check-consistency", "--old", str(checkpoint), "--new", str(checkpoint),
+        "--proof", str(proof), "--key", str(keys / "audit-signing.pub"),
+    )  # fmt: skip
+
+    assert code == 4
+    assert "not a consistency proof" in err
+
+
+@pytest.mark.parametrize(
+    ("old_size", "new_size"),
+    [pytest.param(3, 3, id="between equal sizes"), pytest.param(0, 3, id="from the empty tree")],
+)
+def test_consistency_proofs_rfc_9162_leaves_out_are_empty_and_check(
+    log: Path, keys: Path, tmp_path: Path, old_size: int, new_size: int
+) -> None:
+    private, public = str(keys / "audit-signing.key"), str(keys / "audit-signing.pub")
+    new = tmp_path / "new.txt"
+    invoke("audit", "checkpoint", "--log", str(log), "--key", private, "--out", str(new))
+    old = new
+    if old_size == 0:
+        empty = tmp_path / "empty.log"
+        empty.write_bytes(b"")
+        old = tmp_path / "old.txt"
+        invoke("audit", "checkpoint", "--log", str(empty), "--key", private, "--out", str(old))
+    code, out, _ = invoke(
+        "audit", "consistency", "--log", str(log), "--from", str(old_size), "--to",
+        str(new_size), "--json",
+    )  # fmt: skip
+    assert (code, json.loads(out)["proof"]) == (0, [])
+    proof = tmp_path / "proof.json"
+    proof.write_text(out)
+
+    code, out, _ = invoke(
+        "audit", "check-consistency", "--old", str(old), "--new", str(new),
+        "--proof", str(proof), "--key", public,
+    )  # fmt: skip
+
+    assert code == 0
+    assert out.strip() == f"ok: the log at size {new_size} extends the log at size {old_size}"
+
+
+def test_rotate_warns_when_keys_audit_signing_pub_is_not_the_log_first_key(
+    log: Path, keys: Path, tmp_path: Path
+) -> None:
+    first = json.loads(invoke("keys", "rotate", "--log", str(log), "--dir", str(keys), "--json")[1])
+    (keys / "audit-signing.pub").write_bytes(Path(first["new_public_key"]).read_bytes())
+
+    code, _, err = invoke("keys", "rotate", "--log", str(log), "--dir", str(keys))
+
+    assert code == 0
+    assert (
+        f"auditors pin the log's first key {first['old_key_id']}; {keys / 'audit-signing.pub'} "
+        f"holds {first['new_key_id']}: give auditors the key {first['old_key_id']} instead"
+    ) in err

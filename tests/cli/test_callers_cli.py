@@ -11,6 +11,8 @@ import jwt
 import pytest
 from click.testing import CliRunner
 
+from gateway.audit.log import read_lines
+from gateway.audit.records import AuditRecord, parse_record
 from gateway.callers.api_keys import ApiKeyStore
 from gateway.callers.scopes import PERSON_DEFAULT_SCOPES
 from gateway.cli import cli
@@ -174,3 +176,138 @@ def test_every_command_has_help(command: list[str]) -> None:
 
     assert code == 0
     assert "Usage: gateway" in out
+
+
+# -- the person's standing and the audit trail of the gateway's own administration ------
+
+
+def audited(workdir: Path, kind: str) -> list[AuditRecord]:
+    log = workdir / "var" / "audit.log"
+    lines = read_lines(log) if log.exists() else []
+    return [r for r in (parse_record(line, i) for i, line in enumerate(lines)) if r.type == kind]
+
+
+def audit_text(workdir: Path) -> str:
+    log = workdir / "var" / "audit.log"
+    return log.read_text(encoding="utf-8") if log.exists() else ""
+
+
+def break_the_audit_log(workdir: Path) -> None:
+    log = workdir / "var" / "audit.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_bytes(b"not a record\n")  # the log's end can no longer be read
+
+
+def test_no_token_for_a_disabled_person_exits_3_saying_why(workdir: Path) -> None:
+    code, out, err = invoke("callers", "token", "--user", "lena")
+
+    assert code == 3
+    assert out == ""
+    assert "lena is disabled in the directory" in err
+    assert audited(workdir, "callers.token_issued") == []
+
+
+def test_a_token_issued_is_audited_with_its_id_by_whoever_issued_it(workdir: Path) -> None:
+    code, out, err = invoke("callers", "token", "--user", "elena", "--by", "omar", "--json")
+
+    assert code == 0, err
+    issued = json.loads(out)
+    claims = jwt.decode(issued["token"], options={"verify_signature": False})
+    (record,) = audited(workdir, "callers.token_issued")
+    assert (record.actor, record.resource) == ("omar", "user:elena")
+    assert record.payload["jti"] == claims["jti"]
+    assert record.payload["subject"] == "elena"
+    assert record.payload["scopes"] == issued["scopes"]
+    assert record.payload["expires_at"] == issued["expires_at"]
+    assert issued["token"] not in audit_text(workdir)
+    assert issued["token"].rsplit(".", 1)[1] not in audit_text(workdir)
+
+
+def test_without_by_the_record_names_the_os_user(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("getpass.getuser", lambda: "alice")
+
+    invoke("callers", "api-key", "create", "--name", "ci-bot", "--scope", "audit:read")
+
+    (record,) = audited(workdir, "callers.api_key_created")
+    assert record.actor == "os:alice"
+
+
+def test_without_a_login_name_the_record_names_the_os_user_id(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_login() -> str:
+        raise OSError("no login name")
+
+    monkeypatch.setattr("getpass.getuser", no_login)
+    monkeypatch.setattr("os.getuid", lambda: 1234)
+
+    invoke("callers", "api-key", "create", "--name", "ci-bot", "--scope", "audit:read")
+
+    (record,) = audited(workdir, "callers.api_key_created")
+    assert record.actor == "os:uid-1234"
+
+
+def test_a_key_made_and_revoked_is_audited_without_its_secret(workdir: Path) -> None:
+    made = json.loads(
+        invoke("callers", "api-key", "create", "--name", "ci-bot", "--scope", "audit:read",
+               "--expires-days", "7", "--by", "sam", "--json")[1]
+    )  # fmt: skip
+    invoke("callers", "api-key", "revoke", "ci-bot", "--by", "grace")
+    invoke("callers", "api-key", "revoke", made["id"], "--by", "grace")  # already revoked
+
+    (created,) = audited(workdir, "callers.api_key_created")
+    (revoked,) = audited(workdir, "callers.api_key_revoked")
+    assert (created.actor, created.resource) == ("sam", f"api_key:{made['id']}")
+    assert created.payload == {
+        "key_id": made["id"],
+        "name": "ci-bot",
+        "scopes": ["audit:read"],
+        "expires_at": made["expires_at"],
+    }
+    assert (revoked.actor, revoked.resource) == ("grace", f"api_key:{made['id']}")
+    assert revoked.payload == {"key_id": made["id"], "name": "ci-bot"}
+    assert made["key"].rsplit("_", 1)[1] not in audit_text(workdir)
+
+
+def test_with_the_audit_log_unwritable_no_key_is_made(workdir: Path) -> None:
+    break_the_audit_log(workdir)
+
+    code, out, err = invoke("callers", "api-key", "create", "--name", "ci-bot", "--scope",
+                            "audit:read")  # fmt: skip
+
+    assert code == 5
+    assert out == ""
+    assert "last record is unreadable" in err
+    assert invoke("callers", "api-key", "list")[1] == "no API keys\n"
+
+
+def test_with_the_audit_log_unwritable_no_key_is_revoked(workdir: Path) -> None:
+    invoke("callers", "api-key", "create", "--name", "ci-bot", "--scope", "audit:read")
+    break_the_audit_log(workdir)
+
+    code, _, err = invoke("callers", "api-key", "revoke", "ci-bot")
+
+    assert code == 5
+    assert "last record is unreadable" in err
+    assert "active" in invoke("callers", "api-key", "list")[1]
+
+
+def test_with_the_audit_log_unwritable_no_token_is_shown(workdir: Path) -> None:
+    break_the_audit_log(workdir)
+
+    code, out, err = invoke("callers", "token", "--user", "elena")
+
+    assert code == 5
+    assert out == ""
+    assert "last record is unreadable" in err
+
+
+@pytest.mark.parametrize("name", ["", "two\nlines", "x" * 129], ids=["empty", "a newline", "long"])
+def test_a_bad_by_name_is_refused(workdir: Path, name: str) -> None:
+    code, out, err = invoke("callers", "token", "--user", "elena", "--by", name)
+
+    assert code == 4
+    assert out == ""
+    assert "--by must be 1 to 128 printable characters" in err

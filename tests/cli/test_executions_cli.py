@@ -126,9 +126,9 @@ def test_a_grant_waits_for_an_approval_and_says_who_to_ask(workdir: Path) -> Non
             id="a step the policy refuses exits 3",
         ),
         pytest.param(
-            ["password-reset", "-p", "user=nobody"],
+            ["kb-publish", "-p", "article=nope"],
             1,
-            "step lookup failed: unknown user 'nobody'",
+            "step publish failed: unknown article 'nope'",
             id="a step that fails exits 1",
         ),
     ],
@@ -140,6 +140,24 @@ def test_a_run_that_does_not_succeed_says_why_and_exits_with_its_code(
 
     assert found == code
     assert str(execution["error"]).startswith(message)
+
+
+@pytest.mark.parametrize("user", ["sam", "nobody"])
+def test_a_refused_reset_shows_no_facts_of_the_account_and_exits_3(
+    workdir: Path, user: str
+) -> None:
+    code, execution = run_json("password-reset", "-p", f"user={user}", "--actor", "tom")
+    shown = invoke("executions", "show", str(execution["id"]))
+    shown_json = invoke("executions", "show", str(execution["id"]), "--json")
+
+    assert code == 3
+    assert execution["error"] == (
+        f"step lookup refused: tom is not allowed password.reset on account:{user}"
+    )
+    assert shown[0] == shown_json[0] == 0
+    everything = json.dumps(execution) + shown[1] + shown_json[1]
+    for fact in ("sam@example.com", "omar", "privileged", "mfa", "not found", "no directory"):
+        assert fact not in everything
 
 
 @pytest.mark.parametrize(

@@ -139,3 +139,16 @@ def test_serve_has_help() -> None:
 
     assert result.exit_code == 0
     assert "--port" in result.stdout
+
+
+def test_serve_refuses_to_run_without_an_audit_log(workdir: Path) -> None:
+    (workdir / "gateway.toml").write_text("[audit]\nunsafe_no_audit = true\n")
+
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"], prog_name="gateway")
+
+    assert result.exit_code == 4
+    assert result.stderr == (
+        "error: gateway serve refuses [audit] unsafe_no_audit = true: a serving gateway "
+        "audits every decision before acting; remove the setting\n"
+    )
+    assert not (workdir / "var").exists()

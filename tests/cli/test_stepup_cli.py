@@ -6,6 +6,7 @@ import json
 import shutil
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -118,7 +119,7 @@ def test_status_of_a_user_before_and_after_a_step_up(workdir: Path) -> None:
 
 def test_enrolment_text_shows_the_uri_and_codes_once(workdir: Path) -> None:
     code, out, _ = invoke("stepup", "enrol", "--user", "tom")
-    again = invoke("stepup", "enrol", "--user", "tom")[1]
+    again = invoke("stepup", "enrol", "--user", "tom", "--by", "elena")[1]
 
     assert code == 0
     assert "add to an authenticator app: otpauth://totp/" in out
@@ -164,3 +165,192 @@ def test_every_stepup_command_has_help() -> None:
         code, out, _ = invoke("stepup", command, "--help")
         assert code == 0
         assert f"Usage: gateway stepup {command}" in out
+
+
+# -- enrolment and reset are decided by policy and audited first ------------------------
+
+
+def audit_records(workdir: Path) -> list[dict[str, Any]]:
+    log = workdir / "var" / "audit.log"
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def audited(workdir: Path, kind: str) -> list[dict[str, Any]]:
+    return [record for record in audit_records(workdir) if record["type"] == kind]
+
+
+def test_a_person_enrols_themselves_and_it_is_audited_without_secrets(workdir: Path) -> None:
+    code, out, err = invoke("stepup", "enrol", "--user", "tom", "--json")
+
+    assert code == 0, err
+    shown = json.loads(out)
+    (decision,) = [r for r in audited(workdir, "decision") if r["action"] == "stepup.enrol"]
+    (record,) = audited(workdir, "stepup.enrolled")
+    assert decision["payload"]["decision"] == "allow"
+    assert (record["actor"], record["resource"]) == ("tom", "account:tom")
+    assert record["decision_id"] == decision["decision_id"]
+    assert record["payload"]["user"] == "tom"
+    assert record["payload"]["replaced"] is False
+    log = (workdir / "var" / "audit.log").read_text()
+    seed = pyotp.parse_uri(shown["provisioning_uri"]).secret
+    for secret in (seed, *shown["recovery_codes"]):
+        assert secret not in log
+
+
+def test_a_person_cannot_replace_their_own_factor_and_the_old_one_stays(workdir: Path) -> None:
+    totp, _ = enrol("tom")
+
+    code, _, err = invoke("stepup", "enrol", "--user", "tom")
+
+    assert code == 3
+    assert "stepup.reset on account:tom denied" in err
+    assert audited(workdir, "stepup.reset") == []
+    assert invoke("stepup", "verify", "--user", "tom", "--code", totp.now())[0] == 0
+
+
+def test_the_helpdesk_resets_a_persons_factor_and_the_reset_is_audited(workdir: Path) -> None:
+    old, _ = enrol("tom")
+
+    code, out, err = invoke("stepup", "enrol", "--user", "tom", "--by", "elena", "--json")
+
+    assert code == 0, err
+    new = pyotp.TOTP(pyotp.parse_uri(json.loads(out)["provisioning_uri"]).secret)
+    (record,) = audited(workdir, "stepup.reset")
+    assert (record["actor"], record["resource"]) == ("elena", "account:tom")
+    assert record["payload"]["user"] == "tom"
+    assert record["payload"]["replaced"] is True
+    assert record["payload"]["recovery_invalidated"] == 10
+    if old.now() != new.now():
+        assert invoke("stepup", "verify", "--user", "tom", "--code", old.now())[0] == 3
+    assert invoke("stepup", "verify", "--user", "tom", "--code", new.now())[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("user", "by", "enrolled", "message"),
+    [
+        ("elena", "tom", False, "stepup.enrol on account:elena denied"),
+        ("sam", "elena", True, "stepup.reset on account:sam denied"),
+        ("elena", "elena", True, "stepup.reset on account:elena denied"),
+        ("lena", "lena", False, "stepup.enrol on account:lena denied"),
+        ("tom", "mallory", True, "stepup.reset on account:tom denied"),
+    ],
+    ids=[
+        "an employee cannot enrol someone else",
+        "the helpdesk cannot reset a privileged person's factor",
+        "the helpdesk cannot reset its own factor",
+        "a disabled person cannot enrol",
+        "an unknown person cannot reset anyone's factor",
+    ],
+)
+def test_an_enrolment_the_policy_refuses_changes_nothing(
+    workdir: Path, user: str, by: str, enrolled: bool, message: str
+) -> None:
+    if enrolled:
+        enrol(user)
+    before = (workdir / "var" / "stepup.db").read_bytes() if enrolled else None
+
+    code, out, err = invoke("stepup", "enrol", "--user", user, "--by", by, "--json")
+
+    assert code == 3
+    assert message in err
+    assert out == ""
+    assert audited(workdir, "stepup.reset") == []
+    if before is None:
+        assert (
+            json.loads(invoke("stepup", "status", "--user", user, "--json")[1])["enrolled"] is False
+        )
+
+
+def test_the_security_team_resets_a_privileged_persons_factor(workdir: Path) -> None:
+    enrol("sam")
+
+    code, _, err = invoke("stepup", "enrol", "--user", "sam", "--by", "grace")
+
+    assert code == 0, err
+    (record,) = audited(workdir, "stepup.reset")
+    assert (record["actor"], record["resource"]) == ("grace", "account:sam")
+
+
+def test_a_reset_that_cannot_be_audited_fails_and_the_old_seed_stays(workdir: Path) -> None:
+    totp, _ = enrol("tom")
+    (workdir / "not-a-folder").write_text("")
+    broken = workdir / "broken.toml"
+    broken.write_text('[audit]\nlog = "not-a-folder/audit.log"\n')
+
+    code, out, err = invoke(
+        "--config", str(broken), "stepup", "enrol", "--user", "tom", "--by", "elena"
+    )
+
+    assert code == 5
+    assert "not-a-folder" in err
+    assert "otpauth" not in out
+    assert invoke("stepup", "verify", "--user", "tom", "--code", totp.now())[0] == 0
+
+
+def test_step_ups_made_before_a_reset_no_longer_count(workdir: Path) -> None:
+    totp, _ = enrol("tom")
+    assert invoke("stepup", "verify", "--user", "tom", "--code", totp.now())[0] == 0
+
+    assert invoke("stepup", "enrol", "--user", "tom", "--by", "elena")[0] == 0
+
+    status = json.loads(invoke("stepup", "status", "--user", "tom", "--json")[1])
+    assert status["last_step_up"] is None
+    (record,) = audited(workdir, "stepup.reset")
+    assert record["payload"]["step_ups_revoked"] == 1
+
+
+# -- a step-up bound to a request is used by one execution ------------------------------
+
+
+@pytest.fixture
+def workflows(workdir: Path) -> Path:
+    shutil.copytree(REPO / "automations" / "workflows", workdir / "automations" / "workflows")
+    return workdir
+
+
+def start_own_reset() -> tuple[int, str, str]:
+    """``gateway run password-reset`` of tom's password by tom: exit code, id, digest."""
+    code, out, err = invoke("run", "password-reset", "-p", "user=tom", "--actor", "tom", "--json")
+    assert out, err
+    shown = json.loads(out)
+    return code, shown["id"], str((shown.get("waiting") or {}).get("digest"))
+
+
+def test_a_step_up_bound_to_a_reset_lets_that_one_run_go_on_and_no_other(
+    workflows: Path,
+) -> None:
+    totp, _ = enrol("tom")
+    code, first, digest = start_own_reset()
+    assert code == 6
+    verified = invoke(
+        "stepup", "verify", "--user", "tom", "--code", totp.now(), "--bound-to", digest
+    )
+    assert verified[0] == 0, verified[2]
+    resumed = invoke("executions", "resume", first, "--json")
+    assert (resumed[0], json.loads(resumed[1])["state"]) == (0, "succeeded")
+
+    again, second, same_digest = start_own_reset()
+
+    assert again == 6, "the step-up was used by the first run"
+    assert same_digest == digest, "the same request"
+    shown = json.loads(invoke("executions", "show", second, "--json")[1])
+    assert shown["state"] == "awaiting_step_up"
+    resets = [r for r in audited(workflows, "action.started") if r["payload"]["step"] == "reset"]
+    assert [r["payload"]["execution"] for r in resets] == [first]
+
+
+def test_a_bound_step_up_made_before_a_reset_no_longer_lets_a_waiting_run_go_on(
+    workflows: Path,
+) -> None:
+    totp, _ = enrol("tom")
+    code, execution, digest = start_own_reset()
+    assert code == 6
+    assert (
+        invoke("stepup", "verify", "--user", "tom", "--code", totp.now(), "--bound-to", digest)[0]
+        == 0
+    )
+
+    assert invoke("stepup", "enrol", "--user", "tom", "--by", "elena")[0] == 0
+    resumed = invoke("executions", "resume", execution, "--json")
+
+    assert (resumed[0], json.loads(resumed[1])["state"]) == (6, "awaiting_step_up")

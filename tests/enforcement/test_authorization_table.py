@@ -3,6 +3,7 @@ really do, and the weakest credential is refused on every route that needs one."
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from gateway.api.security import Requires
 from gateway.callers.scopes import PERSON_ONLY_SCOPES, SCOPES
 from gateway.cli import cli
 from gateway.enforcement.table import AUTHORIZATION_TABLE, Entry, commands, routes
-from tests.api.conftest import ALL_SCOPES, Api, build_api
+from tests.api.conftest import Api, build_api
 
 SERVICE_SCOPES = tuple(sorted(set(SCOPES) - PERSON_ONLY_SCOPES))
 
@@ -110,46 +111,9 @@ def test_every_audit_event_type_is_a_valid_type() -> None:
         assert entry.audit is None or pattern.fullmatch(entry.audit), entry.name
 
 
-GUARDED = [entry for entry in routes() if entry.callers not in (("anonymous",), ("signed",))]
-
-
-def call(api: Api, entry: Entry, headers: dict[str, str]) -> tuple[int, dict[str, object]]:
-    method, template = entry.name.split(" ", 1)
-    path = re.sub(r"\{[a-z_]+\}", "x1", template)
-    response = api.client.request(method, path, json={} if method == "POST" else None,
-                                  headers=headers)  # fmt: skip
-    body = response.json() if response.headers.get("content-type", "").endswith("json") else {}
-    return response.status_code, body
-
-
-@pytest.mark.parametrize("entry", GUARDED, ids=lambda entry: entry.name)
-def test_without_credentials_a_guarded_route_answers_401(api: Api, entry: Entry) -> None:
-    status, body = call(api, entry, {})
-
-    assert status == 401
-    assert body["type"] == "urn:it-support-gateway:problem:missing"
-
-
-@pytest.mark.parametrize(
-    "entry", [e for e in GUARDED if e.scope is not None], ids=lambda entry: entry.name
-)
-def test_every_scope_but_the_one_needed_is_refused(api: Api, entry: Entry) -> None:
-    others = [scope for scope in ALL_SCOPES if scope != entry.scope]
-
-    status, body = call(api, entry, api.as_person("elena", *others))
-
-    assert status == 403
-    assert body["scope"] == entry.scope
-
-
-@pytest.mark.parametrize(
-    "entry", [e for e in GUARDED if e.people_only], ids=lambda entry: entry.name
-)
-def test_a_service_key_is_refused_on_a_route_for_people(api: Api, entry: Entry) -> None:
-    status, body = call(api, entry, api.as_service(*SERVICE_SCOPES))
-
-    assert status == 403
-    assert body["type"] == "urn:it-support-gateway:problem:people-only"
+# The generated refusals (no credentials: 401; every scope but the one: 403; an API key on
+# a route for people: 403; an inactive person: 403) run over this table in
+# tests/api/test_auth_matrix.py.
 
 
 def test_the_table_module_has_no_entry_for_a_missing_name() -> None:
@@ -162,3 +126,32 @@ def test_the_table_module_has_no_entry_for_a_missing_name() -> None:
 
 def test_the_table_is_relative_to_nothing_on_disk() -> None:
     assert not any(Path(entry.name).exists() for entry in AUTHORIZATION_TABLE)
+
+
+def run_table(*options: str) -> str:
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, ["callers", "table", *options], prog_name="gateway")
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_docs_api_md_shows_the_table_as_the_command_prints_it() -> None:
+    document = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text("utf-8")
+
+    assert run_table("--markdown") in document  # regenerate with the command when this fails
+
+
+def test_the_table_prints_as_json_and_as_text() -> None:
+    rows = json.loads(run_table("--json"))
+    text = run_table()
+
+    assert len(rows) == len(AUTHORIZATION_TABLE)
+    (enrol,) = [row for row in rows if row["name"] == "gateway stepup enrol"]
+    assert (enrol["action"], enrol["audit"], enrol["http"]) == (
+        "stepup.enrol",
+        "stepup.enrolled",
+        False,
+    )
+    assert "POST /v1/executions" in text
+    assert "executions:write" in text

@@ -3,6 +3,7 @@ search documents, the full-text index and suggestions."""
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -201,6 +202,14 @@ def test_huge_trails_make_bounded_articles() -> None:
     assert (article.id, article.title, article.symptoms) == ("article", "Untitled resolution", [])
 
 
+# "Billion laughs": nine levels of ten aliases each would expand to 10**9 values.
+BOMB = (
+    "---\na: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    + "".join(
+        f"{chr(98 + n)}: &{chr(98 + n)} [{', '.join(['*' + chr(97 + n)] * 10)}]\n" for n in range(8)
+    )
+    + "---\n"
+)
 GOOD = "---\nid: a\ntitle: T\nversion: 1\nsignature: x/y\n---\n\n# body\n"
 
 
@@ -211,6 +220,7 @@ GOOD = "---\nid: a\ntitle: T\nversion: 1\nsignature: x/y\n---\n\n# body\n"
         ("---\nid: a\n", "a.md:1: the front matter has no closing '---' line"),
         ("---\nid: [a\n---\n", "a.md:3: front matter is not valid YAML"),
         ("---\n- a\n---\n", "a.md:2: front matter must be a mapping"),
+        (BOMB, "a.md:5: front matter is not valid YAML"),
         ("---\nid: a\ntitle: T\nversion: 0\nsignature: s\n---\n", "a.md:4: version: Input should"),
         ("---\nid: A!\ntitle: T\nversion: 1\nsignature: s\nextra: 1\n---\n", "a.md:2: id: String"),
         ("---\nid: a\nversion: 1\nsignature: s\n---\n", "a.md:1: title: Field required"),
@@ -220,6 +230,7 @@ GOOD = "---\nid: a\ntitle: T\nversion: 1\nsignature: x/y\n---\n\n# body\n"
         "no closing fence",
         "bad yaml",
         "not a mapping",
+        "an alias bomb",
         "bad field",
         "bad id",
         "no title",
@@ -254,6 +265,24 @@ def test_a_saved_article_of_the_same_version_keeps_no_history(tmp_path: Path) ->
     folder.save(meta, "two")
     assert folder.versions("a") == [1]
     assert [found.body for found in folder] == ["two"]
+
+
+def test_saved_articles_and_their_history_are_readable_by_their_owner_only(
+    tmp_path: Path, loose_umask: None
+) -> None:
+    folder = ArticleFolder(tmp_path)
+    meta = parse_article(GOOD, "a.md").meta
+    leftover = tmp_path / ".a.md.tmp"  # left by a crash, with a mode too open
+    leftover.write_text("half an article")
+    folder.save(meta, "one")
+    folder.save(meta.model_copy(update={"version": 2}), "two")
+
+    modes = {
+        str(path.relative_to(tmp_path)): stat.S_IMODE(path.stat().st_mode)
+        for path in tmp_path.rglob("*")
+        if path.is_file()
+    }
+    assert modes == {"a.md": 0o600, ".history/a/v1.md": 0o600}
 
 
 def test_an_index_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,13 @@ def test_an_unwritable_file_is_a_notification_error(tmp_path: Path) -> None:
 
 def test_the_default_path_is_under_var() -> None:
     assert FileNotifier().path == Path("var/notifications.jsonl")
+
+
+def test_the_notification_file_is_made_readable_by_its_owner_only(
+    tmp_path: Path, loose_umask: None
+) -> None:
+    path = tmp_path / "var" / "notifications.jsonl"
+
+    FileNotifier(path).send(Notification(kind=NotificationKind.DENIED, title="t", text="x"))
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

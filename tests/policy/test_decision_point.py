@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 from gateway.app import Gateway
+from gateway.cli.demo import frozen_calendar
 from gateway.policy.decision import ApprovalObligation, Effect, StepUpObligation
 from gateway.policy.decision_point import PolicyDecisionPoint
 from gateway.policy.request import AccessRequest
@@ -54,10 +58,12 @@ def test_a_role_deny_says_which_role_would_allow_and_which_groups_grant_it(
     assert decision.remedies[1].startswith("satisfy policy diagnostics-technicians:")
 
 
-def test_a_forbid_overrides_a_permit_and_is_named(gateway: Gateway, ask: Ask) -> None:
-    decision = gateway.authorize(
-        ask("ivan", "access.grant", "account:alice", system="payroll", change_freeze=True)
-    )
+def test_a_forbid_overrides_a_permit_and_is_named(
+    gateway: Gateway, ask: Ask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway, "changes", frozen_calendar(tmp_path))  # says: frozen
+
+    decision = gateway.authorize(ask("ivan", "access.grant", "account:alice", system="payroll"))
 
     assert decision.decision is Effect.DENY
     forbid = next(reason for reason in decision.reasons if reason.effect == "forbid")

@@ -47,6 +47,22 @@ def test_step_up_declares_a_maximum_age(value: str, max_age: int) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("value", "reuse"),
+    [("max_age=5m", "once"), ("max_age=5m; reuse=once", "once"), ("reuse=window", "window")],
+    ids=[
+        "a step-up is used once by default",
+        "used once when the policy says so",
+        "reused within its window only when the policy says so",
+    ],
+)
+def test_step_up_declares_whether_it_is_used_once(value: str, reuse: str) -> None:
+    (obligation,) = parse_obligations("reset", {"step_up": value})
+
+    assert isinstance(obligation, StepUpObligation)
+    assert obligation.reuse == reuse
+
+
 def test_a_full_approval_is_parsed() -> None:
     value = (
         "approvers=group:security, user:grace.h@example.com; quorum=2; expires=4h; "
@@ -99,10 +115,11 @@ def test_obligations_are_returned_in_annotation_order() -> None:
         ({"step_up": "max_age"}, "@step_up: expected key=value, found 'max_age'"),
         (
             {"step_up": "maxage=5m"},
-            "@step_up: unknown key 'maxage' (expected max_age, method)",
+            "@step_up: unknown key 'maxage' (expected max_age, method, reuse)",
         ),
         ({"step_up": "max_age=5m; max_age=1m"}, "@step_up: key 'max_age' given twice"),
         ({"step_up": "method=sms"}, "@step_up: method must be totp, found 'sms'"),
+        ({"step_up": "reuse=always"}, "@step_up: reuse must be once or window, found 'always'"),
         (
             {"step_up": "max_age=5 minutes"},
             "@step_up: max_age must be a positive duration like 300, 5m, 4h or 2d, "
@@ -177,6 +194,7 @@ def test_obligations_are_returned_in_annotation_order() -> None:
         "an unknown step-up key is refused with the keys expected",
         "a key given twice is refused",
         "a step-up method other than totp is refused",
+        "a step-up reuse other than once or window is refused",
         "a duration in words is refused",
         "a zero duration is refused",
         "a negative duration is refused",
@@ -232,6 +250,17 @@ def test_step_ups_merge_into_the_shortest_maximum_age() -> None:
     )
 
     assert merged == (StepUpObligation(max_age_seconds=60, policy="b"),)
+
+
+def test_merged_step_ups_are_used_once_unless_every_policy_allows_a_window() -> None:
+    window = StepUpObligation(max_age_seconds=60, reuse="window", policy="a")
+    once = StepUpObligation(max_age_seconds=600, policy="b")
+    other_window = StepUpObligation(max_age_seconds=600, reuse="window", policy="c")
+
+    assert merge_obligations([window, once]) == (
+        StepUpObligation(max_age_seconds=60, reuse="once", policy="a"),
+    )
+    assert merge_obligations([window, other_window]) == (window,)
 
 
 def test_approvals_are_all_kept_after_the_step_up_with_duplicates_removed() -> None:

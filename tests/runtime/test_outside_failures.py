@@ -200,7 +200,7 @@ def test_an_end_that_cannot_be_audited_still_ends_the_execution(
 
 
 def test_without_an_audit_log_the_runtime_keeps_no_records(runtime: Runtime) -> None:
-    audit = runtime.config.audit.model_copy(update={"enabled": False})
+    audit = runtime.config.audit.model_copy(update={"unsafe_no_audit": True})
     runtime.config = runtime.config.model_copy(update={"audit": audit})
     runtime.restart()
     before = runtime.config.audit.log.read_bytes()

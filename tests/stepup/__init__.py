@@ -65,6 +65,7 @@ class Harness:
     settings: StepUpSettings
     clock: FakeClock = field(default_factory=FakeClock)
     events: list[AuditEvent] = field(default_factory=list)
+    seeds: list[Enrolment] = field(default_factory=list)  # kept by tests that need them
     service: StepUpService = field(init=False)
 
     def __post_init__(self) -> None:

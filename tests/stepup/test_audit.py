@@ -57,7 +57,7 @@ def test_step_up_events_are_audited_without_codes_or_seeds(
         "stepup.verified",
         *["stepup.failed"] * 5,
         "stepup.locked",
-        "stepup.enrolled",
+        "stepup.reset",
     ]
     assert {record["actor"] for record in records} == {"alice"}
     assert all(record["redacted"] == [] for record in records)

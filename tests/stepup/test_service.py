@@ -89,12 +89,15 @@ def test_re_enrolment_replaces_the_seed_and_the_recovery_codes(h: Harness) -> No
         h.service.verify_recovery_code("alice", first.recovery_codes[0].get_secret_value())
     h.service.verify("alice", h.code(second))
     h.service.verify_recovery_code("alice", second.recovery_codes[0].get_secret_value())
-    enrolled = [event.payload for event in h.events if event.type == "stepup.enrolled"]
-    assert enrolled[1] == {
+    (reset,) = [event for event in h.events if event.type == "stepup.reset"]
+    assert (reset.actor, reset.resource) == ("alice", "account:alice")
+    assert reset.payload == {
+        "user": "alice",
         "method": "totp",
         "replaced": True,
         "recovery_issued": 10,
         "recovery_invalidated": 10,
+        "step_ups_revoked": 0,
     }
 
 

@@ -33,6 +33,7 @@ def test_a_new_store_is_private_in_wal_mode_with_its_schema(tmp_path: Path) -> N
         "failures",
         "lockouts",
         "step_ups",
+        "step_up_uses",
     }
 
 

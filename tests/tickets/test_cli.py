@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from gateway.app import Gateway, open_runtime
 from gateway.cli import cli
 from gateway.cli.demo_tickets import run_tickets_scenario
+from gateway.tickets import Ticket
 from tests.tickets.conftest import generic, write_config
 
 RESET = ("I forgot my password", "Please reset my password.")
@@ -39,12 +40,16 @@ def test_replay_feeds_a_file_and_says_what_happened(workdir: Path) -> None:
     code, out, _ = invoke("tickets", "replay", "tickets.jsonl")
 
     assert code == 1
-    assert out.splitlines()[0].startswith("STARTED          embedded:T-1: started password-reset")
+    assert out.splitlines()[0].startswith(
+        "line 1: STARTED          embedded:T-1: started password-reset"
+    )
     assert "waiting for tom to step up for reset" in out.splitlines()[1]
     assert out.splitlines()[2] == (
-        "DEAD_LETTER      dead letter 1: invalid JSON: Expecting value at line 1 column 1"
+        "line 2: DEAD_LETTER      dead letter 1: invalid JSON: Expecting value at line 1 column 1"
     )
-    assert out.splitlines()[-1] == "1 dead_letter, 1 humans, 1 started"
+    assert out.splitlines()[-1] == (
+        "3 events from 3 lines: 1 dead_letter, 1 humans, 1 started; problems on lines 2"
+    )
 
     code, out, _ = invoke("tickets", "replay", "tickets.jsonl", "--json")
     assert [item["outcome"] for item in json.loads(out)] == [
@@ -201,3 +206,66 @@ def test_the_demo_scenario_without_step_up_leaves_the_ticket_with_people(
     out = capsys.readouterr().out
     assert "step-up is disabled. Left for a person." in out
     assert "resolve:" not in out
+
+
+LONG_URGENCY = (
+    b'{"event_id": "e-2", "ticket": {"id": "T-2", "subject": "x", "urgency": ' + b"1" * 5000 + b"}}"
+)
+
+
+def test_replay_reports_every_line_by_number_and_goes_on_after_bad_ones(workdir: Path) -> None:
+    lines = [
+        generic(1, "tom@example.com", "Hi"),
+        LONG_URGENCY,
+        b"",
+        b"not json",
+        generic(3, "tom@example.com", "Hello"),
+    ]
+    (workdir / "tickets.jsonl").write_bytes(b"\n".join(lines))
+
+    code, out, _ = invoke("tickets", "replay", "tickets.jsonl")
+
+    assert code == 1
+    printed = out.splitlines()
+    assert printed[0].startswith("line 1: HUMANS           embedded:T-1: ")
+    assert printed[1] == (
+        "line 2: DEAD_LETTER      dead letter 1: ticket.urgency: an integer of 5000 digits; "
+        "at most 4300 are read"
+    )
+    assert printed[2].startswith("line 4: DEAD_LETTER      dead letter 2: invalid JSON")
+    assert printed[3].startswith("line 5: HUMANS           embedded:T-3: ")
+    assert printed[-1] == "4 events from 5 lines: 2 dead_letter, 2 humans; problems on lines 2, 4"
+    code, out, _ = invoke("tickets", "replay", "tickets.jsonl", "--json")
+    assert [(item["line"], item["outcome"]) for item in json.loads(out)] == [
+        (1, "duplicate"), (2, "dead_letter"), (4, "dead_letter"), (5, "duplicate"),
+    ]  # fmt: skip
+
+
+def test_replay_goes_on_when_the_directory_is_down_and_exits_unavailable(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.errors import DirectoryUnavailableError
+    from gateway.tickets.service import TicketService
+
+    handle = TicketService._handle
+
+    def down_for_t2(self: TicketService, ticket: Ticket) -> object:
+        if ticket.id == "T-2":
+            raise DirectoryUnavailableError("directory is unavailable: outage")
+        return handle(self, ticket)
+
+    monkeypatch.setattr(TicketService, "_handle", down_for_t2)
+    lines = [generic(n, "tom@example.com", "Hi") for n in (1, 2, 3)]
+    (workdir / "tickets.jsonl").write_bytes(b"\n".join(lines))
+
+    code, out, _ = invoke("tickets", "replay", "tickets.jsonl")
+
+    assert code == 5
+    printed = out.splitlines()
+    assert printed[1] == "line 2: NOT_TAKEN        event: directory is unavailable: outage"
+    assert printed[2].startswith("line 3: HUMANS           embedded:T-3: ")
+    assert printed[-1] == "3 events from 3 lines: 2 humans, 1 not_taken; problems on lines 2"
+    monkeypatch.setattr(TicketService, "_handle", handle)
+    code, out, _ = invoke("tickets", "replay", "tickets.jsonl", "--json")
+    assert code == 0
+    assert [item["outcome"] for item in json.loads(out)] == ["duplicate", "humans", "duplicate"]

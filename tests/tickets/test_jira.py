@@ -4,12 +4,14 @@ write-back through comments and transitions."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from gateway.errors import ConfigError
-from gateway.tickets import HelpDeskError, Outcome, SignatureError
+from gateway.tickets import HelpDeskError, Outcome, SignatureError, SourceNotConfiguredError
 from gateway.tickets.jira import JiraDesk, jira_signature, verify_jira_signature
 from gateway.tickets.settings import JiraSettings, ServiceNowSettings, load_settings
 from gateway.tickets.writeback import WriteBack, WriteBackKind
@@ -114,12 +116,27 @@ def test_a_webhook_for_an_issue_jira_does_not_have_is_dead_lettered(jira_desk: D
     assert result.message == "issue IT-404 does not exist in Jira"
 
 
-def test_jira_webhooks_without_a_configured_secret_are_refused(desk: Desk) -> None:
+def test_jira_webhooks_without_a_configured_secret_are_refused_and_not_kept(desk: Desk) -> None:
     body = _webhook(_install("IT-1"))
-    result = desk.service.receive_delivery("jira", body, _signed(body))
 
-    assert result.outcome is Outcome.DEAD_LETTER
-    assert result.message == "Jira webhooks need [tickets.jira] with webhook_secret_env"
+    with pytest.raises(SourceNotConfiguredError, match="Jira webhooks are not configured"):
+        desk.service.receive_delivery("jira", body, _signed(body))
+
+    with desk.service.store.transaction(write=False) as tx:
+        assert tx.dead_letters(state=None) == []
+    assert desk.audited("ticket.dead_lettered") == []
+
+
+def test_a_kept_jira_webhook_replayed_once_jira_is_unconfigured_is_refused(
+    jira_desk: Desk, make_desk: MakeDesk
+) -> None:
+    body = _webhook(_install("IT-404"), "jira:issue_updated")
+    result = jira_desk.service.receive_delivery("jira", body, _signed(body))
+    assert result.dead_letter is not None
+    without_jira = make_desk(f"database = {json.dumps(str(jira_desk.config.tickets.database))}\n")
+
+    with pytest.raises(SourceNotConfiguredError, match="Jira webhooks are not configured"):
+        without_jira.service.replay_dead_letter(result.dead_letter)
 
 
 def test_jql_polling_pages_and_moves_the_watermark(jira_desk: Desk, server: JiraServer) -> None:
@@ -211,3 +228,40 @@ def test_invalid_connector_settings_name_the_field(monkeypatch: pytest.MonkeyPat
     with pytest.raises(ConfigError, match=r"tickets\.jira\.base_url: String should match"):
         load_settings("jira", JiraSettings, {"base_url": "ftp://x", "email": "a",
                                               "api_token_env": TOKEN_ENV})  # fmt: skip
+
+
+@pytest.fixture
+def long_integers() -> Iterator[None]:
+    """Let the local server write integers longer than Python reads by default."""
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    yield
+    sys.set_int_max_str_digits(before)
+
+
+def test_a_polled_issue_with_a_long_integer_is_dead_lettered_and_the_round_goes_on(
+    jira_desk: Desk, server: JiraServer, long_integers: None
+) -> None:
+    server.add(issue("IT-1", "2024-05-01T09:00:00.000+0000", "Printer", reporter=TOM))
+    bad = issue("IT-2", "2024-05-01T09:05:00.000+0000", "Hello", reporter=TOM)
+    bad["fields"]["customfield_10010"] = int("5" * 4400)
+    server.add(bad)
+
+    report = jira_desk.service.poll()
+
+    assert report.errors == {}
+    assert [r.outcome for r in report.results] == [Outcome.DEAD_LETTER, Outcome.HUMANS]
+    assert report.results[0].message == (
+        "fields.customfield_10010: an integer of 4400 digits; at most 4300 are read"
+    )
+    assert report.watermarks["jira"] == "2024-05-01T09:00:00.000+0000"
+
+
+def test_a_search_answer_nested_too_deeply_stops_the_round_with_a_help_desk_error(
+    jira_desk: Desk, server: JiraServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000)
+    monkeypatch.setattr(httpx.Client, "request", lambda *args, **kwargs: deep)
+
+    with pytest.raises(HelpDeskError, match="Jira: answer is not JSON"):
+        jira_desk.service.poll()

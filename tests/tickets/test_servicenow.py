@@ -4,8 +4,10 @@ webhooks from business rules, write-back, rate limits and outages."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from gateway.errors import DirectoryUnavailableError
@@ -220,3 +222,56 @@ def test_a_directory_outage_stops_the_round_without_moving_the_watermark(
     }
     assert report.watermarks == {"servicenow": None}
     assert [r.outcome for r in sn_desk.service.poll().results] == [Outcome.STARTED]
+
+
+@pytest.fixture
+def long_integers() -> Iterator[None]:
+    """Let the local server write integers longer than Python reads by default."""
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    yield
+    sys.set_int_max_str_digits(before)
+
+
+def test_a_polled_record_with_a_long_integer_is_dead_lettered_and_the_round_goes_on(
+    sn_desk: Desk, server: ServiceNowServer, long_integers: None
+) -> None:
+    server.add(_tom(1, "2024-05-01 09:00:00", "Printer jammed"))
+    server.add(_tom(2, "2024-05-01 09:05:00", "Hello", urgency=int("7" * 5000)))
+    server.add(_tom(3, "2024-05-01 09:10:00", "Question", "what is the wifi name?"))
+
+    report = sn_desk.service.poll()
+
+    assert report.errors == {}
+    assert [r.outcome for r in report.results] == [
+        Outcome.DEAD_LETTER, Outcome.HUMANS, Outcome.HUMANS,
+    ]  # fmt: skip
+    assert report.results[0].message == (
+        "urgency: an integer of 5000 digits; at most 4300 are read"
+    )
+    assert report.watermarks == {"servicenow": "2024-05-01 09:10:00"}
+    with sn_desk.service.store.transaction(write=False) as tx:
+        (letter,) = tx.dead_letters()
+    assert b'"urgency": "<an integer of 5000 digits>"' in letter.body
+
+
+def test_a_webhook_whose_record_reads_back_with_a_long_integer_is_dead_lettered(
+    sn_desk: Desk, server: ServiceNowServer, long_integers: None
+) -> None:
+    record = server.add(_tom(1, "2024-05-01 09:00:00", "Hello", impact=int("3" * 4301)))
+    body = json.dumps({"table": "incident", "record": {**record, "impact": "3"}}).encode()
+
+    result = sn_desk.service.receive_delivery("servicenow", body, {})
+
+    assert result.outcome is Outcome.DEAD_LETTER
+    assert result.message == "impact: an integer of 4301 digits; at most 4300 are read"
+
+
+def test_error_answers_that_cannot_be_read_are_described_as_such() -> None:
+    from gateway.tickets.jira import describe_error as jira_error
+    from gateway.tickets.servicenow import describe_error as servicenow_error
+
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"error": ' + b"9" * 5000 + b"}"):
+        answer = httpx.Response(400, content=body)
+        assert servicenow_error(answer) == "no error details"
+        assert jira_error(answer) == "no error details"

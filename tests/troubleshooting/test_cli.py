@@ -160,3 +160,30 @@ def test_show_says_when_the_tree_changed_and_report_lists_dead_ends(workdir: Pat
     invoke("tree", "answer", sid, "everyone_nearby")
     _, out, _ = invoke("tree", "report", "network-connectivity")
     assert "dead end     1  escalate-site-outage (escalated)" in out
+
+
+def _audited(kind: str) -> list[dict[str, object]]:
+    lines = Path("var/audit.log").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    return [record for record in records if record["type"] == kind]
+
+
+def test_someone_else_drives_a_session_only_when_policy_allows_it(workdir: Path) -> None:
+    _, out, _ = invoke("tree", "start", "email", "--technician", "elena", "--fact",
+                       "client=outlook", "--json")  # fmt: skip
+    sid = json.loads(out)["id"]
+
+    code, _, err = invoke("tree", "answer", sid, "cannot_sign_in", "--by", "tom")
+    refused_show, _, _ = invoke("tree", "show", sid, "--by", "tom")
+    unchanged = json.loads(invoke("tree", "show", sid, "--json")[1])
+    code_omar, out_omar, _ = invoke("tree", "answer", sid, "cannot_sign_in", "--by", "omar")
+
+    assert (code, refused_show) == (3, 3)
+    assert "troubleshooting.session.drive on troubleshooting_session:" in err
+    assert unchanged["current"] == "ask-symptom"
+    assert code_omar == 0
+    assert "technician elena" in out_omar
+    answered = _audited("troubleshooting.answered")
+    assert [(r["actor"], r["payload"]["technician"]) for r in answered] == [  # type: ignore[index]
+        ("omar", "elena")
+    ]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.audit.records import AuditEvent
+from gateway.enforcement import PolicyDeniedError
 from gateway.troubleshooting.diagnostics import CheckReport, DiagnosticRunner
 from gateway.troubleshooting.engine import TroubleshootingEngine
 from gateway.troubleshooting.errors import (
@@ -408,4 +409,57 @@ def test_recent_sessions_are_listed_newest_first(tmp_path: Path, trees: TreeCata
     assert [s.id for s in engine.store.recent(tree="lab")] == [second.id, first.id]
     assert engine.store.recent(tree="other") == []
     assert engine.store.trees() == ["lab"]
+    engine.close()
+
+
+def test_without_a_decision_point_only_the_technician_drives_a_session(
+    tmp_path: Path, trees: TreeCatalog
+) -> None:
+    engine = make_engine(tmp_path, trees)
+    sid = engine.start("lab", technician="elena").session.id
+    with pytest.raises(PolicyDeniedError, match="no policy decision point is configured"):
+        engine.answer(sid, "num", by="tom")
+    with pytest.raises(PolicyDeniedError, match=f"troubleshooting_session:{sid}"):
+        engine.show(sid, by="tom")
+    assert engine.answer(sid, "num", by="elena").session.current == "ask-count"
+    engine.close()
+
+
+def test_a_refused_answer_or_undo_audit_changes_nothing(tmp_path: Path, trees: TreeCatalog) -> None:
+    events: list[AuditEvent] = []
+    down = {"answered", "undone"}
+
+    def audit(event: AuditEvent) -> None:
+        if event.type.removeprefix("troubleshooting.") in down:
+            raise SessionStoreError("audit log is down")
+        events.append(event)
+
+    engine = make_engine(tmp_path, trees, audit=audit)
+    sid = engine.start("lab", technician="elena").session.id
+    with pytest.raises(SessionStoreError, match="audit log is down"):
+        engine.answer(sid, "num")
+    assert engine.show(sid).session.steps == ()
+    down.clear()
+    engine.answer(sid, "num")
+    down.add("undone")
+    with pytest.raises(SessionStoreError, match="audit log is down"):
+        engine.undo(sid)
+    assert engine.show(sid).session.current == "ask-count"
+    engine.close()
+
+
+def test_no_workflow_starts_when_its_request_cannot_be_audited(
+    tmp_path: Path, trees: TreeCatalog
+) -> None:
+    runtime = ScriptedRuntime()
+
+    def audit(event: AuditEvent) -> None:
+        if event.type == "troubleshooting.action_requested":
+            raise SessionStoreError("audit log is down")
+
+    engine = make_engine(tmp_path, trees, runtime=runtime, audit=audit)
+    sid = engine.start("lab", technician="elena", facts={"kind": "acct"}).session.id
+    with pytest.raises(SessionStoreError, match="audit log is down"):
+        engine.answer(sid, "tom")
+    assert runtime.started == []
     engine.close()

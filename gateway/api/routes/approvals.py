@@ -19,12 +19,15 @@ from gateway.api.openapi import ERRORS_OF_BODIES, ERRORS_OF_CALLERS, problem_res
 from gateway.api.problems import ApiProblem, FieldProblem
 from gateway.api.security import Requires
 from gateway.api.services import ApiServices, get_services
+from gateway.approvals.errors import UnknownApprovalError
 from gateway.approvals.model import ApprovalRequest, Verdict
 from gateway.approvals.notices import approval_notice
+from gateway.approvals.reading import READ_ACTION
 from gateway.approvals.service import ApprovalService
 from gateway.audit.redaction import redact
 from gateway.callers.caller import Caller
 from gateway.callers.scopes import APPROVALS_WRITE
+from gateway.enforcement import PolicyDeniedError, require_allowed
 from gateway.notify.model import NotificationKind
 
 __all__ = ["ApprovalView", "VoteRequest", "router"]
@@ -164,8 +167,19 @@ def list_pending(
 
 @router.get("/v1/approvals/{approval_id}", responses=_READ_ERRORS)
 def show(approval_id: _ApprovalId, caller: _Reader, services: _Services) -> ApprovalView:
-    """One approval request and its votes."""
-    return ApprovalView.of(_approvals(services).get(approval_id))
+    """One approval request and its votes, for whom policy allows ``approval.read`` (its
+    requester, its approvers, auditors); anyone else gets the 404 of an unknown request."""
+    approvals = _approvals(services)
+    reads = services.gateway.approval_reads
+    try:
+        if reads is None:
+            raise PolicyDeniedError(READ_ACTION, f"approval:{approval_id}", (), None)
+        require_allowed(
+            reads, actor=caller.id, action=READ_ACTION, resource=f"approval:{approval_id}"
+        )
+    except PolicyDeniedError as exc:
+        raise UnknownApprovalError(approval_id) from exc
+    return ApprovalView.of(approvals.get(approval_id))
 
 
 @router.post("/v1/approvals/{approval_id}/approve", responses=_VOTE_ERRORS)

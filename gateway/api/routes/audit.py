@@ -60,7 +60,7 @@ def _log(services: ApiServices) -> AuditLog:
             404,
             "audit-disabled",
             "Audit log is off",
-            "auditing is disabled ([audit] enabled = false)",
+            "auditing is off ([audit] unsafe_no_audit = true)",
         )
     return log
 

@@ -7,7 +7,10 @@ How each one authenticates:
   header.
 - ``POST /v1/tickets/jira``: no gateway credential (Jira cannot send one); the body must
   carry Jira's shared-secret signature, ``X-Hub-Signature: sha256=<hex>`` (HMAC-SHA256 of
-  the raw body), checked against ``[tickets.jira] webhook_secret_env``.
+  the raw body), checked against ``[tickets.jira] webhook_secret_env``.  Without that
+  secret the route answers ``404`` and keeps nothing; deliveries pass a token bucket
+  (``[tickets] unauthenticated_per_minute`` and ``unauthenticated_burst``) and are
+  answered ``429`` with ``Retry-After`` over it, counted and not kept.
 
 Answers: ``202`` with what the intake did (started, duplicate, in progress, conflict, left
 for people); a delivery that cannot be used is dead-lettered (audited, replayable) and
@@ -32,7 +35,11 @@ from gateway.api.services import ApiServices, get_services
 from gateway.callers.caller import Caller
 from gateway.callers.scopes import TICKETS_WRITE
 from gateway.errors import IdentityError
-from gateway.tickets.errors import HelpDeskUnavailableError
+from gateway.tickets.errors import (
+    HelpDeskUnavailableError,
+    IntakeRateLimitedError,
+    SourceNotConfiguredError,
+)
 from gateway.tickets.service import IntakeResult, Outcome, TicketService
 
 __all__ = ["IntakeAnswer", "router"]
@@ -84,6 +91,16 @@ async def _take(
         result = await run_in_threadpool(
             service.receive_delivery, source, body, dict(request.headers)
         )
+    except SourceNotConfiguredError as exc:
+        raise ApiProblem(404, "source-not-configured", "Source not configured", str(exc)) from exc
+    except IntakeRateLimitedError as exc:
+        raise ApiProblem(
+            429,
+            "intake-rate-limited",
+            "Too many deliveries",
+            str(exc),
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from exc
     except (HelpDeskUnavailableError, IdentityError) as exc:
         wait = getattr(exc, "retry_after", None) or 30
         raise ApiProblem(
@@ -133,7 +150,7 @@ async def generic_webhook(
 @router.post(
     "/v1/tickets/jira",
     status_code=202,
-    responses=problem_responses(401, 404, 413, 422, 503),
+    responses=problem_responses(401, 404, 413, 422, 429, 503),
 )
 async def jira_webhook(
     request: Request, services: _Services, background: BackgroundTasks

@@ -1,11 +1,14 @@
 """Guided troubleshooting over HTTP: trees, sessions (start, answer, undo, resume) and
 per-tree reports.
 
-Callers need ``troubleshooting:write``.  The technician of a session is the caller (a
-person's id, or ``api-key:<name>`` for a service such as a chat front end); the actions a
-tree starts go through the guarded runtime as that technician, so policies decide them
-like any other request.  Sessions survive restarts: a client that lost its connection
-reads the session again and goes on.
+Callers need ``troubleshooting:write``.  The technician of a session is the caller who
+started it (a person's id, or ``api-key:<name>`` for a service such as a chat front end);
+the actions a tree starts go through the guarded runtime as that technician, so policies
+decide them like any other request.  A session belongs to its technician: anyone else
+needs an allow of ``troubleshooting.session.drive`` (supervisors), and a caller refused
+gets the same 404 as for a session that does not exist.  Reports need an allow of
+``troubleshooting.report.read`` on ``troubleshooting_tree:<id>``.  Sessions survive
+restarts: a client that lost its connection reads the session again and goes on.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from gateway.api.security import Requires
 from gateway.api.services import ApiServices, get_services
 from gateway.callers.caller import Caller
 from gateway.callers.scopes import TROUBLESHOOTING_WRITE
+from gateway.enforcement import PolicyDeniedError, require_allowed
 from gateway.troubleshooting.engine import TroubleshootingEngine
 from gateway.troubleshooting.errors import (
     AnswerError,
@@ -34,6 +38,7 @@ from gateway.troubleshooting.errors import (
     UnknownTreeError,
 )
 from gateway.troubleshooting.report import build_report
+from gateway.troubleshooting.views import SessionView
 
 __all__ = [
     "AnswerBody",
@@ -88,6 +93,16 @@ def _guarded(call: Callable[[], T]) -> T:
         raise ApiProblem(status, name, title, str(exc)) from exc
 
 
+def _session(session_id: str, call: Callable[[], SessionView]) -> Json:
+    """Run ``call`` on a session; a caller the policy refuses learns no more than for a
+    session that does not exist (the refusal is in the audit log)."""
+    try:
+        return _json(_guarded(call).as_json())
+    except PolicyDeniedError as exc:
+        unknown = UnknownSessionError(session_id)
+        raise ApiProblem(404, "session-not-found", "No such session", str(unknown)) from exc
+
+
 def _engine(services: ApiServices) -> TroubleshootingEngine:
     engine = services.troubleshooting
     if engine is None:
@@ -134,28 +149,28 @@ def start(body: StartBody, caller: _Caller, services: _Services) -> Json:
 def show(session_id: _SessionId, caller: _Caller, services: _Services) -> Json:
     """A session as stored, with the question it waits on."""
     engine = _engine(services)
-    return _json(_guarded(lambda: engine.show(session_id)).as_json())
+    return _session(session_id, lambda: engine.show(session_id, by=caller.label))
 
 
 @router.post("/v1/troubleshooting/sessions/{session_id}/answer", responses=_WRITE)
 def answer(session_id: _SessionId, body: AnswerBody, caller: _Caller, services: _Services) -> Json:
     """Answer the current question; 422 for an answer that does not fit it."""
     engine = _engine(services)
-    return _json(_guarded(lambda: engine.answer(session_id, body.value)).as_json())
+    return _session(session_id, lambda: engine.answer(session_id, body.value, by=caller.label))
 
 
 @router.post("/v1/troubleshooting/sessions/{session_id}/undo", responses=_WRITE)
 def undo(session_id: _SessionId, caller: _Caller, services: _Services) -> Json:
     """Take back the last answer."""
     engine = _engine(services)
-    return _json(_guarded(lambda: engine.undo(session_id)).as_json())
+    return _session(session_id, lambda: engine.undo(session_id, by=caller.label))
 
 
 @router.post("/v1/troubleshooting/sessions/{session_id}/resume", responses=_WRITE)
 def resume(session_id: _SessionId, caller: _Caller, services: _Services) -> Json:
     """Go on where the session stopped (its workflow may have finished)."""
     engine = _engine(services)
-    return _json(_guarded(lambda: engine.resume(session_id)).as_json())
+    return _session(session_id, lambda: engine.resume(session_id, by=caller.label))
 
 
 @router.get("/v1/troubleshooting/reports/{tree_id}", responses=_READ)
@@ -165,8 +180,15 @@ def report(
     services: _Services,
     stale_hours: Annotated[float, Query(ge=0, le=8760)] = 24.0,
 ) -> Json:
-    """Sessions, outcomes, average steps, resolution paths and dead ends of a tree."""
+    """Sessions, outcomes, average steps, resolution paths and dead ends of a tree; 403
+    unless policy allows ``troubleshooting.report.read`` on it."""
     engine = _engine(services)
+    require_allowed(
+        services.gateway,
+        actor=caller.label,
+        action="troubleshooting.report.read",
+        resource=f"troubleshooting_tree:{tree_id}",
+    )
     now = datetime.now(UTC)
     found = build_report(engine.store, tree_id, now=now, stale_after=timedelta(hours=stale_hours))
     return _json(found.as_json())
