@@ -23,6 +23,10 @@ from typing import Any
 
 from gateway.approvals.model import ApprovalRequest
 from gateway.audit.records import AuditEvent, format_time
+from gateway.enforcement.step_guard import (
+    DecisionMaker,
+    StepGuard,
+)
 from gateway.errors import (
     AuditError,
     GatewayError,
@@ -33,10 +37,6 @@ from gateway.runtime import outbox
 from gateway.runtime.actions import ActionCall, ActionOutput, ActionRegistry, ActionSpec
 from gateway.runtime.errors import (
     UnknownExecutionError,
-)
-from gateway.runtime.guard import (
-    DecisionMaker,
-    StepGuard,
 )
 from gateway.runtime.model import Execution, ExecutionState, StepRecord
 from gateway.runtime.sealing import OutputSealer

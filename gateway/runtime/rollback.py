@@ -8,6 +8,10 @@ from dataclasses import replace
 from typing import Any
 
 from gateway.approvals.model import ApprovalState
+from gateway.enforcement.step_guard import (
+    Allowed,
+    Refused,
+)
 from gateway.errors import (
     ActionFailedError,
     GatewayError,
@@ -16,10 +20,6 @@ from gateway.runtime.actions import ActionCall, ActionSpec
 from gateway.runtime.core import (
     ExecutorCore,
     failure_reason,
-)
-from gateway.runtime.guard import (
-    Allowed,
-    Refused,
 )
 from gateway.runtime.model import Execution, ExecutionState, StepRecord, StepState
 

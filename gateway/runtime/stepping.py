@@ -9,6 +9,11 @@ from typing import Any
 
 from gateway.approvals.model import ApprovalState
 from gateway.audit.records import format_time
+from gateway.enforcement.step_guard import (
+    Allowed,
+    Refused,
+    WaitApproval,
+)
 from gateway.errors import (
     ActionFailedError,
     AuditError,
@@ -26,11 +31,6 @@ from gateway.runtime.errors import (
     UnknownWorkflowError,
 )
 from gateway.runtime.gating import Gating
-from gateway.runtime.guard import (
-    Allowed,
-    Refused,
-    WaitApproval,
-)
 from gateway.runtime.model import Execution, ExecutionState, StepRecord, StepState, Timer
 from gateway.runtime.workflows import StepDefinition, Workflow
 

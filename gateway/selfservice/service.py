@@ -25,13 +25,13 @@ from typing import Any, Protocol
 from gateway.approvals.model import ApprovalRequest, ApprovalState
 from gateway.audit.records import AuditEvent, format_time
 from gateway.devices.inventory import DeviceInventory
+from gateway.enforcement.step_guard import Allowed, DecisionMaker, Refused, StepGuard, WaitApproval
 from gateway.errors import GatewayError
 from gateway.expressions import render_value
 from gateway.policy.decision import ApprovalObligation
 from gateway.policy.request import AccessRequest
 from gateway.runtime.errors import IdempotencyConflictError, ParameterError
 from gateway.runtime.executor import Executor, request_digest
-from gateway.runtime.guard import Allowed, DecisionMaker, Refused, StepGuard, WaitApproval
 from gateway.selfservice.admission import check_limits
 from gateway.selfservice.analytics import UsageReport
 from gateway.selfservice.browsing import CHANNEL, CatalogBrowser, FactsAndDecisions, item_context
