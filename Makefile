@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # Modules whose every line and branch must be covered.
 CRITICAL := gateway/policy/*,gateway/audit/*,gateway/identity/*,gateway/stepup/*,gateway/approvals/*,gateway/notify/*,gateway/embedded_db.py,gateway/runtime/*,gateway/devices/*,gateway/expressions/*,gateway/callers/*,gateway/tickets/*,gateway/troubleshooting/*,gateway/selfservice/*,gateway/knowledge/*,gateway/changes/*,gateway/enforcement/*
 
-.PHONY: help run test check lint types coverage policy bench clean
+.PHONY: help run test check lint types coverage policy bench clean servers
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,7 +34,10 @@ policy: $(STAMP)  ## validate the policy bundle and run its policy tests
 	$(BIN)/gateway policy check
 	$(BIN)/gateway policy test
 
-test: check policy  ## the whole suite with its coverage gates
+servers:  ## install the servers the tests start (slapd), or say how
+	@bash .ci/servers
+
+test: servers check policy  ## the whole suite with its coverage gates
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90
 	$(BIN)/coverage report --include='$(CRITICAL)' --fail-under=100 --skip-covered
 

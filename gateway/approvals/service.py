@@ -266,9 +266,10 @@ class ApprovalService:
         item: ApprovalRequest | None = None
         try:
             item = self._pending(request_id, now)
+            # who may vote first: only an eligible voter is told the digest it should send
+            eligible = self._check_voter(item, approver, now)
             if digest != item.digest:
                 raise DigestMismatchError(request_id, item.digest, digest)
-            eligible = self._check_voter(item, approver, now)
             with self.store.transaction() as tx:
                 current = self._reload(tx, request_id)
                 return self._count(tx, current, approver, eligible, verdict, now)

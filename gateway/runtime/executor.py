@@ -204,7 +204,7 @@ class Executor(Stepping):
                 and timer.id == f"{parent.id}:{step.id}"
                 for step in workflow.definition.steps
             )
-            found = covers(tx, timer, parent, now) if expiry else []
+            found = covers(tx, timer.workflow, parent, now) if expiry else []
             if not found:
                 return False
             tx.timer_started(timer.id, SKIPPED)

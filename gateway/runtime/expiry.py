@@ -1,5 +1,9 @@
 """When a time-boxed grant ends: only access that no other live grant still covers goes.
 
+The same holds when a grant is rolled back because a later step of its execution failed
+(``expiry_workflow`` names the revocation of a workflow that has an ``expiry`` step): the
+undo is skipped and audited (``compensation.skipped``) while another grant covers the access.
+
 A schedule step marked ``expiry`` (the revocation of a time-boxed grant) ends what its
 execution did.  When it is due, the other executions of the same workflow on the same
 target are looked at; one still covers the access when it succeeded, no revocation (an
@@ -16,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.audit.records import format_time
-from gateway.runtime.model import Execution, Timer
+from gateway.runtime.model import Execution
 from gateway.runtime.store import Transaction
+from gateway.runtime.workflows import Workflow
 
-__all__ = ["SKIPPED", "Cover", "covers"]
+__all__ = ["SKIPPED", "Cover", "covers", "expiry_workflow"]
 
 SKIPPED = "skipped"
 
@@ -38,9 +43,10 @@ class Cover:
         }
 
 
-def covers(tx: Transaction, timer: Timer, parent: Execution, now: datetime) -> list[Cover]:
-    """The live executions, other than ``parent``, that still cover what ``timer`` ends
-    (none for a workflow without a target: NULL equals nothing in SQL)."""
+def covers(tx: Transaction, revocation: str, parent: Execution, now: datetime) -> list[Cover]:
+    """The live executions, other than ``parent``, that still cover the access ``parent``
+    granted and the workflow ``revocation`` ends (none for a workflow without a target:
+    NULL equals nothing in SQL)."""
     rows = tx.db.execute(
         "SELECT id, rowid FROM executions WHERE workflow = ? AND target = ?"
         " AND state = 'succeeded' AND id != ? ORDER BY rowid",
@@ -51,7 +57,7 @@ def covers(tx: Transaction, timer: Timer, parent: Execution, now: datetime) -> l
         revoked_since = tx.db.execute(
             "SELECT 1 FROM executions WHERE workflow = ? AND target = ?"
             " AND state = 'succeeded' AND rowid > ?",
-            (timer.workflow, parent.target, order),
+            (revocation, parent.target, order),
         ).fetchone()
         if revoked_since is not None:
             continue
@@ -63,3 +69,11 @@ def covers(tx: Transaction, timer: Timer, parent: Execution, now: datetime) -> l
         if ahead:
             found.append(Cover(str(execution_id), max(ahead)))
     return found
+
+
+def expiry_workflow(workflow: Workflow) -> str | None:
+    """The revocation workflow of ``workflow``'s ``expiry`` step, or ``None`` when it has none."""
+    for step in workflow.definition.steps:
+        if step.schedule is not None and step.schedule.expiry:
+            return step.schedule.workflow
+    return None

@@ -21,7 +21,9 @@ from gateway.runtime.core import (
     ExecutorCore,
     failure_reason,
 )
+from gateway.runtime.expiry import Cover, covers, expiry_workflow
 from gateway.runtime.model import Execution, ExecutionState, StepRecord, StepState
+from gateway.runtime.workflows import Workflow
 
 __all__ = ["RollingBack"]
 
@@ -67,11 +69,24 @@ class RollingBack(ExecutorCore):
         (then ``compensated``), or ``failed`` when an undo itself failed."""
         undone: list[str] = []
         problems: list[str] = []
+        covered = self._still_covered(execution)
         for record in reversed(execution.steps):
             if record.state is not StepState.SUCCEEDED:
                 continue
             step_action = self._action_of(execution, record)
             if step_action is None or step_action.compensation is None or step_action.undo is None:
+                continue
+            if covered:  # no record, no skip: a log that refuses it leaves the step as it is
+                try:
+                    self._record(
+                        "compensation.skipped",
+                        execution,
+                        {"step": record.step_id, "action": step_action.compensation,
+                         "covered_by": [cover.as_json() for cover in covered],
+                         "why": "another live grant still covers this access"},
+                    )  # fmt: skip
+                except GatewayError as exc:
+                    problems.append(f"{record.step_id}: {exc}")
                 continue
             problem = self._compensate(execution, record, step_action)
             if problem is None:
@@ -84,6 +99,18 @@ class RollingBack(ExecutorCore):
         elif undone and final is ExecutionState.FAILED:
             final = ExecutionState.COMPENSATED
         self._finish(execution, final, reason, undone=undone)
+
+    def _still_covered(self, execution: Execution) -> list[Cover]:
+        """For a grant with an ``expiry`` step: the other live grants of the same access,
+        whose access an undo would take away too (none for any other workflow)."""
+        with self.store.transaction(write=False) as tx:
+            workflow = Workflow.from_snapshot(
+                tx.snapshot(execution.id), execution.workflow, execution.workflow_digest
+            )
+            revocation = expiry_workflow(workflow)
+            if revocation is None:
+                return []
+            return covers(tx, revocation, execution, self._clock())
 
     def _compensate(
         self, execution: Execution, record: StepRecord, action: ActionSpec

@@ -68,6 +68,17 @@ def test_a_changed_parameter_needs_a_new_approval(h: Harness) -> None:
     assert h.service.get(item.id).state is ApprovalState.PENDING
 
 
+def test_someone_who_may_not_vote_is_not_told_the_digest(h: Harness) -> None:
+    item = h.open(request=access(group="finance"))
+    wrong = approval_digest(access(group="domain-admins"))
+
+    with pytest.raises(NotEligibleError) as caught:
+        h.service.approve(item.id, "ian", digest=wrong)
+
+    assert item.digest not in str(caught.value)
+    assert h.service.get(item.id).votes == ()
+
+
 def test_the_digest_ignores_context_outside_parameters() -> None:
     plain = access()
     assert approval_digest(plain) == approval_digest(

@@ -281,6 +281,29 @@ steps:
     action: ticket.lock
     with: {ticket: T-1}
 """,
+    "grant-then-maybe-lock": """
+id: grant-then-maybe-lock
+title: Grant access for a while, then fail when asked to
+target: "access:{{ params.user }}:{{ params.system }}"
+parameters:
+  user: {}
+  system: {}
+  lock: {}
+steps:
+  - id: grant
+    action: access.grant
+    with: {user: "{{ params.user }}", system: "{{ params.system }}"}
+  - id: expire
+    schedule:
+      workflow: access-revoke
+      after_hours: 1
+      expiry: true
+      with: {user: "{{ params.user }}", system: "{{ params.system }}", reason: grant_expired}
+  - id: lock
+    when: "params.lock == 'yes'"
+    action: ticket.lock
+    with: {ticket: T-1}
+""",
     "token": """
 id: token
 title: Make an API token

@@ -8,7 +8,9 @@ from datetime import timedelta
 from gateway.audit.records import format_time
 from gateway.runtime.expiry import SKIPPED
 from gateway.runtime.model import Execution, ExecutionState
+from tests.runtime.conftest import MakeRuntime
 from tests.runtime.harness import Clock, Runtime
+from tests.runtime.test_outside_failures import FailingAudit
 
 
 def grant(runtime: Runtime, hours: int | None = None) -> Execution:
@@ -99,3 +101,50 @@ def test_a_grant_that_has_ended_covers_nothing(runtime: Runtime, clock: Clock) -
     clock.advance(minutes=30)
     runtime.executor.tick()
     assert groups(runtime) == []
+
+
+def grant_or_fail(runtime: Runtime, lock: str) -> Execution:
+    waiting = runtime.run("grant-then-maybe-lock", "omar", user="tom", system="payroll", lock=lock)
+    return runtime.executor.get(runtime.approve(waiting, "priya").id)
+
+
+def test_undoing_a_failed_grant_leaves_access_another_grant_still_covers(
+    runtime: Runtime,
+) -> None:
+    live = grant_or_fail(runtime, "no")
+
+    failed = grant_or_fail(runtime, "yes")
+
+    assert live.state is ExecutionState.SUCCEEDED
+    assert failed.state is ExecutionState.FAILED
+    assert groups(runtime) == ["access-payroll"]
+    (skipped,) = [r for r in runtime.records() if r.type == "compensation.skipped"]
+    assert skipped.payload["execution"] == failed.id
+    assert skipped.payload["step"] == "grant"
+    assert skipped.payload["covered_by"][0]["execution"] == live.id
+    assert not any(r.type == "compensation.started" for r in runtime.trail(failed.id))
+
+
+def test_undoing_a_failed_grant_no_other_grant_covers_removes_the_access(
+    runtime: Runtime,
+) -> None:
+    failed = grant_or_fail(runtime, "yes")
+
+    assert failed.state is ExecutionState.COMPENSATED
+    assert groups(runtime) == []
+
+
+def test_a_skip_the_log_refuses_leaves_the_access_and_says_the_rollback_is_incomplete(
+    make_runtime: MakeRuntime,
+) -> None:
+    audit = FailingAudit()
+    runtime = make_runtime(audit_filter=audit)
+    grant_or_fail(runtime, "no")
+    audit.broken.add("compensation.skipped")
+
+    failed = grant_or_fail(runtime, "yes")
+
+    assert failed.state is ExecutionState.FAILED
+    assert failed.error is not None
+    assert "rollback incomplete: grant: " in failed.error
+    assert groups(runtime) == ["access-payroll"]  # nothing revoked without a record

@@ -102,7 +102,15 @@ steps:{steps}""",
 def test_a_step_whose_action_is_gone_after_an_upgrade_fails(runtime: Runtime) -> None:
     runtime.ticketing.down = 1
     waiting = runtime.run("comment", "elena", ticket="T-1")
-    for name in ("comment", "escalate", "close", "assign-then", "grant-then-lock", "token"):
+    for name in (
+        "comment",
+        "escalate",
+        "close",
+        "assign-then",
+        "grant-then-lock",
+        "grant-then-maybe-lock",
+        "token",
+    ):
         (runtime.config.runtime.workflows / f"{name}.yaml").unlink()
     runtime.with_tickets = False
     runtime.restart()
@@ -119,7 +127,7 @@ def test_a_step_whose_action_is_gone_after_an_upgrade_fails(runtime: Runtime) ->
 
 def test_a_scheduled_workflow_gone_after_an_upgrade_fails_the_schedule(runtime: Runtime) -> None:
     waiting = runtime.run("grant-then-lock", "omar", user="tom", system="payroll")
-    for name in ("grant-then-lock", "access-revoke", "access-grant"):
+    for name in ("grant-then-lock", "grant-then-maybe-lock", "access-revoke", "access-grant"):
         (runtime.config.runtime.workflows / f"{name}.yaml").unlink()
     runtime.restart()
 
