@@ -37,6 +37,7 @@ __all__ = [
 DEFAULT_CONFIG_NAME = "gateway.toml"
 EMBEDDED_DIRECTORY = Path(__file__).parent / "defaults" / "directory.yaml"
 EMBEDDED_CHANGE_CALENDAR = Path(__file__).parent / "defaults" / "change-calendar.ics"
+EMBEDDED_STATUS = Path(__file__).parent / "defaults" / "status.yaml"
 
 
 class PolicyConfig(BaseModel):
@@ -233,6 +234,7 @@ class TroubleshootingConfig(BaseModel):
     database: Path = Path("var/troubleshooting.db")  # sessions and their history
     diagnostic_timeout_seconds: float = Field(default=5.0, gt=0)
     offline: bool = False  # no diagnostic reaches a system: the trees' offline branches
+    status_file: Path = EMBEDDED_STATUS  # what monitoring and asset checks answer
 
 
 class SelfServiceConfig(BaseModel):
@@ -358,6 +360,7 @@ class GatewayConfig(BaseModel):
                     update={
                         "trees": base / self.troubleshooting.trees,
                         "database": base / self.troubleshooting.database,
+                        "status_file": base / self.troubleshooting.status_file,
                     }
                 ),
                 "selfservice": self.selfservice.model_copy(

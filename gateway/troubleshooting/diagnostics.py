@@ -9,7 +9,8 @@ check is ``unavailable`` without being run.
 
 The shipped checks: ``ping`` (the ``ping`` binary when present, else a TCP connect to port
 7 or 443, never a shell string), ``dns`` (``getaddrinfo``), ``tcp`` (a connect), ``http``
-(httpx), and ``monitoring`` and ``asset`` behind small Protocols with embedded defaults.
+(httpx), and ``monitoring`` and ``asset`` behind small Protocols whose embedded defaults
+answer from a status file (``gateway.troubleshooting.status``).
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
+from gateway.config import EMBEDDED_STATUS
 from gateway.errors import TargetUnavailableError
+from gateway.troubleshooting.status import load_status
 
 __all__ = [
     "AssetInventory",
@@ -39,6 +43,7 @@ __all__ = [
     "StaticAssets",
     "StaticMonitoring",
     "default_checks",
+    "status_sources",
 ]
 
 # Who may run a check against what: None when allowed, else why not.
@@ -91,7 +96,7 @@ class AssetInventory(Protocol):
 
 
 class StaticMonitoring:
-    """The embedded monitoring source: a fixed table of query -> (ok, value)."""
+    """The embedded monitoring source: a table of query -> (ok, value), from the status file."""
 
     def __init__(self, states: Mapping[str, tuple[bool, str]]) -> None:
         self._states = dict(states)
@@ -104,7 +109,7 @@ class StaticMonitoring:
 
 
 class StaticAssets:
-    """The embedded asset inventory: a fixed table of key -> asset record."""
+    """The embedded asset inventory: a table of key -> asset record, from the status file."""
 
     def __init__(self, assets: Mapping[str, Mapping[str, Any]]) -> None:
         self._assets = {key: dict(value) for key, value in assets.items()}
@@ -116,23 +121,13 @@ class StaticAssets:
         return CheckReport(True, f"asset {key} found", {"found": True, "asset": asset})
 
 
-EMBEDDED_MONITORING = StaticMonitoring(
-    {
-        "host_up:printer-3f": (False, "down"),
-        "host_up:mail": (True, "up"),
-        "host_up:proxy": (True, "up"),
-        "host_up:vpn": (True, "up"),
-        "service:mail": (True, "up"),
-        "service:wifi": (True, "up"),
-    }
-)
-EMBEDDED_ASSETS = StaticAssets(
-    {
-        "printer-3f": {"model": "LaserJet M607", "location": "3rd floor", "managed": True},
-        "tom-laptop": {"model": "ThinkPad T14", "owner": "tom", "managed": True},
-        "elena-laptop": {"model": "ThinkPad X1", "owner": "elena", "managed": True},
-    }
-)
+def status_sources(path: Path = EMBEDDED_STATUS) -> tuple[StaticMonitoring, StaticAssets]:
+    """The monitoring source and asset inventory that answer from the status file at
+    ``path`` (default: the embedded one); ``SourceError`` with file and line when it is
+    missing or invalid."""
+    status = load_status(path)
+    monitoring = {query: (answer.ok, answer.value) for query, answer in status.monitoring.items()}
+    return StaticMonitoring(monitoring), StaticAssets(status.assets)
 
 
 def _text(params: Mapping[str, Any], name: str) -> str:
@@ -224,10 +219,15 @@ def http_check(params: Mapping[str, Any], timeout: float) -> CheckReport:
 
 
 def default_checks(
-    monitoring: MonitoringSource = EMBEDDED_MONITORING,
-    assets: AssetInventory = EMBEDDED_ASSETS,
+    monitoring: MonitoringSource | None = None,
+    assets: AssetInventory | None = None,
 ) -> dict[str, Check]:
-    """The shipped check of every kind."""
+    """The shipped check of every kind; ``monitoring`` and ``assets`` not given answer from
+    the embedded status file."""
+    if monitoring is None or assets is None:
+        embedded_monitoring, embedded_assets = status_sources()
+        monitoring = embedded_monitoring if monitoring is None else monitoring
+        assets = embedded_assets if assets is None else assets
     return {
         "ping": ping_check,
         "dns": dns_check,

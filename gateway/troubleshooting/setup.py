@@ -10,7 +10,12 @@ from gateway.app import Gateway
 from gateway.config import GatewayConfig
 from gateway.errors import SourceError
 from gateway.policy.request import AccessRequest
-from gateway.troubleshooting.diagnostics import DiagnosticRunner, Permit, default_checks
+from gateway.troubleshooting.diagnostics import (
+    DiagnosticRunner,
+    Permit,
+    default_checks,
+    status_sources,
+)
 from gateway.troubleshooting.engine import TroubleshootingEngine, WorkflowStarter
 from gateway.troubleshooting.store import SessionStore
 from gateway.troubleshooting.tree import TreeCatalog
@@ -61,10 +66,12 @@ def open_troubleshooting(
 ) -> TroubleshootingEngine:
     """The engine with the configured trees, store, checks and offline mode; actions go
     through ``workflows`` (the executor from ``gateway.app.open_runtime``) and ``gateway``
-    decides who besides a session's technician may drive it."""
+    decides who besides a session's technician may drive it.  The monitoring and asset
+    checks answer from ``status_file``, read here: a missing or invalid one stops the start."""
     settings = config.troubleshooting
+    monitoring, assets = status_sources(settings.status_file)
     runner = DiagnosticRunner(
-        default_checks(),
+        default_checks(monitoring, assets),
         timeout_seconds=settings.diagnostic_timeout_seconds,
         offline=settings.offline,
         permit=diagnostics_permit(gateway),
