@@ -31,7 +31,7 @@ from gateway.approvals.model import (
     Vote,
     approval_digest,
 )
-from gateway.approvals.service import ApprovalService, AuditSink, Authorise, StepUpCheck
+from gateway.approvals.service import ApprovalService, Authorise, StepUpCheck
 from gateway.approvals.store import ApprovalStore
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "ApprovalState",
     "ApprovalStore",
     "ApprovalStoreError",
-    "AuditSink",
     "Authorise",
     "CasbinRoles",
     "Change",

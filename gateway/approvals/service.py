@@ -27,7 +27,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,23 +57,20 @@ from gateway.approvals.model import (
 from gateway.approvals.notices import recipients
 from gateway.approvals.store import ApprovalStore, Transaction, format_time
 from gateway.audit.records import AuditEvent
+from gateway.audit.sink import AuditSink
+from gateway.clock import Clock, utcnow
 from gateway.errors import UnknownActorError
 from gateway.identity.directory import DirectoryConnector
 from gateway.identity.facts import AccountStatus, IdentityFacts
 from gateway.policy.decision import ApprovalObligation, Decision
 from gateway.policy.request import AccessRequest, caller_request
 
-__all__ = ["ApprovalService", "AuditSink", "Authorise", "StepUpCheck"]
+__all__ = ["ApprovalService", "Authorise", "StepUpCheck"]
 
 Authorise = Callable[[str, ApprovalRequest], str | None]
 """``authorise(approver, request)``: ``None`` to let the vote count, else why not."""
 StepUpCheck = Callable[[str, str], bool]
 """``step_up(approver, digest)``: whether the approver stepped up, bound to ``digest``."""
-AuditSink = Callable[[AuditEvent], object]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _new_id() -> str:
@@ -92,7 +89,7 @@ class ApprovalService:
         roles: RoleResolver = no_roles,
         step_up: StepUpCheck | None = None,
         audit: AuditSink | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
         reject_on_first: bool = True,
         new_id: Callable[[], str] = _new_id,
     ) -> None:

@@ -23,9 +23,9 @@ import fcntl
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 from gateway.audit.canonical import CanonicalError
@@ -39,15 +39,12 @@ from gateway.audit.records import (
     parse_record,
     seal_record,
 )
+from gateway.clock import Clock, utcnow
 from gateway.errors import AuditWriteError, VerificationError
 
 __all__ = ["AuditLog", "read_lines"]
 
 _TAIL_CHUNK = 65_536
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -81,7 +78,7 @@ class AuditLog:
 
     path: Path
     signer: Signer
-    clock: Callable[[], datetime] = _utcnow
+    clock: Clock = utcnow
     _descriptor: int = field(init=False, default=-1)
     _head: _Head = field(init=False, default_factory=_Head)
     _condition: threading.Condition = field(init=False, default_factory=threading.Condition)

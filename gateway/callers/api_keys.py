@@ -20,7 +20,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -29,6 +29,7 @@ from gateway.audit.records import format_time
 from gateway.callers.caller import Caller, CallerKind
 from gateway.callers.errors import AuthenticationError, CallerRequestError, CallerStoreError
 from gateway.callers.scopes import check_scopes
+from gateway.clock import Clock, utcnow
 from gateway.embedded_db import EmbeddedDatabase
 
 __all__ = ["KEY_PREFIX", "ApiKey", "ApiKeyStore", "IssuedKey", "looks_like_api_key"]
@@ -69,10 +70,6 @@ _SELECT_ID_WITH_HASH = (
     "SELECT id, name, scopes, created_at, expires_at, last_used_at, revoked_at, "
     "secret_sha256 FROM api_keys WHERE id = ?"
 )
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def looks_like_api_key(credential: str) -> bool:
@@ -129,7 +126,7 @@ class IssuedKey:
 class ApiKeyStore:
     """API keys in an embedded SQLite database; thread-safe."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, path: Path, *, clock: Clock = utcnow) -> None:
         self._db = EmbeddedDatabase(
             path,
             schema=SCHEMA,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from gateway.audit.keys import key_id, raw_public_key
 from gateway.callers.errors import CallerRequestError
 from gateway.callers.scopes import PERSON_DEFAULT_SCOPES, check_scopes
 from gateway.callers.signing_key import load_signing_key
+from gateway.clock import Clock, utcnow
 from gateway.config import ApiConfig
 
 __all__ = ["EMBEDDED_ISSUER", "IssuedToken", "TokenIssuer", "check_subject"]
@@ -30,10 +31,6 @@ __all__ = ["EMBEDDED_ISSUER", "IssuedToken", "TokenIssuer", "check_subject"]
 EMBEDDED_ISSUER = "urn:it-support-gateway:embedded-issuer"
 MIN_TTL_SECONDS = 60
 MAX_TTL_SECONDS = 86_400
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def check_subject(subject: object) -> str:
@@ -64,7 +61,7 @@ class TokenIssuer:
         audience: str,
         issuer: str = EMBEDDED_ISSUER,
         lifetime_seconds: int = 3600,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self._private_key = private_key
         self.audience = audience

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Any, Literal
 import icalendar
 import recurring_ical_events
 
+from gateway.clock import Clock, utcnow
 from gateway.errors import SourceError
 
 __all__ = ["ChangeCalendar", "ChangePeriod", "ChangeState", "load_periods"]
@@ -32,11 +33,6 @@ log = logging.getLogger(__name__)
 
 PeriodKind = Literal["freeze", "maintenance"]
 _KINDS: dict[str, PeriodKind] = {"FREEZE": "freeze", "MAINTENANCE": "maintenance"}
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +124,7 @@ class ChangeCalendar:
     """The change calendar in ``path``, expanded ``horizon`` ahead and re-read on change."""
 
     def __init__(
-        self, path: Path, *, clock: Clock = _utcnow, horizon: timedelta = timedelta(days=7)
+        self, path: Path, *, clock: Clock = utcnow, horizon: timedelta = timedelta(days=7)
     ) -> None:
         self.path = path
         self.problem: str | None = None  # why the file in place is not the one in force

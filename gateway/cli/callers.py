@@ -19,13 +19,13 @@ from typing import Any
 import click
 
 from gateway.app import build_directory, open_audit_log
+from gateway.audit.sink import AuditSink
 from gateway.callers.administration import create_api_key, issue_token, revoke_api_key
 from gateway.callers.api_keys import ApiKey, ApiKeyStore
 from gateway.callers.errors import CallerRequestError
 from gateway.callers.issuer import TokenIssuer
 from gateway.callers.scopes import PERSON_DEFAULT_SCOPES, PERSON_ONLY_SCOPES, SCOPES
 from gateway.config import GatewayConfig
-from gateway.enforcement.records import AuditSink
 from gateway.errors import ConfigError
 
 __all__ = ["callers"]

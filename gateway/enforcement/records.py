@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from gateway.audit.records import AuditEvent
+from gateway.audit.sink import AuditSink
 
 __all__ = ["AuditSink", "record_first"]
-
-AuditSink = Callable[[AuditEvent], object]  # ``AuditLog.append`` fits
 
 
 def record_first(audit: AuditSink | None, event: AuditEvent) -> None:

@@ -25,10 +25,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
+from gateway.clock import Clock, utcnow
 from gateway.errors import DirectoryActionError, DirectoryUnavailableError, UnknownActorError
 from gateway.identity.directory import (
     ActionResult,
@@ -117,7 +117,7 @@ class IdentityResolver:
     privileged_groups: frozenset[str] = frozenset()
     on_conflict: Callable[[Conflict], None] | None = None
     clock: Callable[[], float] = time.monotonic
-    wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    wall_clock: Clock = utcnow
     name: str = "resolver"
     _cache: OrderedDict[str, _Entry] = field(init=False, default_factory=OrderedDict)
     _breakers: dict[str, CircuitBreaker] = field(init=False, default_factory=dict)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 
+from gateway.clock import Clock, utcnow
 from gateway.identity.facts import IdentityFacts, ResourceFacts
 from gateway.policy.decision import Decision, Effect, Obligation, Reason
 from gateway.policy.engine import Evaluation, PolicyEngine
@@ -26,10 +26,6 @@ from gateway.policy.request import AccessRequest
 __all__ = ["PolicyDecisionPoint"]
 
 _MAX_REMEDIES = 5
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _rbac_reasons(
@@ -93,7 +89,7 @@ class PolicyDecisionPoint:
         self,
         engine: Callable[[], PolicyEngine],
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
         stale_tolerant_actions: frozenset[str] = frozenset(),
     ) -> None:
         self._engine = engine

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.audit.records import AuditEvent
+from gateway.audit.sink import AuditSink
 from gateway.errors import GatewayError, PolicyBundleError
 from gateway.policy.bundle import bundle_digest, load_bundle
 from gateway.policy.engine import PolicyEngine
@@ -51,7 +51,7 @@ class PolicyStore:
     loaded (nor logged) again until its files change once more.
     """
 
-    def __init__(self, root: Path, *, audit: Callable[[AuditEvent], object] | None = None) -> None:
+    def __init__(self, root: Path, *, audit: AuditSink | None = None) -> None:
         self.root = root
         self._audit = audit
         self._lock = threading.Lock()

@@ -18,11 +18,13 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.approvals.model import ApprovalRequest
 from gateway.audit.records import AuditEvent, format_time
+from gateway.audit.sink import AuditSink
+from gateway.clock import Clock, utcnow
 from gateway.enforcement.step_guard import (
     DecisionMaker,
     StepGuard,
@@ -44,7 +46,6 @@ from gateway.runtime.store import ExecutionStore, Transaction
 from gateway.runtime.workflows import Workflow, WorkflowCatalog
 
 __all__ = [
-    "AuditSink",
     "ExecutorCore",
     "RuntimeSettings",
     "StopHere",
@@ -54,7 +55,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("gateway.runtime.executor")
-AuditSink = Callable[[AuditEvent], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +64,6 @@ class RuntimeSettings:
     backoff_seconds: float = 2.0
     max_backoff_seconds: float = 300.0
     workers: int = 8
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _new_id() -> str:
@@ -103,7 +99,7 @@ class ExecutorCore:
         audit: AuditSink | None,
         sealer: OutputSealer | None = None,
         settings: RuntimeSettings = RuntimeSettings(),
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
         new_id: Callable[[], str] = _new_id,
         approval_opened: Callable[[ApprovalRequest], None] | None = None,
     ) -> None:

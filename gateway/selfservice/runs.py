@@ -8,22 +8,21 @@ run's executions again (after a crash, or from two processes) gives the same exe
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from gateway.audit.records import AuditEvent
+from gateway.audit.sink import AuditSink
+from gateway.clock import Clock
 from gateway.runtime.errors import ExecutionError
 from gateway.runtime.executor import Executor
 from gateway.runtime.model import Execution, ExecutionState
 from gateway.selfservice.model import Run, RunState
 from gateway.selfservice.store import RunStore, RunTransaction
 
-__all__ = ["AuditSink", "RunKeeper"]
+__all__ = ["RunKeeper"]
 
 log = logging.getLogger(__name__)
-AuditSink = Callable[[AuditEvent], object]
 
 
 def run_event(
@@ -59,7 +58,7 @@ class RunKeeper:
         executor: Executor,
         store: RunStore,
         audit: AuditSink | None,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self.executor = executor
         self.store = store

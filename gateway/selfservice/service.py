@@ -19,11 +19,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from gateway.approvals.model import ApprovalRequest, ApprovalState
 from gateway.audit.records import AuditEvent, format_time
+from gateway.audit.sink import AuditSink
+from gateway.clock import Clock, utcnow
 from gateway.devices.inventory import DeviceInventory
 from gateway.enforcement.step_guard import Allowed, DecisionMaker, Refused, StepGuard, WaitApproval
 from gateway.errors import GatewayError
@@ -45,7 +47,7 @@ from gateway.selfservice.errors import (
 from gateway.selfservice.guardrails import above_threshold, check_static
 from gateway.selfservice.inputs import CheckedInput, ValueSource, check_input
 from gateway.selfservice.model import DryRunPlan, Refusal, RefusalReason, Run, RunState
-from gateway.selfservice.runs import AuditSink, RunKeeper, run_event
+from gateway.selfservice.runs import RunKeeper, run_event
 from gateway.selfservice.store import RunStore
 
 __all__ = ["CatalogGateway", "SelfService"]
@@ -68,10 +70,6 @@ class _Prepared:
     above: bool
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class SelfService:
     def __init__(
         self,
@@ -83,7 +81,7 @@ class SelfService:
         sources: Mapping[str, ValueSource],
         *,
         audit: AuditSink | None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         visibility_ttl: float = 30.0,
         approval_opened: Callable[[ApprovalRequest], None] | None = None,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 from gateway.approvals.model import ApprovalRequest
 from gateway.approvals.notices import approval_notice, approvers_to_ask
+from gateway.clock import Clock, utcnow
 from gateway.config import GatewayConfig
 from gateway.devices.inventory import YamlDeviceInventory
 from gateway.identity.static import StaticDirectoryFile
@@ -37,7 +35,7 @@ def open_selfservice(
     gateway: CatalogGateway,
     executor: Executor,
     *,
-    clock: Callable[[], datetime] | None = None,
+    clock: Clock | None = None,
 ) -> SelfService:
     """The catalog over the runtime ``executor``; close with ``service.close()``."""
     from gateway.app import build_notifier
@@ -68,5 +66,5 @@ def open_selfservice(
         audit=audit.append if audit is not None else None,
         visibility_ttl=settings.visibility_cache_seconds,
         approval_opened=ask_approvers,
-        clock=clock or (lambda: datetime.now(UTC)),
+        clock=clock or utcnow,
     )

@@ -16,13 +16,11 @@ from gateway.stepup.errors import (
     StepUpStoreError,
 )
 from gateway.stepup.seeds import SeedCipher
-from gateway.stepup.service import AuditSink, Clock, Enrolment, StepUpService
+from gateway.stepup.service import Enrolment, StepUpService
 from gateway.stepup.settings import StepUpSettings
 from gateway.stepup.store import StepUpStore
 
 __all__ = [
-    "AuditSink",
-    "Clock",
     "CodeRejectedError",
     "Enrolment",
     "EnrolmentChangedError",

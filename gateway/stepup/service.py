@@ -33,6 +33,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from gateway.audit.records import AuditEvent
+from gateway.audit.sink import AuditSink
+from gateway.clock import Clock, utcnow
 from gateway.errors import RequestError
 from gateway.policy.decision import StepUpObligation
 from gateway.stepup import recovery, totp
@@ -50,10 +52,8 @@ from gateway.stepup.seeds import SeedCipher
 from gateway.stepup.settings import StepUpSettings
 from gateway.stepup.store import StepUpStore, Transaction, format_time
 
-__all__ = ["AuditSink", "Clock", "Enrolment", "StepUpService"]
+__all__ = ["Enrolment", "StepUpService"]
 
-Clock = Callable[[], datetime]
-AuditSink = Callable[[AuditEvent], object]  # ``AuditLog.append`` fits
 Check = Callable[[Transaction], None]
 
 TOTP = "totp"
@@ -63,10 +63,6 @@ _REASONS: dict[type[StepUpError], str] = {
     NotEnrolledError: "not_enrolled",
     StepUpStoreError: "seed_unreadable",
 }
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +91,7 @@ class StepUpService:
         cipher: SeedCipher,
         settings: StepUpSettings | None = None,
         *,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
         audit: AuditSink | None = None,
     ) -> None:
         self._store = store
@@ -109,7 +105,7 @@ class StepUpService:
         cls,
         settings: StepUpSettings | None = None,
         *,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
         audit: AuditSink | None = None,
     ) -> StepUpService:
         """The service over ``settings.database`` and ``settings.seed_key_file``."""

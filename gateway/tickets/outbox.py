@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from gateway.audit.records import AuditEvent
+from gateway.audit.sink import AuditSink
+from gateway.clock import Clock
 from gateway.tickets.errors import (
     HelpDeskError,
     HelpDeskUnavailableError,
@@ -35,7 +37,6 @@ from gateway.tickets.writeback import (
 __all__ = ["FlushReport", "WriteBackQueue"]
 
 log = logging.getLogger(__name__)
-AuditSink = Callable[[AuditEvent], object]
 
 
 class FlushReport:
@@ -54,7 +55,7 @@ class WriteBackQueue:
         store: TicketStore,
         desk_for: Callable[[str], HelpDesk],
         audit: AuditSink | None,
-        clock: Callable[[], datetime],
+        clock: Clock,
         policy: OutboxPolicy = DEFAULT_POLICY,
     ) -> None:
         self._store = store

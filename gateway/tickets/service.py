@@ -23,12 +23,13 @@ the next delivery or polling round) and raises; nothing is lost or half-recorded
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from gateway.audit.records import AuditEvent
+from gateway.audit.sink import AuditSink
+from gateway.clock import Clock, utcnow
 from gateway.errors import GatewayError, IdentityError
 from gateway.runtime.errors import (
     IdempotencyConflictError,
@@ -59,16 +60,11 @@ from gateway.tickets.writeback import DEFAULT_POLICY, OutboxPolicy, WriteBackKin
 
 __all__ = ["Advance", "IntakeResult", "Outcome", "PollReport", "TicketService"]
 
-AuditSink = Callable[[AuditEvent], object]
 Advance = Literal["inline", "background", "none"]
 CHANNEL = "ticket"
 HUMANS = "humans"
 _KEPT_HEADERS = ("content-type", SIGNATURE_HEADER.lower(), DELIVERY_HEADER.lower())
 EXCERPT_BYTES = 4096  # what is kept of a delivery that cannot be replayed
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _digest(text: str) -> str:
@@ -86,7 +82,7 @@ class TicketService:
         audit: AuditSink | None = None,
         max_event_bytes: int = 1_048_576,
         advance: Advance = "inline",
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
         outbox_policy: OutboxPolicy = DEFAULT_POLICY,
         limits: IntakeLimits | None = None,
     ) -> None:

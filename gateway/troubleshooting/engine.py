@@ -29,10 +29,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from gateway.audit.records import AuditEvent
+from gateway.audit.sink import AuditSink
+from gateway.clock import Clock, utcnow
 from gateway.enforcement import Authorizer, PolicyDeniedError, record_first, require_allowed
 from gateway.errors import GatewayError
 from gateway.runtime.model import Execution
@@ -67,7 +68,6 @@ from gateway.troubleshooting.views import SessionView, prompt_for
 
 __all__ = ["DRIVE_ACTION", "BranchRanking", "TroubleshootingEngine", "WorkflowStarter"]
 
-AuditSink = Callable[[AuditEvent], object]
 CHANNEL = "troubleshooting"
 DRIVE_ACTION = "troubleshooting.session.drive"
 _ACTIONS = {"answered": "answer", "undone": "undo", "action_requested": "act"}
@@ -98,10 +98,6 @@ class BranchRanking(Protocol):
     def success_rates(self, tree: str, node: str) -> Mapping[str, float]: ...
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _new_id() -> str:
     return uuid.uuid4().hex
 
@@ -119,7 +115,7 @@ class TroubleshootingEngine:
         audit: AuditSink | None = None,
         authorizer: Authorizer | None = None,
         ranking: BranchRanking | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
         new_id: Callable[[], str] = _new_id,
         max_steps: int = 1000,
     ) -> None:
