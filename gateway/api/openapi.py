@@ -1,8 +1,13 @@
 """The API's OpenAPI document: every error documented as an ``application/problem+json``
-problem, so clients (and schema checkers) know each status a route can answer."""
+problem, so clients (and schema checkers) know each status a route can answer.
+
+FastAPI documents a 422 ``HTTPValidationError`` on every operation that takes a parameter
+or a body; the gateway answers those with a problem instead, so the document says so and
+drops FastAPI's validation schemas."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
@@ -12,6 +17,8 @@ from gateway.api.problems import PROBLEM_MEDIA_TYPE, Problem
 
 __all__ = ["ERRORS_OF_BODIES", "ERRORS_OF_CALLERS", "openapi_document", "problem_responses"]
 
+_FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
+_PROBLEM_REF = "#/components/schemas/Problem"
 _TEXT_HEADER = {"schema": {"type": "string"}}
 _DESCRIPTIONS: dict[int, str] = {
     400: "The body is not valid JSON.",
@@ -59,8 +66,26 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     for path_item in document["paths"].values():
         for operation in path_item.values():
             for status, response in operation["responses"].items():
-                if status[0] in "45":  # FastAPI files it under the route's own media type
+                if status == "422":  # FastAPI's own, or one declared with problem_responses
+                    response["description"] = _DESCRIPTIONS[422]
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}}}
+                elif status[0] in "45":  # FastAPI files it under the route's own media type
                     (media,) = response["content"].values()
                     response["content"] = {PROBLEM_MEDIA_TYPE: media}
+    _tidy_schemas(document)
     app.openapi_schema = document
     return document
+
+
+def _tidy_schemas(document: dict[str, Any]) -> None:
+    """``Problem`` among the components when referred to; FastAPI's validation schemas not
+    when nothing refers to them any more."""
+    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    if _PROBLEM_REF in json.dumps(document["paths"]) and "Problem" not in schemas:
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem.pop("$defs", {}))
+        schemas["Problem"] = problem
+    for name in _FASTAPI_VALIDATION:  # HTTPValidationError first: it refers to the other
+        others = {key: value for key, value in schemas.items() if key != name}
+        if f'#/components/schemas/{name}"' not in json.dumps([document["paths"], others]):
+            schemas.pop(name, None)

@@ -149,7 +149,11 @@ def list_pending(
     caller: _Reader,
     services: _Services,
     mine: Annotated[
-        bool, Query(description="Must be true: the pending requests the caller may vote on.")
+        bool,
+        Query(
+            description="Must be true: the pending requests the caller may vote on.",
+            json_schema_extra={"enum": [True]},
+        ),
     ] = True,
 ) -> list[ApprovalView]:
     """Pending requests the calling person may still vote on, oldest first."""

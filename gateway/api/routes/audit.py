@@ -101,8 +101,10 @@ def checkpoint(caller: _Caller, services: _Services) -> PlainTextResponse:
 def inclusion(
     caller: _Caller,
     services: _Services,
-    index: Annotated[int, Query(ge=0, description="The record (0-based).")],
-    size: Annotated[int, Query(ge=1, description="The tree size.")],
+    index: Annotated[int, Query(ge=0, description="The record (0-based), below size.")],
+    size: Annotated[
+        int, Query(ge=1, description="The tree size, at most the number of records in the log.")
+    ],
 ) -> InclusionProof:
     """The proof that record ``index`` is in the tree of the first ``size`` records."""
     merkle = tree(_log(services).path)
@@ -125,8 +127,10 @@ def inclusion(
 def consistency(
     caller: _Caller,
     services: _Services,
-    old: Annotated[int, Query(ge=0, description="The size the auditor holds.")],
-    new: Annotated[int, Query(ge=0, description="A later size.")],
+    old: Annotated[int, Query(ge=0, description="The size the auditor holds, at most new.")],
+    new: Annotated[
+        int, Query(ge=0, description="A later size, at most the number of records in the log.")
+    ],
 ) -> ConsistencyProof:
     """The proof that the tree of ``new`` records extends the tree of ``old`` records."""
     merkle = tree(_log(services).path)

@@ -41,6 +41,11 @@ _ITEM = r"^[a-z][a-z0-9-]{0,63}$"
 _RUN = r"^[0-9a-f]{32}$"
 _KEY = r"^[A-Za-z0-9._:-]{1,128}$"
 
+_ACTOR = (
+    "The person the call is for: required when a service calls; a person leaves it out "
+    "or names themselves."
+)
+
 
 class RunRequest(BaseModel):
     """The item's parameters; ``actor`` only when a service calls; ``dry_run`` shows what
@@ -49,7 +54,12 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     parameters: dict[str, JsonValue] = {}
-    actor: str | None = Field(default=None, min_length=1, max_length=256)
+    actor: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description=_ACTOR,
+    )
     ticket: str | None = Field(default=None, min_length=1, max_length=128)
     dry_run: bool = False
 
@@ -124,7 +134,14 @@ def browse(
     services: _Services,
     search: Annotated[str, Query(max_length=200)] = "",
     category: Annotated[str | None, Query(pattern=_ITEM)] = None,
-    actor: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+    actor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=256,
+            description=_ACTOR,
+        ),
+    ] = None,
 ) -> list[dict[str, Any]]:
     """The items the person may see (the policy decides), matching every search word."""
     service = _service(services)
@@ -137,7 +154,14 @@ def show(
     item_id: _ItemId,
     caller: _Runner,
     services: _Services,
-    actor: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+    actor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=256,
+            description=_ACTOR,
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """One item, its parameters (with the values offered to the person) and guardrails."""
     service = _service(services)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema, field_validator
 from starlette.requests import Request
 
 from gateway.api.openapi import ERRORS_OF_BODIES, ERRORS_OF_CALLERS, problem_responses
@@ -32,7 +32,21 @@ __all__ = ["DataRequest", "DataResponse", "DecisionInput", "DecisionResult", "ro
 router = APIRouter(tags=["decisions"])
 
 _ACTION = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
-_RESOURCE = r"^[a-z][a-z0-9_]{0,63}:.{1,256}$"  # what ResourceRef accepts, as text
+_TYPE = r"^[a-z][a-z0-9_]*$"
+_RESOURCE = r"^[a-z][a-z0-9_]*:[\s\S]{1,256}$"  # what ResourceRef accepts, as text
+_RESOURCE_OBJECT = WithJsonSchema(
+    {
+        "type": "object",
+        "title": "ResourceRef",
+        "description": "A resource as an object: its type and its id.",
+        "properties": {
+            "type": {"type": "string", "pattern": _TYPE},
+            "id": {"type": "string", "minLength": 1, "maxLength": 256},
+        },
+        "required": ["type", "id"],
+        "additionalProperties": False,
+    }
+)
 
 
 class DecisionInput(BaseModel):
@@ -42,7 +56,7 @@ class DecisionInput(BaseModel):
 
     actor: str = Field(min_length=1, max_length=256)
     action: str = Field(pattern=_ACTION, max_length=128)
-    resource: ResourceRef | Annotated[str, Field(pattern=_RESOURCE)]
+    resource: Annotated[ResourceRef, _RESOURCE_OBJECT] | Annotated[str, Field(pattern=_RESOURCE)]
     context: dict[str, JsonValue] = {}
 
     @field_validator("context")

@@ -33,6 +33,11 @@ router = APIRouter(tags=["executions"])
 _ID = r"^[0-9a-f]{32}$"
 _KEY = r"^[A-Za-z0-9._:-]{1,128}$"
 
+_ACTOR = (
+    "The person the call is for: required when a service calls; a person leaves it out "
+    "or names themselves."
+)
+
 
 class StartExecution(BaseModel):
     """Which workflow, with which parameters; ``actor`` only when a service calls."""
@@ -41,7 +46,12 @@ class StartExecution(BaseModel):
 
     workflow: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
     parameters: dict[str, JsonValue] = {}
-    actor: str | None = Field(default=None, min_length=1, max_length=256)
+    actor: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description=_ACTOR,
+    )
     ticket: str | None = Field(default=None, min_length=1, max_length=128)
 
 

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 from starlette.responses import Response
 
 from gateway.api.openapi import ERRORS_OF_BODIES, ERRORS_OF_CALLERS, problem_responses
@@ -20,6 +21,7 @@ from gateway.api.security import Requires
 from gateway.api.services import ApiServices, get_services
 from gateway.callers.caller import Caller
 from gateway.callers.scopes import STEPUP_WRITE
+from gateway.stepup import recovery, totp
 from gateway.stepup.service import StepUpService
 
 __all__ = ["StepUpStatus", "StepUpVerification", "router"]
@@ -27,13 +29,29 @@ __all__ = ["StepUpStatus", "StepUpVerification", "router"]
 router = APIRouter(tags=["step-up"])
 
 DIGEST = r"^sha256:[0-9a-f]{64}$"
+_RECOVERY_CHARACTERS = "".join(sorted(set(recovery.ALPHABET + recovery.ALPHABET.upper())))
+# The formats the step-up service checks: six ASCII digits, or a recovery code of 16
+# characters of its alphabet, optionally grouped by '-' (19 characters at most).
+_TOTP_CODE: JsonDict = {"pattern": f"^[0-9]{{{totp.DIGITS}}}$"}
+_RECOVERY_CODE: JsonDict = {
+    "pattern": f"^-*(?:[{_RECOVERY_CHARACTERS}]-*){{{recovery.CODE_LENGTH}}}$",
+    "maxLength": recovery.CODE_LENGTH + recovery.CODE_LENGTH // recovery.GROUP - 1,
+}
 
 
 class StepUpVerification(BaseModel):
     """A code from the person's authenticator app (or, with ``recovery``, a one-time
     recovery code), optionally bound to the digest of the one request it is for."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"recovery": {"const": True}}, "required": ["recovery"]},
+            "then": {"properties": {"code": _RECOVERY_CODE}},
+            "else": {"properties": {"code": _TOTP_CODE}},
+        },
+    )
 
     code: str = Field(min_length=1, max_length=64)
     bound_to: str | None = Field(default=None, pattern=DIGEST)
