@@ -26,12 +26,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from gateway.errors import SourceError, SourceProblem, UnknownActorError
+from gateway.definitions import (
+    DefinitionKind,
+    Loaded,
+    definition_files,
+    load_definition,
+    load_definition_files,
+)
+from gateway.errors import SourceProblem, UnknownActorError
 from gateway.identity.static import StaticDirectory
 from gateway.policy.decision import Decision
 from gateway.policy.decision_point import PolicyDecisionPoint
 from gateway.policy.request import AccessRequest
-from gateway.yaml_source import YamlDocument, load_yaml_model
+from gateway.yaml_source import YamlDocument
 
 __all__ = [
     "CaseResult",
@@ -86,8 +93,7 @@ class CaseResult:
 
 def discover_test_files(root: Path) -> list[Path]:
     """The policy test files of a bundle, in name order."""
-    folder = root / "tests"
-    return sorted(path for path in folder.glob("*.yaml") if path.name != "directory.yaml")
+    return [path for path in definition_files(root / "tests") if path.name != "directory.yaml"]
 
 
 def _obligation_differences(
@@ -155,27 +161,30 @@ def _run_case(
     return CaseResult(case.name, file, line, tuple(_differences(case.expect, decision)), decision)
 
 
-def _load(path: Path) -> tuple[PolicyTestFile, YamlDocument, StaticDirectory]:
-    suite, document = load_yaml_model(path, PolicyTestFile, "invalid policy test file")
-    directory_path = path.parent / suite.directory
-    if not directory_path.is_file():
-        problem = SourceProblem(
-            str(path),
-            document.line_of(("directory",)),
-            f"directory: no such file {suite.directory!r}",
-        )
-        raise SourceError("invalid policy test file", [problem])
-    return suite, document, StaticDirectory.load(directory_path)
+_KIND = DefinitionKind("policy test file", "policy test files")
+
+
+def _directory_problems(suite: PolicyTestFile, document: YamlDocument) -> list[SourceProblem]:
+    if (document.path.parent / suite.directory).is_file():
+        return []
+    line = document.line_of(("directory",))
+    return [SourceProblem(str(document.path), line, f"directory: no such file {suite.directory!r}")]
+
+
+def _load(path: Path) -> Loaded[tuple[PolicyTestFile, StaticDirectory]]:
+    suite, document = load_definition(path, PolicyTestFile, _KIND, _directory_problems)
+    return Loaded((suite, StaticDirectory.load(path.parent / suite.directory)), document)
 
 
 def run_policy_tests(pdp: PolicyDecisionPoint, files: list[Path]) -> list[CaseResult]:
-    """Run every case of ``files``; raise ``SourceError`` when a file itself is invalid."""
+    """Run every case of ``files``; raise ``SourceError`` naming every problem of every
+    file when one is invalid, before any case runs."""
     results = []
-    for path in files:
-        suite, document, directory = _load(path)
+    for loaded in load_definition_files(files, _load, _KIND):
+        suite, directory = loaded.value
         for index, case in enumerate(suite.cases):
-            line = document.line_of(("cases", index))
-            results.append(_run_case(pdp, directory, case, str(path), line))
+            line = loaded.document.line_of(("cases", index))
+            results.append(_run_case(pdp, directory, case, loaded.source, line))
     return results
 
 

@@ -12,14 +12,15 @@ each problem names the file and line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway.errors import SourceError, SourceProblem
+from gateway.definitions import DefinitionKind, Loaded, load_definition, load_definitions
+from gateway.errors import SourceProblem
 from gateway.expressions import (
     ExpressionError,
     parse_expression,
@@ -29,12 +30,7 @@ from gateway.expressions import (
 from gateway.runtime.actions import ActionRegistry
 from gateway.runtime.errors import UnknownWorkflowError
 from gateway.runtime.parameters import ParameterSet, ParameterSpec
-from gateway.yaml_source import (
-    YamlDocument,
-    definition_digest,
-    load_yaml,
-    load_yaml_model,
-)
+from gateway.yaml_source import YamlDocument, definition_digest
 
 __all__ = ["Schedule", "StepDefinition", "Workflow", "WorkflowCatalog", "WorkflowDefinition"]
 
@@ -211,31 +207,38 @@ def _check_workflow(
     return problems
 
 
+_KIND = DefinitionKind("workflow", "workflows")
+
+
+def _read_workflow(path: Path, actions: ActionRegistry) -> Loaded[Workflow]:
+    definition, document = load_definition(
+        path, WorkflowDefinition, _KIND, lambda found, doc: _check_workflow(found, doc, actions)
+    )
+    workflow = Workflow(definition, str(path), definition_digest(definition))
+    return Loaded(workflow, document, workflow.id)
+
+
 def load_workflow(path: Path, actions: ActionRegistry) -> Workflow:
     """Load and check one workflow file; ``SourceError`` lists every problem."""
-    definition, document = load_yaml_model(path, WorkflowDefinition, "invalid workflow")
-    problems = _check_workflow(definition, document, actions)
-    if problems:
-        raise SourceError("invalid workflow", problems)
-    return Workflow(definition, str(path), definition_digest(definition))
+    return _read_workflow(path, actions).value
 
 
-def _unknown_schedules(workflow: Workflow, known: Mapping[str, Workflow]) -> list[SourceProblem]:
-    """Schedule steps naming a workflow the catalog does not have."""
+def _unknown_schedules(loaded: Sequence[Loaded[Workflow]]) -> list[SourceProblem]:
+    """Schedule steps naming a workflow the folder does not have."""
+    known = {item.value.id for item in loaded}
     problems = []
-    for index, step in enumerate(workflow.definition.steps):
-        if step.schedule is not None and step.schedule.workflow not in known:
-            line = load_yaml(Path(workflow.source)).line_of(
-                ("steps", str(index), "schedule", "workflow")
-            )
-            problems.append(
-                SourceProblem(
-                    workflow.source,
-                    line,
-                    f"step {step.id} schedules workflow {step.schedule.workflow!r}, "
-                    "which does not exist",
+    for item in loaded:
+        for index, step in enumerate(item.value.definition.steps):
+            if step.schedule is not None and step.schedule.workflow not in known:
+                line = item.document.line_of(("steps", str(index), "schedule", "workflow"))
+                problems.append(
+                    SourceProblem(
+                        item.source,
+                        line,
+                        f"step {step.id} schedules workflow {step.schedule.workflow!r}, "
+                        "which does not exist",
+                    )
                 )
-            )
     return problems
 
 
@@ -247,30 +250,12 @@ class WorkflowCatalog:
 
     @classmethod
     def load(cls, folder: Path, actions: ActionRegistry) -> WorkflowCatalog:
-        found: dict[str, Workflow] = {}
-        problems: list[SourceProblem] = []
-        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-            try:
-                workflow = load_workflow(path, actions)
-            except SourceError as exc:
-                problems.extend(exc.problems)
-                continue
-            if workflow.id in found:
-                problems.append(
-                    SourceProblem(
-                        str(path),
-                        1,
-                        f"workflow id {workflow.id!r} is also "
-                        f"defined in {found[workflow.id].source}",
-                    )
-                )
-                continue
-            found[workflow.id] = workflow
-        for workflow in found.values():
-            problems.extend(_unknown_schedules(workflow, found))
-        if problems:
-            raise SourceError("invalid workflows", problems)
-        return cls(found)
+        """Every ``*.yaml`` of ``folder`` (none when it does not exist); ``SourceError``
+        with every problem of every file, ids used twice and schedules of unknown ids."""
+        workflows = load_definitions(
+            folder, lambda path: _read_workflow(path, actions), _KIND, _unknown_schedules
+        )
+        return cls({workflow.id: workflow for workflow in workflows})
 
     def get(self, workflow_id: str) -> Workflow:
         workflow = self._workflows.get(workflow_id)

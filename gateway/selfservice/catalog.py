@@ -15,17 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import SourceError, SourceProblem
+from gateway.definitions import DefinitionKind, Loaded, load_definition, load_definitions
+from gateway.errors import SourceProblem
 from gateway.expressions import ExpressionError, parse_template, split_reference
 from gateway.runtime.errors import UnknownWorkflowError
 from gateway.runtime.workflows import WorkflowCatalog
 from gateway.selfservice.definitions import CatalogItemDefinition
 from gateway.selfservice.errors import UnknownItemError
-from gateway.yaml_source import (
-    YamlDocument,
-    definition_digest,
-    load_yaml_model,
-)
+from gateway.yaml_source import YamlDocument, definition_digest
 
 __all__ = ["Catalog", "CatalogItem", "load_item"]
 
@@ -126,13 +123,20 @@ def _check_item(
     return problems
 
 
+_KIND = DefinitionKind("catalog item", "catalog")
+
+
+def _read_item(path: Path, workflows: WorkflowCatalog) -> Loaded[CatalogItem]:
+    definition, document = load_definition(
+        path, CatalogItemDefinition, _KIND, lambda found, doc: _check_item(found, doc, workflows)
+    )
+    item = CatalogItem(definition, str(path), definition_digest(definition))
+    return Loaded(item, document, item.id)
+
+
 def load_item(path: Path, workflows: WorkflowCatalog) -> CatalogItem:
     """Load and check one item file; ``SourceError`` lists every problem."""
-    definition, document = load_yaml_model(path, CatalogItemDefinition, "invalid catalog item")
-    problems = _check_item(definition, document, workflows)
-    if problems:
-        raise SourceError("invalid catalog item", problems)
-    return CatalogItem(definition, str(path), definition_digest(definition))
+    return _read_item(path, workflows).value
 
 
 class Catalog:
@@ -145,24 +149,10 @@ class Catalog:
 
     @classmethod
     def load(cls, folder: Path, workflows: WorkflowCatalog) -> Catalog:
-        found: dict[str, CatalogItem] = {}
-        problems: list[SourceProblem] = []
-        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-            try:
-                item = load_item(path, workflows)
-            except SourceError as exc:
-                problems.extend(exc.problems)
-                continue
-            if item.id in found:
-                where = found[item.id].source
-                problems.append(
-                    SourceProblem(str(path), 1, f"item id {item.id!r} is also defined in {where}")
-                )
-                continue
-            found[item.id] = item
-        if problems:
-            raise SourceError("invalid catalog", problems)
-        return cls(found)
+        """Every ``*.yaml`` of ``folder`` (none when it does not exist); ``SourceError``
+        with every problem of every file and every id used twice."""
+        items = load_definitions(folder, lambda path: _read_item(path, workflows), _KIND)
+        return cls({item.id: item for item in items})
 
     def get(self, item_id: str) -> CatalogItem:
         item = self._items.get(item_id)

@@ -36,14 +36,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway.errors import SourceError, SourceProblem
+from gateway.definitions import DefinitionKind, Loaded, load_definition, load_definitions
+from gateway.errors import SourceProblem
 from gateway.expressions import (
     ExpressionError,
     parse_expression,
     parse_template,
     split_reference,
 )
-from gateway.yaml_source import YamlDocument, load_yaml_model
+from gateway.yaml_source import YamlDocument
 
 __all__ = [
     "SCOPE_ROOTS",
@@ -237,14 +238,21 @@ def _check(
     return problems
 
 
+_KIND = DefinitionKind("trigger", "triggers")
+
+
+def _read_trigger(path: Path, workflows: WorkflowParameters | None) -> Loaded[Trigger]:
+    definition, document = load_definition(
+        path, TriggerDefinition, _KIND, lambda found, doc: _check(found, doc, workflows)
+    )
+    signals = tuple(_compile(signal) for signal in definition.signals)
+    trigger = Trigger(definition, str(path), signals)
+    return Loaded(trigger, document, trigger.id)
+
+
 def load_trigger(path: Path, workflows: WorkflowParameters | None) -> Trigger:
     """Load and check one trigger file; ``SourceError`` lists every problem."""
-    definition, document = load_yaml_model(path, TriggerDefinition, "invalid trigger")
-    problems = _check(definition, document, workflows)
-    if problems:
-        raise SourceError("invalid trigger", problems)
-    signals = tuple(_compile(signal) for signal in definition.signals)
-    return Trigger(definition, str(path), signals)
+    return _read_trigger(path, workflows).value
 
 
 class TriggerSet:
@@ -263,19 +271,4 @@ class TriggerSet:
 def load_triggers(folder: Path, workflows: WorkflowParameters | None = None) -> TriggerSet:
     """Every ``*.yaml`` of ``folder`` (none when it does not exist); ``workflows`` (id to
     parameter names) checks the workflows that routes start."""
-    found: dict[str, Trigger] = {}
-    problems: list[SourceProblem] = []
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        try:
-            trigger = load_trigger(path, workflows)
-        except SourceError as exc:
-            problems.extend(exc.problems)
-            continue
-        if trigger.id in found:
-            message = f"trigger id {trigger.id!r} is also defined in {found[trigger.id].source}"
-            problems.append(SourceProblem(str(path), 1, message))
-            continue
-        found[trigger.id] = trigger
-    if problems:
-        raise SourceError("invalid triggers", problems)
-    return TriggerSet(list(found.values()))
+    return TriggerSet(load_definitions(folder, lambda path: _read_trigger(path, workflows), _KIND))

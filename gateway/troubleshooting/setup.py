@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from gateway.app import Gateway
 from gateway.config import GatewayConfig
+from gateway.definitions import definition_files
 from gateway.errors import SourceError
 from gateway.policy.request import AccessRequest
 from gateway.troubleshooting.diagnostics import (
@@ -27,7 +28,7 @@ __all__ = ["diagnostics_permit", "load_trees", "open_troubleshooting", "workflow
 def workflow_ids(folder: Path) -> list[str]:
     """The ids of the workflows in ``folder`` (action nodes must name one)."""
     found = []
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+    for path in definition_files(folder):
         try:
             data = load_yaml(path).data
         except SourceError:

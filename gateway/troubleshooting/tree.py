@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.errors import SourceError, SourceProblem
+from gateway.definitions import DefinitionKind, Loaded, load_definition, load_definitions
 from gateway.troubleshooting.errors import UnknownTreeError
 from gateway.troubleshooting.model import (
     ActionNode,
@@ -22,10 +22,7 @@ from gateway.troubleshooting.model import (
     QuestionNode,
     TreeDefinition,
 )
-from gateway.yaml_source import (
-    definition_digest,
-    load_yaml_model,
-)
+from gateway.yaml_source import definition_digest
 
 __all__ = [
     "Edge",
@@ -114,16 +111,23 @@ def tree_from_definition(definition: TreeDefinition, source: str) -> Tree:
     return Tree(definition, source, _digest(definition), edges)
 
 
+_KIND = DefinitionKind("tree", "trees")
+
+
+def _read_tree(path: Path, workflows: Collection[str] | None) -> Loaded[Tree]:
+    from gateway.troubleshooting.validation import check_tree
+
+    definition, document = load_definition(
+        path, TreeDefinition, _KIND, lambda found, doc: check_tree(found, doc, workflows)
+    )
+    tree = tree_from_definition(definition, str(path))
+    return Loaded(tree, document, tree.id)
+
+
 def load_tree(path: Path, workflows: Collection[str] | None = None) -> Tree:
     """Load and check one tree file; ``SourceError`` lists every problem.  With
     ``workflows``, action nodes must name one of them."""
-    from gateway.troubleshooting.validation import check_tree
-
-    definition, document = load_yaml_model(path, TreeDefinition, "invalid tree")
-    problems = check_tree(definition, document, workflows)
-    if problems:
-        raise SourceError("invalid tree", problems)
-    return tree_from_definition(definition, str(path))
+    return _read_tree(path, workflows).value
 
 
 def tree_from_snapshot(text: str, source: str) -> Tree:
@@ -140,22 +144,8 @@ class TreeCatalog:
     def load(cls, folder: Path, workflows: Collection[str] | None = None) -> TreeCatalog:
         """Load every ``*.yaml`` in ``folder``; ``SourceError`` with every problem of every
         file (an id used twice is one)."""
-        found: dict[str, Tree] = {}
-        problems: list[SourceProblem] = []
-        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-            try:
-                tree = load_tree(path, workflows)
-            except SourceError as exc:
-                problems.extend(exc.problems)
-                continue
-            if tree.id in found:
-                message = f"tree id {tree.id!r} is also defined in {found[tree.id].source}"
-                problems.append(SourceProblem(str(path), 1, message))
-                continue
-            found[tree.id] = tree
-        if problems:
-            raise SourceError("invalid trees", problems)
-        return cls(found)
+        trees = load_definitions(folder, lambda path: _read_tree(path, workflows), _KIND)
+        return cls({tree.id: tree for tree in trees})
 
     def get(self, tree_id: str) -> Tree:
         tree = self._trees.get(tree_id)

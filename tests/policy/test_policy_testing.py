@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from gateway.errors import SourceError
+from gateway.cli import cli
+from gateway.errors import ExitCode, SourceError
 from gateway.policy.bundle import load_bundle
 from gateway.policy.decision_point import PolicyDecisionPoint
 from gateway.policy.engine import PolicyEngine
@@ -109,3 +111,23 @@ def test_a_missing_directory_file_is_named(bundle_copy: Path) -> None:
 
     (problem,) = caught.value.problems
     assert (problem.line, problem.message) == (1, "directory: no such file 'nowhere.yaml'")
+
+
+def test_every_invalid_test_file_is_named_at_once(
+    bundle_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tests = bundle_copy / "tests"
+    (tests / "a-broken.yaml").write_text(case("{decision: maybe}"))
+    missing = case("{decision: allow}").replace("directory.yaml", "nowhere.yaml")
+    (tests / "b-broken.yaml").write_text(missing)
+    monkeypatch.chdir(bundle_copy.parent)
+
+    result = CliRunner().invoke(cli, ["policy", "test", "--policies", "policies"])
+
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert result.stderr.splitlines()[:3] == [
+        "error: invalid policy test files:",
+        "  policies/tests/a-broken.yaml:7: cases.0.expect.decision: "
+        "Input should be 'allow' or 'deny'",
+        "  policies/tests/b-broken.yaml:1: directory: no such file 'nowhere.yaml'",
+    ]

@@ -291,16 +291,18 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def test_two_files_defining_one_workflow_id_are_refused(tmp_path: Path) -> None:
+def test_two_files_defining_one_workflow_id_are_refused_naming_both_lines(
+    tmp_path: Path,
+) -> None:
     body = HEAD + "steps:\n  - id: a\n    action: ticket.comment\n    with: {ticket: T-1}\n"
     first = write(tmp_path / "wf", "a.yaml", body)
-    second = write(tmp_path / "wf", "b.yaml", body)
+    second = write(tmp_path / "wf", "b.yaml", "# a copy of a.yaml\n\n" + body)
 
     with pytest.raises(SourceError) as caught:
         WorkflowCatalog.load(tmp_path / "wf", ACTIONS)
 
     assert [str(p) for p in caught.value.problems] == [
-        f"{second}:1: workflow id 'sample' is also defined in {first}"
+        f"{second}:3: workflow id 'sample' is also defined in {first}:1"
     ]
 
 

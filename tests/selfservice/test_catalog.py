@@ -159,7 +159,8 @@ def test_invalid_items_name_the_file_line_and_problem(
 
 
 def test_an_id_used_twice_is_refused(tmp_path: Path, workflows: WorkflowCatalog) -> None:
-    with pytest.raises(SourceError, match="item id 'sample' is also defined in"):
+    with pytest.raises(SourceError, match=r"^invalid catalog: .*/b\.yaml:1: catalog item id "
+                       r"'sample' is also defined in .*/a\.yaml:1$"):  # fmt: skip
         _load(tmp_path, workflows, a=GOOD, b=GOOD)
 
 

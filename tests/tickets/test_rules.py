@@ -101,7 +101,7 @@ def test_a_trigger_id_used_twice_is_refused(tmp_path: Path) -> None:
     problems = _load(tmp_path, GOOD, "b.yaml")
 
     assert problems == [f"{tmp_path / 'b.yaml'}:1: trigger id 't1' is also defined in "
-                        f"{tmp_path / 'a.yaml'}"]  # fmt: skip
+                        f"{tmp_path / 'a.yaml'}:1"]  # fmt: skip
 
 
 def test_without_a_workflow_list_workflows_are_not_checked(tmp_path: Path) -> None:

@@ -232,7 +232,7 @@ def test_the_catalog_lists_every_problem_of_every_file_and_ids_used_twice(tmp_pa
         TreeCatalog.load(tmp_path)
     found = [str(problem) for problem in caught.value.problems]
     assert found[0] == f"{tmp_path / 'b.yaml'}:1: tree id 'demo' is also defined in " + str(
-        tmp_path / "a.yaml"
+        tmp_path / "a.yaml:1"
     )
     assert found[1].startswith(f"{tmp_path / 'c.yaml'}:1: ")
 
