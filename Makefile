@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 # Modules whose every line and branch must be covered.
-CRITICAL := gateway/policy/*,gateway/audit/*,gateway/identity/*,gateway/stepup/*,gateway/approvals/*,gateway/notify/*,gateway/embedded_db.py,gateway/runtime/*,gateway/devices/*,gateway/expressions/*,gateway/callers/*,gateway/tickets/*,gateway/troubleshooting/*,gateway/selfservice/*,gateway/knowledge/*,gateway/changes/*,gateway/enforcement/*
+CRITICAL := gateway/policy/*,gateway/audit/*,gateway/identity/*,gateway/stepup/*,gateway/approvals/*,gateway/notify/*,gateway/embedded_db.py,gateway/runtime/*,gateway/devices/*,gateway/expressions/*,gateway/callers/*,gateway/tickets/*,gateway/troubleshooting/*,gateway/selfservice/*,gateway/knowledge/*,gateway/changes/*,gateway/enforcement/*,gateway/http/*
 
 .PHONY: help run test check lint types coverage policy bench clean servers
 

@@ -12,7 +12,8 @@ out to the device's asset, and checked in again to uninstall.
 
 Snipe-IT answers a refused change with HTTP 200 and ``{"status": "error", "messages"}``;
 that is an ``ActionFailedError``.  A network failure, HTTP 429 or 5xx is a
-``TargetUnavailableError`` (the runtime retries later).  Values reach Snipe-IT only as
+``TargetUnavailableError`` (the runtime retries later, so each call is made once; see
+``gateway.http``).  Values reach Snipe-IT only as
 encoded query parameters or JSON, and ids in paths only as integers the server gave.
 The token is sent as ``Authorization: Bearer`` and never appears in a message.
 """
@@ -20,7 +21,6 @@ The token is sent as ``Authorization: Bearer`` and never appears in a message.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +30,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from gateway.devices.installer import InstallResult
 from gateway.errors import ActionFailedError, ConfigError, TargetUnavailableError
+from gateway.http import (
+    Failure,
+    RetryingClient,
+    RetryPolicy,
+    map_failure,
+    open_client,
+    secret_from_env,
+)
 
 __all__ = ["SnipeItInstaller", "SnipeItSettings", "snipeit_settings"]
 
@@ -72,15 +80,9 @@ class SnipeItSettings(BaseModel):
 def snipeit_settings(table: Mapping[str, Any]) -> SnipeItSettings:
     """Settings from ``[selfservice.snipeit]``, the token read from the environment
     variable named by ``token_env``."""
-    values = {k: v for k, v in table.items() if k != "token_env"}
-    variable = table.get("token_env")
-    if not variable:
-        raise ConfigError("selfservice.snipeit.token_env: name the environment variable")
-    token = os.environ.get(str(variable))
-    if not token:
-        raise ConfigError(f"selfservice.snipeit.token_env: {variable} is not set")
+    values = secret_from_env("selfservice.snipeit", table, "token", required=True)
     try:
-        return SnipeItSettings.model_validate({**values, "token": token})
+        return SnipeItSettings.model_validate(values)
     except ValidationError as exc:
         details = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
@@ -103,24 +105,28 @@ class SnipeItInstaller:
     ) -> None:
         self.settings = settings
         self.name = settings.name
-        self._client = httpx.Client(
+        client = open_client(
             base_url=settings.base_url + "/api/v1",
-            headers={
-                "Authorization": f"Bearer {settings.token.get_secret_value()}",
-                "Accept": "application/json",
-            },
+            token=settings.token,
             timeout=settings.timeout_seconds,
             transport=transport,
-            follow_redirects=False,
+        )
+        self._http = RetryingClient(
+            client,
+            name=self.name,
+            policy=RetryPolicy(max_retries=0),
+            unavailable=self._unavailable,
+        )
+
+    def _unavailable(self, failure: Failure) -> TargetUnavailableError:
+        return map_failure(
+            failure,
+            lambda text: TargetUnavailableError(self.name, text),
+            lambda f: f.error_name or f"HTTP {f.status}",
         )
 
     def _call(self, method: str, path: str, **options: Any) -> Any:
-        try:
-            response = self._client.request(method, path, **options)
-        except httpx.TransportError as exc:
-            raise TargetUnavailableError(self.name, type(exc).__name__) from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TargetUnavailableError(self.name, f"HTTP {response.status_code}")
+        response = self._http.request(method, path, **options)
         if response.status_code in (401, 403):
             raise ActionFailedError(
                 f"{self.name} refused the API token (HTTP {response.status_code})"
@@ -200,4 +206,4 @@ class SnipeItInstaller:
         return InstallResult(changed=True, detail=f"{title} removed from {device}")
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()

@@ -23,16 +23,16 @@ Actions, each reading the user first so that a repeat reports ``changed=False``:
   without an email.  Deactivation is never done here: it deprovisions apps.
 - ``add_to_group`` / ``remove_from_group`` find the group by exact ``profile.name``.
 
-Transport: HTTP 429 waits until ``X-Rate-Limit-Reset`` and 5xx backs off exponentially,
-each wait capped by ``max_wait_seconds``, for at most ``max_retries`` extra attempts (a
-retried write repeats the same change).  Connection failures and timeouts are not retried.
+Transport (``gateway.http``): HTTP 429 waits until ``X-Rate-Limit-Reset`` and 5xx backs off
+exponentially, each wait capped by ``max_wait_seconds``, for at most ``max_retries`` extra
+attempts (a retried write repeats the same change).  Connection failures and timeouts are
+not retried.
 Neither the API token nor a new password appears in a log line, an error or a ``repr``.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +49,7 @@ from gateway.errors import (
     IdentityError,
     UnknownActorError,
 )
+from gateway.http import Failure, RetryingClient, RetryPolicy, map_failure, open_client, redact
 from gateway.identity.directory import ActionResult, account_facts
 from gateway.identity.facts import AccountStatus, IdentityFacts, ResourceFacts
 from gateway.identity.okta_settings import (
@@ -63,8 +64,6 @@ from gateway.identity.okta_settings import (
 )
 
 __all__ = ["OKTA_STATUS", "OktaDirectory", "OktaSettings"]
-
-_log = logging.getLogger(__name__)
 
 OKTA_STATUS: dict[str, AccountStatus] = {
     "ACTIVE": AccountStatus.ACTIVE,
@@ -95,17 +94,25 @@ def _search_literal(value: str) -> str:
     return re.sub("[\ud800-\udfff]", lambda char: f"\\u{ord(char[0]):04x}", literal)
 
 
-def _error_text(response: httpx.Response, secret: str | None) -> str:
-    """``HTTP 404 E0000007: Not found: ...`` from Okta's error object, without ``secret``."""
+def _error_text(response: httpx.Response) -> str:
+    """``HTTP 404 E0000007: Not found: ...`` from Okta's error object."""
     try:
         error = OktaErrorObject.model_validate(response.json())
     except ValueError:
-        text = f"HTTP {response.status_code} (no Okta error object)"
-    else:
-        causes = "; ".join(cause.errorSummary for cause in error.errorCauses if cause.errorSummary)
-        text = f"HTTP {response.status_code} {error.errorCode}: {error.errorSummary}"
-        text = f"{text} ({causes})" if causes else text
-    return text.replace(secret, "[redacted]") if secret else text
+        return f"HTTP {response.status_code} (no Okta error object)"
+    causes = "; ".join(cause.errorSummary for cause in error.errorCauses if cause.errorSummary)
+    text = f"HTTP {response.status_code} {error.errorCode}: {error.errorSummary}"
+    return f"{text} ({causes})" if causes else text
+
+
+def _rate_limit_reset(response: httpx.Response, now: datetime) -> float | None:
+    """Okta's rate limits say when they reset (``X-Rate-Limit-Reset``, epoch seconds)."""
+    if response.status_code != 429:
+        return None
+    try:
+        return float(response.headers.get("X-Rate-Limit-Reset", "")) - now.timestamp()
+    except ValueError:
+        return None
 
 
 class OktaDirectory:
@@ -128,23 +135,36 @@ class OktaDirectory:
         self._base = settings.base_url
         self._privileged = frozenset(settings.privileged_groups)
         self._clock = clock
-        self._sleep = sleep
-        self._client = httpx.Client(
+        policy = RetryPolicy(
+            max_retries=settings.max_retries,
+            backoff_seconds=settings.backoff_seconds,
+            max_wait_seconds=settings.max_wait_seconds,
+            retry_transport_errors=False,
+        )
+        client = open_client(
             base_url=settings.base_url,
-            headers={
-                "Authorization": f"SSWS {settings.token.get_secret_value()}",
-                "Accept": "application/json",
-            },
             timeout=settings.timeout_seconds,
+            token=settings.token,
+            scheme="SSWS",
             transport=transport,
-            follow_redirects=False,
+        )
+        self._http = RetryingClient(
+            client,
+            name="okta",
+            policy=policy,
+            unavailable=lambda failure: map_failure(
+                failure, DirectoryUnavailableError, self._unavailable_message
+            ),
+            sleep=sleep,
+            clock=lambda: datetime.fromtimestamp(clock(), tz=UTC),
+            hint=_rate_limit_reset,
         )
 
     def __repr__(self) -> str:
         return f"OktaDirectory(name={self.name!r}, base_url={self._base!r})"
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
     def __enter__(self) -> OktaDirectory:
         return self
@@ -154,56 +174,28 @@ class OktaDirectory:
 
     # -- HTTP -----------------------------------------------------------------------------
 
-    def _send(
-        self, method: str, url: str, params: dict[str, str] | None, body: Any, secret: str | None
-    ) -> httpx.Response:
-        attempt = 0
-        while True:
-            try:
-                response = self._client.request(method, url, params=params, json=body)
-            except httpx.TimeoutException:
-                raise DirectoryUnavailableError(
-                    f"Okta at {self._base}: no answer to {method} {url} "
-                    f"within {self._settings.timeout_seconds:g}s"
-                ) from None
-            except httpx.TransportError as exc:
-                raise DirectoryUnavailableError(
-                    f"Okta at {self._base} cannot be reached: {method} {url}: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from None
-            status = response.status_code
-            _log.debug("okta %s %s -> HTTP %d", method, url, status)
-            if status != 429 and status < 500:
-                return response
-            if attempt >= self._settings.max_retries:
-                raise DirectoryUnavailableError(self._gave_up(method, url, response, secret))
-            wait = self._retry_wait(response, attempt)
-            _log.warning("okta %s %s: HTTP %d, retrying in %.1fs", method, url, status, wait)
-            self._sleep(wait)
-            attempt += 1
-
-    def _retry_wait(self, response: httpx.Response, attempt: int) -> float:
-        cap = self._settings.max_wait_seconds
-        if response.status_code == 429:
-            try:
-                reset = float(response.headers.get("X-Rate-Limit-Reset", ""))
-            except ValueError:
-                pass
-            else:
-                return min(cap, max(0.0, reset - self._clock()))
-        return min(cap, self._settings.backoff_seconds * 2.0**attempt)
-
-    def _gave_up(self, method: str, url: str, response: httpx.Response, secret: str | None) -> str:
-        attempts = self._settings.max_retries + 1
+    def _unavailable_message(self, failure: Failure) -> str:
+        method, url = failure.method, failure.url
+        if failure.timed_out:
+            return (
+                f"Okta at {self._base}: no answer to {method} {url} "
+                f"within {self._settings.timeout_seconds:g}s"
+            )
+        if failure.response is None:
+            return (
+                f"Okta at {self._base} cannot be reached: {method} {url}: "
+                f"{failure.error_name}: {failure.detail}"
+            )
         where = f"Okta at {self._base}: {method} {url}"
-        if response.status_code == 429:
-            headers = response.headers
+        attempts = f"gave up after {failure.attempts} attempts"
+        if failure.rate_limited:
+            headers = failure.response.headers
             return (
                 f"{where}: rate limited (HTTP 429, X-Rate-Limit-Limit "
                 f"{headers.get('X-Rate-Limit-Limit', '?')}, X-Rate-Limit-Remaining "
-                f"{headers.get('X-Rate-Limit-Remaining', '?')}); gave up after {attempts} attempts"
+                f"{headers.get('X-Rate-Limit-Remaining', '?')}); {attempts}"
             )
-        return f"{where}: {_error_text(response, secret)}; gave up after {attempts} attempts"
+        return f"{where}: {_error_text(failure.response)}; {attempts}"
 
     def _call(
         self,
@@ -219,12 +211,13 @@ class OktaDirectory:
         """One request; an Okta error becomes ``UnknownActorError`` (404 on a user named by
         ``user_id``), ``IdentityError`` (bad token, or a refused read) or
         ``DirectoryActionError`` (a refused ``action``)."""
-        response = self._send(method, url, params, body, secret)
+        secrets = (secret,) if secret else ()
+        response = self._http.request(method, url, params=params, json=body, secrets=secrets)
         if response.is_success:
             return response
         if response.status_code == 404 and user_id is not None:
             raise UnknownActorError(user_id)
-        error = _error_text(response, secret)
+        error = redact(_error_text(response), secrets)
         if response.status_code == 401:
             raise IdentityError(f"Okta at {self._base} rejected the API token: {error}")
         kind = DirectoryActionError if action else IdentityError

@@ -6,13 +6,13 @@ MessageCard) and ``SmtpNotifier`` (e-mail).  ``ReliableNotifier`` wraps any of t
 durable ``Outbox`` so that a failed notification never loses or blocks an approval.
 """
 
+from gateway.http import RetryPolicy
 from gateway.notify.errors import NotificationError
 from gateway.notify.file import FileNotifier
 from gateway.notify.model import Notification, NotificationKind
 from gateway.notify.notifier import Notifier
 from gateway.notify.outbox import Outbox, PendingNotification
 from gateway.notify.reliable import FlushReport, ReliableNotifier
-from gateway.notify.retry import RetryPolicy
 from gateway.notify.slack import SlackBotSettings, SlackNotifier, SlackWebhookSettings
 from gateway.notify.smtp import SmtpNotifier, SmtpSettings
 from gateway.notify.teams import TeamsNotifier, TeamsSettings

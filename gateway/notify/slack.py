@@ -10,7 +10,7 @@ with the body ``ok``, or a 4xx with a short error code as the body (``invalid_pa
 when set, otherwise to each of the notification's recipients (channel or user ids).
 
 Both retry connection failures, 5xx and 429 (honouring ``Retry-After``), see
-``gateway.notify.retry``.  Blocks: a header (the title), a section (the text), a section of
+``gateway.http``.  Blocks: a header (the title), a section (the text), a section of
 fields and a button for the link; ``text`` is the plain fallback shown in notifications.
 """
 
@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from gateway.http import RetryingClient, RetryPolicy, hide_url_in_logs, map_failure, open_client
 from gateway.notify.errors import NotificationError
 from gateway.notify.model import Notification
-from gateway.notify.retry import RetryPolicy, hide_url_in_logs, post_with_retries
 
 __all__ = ["SlackBotSettings", "SlackNotifier", "SlackWebhookSettings", "slack_blocks"]
 
@@ -88,23 +88,30 @@ class SlackNotifier:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
-        self._retry = retry or RetryPolicy()
-        self._sleep = sleep
         if isinstance(settings, SlackWebhookSettings):
-            url = settings.webhook_url.get_secret_value()
-            hide_url_in_logs(url)
-            self._where = f"Slack webhook at {httpx.URL(url).host}"
+            secret = settings.webhook_url.get_secret_value()
+            hide_url_in_logs(secret)
+            self._where = f"Slack webhook at {httpx.URL(secret).host}"
+            token = None
         else:
+            secret = settings.token.get_secret_value()
             self._where = f"Slack chat.postMessage at {httpx.URL(settings.api_url).host}"
-        self._client = httpx.Client(
-            timeout=settings.timeout_seconds, transport=transport, follow_redirects=False
+            token = settings.token
+        client = open_client(timeout=settings.timeout_seconds, token=token, transport=transport)
+        self._http = RetryingClient(
+            client,
+            name="slack",
+            policy=retry or RetryPolicy(),
+            unavailable=lambda failure: map_failure(failure, NotificationError),
+            sleep=sleep,
+            secrets=(secret,),
         )
 
     def __repr__(self) -> str:
         return f"SlackNotifier({self._where!r})"
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
     def __enter__(self) -> SlackNotifier:
         return self
@@ -127,9 +134,7 @@ class SlackNotifier:
             self._post_message({"channel": channel, **body}, self._settings)
 
     def _webhook(self, body: dict[str, Any], url: str) -> None:
-        response = post_with_retries(
-            self._client, url, body, where=self._where, policy=self._retry, sleep=self._sleep
-        )
+        response = self._http.request("POST", url, json=body, where=self._where)
         answer = response.text.strip()
         if response.status_code == 200 and answer == "ok":
             return
@@ -141,15 +146,8 @@ class SlackNotifier:
 
     def _post_message(self, body: dict[str, Any], settings: SlackBotSettings) -> None:
         token = settings.token.get_secret_value()
-        response = post_with_retries(
-            self._client,
-            f"{settings.api_url.rstrip('/')}/chat.postMessage",
-            body,
-            where=self._where,
-            policy=self._retry,
-            sleep=self._sleep,
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        url = f"{settings.api_url.rstrip('/')}/chat.postMessage"
+        response = self._http.request("POST", url, json=body, where=self._where)
         try:
             answer = response.json()
         except ValueError:

@@ -18,9 +18,9 @@ from email.utils import formatdate, make_msgid
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from gateway.http import RetryPolicy
 from gateway.notify.errors import NotificationError
 from gateway.notify.model import Notification
-from gateway.notify.retry import RetryPolicy
 
 __all__ = ["SmtpNotifier", "SmtpSettings", "email_message"]
 

@@ -9,7 +9,7 @@ Two kinds of webhook, both a secret URL:
 - a legacy Office 365 connector takes that too, or a ``MessageCard`` (``card="message"``),
   and answers HTTP 200 with the body ``1``; anything else in a 200 body is its error text.
 
-Connection failures, 5xx and 429 are retried (see ``gateway.notify.retry``).
+Connection failures, 5xx and 429 are retried (see ``gateway.http``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from gateway.http import RetryingClient, RetryPolicy, hide_url_in_logs, map_failure, open_client
 from gateway.notify.errors import NotificationError
 from gateway.notify.model import Notification
-from gateway.notify.retry import RetryPolicy, hide_url_in_logs, post_with_retries
 
 __all__ = ["TeamsNotifier", "TeamsSettings", "adaptive_card", "message_card"]
 
@@ -94,20 +94,23 @@ class TeamsNotifier:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
-        self._retry = retry or RetryPolicy()
-        self._sleep = sleep
         url = settings.webhook_url.get_secret_value()
         hide_url_in_logs(url)
         self._where = f"Teams webhook at {httpx.URL(url).host}"
-        self._client = httpx.Client(
-            timeout=settings.timeout_seconds, transport=transport, follow_redirects=False
+        self._http = RetryingClient(
+            open_client(timeout=settings.timeout_seconds, transport=transport),
+            name="teams",
+            policy=retry or RetryPolicy(),
+            unavailable=lambda failure: map_failure(failure, NotificationError),
+            sleep=sleep,
+            secrets=(url,),
         )
 
     def __repr__(self) -> str:
         return f"TeamsNotifier({self._where!r})"
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
     def __enter__(self) -> TeamsNotifier:
         return self
@@ -118,14 +121,7 @@ class TeamsNotifier:
     def send(self, notification: Notification) -> None:
         url = self._settings.webhook_url.get_secret_value()
         shape = adaptive_card if self._settings.card == "adaptive" else message_card
-        response = post_with_retries(
-            self._client,
-            url,
-            shape(notification),
-            where=self._where,
-            policy=self._retry,
-            sleep=self._sleep,
-        )
+        response = self._http.request("POST", url, json=shape(notification), where=self._where)
         answer = response.text.strip()
         if response.status_code == 202 or (response.status_code == 200 and answer == "1"):
             return

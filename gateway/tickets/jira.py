@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import httpx
 
+from gateway.http import open_client
 from gateway.tickets.errors import (
     HelpDeskError,
     SignatureError,
@@ -34,7 +35,7 @@ from gateway.tickets.jsontext import dumps_kept
 from gateway.tickets.model import Ticket, TicketEvent
 from gateway.tickets.payloads import jira_polled_event, jira_ticket
 from gateway.tickets.settings import JiraSettings
-from gateway.tickets.transport import DeskHttp, RetryLimits
+from gateway.tickets.transport import DeskHttp, desk_policy
 from gateway.tickets.writeback import WriteBack, WriteBackKind
 
 __all__ = ["SIGNATURE_HEADER", "JiraDesk", "jira_signature", "verify_jira_signature"]
@@ -89,16 +90,15 @@ class JiraDesk:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        client = httpx.Client(
-            base_url=settings.base_url.rstrip("/"),
-            auth=(settings.email, settings.api_token.get_secret_value()),
+        client = open_client(
+            base_url=settings.base_url,
+            basic=(settings.email, settings.api_token),
             timeout=settings.timeout_seconds,
             verify=settings.verify_tls,
             transport=transport,
-            headers={"Accept": "application/json"},
         )
-        limits = RetryLimits(settings.max_retries, 0.5, settings.max_wait_seconds)
-        self._http = DeskHttp("Jira", client, limits, describe_error, sleep=sleep)
+        policy = desk_policy(settings.max_retries, settings.max_wait_seconds)
+        self._http = DeskHttp("Jira", client, policy, describe_error, sleep=sleep)
 
     def __repr__(self) -> str:
         return f"JiraDesk({self.settings.base_url!r})"

@@ -17,13 +17,14 @@ from typing import Any
 
 import httpx
 
+from gateway.http import open_client
 from gateway.tickets.errors import HelpDeskError, TicketEventError, UnknownTicketError
 from gateway.tickets.helpdesk import PollBatch, Rejected
 from gateway.tickets.jsontext import dumps_kept
 from gateway.tickets.model import Ticket, TicketEvent
 from gateway.tickets.payloads import servicenow_event, servicenow_ticket
 from gateway.tickets.settings import ServiceNowSettings
-from gateway.tickets.transport import DeskHttp, RetryLimits
+from gateway.tickets.transport import DeskHttp, desk_policy
 from gateway.tickets.writeback import WriteBack, WriteBackKind
 
 __all__ = ["FIELDS", "ServiceNowDesk"]
@@ -59,16 +60,15 @@ class ServiceNowDesk:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        client = httpx.Client(
-            base_url=settings.instance_url.rstrip("/"),
-            auth=(settings.username, settings.password.get_secret_value()),
+        client = open_client(
+            base_url=settings.instance_url,
+            basic=(settings.username, settings.password),
             timeout=settings.timeout_seconds,
             verify=settings.verify_tls,
             transport=transport,
-            headers={"Accept": "application/json"},
         )
-        limits = RetryLimits(settings.max_retries, 0.5, settings.max_wait_seconds)
-        self._http = DeskHttp("ServiceNow", client, limits, describe_error, sleep=sleep)
+        policy = desk_policy(settings.max_retries, settings.max_wait_seconds)
+        self._http = DeskHttp("ServiceNow", client, policy, describe_error, sleep=sleep)
         self._path = f"/api/now/table/{settings.table}"
 
     def __repr__(self) -> str:

@@ -128,6 +128,16 @@ def test_429_honours_retry_after_and_5xx_backs_off(server: WebhookServer) -> Non
     assert len(server.requests) == 4
 
 
+def test_a_rate_limit_until_an_http_date_is_waited_out_within_the_cap(
+    server: WebhookServer,
+) -> None:
+    server.rate_limit(1, retry_after="Fri, 01 Jan 2100 00:00:00 GMT")
+    waits: list[float] = []
+    webhook(server, waits).send(NOTE)
+    assert waits == [30.0]  # the date asks for decades; max_wait_seconds caps it
+    assert len(server.requests) == 2
+
+
 def test_retries_give_up_after_the_policy_allows(server: WebhookServer) -> None:
     server.fail(3, status=500)
     waits: list[float] = []

@@ -165,6 +165,17 @@ def test_a_help_desk_that_is_down_during_a_webhook_raises_for_a_later_retry(
     assert raised.value.retry_after == 7.0
 
 
+def test_a_retry_after_date_is_carried_by_the_unavailable_error(
+    sn_desk: Desk, server: ServiceNowServer
+) -> None:
+    record = server.add(_tom(1, "2024-05-01 09:00:00", "Question"))
+    server.rate_limit(4, retry_after="Wed, 21 Oct 2015 07:28:00 GMT")
+    with pytest.raises(HelpDeskUnavailableError) as raised:
+        sn_desk.service.receive_delivery("servicenow", json.dumps(record).encode(), {})
+    assert raised.value.retry_after == 0.0  # a moment already past: try again now
+    assert "rate limited (HTTP 429) after 4 attempts" in str(raised.value)
+
+
 def test_write_backs_wait_in_the_outbox_while_the_desk_is_down(
     sn_desk: Desk, server: ServiceNowServer
 ) -> None:

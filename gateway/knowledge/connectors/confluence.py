@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
 
+from gateway.http import open_client
 from gateway.knowledge.article import ArticleMeta, PublishedCopy
 from gateway.knowledge.connectors.html import article_html
-from gateway.knowledge.connectors.http import call_json
+from gateway.knowledge.connectors.http import call_json, knowledge_http
 from gateway.knowledge.errors import PublishError
 
 __all__ = ["ConfluenceSettings", "ConfluenceSpace"]
@@ -56,13 +57,13 @@ class ConfluenceSpace:
         self, settings: ConfluenceSettings, *, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.settings = settings
-        self._client = httpx.Client(
-            base_url=str(settings.base_url).rstrip("/"),
-            auth=httpx.BasicAuth(settings.username, settings.token.get_secret_value()),
-            headers={"Accept": "application/json"},
+        client = open_client(
+            base_url=str(settings.base_url),
+            basic=(settings.username, settings.token),
             timeout=settings.timeout_seconds,
             transport=transport,
         )
+        self._http = knowledge_http(SYSTEM, client)
 
     def _page(self, article: ArticleMeta, version: int | None) -> dict[str, Any]:
         page: dict[str, Any] = {
@@ -79,7 +80,7 @@ class ConfluenceSpace:
 
     def _find(self, article: ArticleMeta) -> dict[str, Any] | None:
         params = {"spaceKey": self.settings.space_key, "title": article.title, "expand": "version"}
-        body = call_json(self._client, SYSTEM, "GET", CONTENT, params=params)
+        body = call_json(self._http, "GET", CONTENT, params=params)
         results = body.get("results")
         if isinstance(results, list) and results and isinstance(results[0], dict):
             return results[0]
@@ -89,20 +90,18 @@ class ConfluenceSpace:
         earlier = article.published.get(self.name)
         if earlier is not None:
             page: dict[str, Any] | None = call_json(
-                self._client, SYSTEM, "GET", f"{CONTENT}/{earlier.id}", params={"expand": "version"}
+                self._http, "GET", f"{CONTENT}/{earlier.id}", params={"expand": "version"}
             )
         else:
             page = self._find(article)
         if page is None:
-            result = call_json(
-                self._client, SYSTEM, "POST", CONTENT, json=self._page(article, None)
-            )
+            result = call_json(self._http, "POST", CONTENT, json=self._page(article, None))
         else:
             page_id = str(page.get("id") or "")
             if not page_id.isdigit():
                 raise PublishError(f"{SYSTEM}: the page has no id")
             body = self._page(article, _version(page) + 1) | {"id": page_id}
-            result = call_json(self._client, SYSTEM, "PUT", f"{CONTENT}/{page_id}", json=body)
+            result = call_json(self._http, "PUT", f"{CONTENT}/{page_id}", json=body)
         page_id = str(result.get("id") or "")
         if not page_id:
             raise PublishError(f"{SYSTEM}: the answer has no page id")
@@ -115,4 +114,4 @@ class ConfluenceSpace:
         )
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()

@@ -1,36 +1,26 @@
-"""HTTP calls to a knowledge base, their failures in the gateway's terms.
+"""HTTP calls to a knowledge base, their failures in the gateway's terms (``gateway.http``).
 
 Connection failures, timeouts, 429 and 5xx answers mean the system is unavailable
-(``TargetUnavailableError``: the runtime tries again later); any other 4xx is a refusal
-(``PublishError`` with the status and the system's own short message).  Errors name the
-system, the method and the path, never a credential.
+(``TargetUnavailableError``: the runtime tries again later, so a call here is made once);
+any other 4xx is a refusal (``PublishError`` with the status and the system's own short
+message).  Errors name the system, the method and the path, never a credential.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from gateway.errors import ConfigError, TargetUnavailableError
+from gateway.errors import TargetUnavailableError
+from gateway.http import Failure, RetryingClient, RetryPolicy, map_failure, secret_from_env
 from gateway.knowledge.errors import PublishError
 from gateway.knowledge.text import one_line
 
-__all__ = ["call_json", "secret_from_env"]
+__all__ = ["call_json", "knowledge_http", "secret_from_env"]
 
-
-def secret_from_env(section: str, table: dict[str, Any], key: str) -> dict[str, Any]:
-    """``table`` with ``key`` read from the environment variable ``KEY_env`` names."""
-    settings = {name: value for name, value in table.items() if name != f"{key}_env"}
-    variable = table.get(f"{key}_env")
-    if variable is None:
-        return settings
-    value = os.environ.get(str(variable))
-    if not value:
-        raise ConfigError(f"{section}.{key}_env: environment variable {variable} is not set")
-    settings[key] = value
-    return settings
+_ONCE = RetryPolicy(max_retries=0)
 
 
 def _message(response: httpx.Response) -> str:
@@ -47,18 +37,30 @@ def _message(response: httpx.Response) -> str:
     return ""
 
 
-def call_json(
-    client: httpx.Client, system: str, method: str, path: str, **options: Any
-) -> dict[str, Any]:
+def _unavailable(system: str) -> Callable[[Failure], Exception]:
+    def message(failure: Failure) -> str:
+        call = f"{failure.method} {failure.url}"
+        if failure.timed_out:
+            return f"{call} timed out"
+        if failure.response is None:
+            return f"{call}: {failure.error_name}"
+        return f"{call} answered {failure.status}"
+
+    def error(failure: Failure) -> TargetUnavailableError:
+        return map_failure(failure, lambda text: TargetUnavailableError(system, text), message)
+
+    return error
+
+
+def knowledge_http(system: str, client: httpx.Client) -> RetryingClient:
+    """``client`` behind the knowledge bases' error mapping, each call made once."""
+    return RetryingClient(client, name=system, policy=_ONCE, unavailable=_unavailable(system))
+
+
+def call_json(http: RetryingClient, method: str, path: str, **options: Any) -> dict[str, Any]:
     """One request; the JSON object it answers with."""
-    try:
-        response = client.request(method, path, **options)
-    except httpx.TimeoutException:
-        raise TargetUnavailableError(system, f"{method} {path} timed out") from None
-    except httpx.TransportError as exc:
-        raise TargetUnavailableError(system, f"{method} {path}: {type(exc).__name__}") from None
-    if response.status_code == 429 or response.status_code >= 500:
-        raise TargetUnavailableError(system, f"{method} {path} answered {response.status_code}")
+    system = http.name
+    response = http.request(method, path, **options)
     if response.status_code >= 400:
         why = _message(response)
         raise PublishError(

@@ -16,9 +16,10 @@ from typing import Any, Literal, cast
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
 
+from gateway.http import open_client
 from gateway.knowledge.article import ArticleMeta, PublishedCopy
 from gateway.knowledge.connectors.html import article_html
-from gateway.knowledge.connectors.http import call_json
+from gateway.knowledge.connectors.http import call_json, knowledge_http
 from gateway.knowledge.errors import PublishError
 
 __all__ = ["ServiceNowKnowledge", "ServiceNowKnowledgeSettings"]
@@ -65,20 +66,17 @@ class ServiceNowKnowledge:
     ) -> None:
         self.settings = settings
         self._base = str(settings.instance_url).rstrip("/")
-        auth: httpx.Auth | None = None
-        headers = {"Accept": "application/json"}
-        if settings.token is not None:
-            headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
-        else:  # the settings hold a username and password when they hold no token
-            password = cast(SecretStr, settings.password).get_secret_value()
-            auth = httpx.BasicAuth(str(settings.username), password)
-        self._client = httpx.Client(
+        basic = None
+        if settings.token is None:  # then the settings hold a username and password
+            basic = (str(settings.username), cast(SecretStr, settings.password))
+        client = open_client(
             base_url=self._base,
-            auth=auth,
-            headers=headers,
+            token=settings.token,
+            basic=basic,
             timeout=settings.timeout_seconds,
             transport=transport,
         )
+        self._http = knowledge_http(SYSTEM, client)
 
     def _fields(self, article: ArticleMeta) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -95,8 +93,7 @@ class ServiceNowKnowledge:
     def _find(self, article: ArticleMeta) -> str | None:
         query = f"kb_knowledge_base={self.settings.knowledge_base}^metaLIKE{_marker(article)}"
         body = call_json(
-            self._client,
-            SYSTEM,
+            self._http,
             "GET",
             TABLE,
             params={"sysparm_query": query, "sysparm_limit": "1", "sysparm_fields": "sys_id"},
@@ -111,9 +108,9 @@ class ServiceNowKnowledge:
         sys_id = earlier.id if earlier is not None else self._find(article)
         fields = self._fields(article)
         if sys_id is None:
-            body = call_json(self._client, SYSTEM, "POST", TABLE, json=fields)
+            body = call_json(self._http, "POST", TABLE, json=fields)
         else:
-            body = call_json(self._client, SYSTEM, "PATCH", f"{TABLE}/{sys_id}", json=fields)
+            body = call_json(self._http, "PATCH", f"{TABLE}/{sys_id}", json=fields)
         record = body.get("result")
         if not isinstance(record, dict) or not record.get("sys_id"):
             raise PublishError(f"{SYSTEM}: the answer has no result.sys_id")
@@ -122,4 +119,4 @@ class ServiceNowKnowledge:
         return PublishedCopy(id=str(record["sys_id"]), version=article.version, url=url)
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
