@@ -52,6 +52,7 @@ bench: $(STAMP)  ## every benchmark, with ratios against the naive baselines
 	$(BIN)/python -m benchmarks.troubleshooting
 	$(BIN)/python -m benchmarks.selfservice
 	$(BIN)/python -m benchmarks.knowledge
+	$(BIN)/python -m benchmarks.cel_candidates
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .pytest_cache .ruff_cache .hypothesis
