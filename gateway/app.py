@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,6 +27,7 @@ from gateway.config import (
 )
 from gateway.enforcement.point import EnforcementPoint, conflict_event, decision_event
 from gateway.errors import ConfigError
+from gateway.http.secrets import secret_from_env
 from gateway.identity.directory import DirectoryConnector
 from gateway.identity.resolver import IdentityResolver, ResolverSettings
 from gateway.identity.static import StaticDirectory
@@ -67,16 +67,8 @@ def _secret_from_env(
     kind: str, table: dict[str, Any], key: str, *, section: str = "identity"
 ) -> dict[str, Any]:
     """The connector settings with the secret read from the environment variable named
-    by ``KEY_env``; the variable's value never reaches a message."""
-    settings = {name: value for name, value in table.items() if name != f"{key}_env"}
-    variable = table.get(f"{key}_env")
-    if not variable:
-        raise ConfigError(f"{section}.{kind}.{key}_env: name the environment variable holding it")
-    value = os.environ.get(str(variable))
-    if not value:
-        raise ConfigError(f"{section}.{kind}.{key}_env: environment variable {variable} is not set")
-    settings[key] = value
-    return settings
+    by ``KEY_env`` (the one reader, ``gateway.http.secret_from_env``)."""
+    return secret_from_env(f"{section}.{kind}", table, key, required=True)
 
 
 def _settings(

@@ -10,7 +10,7 @@ parent's answer until it is given its own.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -30,6 +30,7 @@ from gateway.callers.errors import (
     ForbiddenError,
     KeySetUnavailableError,
 )
+from gateway.clock import utcnow
 from gateway.enforcement.errors import PolicyDeniedError
 from gateway.errors import (
     AuditError,
@@ -156,10 +157,6 @@ _REASONED = frozenset({AuthenticationError, ForbiddenError, ApprovalError})
 _INTERNAL = (500, "internal-error", "Internal error")
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def problem_for(error: GatewayError, *, now: datetime | None = None) -> ApiProblem:
     """The problem that answers ``error``; an error the mapping does not know gives a 500
     whose detail says nothing more."""
@@ -174,7 +171,7 @@ def problem_for(error: GatewayError, *, now: datetime | None = None) -> ApiProbl
     if status == 401:
         headers = {"WWW-Authenticate": AUTHENTICATE}
     elif isinstance(error, StepUpLockedError):
-        wait = (error.until - (now or _utcnow())).total_seconds()
+        wait = (error.until - (now or utcnow())).total_seconds()
         headers = {"Retry-After": str(max(1, math.ceil(wait)))}
     scope = getattr(error, "scope", None)
     if isinstance(scope, str):
