@@ -113,6 +113,8 @@ class ExecutorCore:
         self._sealer = sealer
         self._clock = clock
         self._new_id = new_id
+        # who is told when a step opens an approval (self-service runs tell the same people)
+        self.approval_opened = approval_opened
         self._guard = StepGuard(gateway, approval_opened=approval_opened)
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="action")
         # Background advances wait on their actions: they get their own threads, so they

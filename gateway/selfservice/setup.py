@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from gateway.approvals.model import ApprovalRequest
-from gateway.approvals.notices import approval_notice, approvers_to_ask
 from gateway.clock import Clock, utcnow
 from gateway.config import GatewayConfig
 from gateway.devices.inventory import YamlDeviceInventory
 from gateway.identity.static import StaticDirectoryFile
-from gateway.notify.model import NotificationKind
 from gateway.runtime.executor import Executor
 from gateway.selfservice.catalog import Catalog
 from gateway.selfservice.inputs import ApprovedSoftware, InventoryDevices, ValueSource
@@ -37,9 +34,8 @@ def open_selfservice(
     *,
     clock: Clock | None = None,
 ) -> SelfService:
-    """The catalog over the runtime ``executor``; close with ``service.close()``."""
-    from gateway.app import build_notifier
-
+    """The catalog over the runtime ``executor``; close with ``service.close()``.  Approvers
+    of a run are told through the runtime's own channel."""
     settings = config.selfservice
     catalog = Catalog.load(settings.catalog, executor.workflows)
     known = settings.catalog / settings.inventory
@@ -48,13 +44,6 @@ def open_selfservice(
         "approved_software": ApprovedSoftware(gateway.directory, listed_software(config)),
         "devices": InventoryDevices(inventory),
     }
-    notifier = build_notifier(config.notifications)
-
-    def ask_approvers(item: ApprovalRequest) -> None:
-        notifier.send(
-            approval_notice(NotificationKind.APPROVAL_REQUESTED, item, approvers_to_ask(item))
-        )
-
     audit = getattr(gateway, "audit", None)
     return SelfService(
         catalog,
@@ -65,6 +54,6 @@ def open_selfservice(
         sources,
         audit=audit.append if audit is not None else None,
         visibility_ttl=settings.visibility_cache_seconds,
-        approval_opened=ask_approvers,
+        approval_opened=executor.approval_opened,  # told as the runtime tells them
         clock=clock or utcnow,
     )

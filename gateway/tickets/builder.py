@@ -3,8 +3,8 @@ and runtime (the composition of ``gateway/tickets``)."""
 
 from __future__ import annotations
 
-from gateway.app import Gateway
 from gateway.config import GatewayConfig
+from gateway.enforcement.point import EnforcementPoint
 from gateway.runtime.executor import Executor
 from gateway.tickets.catalog import SoftwareCatalog
 from gateway.tickets.helpdesk import HelpDesk
@@ -27,7 +27,11 @@ def load_configured_triggers(config: GatewayConfig, executor: Executor) -> Trigg
 
 
 def open_ticket_service(
-    config: GatewayConfig, gateway: Gateway, executor: Executor, *, advance: Advance = "inline"
+    config: GatewayConfig,
+    gateway: EnforcementPoint,
+    executor: Executor,
+    *,
+    advance: Advance = "inline",
 ) -> TicketService:
     """The configured ticket service; close it with ``close()``."""
     settings = config.tickets

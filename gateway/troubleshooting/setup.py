@@ -6,9 +6,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gateway.app import Gateway
 from gateway.config import GatewayConfig
 from gateway.definitions import definition_files
+from gateway.enforcement.point import EnforcementPoint
 from gateway.errors import SourceError
 from gateway.policy.request import AccessRequest
 from gateway.troubleshooting.diagnostics import (
@@ -44,7 +44,7 @@ def load_trees(config: GatewayConfig) -> TreeCatalog:
     return TreeCatalog.load(settings.trees, workflow_ids(config.runtime.workflows))
 
 
-def diagnostics_permit(gateway: Gateway) -> Permit:
+def diagnostics_permit(gateway: EnforcementPoint) -> Permit:
     """Checks reaching a host are decided like any request: ``diagnostics.run`` on
     ``host:<target>`` for the technician, audited."""
 
@@ -63,7 +63,7 @@ def diagnostics_permit(gateway: Gateway) -> Permit:
 
 
 def open_troubleshooting(
-    config: GatewayConfig, gateway: Gateway, workflows: WorkflowStarter | None
+    config: GatewayConfig, gateway: EnforcementPoint, workflows: WorkflowStarter | None
 ) -> TroubleshootingEngine:
     """The engine with the configured trees, store, checks and offline mode; actions go
     through ``workflows`` (the executor from ``gateway.app.open_runtime``) and ``gateway``

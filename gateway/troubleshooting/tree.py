@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.definitions import DefinitionKind, Loaded, load_definition, load_definitions
+from gateway.troubleshooting.edges import Edge, edges_of
 from gateway.troubleshooting.errors import UnknownTreeError
 from gateway.troubleshooting.model import (
-    ActionNode,
-    DiagnosticNode,
     Node,
-    OutcomeNode,
     QuestionNode,
     TreeDefinition,
 )
@@ -33,41 +31,6 @@ __all__ = [
     "tree_from_definition",
     "tree_from_snapshot",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Edge:
-    """One way out of a node: ``kind`` is branch, default, fallback, offline, exhausted,
-    succeeded or failed; ``loc`` is where the target is written in the file."""
-
-    source: str
-    target: str
-    kind: str
-    loc: tuple[str, ...]
-    index: int = -1  # the branch's position, for kind "branch"
-
-
-def edges_of(node_id: str, node: Node) -> list[Edge]:
-    """Every edge leaving ``node``, in the order the engine considers them."""
-    at = ("nodes", node_id)
-    found: list[Edge] = []
-    if node.exhausted is not None:
-        found.append(Edge(node_id, node.exhausted, "exhausted", (*at, "exhausted")))
-    if isinstance(node, OutcomeNode):
-        return found
-    if isinstance(node, ActionNode):
-        found.append(Edge(node_id, node.succeeded, "succeeded", (*at, "succeeded")))
-        found.append(Edge(node_id, node.failed, "failed", (*at, "failed")))
-        return found
-    for index, branch in enumerate(node.branches):
-        found.append(Edge(node_id, branch.goto, "branch", (*at, "branches", str(index)), index))
-    if node.default is not None:
-        found.append(Edge(node_id, node.default, "default", (*at, "default")))
-    if isinstance(node, DiagnosticNode):
-        found.append(Edge(node_id, node.fallback, "fallback", (*at, "fallback")))
-        if node.offline is not None:
-            found.append(Edge(node_id, node.offline, "offline", (*at, "offline")))
-    return found
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway.errors import SourceProblem
 from gateway.expressions import ExpressionError, parse_expression, parse_template
+from gateway.troubleshooting.edges import Edge, edges_of
 from gateway.troubleshooting.model import (
     CHECK_PARAMETERS,
     FACT_PATTERN,
@@ -26,7 +27,6 @@ from gateway.troubleshooting.model import (
     QuestionNode,
     TreeDefinition,
 )
-from gateway.troubleshooting.tree import Edge, edges_of
 from gateway.yaml_source import YamlDocument
 
 __all__ = ["answer_fits", "check_tree", "produced_by"]
