@@ -34,15 +34,16 @@ policy: $(STAMP)  ## validate the policy bundle and run its policy tests
 	$(BIN)/gateway policy check
 	$(BIN)/gateway policy test
 
-servers:  ## install the servers the tests start (slapd), or say how
+servers:  ## install the servers the tests start (slapd, prometheus), or say how
 	@bash .ci/servers
 
 test: servers check policy  ## the whole suite with its coverage gates
-	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90
+	$(BIN)/pytest -n auto --dist worksteal --cov --cov-report=term --cov-fail-under=90
 	$(BIN)/coverage report --include='$(CRITICAL)' --fail-under=100 --skip-covered
 
 bench: $(STAMP)  ## every benchmark, with ratios against the naive baselines
 	$(BIN)/python -m benchmarks.decisions
+	$(BIN)/python -m benchmarks.changes
 	$(BIN)/python -m benchmarks.audit
 	$(BIN)/python -m benchmarks.identity
 	$(BIN)/python -m benchmarks.obligations
@@ -50,6 +51,7 @@ bench: $(STAMP)  ## every benchmark, with ratios against the naive baselines
 	$(BIN)/python -m benchmarks.http_decisions
 	$(BIN)/python -m benchmarks.tickets
 	$(BIN)/python -m benchmarks.troubleshooting
+	$(BIN)/python -m benchmarks.monitoring
 	$(BIN)/python -m benchmarks.selfservice
 	$(BIN)/python -m benchmarks.knowledge
 	$(BIN)/python -m benchmarks.cel_candidates

@@ -1,14 +1,14 @@
-"""The engines compared by ``benchmarks.cel_candidates``: the home-made language, and CEL
-through ``common-expression-language`` (import ``cel``) and ``cel-python`` (import
-``celpy``), each with the scope converted on every call or once per scope.
+"""The engines measured by ``benchmarks.cel_candidates`` on the shipped definitions: the
+gateway's wrapper (``gateway.expressions``, what ships), and the bare libraries it was chosen
+among, ``common-expression-language`` (import ``cel``) and ``cel-python`` (import ``celpy``),
+each with the scope converted on every call or once per scope.
 
-Templates in CEL are a ``{{ }}`` splitter (``split_template``) with a CEL expression inside
-each pair of braces; text parts are written as the home-made language writes them.
+For the bare libraries a template is a ``{{ }}`` splitter (``split_template``) with a CEL
+expression inside each pair of braces, and text parts written by the gateway's text rules.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +16,13 @@ from typing import Any
 import cel
 import celpy
 
-from benchmarks.cel_shipped import CEL_TEXT, Shipped
-from gateway.expressions import Expression, Template
+from gateway.expressions import Scope
 from gateway.expressions.expression import _parse_expression
 from gateway.expressions.template import _parse_template
+from gateway.expressions.text import to_text
+from gateway.expressions.tokens import string_end
 
-# -- templates: a {{ }} splitter that leaves CEL inside ----------------------------------
+# -- templates for the bare libraries: a {{ }} splitter that leaves CEL inside -------------
 
 
 class TemplateSyntaxError(ValueError):
@@ -29,11 +30,7 @@ class TemplateSyntaxError(ValueError):
 
 
 def split_template(text: str) -> list[str | tuple[str, int]]:
-    """Text parts and ``(expression, offset)`` parts of a template.
-
-    An expression ends at the first ``}}`` outside CEL string literals and outside
-    ``{...}`` map literals, so ``{{ {'a': {'b': 1}} }}`` and ``{{ '}}' }}`` work.
-    """
+    """Text parts and ``(expression, offset)`` parts of a template."""
     parts: list[str | tuple[str, int]] = []
     position = 0
     while (opening := text.find("{{", position)) >= 0:
@@ -52,54 +49,13 @@ def _expression_end(text: str, index: int) -> int:
     while index < len(text):
         char = text[index]
         if char in "'\"":
-            index = _string_end(text, index)
+            index = string_end(text, index)
             continue
         if char == "}" and depth == 0 and text.startswith("}}", index):
             return index
         depth += {"{": 1, "}": -1}.get(char, 0)
         index += 1
     raise TemplateSyntaxError(f"'{{{{' at offset {start - 2} is not closed")
-
-
-def _string_end(text: str, index: int) -> int:
-    raw = index > 0 and text[index - 1] in "rR"
-    quote = text[index] * 3 if text.startswith(text[index] * 3, index) else text[index]
-    position = index + len(quote)
-    while position < len(text):
-        if text[position] == "\\" and not raw:
-            position += 2
-        elif text.startswith(quote, position):
-            return position + len(quote)
-        else:
-            position += 1
-    raise TemplateSyntaxError(f"string literal at offset {index} is not closed")
-
-
-def to_text(value: Any) -> str:
-    """What a text template writes for a value (as the home-made language does)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list | dict):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return repr(value)
-
-
-def cel_text(entry: Shipped) -> str:
-    """The CEL of a condition or value, or the template with CEL between its braces."""
-    if entry.kind != "template":
-        return CEL_TEXT.get(entry.text, entry.text)
-    pieces = []
-    for part in split_template(entry.text):
-        if isinstance(part, str):
-            pieces.append(part)
-        else:
-            inner = part[0].strip()
-            pieces.append("{{ " + CEL_TEXT.get(inner, inner) + " }}")
-    return "".join(pieces)
 
 
 # -- the engines ------------------------------------------------------------------------
@@ -141,7 +97,7 @@ class Engine:
     run: Callable[[Any, Any], Any]
 
 
-ENGINES = {
+LIBRARIES = {
     engine.name: engine
     for engine in (
         Engine("cel (Rust)", cel.compile, dict, lambda program, scope: program.execute(scope)),
@@ -173,7 +129,7 @@ class CelTemplate:
     parts: tuple[Any, ...]  # str text, or a compiled program
 
 
-def compile_cel(engine: Engine, kind: str, text: str) -> Any:
+def compile_library(engine: Engine, kind: str, text: str) -> Any:
     """A compiled condition or value, or a ``CelTemplate`` of compiled parts."""
     if kind != "template":
         return engine.compile(text)
@@ -186,7 +142,7 @@ def compile_cel(engine: Engine, kind: str, text: str) -> Any:
     return CelTemplate(len(programs) == 1 and all(not t.strip() for t in texts), parts)
 
 
-def run_cel(engine: Engine, kind: str, compiled: Any, prepared: Any) -> Any:
+def run_library(engine: Engine, kind: str, compiled: Any, prepared: Any) -> Any:
     """Evaluate on a scope made by ``engine.prepare``."""
     if not isinstance(compiled, CelTemplate):
         value = engine.run(compiled, prepared)
@@ -201,16 +157,24 @@ def run_cel(engine: Engine, kind: str, compiled: Any, prepared: Any) -> Any:
     )
 
 
-def compile_home(kind: str, text: str) -> Expression | Template:
-    """The home-made parse, without its cache."""
+def compile_gateway(kind: str, text: str) -> Any:
+    """The gateway's compile and load checks, without its cache."""
     if kind == "template":
-        return _parse_template.__wrapped__(text)  # type: ignore[no-any-return]
-    return _parse_expression.__wrapped__(text)  # type: ignore[no-any-return]
+        return _parse_template.__wrapped__(text)
+    return _parse_expression.__wrapped__(text)
 
 
-def run_home(kind: str, compiled: Any, scope: Mapping[str, Any]) -> Any:
+def run_gateway(kind: str, compiled: Any, scope: Mapping[str, Any]) -> Any:
     if kind == "template":
         return compiled.render(scope)
     if kind == "condition":
         return compiled.evaluate_bool(scope)
     return compiled.evaluate(scope)
+
+
+GATEWAY = "gateway"
+GATEWAY_SCOPE = "gateway, Scope per scope"
+"""The wrapper with a plain mapping (converted at each call, only the roots read) and with a
+``Scope`` (converted once, shared)."""
+
+PREPARE = {GATEWAY: dict, GATEWAY_SCOPE: Scope}

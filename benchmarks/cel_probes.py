@@ -1,4 +1,4 @@
-"""Error messages and limits of the CEL candidates, next to the home-made language.
+"""Error messages and limits of the gateway's CEL wrapper, next to the bare libraries.
 
 Used by ``benchmarks.cel_candidates``.  Probes that may crash the interpreter (deep or long
 expressions) run in a child process each, so a crash is reported, not suffered.
@@ -21,33 +21,32 @@ from pydantic import SecretStr
 from benchmarks.cel_engines import plain
 from gateway.expressions import ExpressionSyntaxError, parse_expression
 from gateway.expressions.expression import _parse_expression
+from gateway.expressions.limits import MAX_EXPRESSION_LENGTH
 
 SECRET = "S3cret-Hunter2"  # a value in the scope that no message may show
 
-# (what, home-made text, CEL text): errors a loader must report with a position
+# (what, CEL text): errors a loader must report with a position
 SYNTAX = [
-    ("unclosed parenthesis", "ticket.priority <= 2 and (x", "ticket.priority <= 2 && (x"),
-    ("unclosed string", "target.status == 'disabled", "target.status == 'disabled"),
-    ("Python's `and` written in CEL", "a and b", "a and b"),
-    (
-        "dangling operator, second line",
-        "requester.id == target.id and\n  requester.mfa_enrolled and",
-        "requester.id == target.id &&\n  requester.mfa_enrolled &&",
-    ),
+    ("unclosed parenthesis", "ticket.priority <= 2 && (x"),
+    ("unclosed string", "target.status == 'disabled"),
+    ("Python's `and` written in CEL", "a and b"),
+    ("dangling operator, second line", "requester.id == target.id &&\n  requester.mfa_enrolled &&"),
 ]
-# (what, home-made text, CEL text): mistakes a loader wants to catch before any run
+# (what, CEL text): mistakes a loader wants to catch before any run
 LATE = [
-    ("unknown function", "now() > 3", "now() > 3"),
-    ("wrong argument count", "len(a, b) > 0", "size(a, b) > 0"),
-    ("bad regular expression", "matches(a, '(')", "a.matches('(')"),
+    ("unknown function", "now() > 3"),
+    ("wrong argument count", "size(a, b) > 0"),
+    ("bad regular expression", "a.matches('(')"),
+    ("comprehension macro", "xs.all(x, x > 0)"),
 ]
-# (what, home-made text, CEL text) evaluated on a scope holding SECRET
+# (what, CEL text) evaluated on a scope holding SECRET
 RUNTIME = [
-    ("missing key (step not run)", "steps.unlock.output.changed", "steps.unlock.output.changed"),
-    ("typo in a root name", "param.user == 'tom'", "param.user == 'tom'"),
-    ("field of null", "target.privileged", "target.privileged"),
-    ("string + int", "params.password + 1", "params.password + 1"),
-    ("int() of a non-number", "int(params.password)", "int(params.password)"),
+    ("missing key (step not run)", "steps.unlock.output.changed"),
+    ("typo in a root name", "param.user == 'tom'"),
+    ("field of null", "target.privileged"),
+    ("string + int", "params.password + 1"),
+    ("int() of a non-number", "int(params.password)"),
+    ("a key computed from a secret", "{'a': 1}[params.password]"),
 ]
 # (CEL text, what the CEL specification gives, as Python's repr)
 CONFORMANCE = [
@@ -81,11 +80,11 @@ def _celpy_run(program: Any, scope: dict[str, Any]) -> Any:
     return value
 
 
-_Engine = tuple[Callable[[str], Any], Callable[[Any, dict[str, Any]], Any], int]
+_Engine = tuple[Callable[[str], Any], Callable[[Any, dict[str, Any]], Any]]
 ENGINES: dict[str, _Engine] = {
-    "home-made": (lambda t: _parse_expression.__wrapped__(t), lambda p, s: p.evaluate(s), 1),
-    "cel (Rust)": (cel.compile, lambda p, s: p.execute(s), 2),
-    "celpy": (_celpy_compile, _celpy_run, 2),
+    "gateway": (lambda t: _parse_expression.__wrapped__(t), lambda p, s: p.evaluate(s)),
+    "cel (Rust)": (cel.compile, lambda p, s: p.execute(s)),
+    "celpy": (_celpy_compile, _celpy_run),
 }
 
 
@@ -109,7 +108,7 @@ def _first_line(exc: BaseException, limit: int = 110) -> str:
 
 
 def _try(name: str, text: str, scope: dict[str, Any]) -> dict[str, Any]:
-    compile_, run, _ = ENGINES[name]
+    compile_, run = ENGINES[name]
     try:
         program = compile_(text)
     except Exception as exc:
@@ -135,13 +134,8 @@ def errors() -> dict[str, Any]:
     found: dict[str, Any] = {}
     for group, cases in (("syntax", SYNTAX), ("late", LATE), ("runtime", RUNTIME)):
         found[group] = [
-            {
-                "what": what,
-                **{
-                    name: _try(name, (home, cel_)[ENGINES[name][2] - 1], _SCOPE) for name in ENGINES
-                },
-            }
-            for what, home, cel_ in cases
+            {"what": what, **{name: _try(name, text, _SCOPE) for name in ENGINES}}
+            for what, text in cases
         ]
     found["mapped"] = _mapped()
     opaque = {"params": {"user": "tom", "token": SecretStr(SECRET)}}
@@ -150,7 +144,7 @@ def errors() -> dict[str, Any]:
         {
             "text": text,
             "spec": spec,
-            **{name: _value(name, text) for name in ENGINES if name != "home-made"},
+            **{name: _value(name, text) for name in ENGINES if name != "gateway"},
         }
         for text, spec in CONFORMANCE
     ]
@@ -158,7 +152,7 @@ def errors() -> dict[str, Any]:
 
 
 def _value(name: str, text: str) -> str:
-    compile_, run, _ = ENGINES[name]
+    compile_, run = ENGINES[name]
     try:
         value = run(compile_(text), {})
     except Exception as exc:
@@ -168,14 +162,13 @@ def _value(name: str, text: str) -> str:
 
 def _mapped() -> list[str]:
     """A shipped condition broken in memory, reported as file:line and column."""
-    from benchmarks.cel_shipped import CEL_TEXT, shipped_texts
+    from benchmarks.cel_shipped import shipped_texts
 
     entry = next(e for e in shipped_texts() if e.kind == "condition")
     site = entry.sites[0]
     lines = []
-    for name, (compile_, _, flavour) in ENGINES.items():
-        text = entry.text if flavour == 1 else CEL_TEXT.get(entry.text, entry.text)
-        broken = text + (" and" if flavour == 1 else " &&")
+    for name, (compile_, _) in ENGINES.items():
+        broken = entry.text + " &&"
         try:
             compile_(broken)
         except Exception as exc:
@@ -188,7 +181,7 @@ def _mapped() -> list[str]:
 # -- limits ------------------------------------------------------------------------------
 
 _CHILD = {
-    "home-made": "from gateway.expressions import parse_expression as c\n"
+    "gateway": "from gateway.expressions import parse_expression as c\n"
     "r = lambda t: c(t).evaluate({'a': 1})\n",
     "cel (Rust)": "import cel\nr = lambda t: cel.compile(t).execute({'a': 1})\n",
     "celpy": "import celpy\ne = celpy.Environment()\n"
@@ -259,6 +252,9 @@ def limits() -> dict[str, Any]:
         "shapes_4096": {
             shape: _child("cel (Rust)", code, thread=True) for shape, code in _SHAPES.items()
         },
+        "shapes_4096_gateway": {
+            shape: _child("gateway", code, thread=True) for shape, code in _SHAPES.items()
+        },
         "flat_chain_thread": {
             terms: _child("cel (Rust)", f"'+'.join(['a'] * {terms})", thread=True)
             for terms in (2048, 5000, 10000)
@@ -267,6 +263,9 @@ def limits() -> dict[str, Any]:
     xs = list(range(300))
     big = "x" * 100_000
     found["comprehension"] = {
+        "gateway 300^3 all": _timed(
+            lambda: parse_expression("xs.all(a, xs.all(b, xs.all(c, c >= 0)))").evaluate({"xs": xs})
+        ),
         "cel (Rust) 300x300 map": _timed(
             lambda: cel.compile("xs.map(a, xs.map(b, a + b)).size()").execute({"xs": xs})
         ),
@@ -280,7 +279,7 @@ def limits() -> dict[str, Any]:
         ),
     }
     found["string_200k"] = {
-        "home-made": _timed(lambda: parse_expression("s + s").evaluate({"s": big})),
+        "gateway": _timed(lambda: parse_expression("s + s").evaluate({"s": big})),
         "cel (Rust)": _timed(lambda: cel.compile("s + s").execute({"s": big})),
         "celpy": _timed(lambda: _celpy_run(_celpy_compile("s + s"), {"s": big})),
     }
@@ -289,7 +288,7 @@ def limits() -> dict[str, Any]:
     }
     text = "a" * 5_000 + "b"
     found["regex"] = {
-        "home-made": _try("home-made", "matches(s, '(a+)+$')", {"s": text})["message"],
+        "gateway": _timed(lambda: parse_expression("s.matches('(a+)+$')").evaluate({"s": text})),
         "cel (Rust)": _timed(lambda: cel.compile("s.matches('(a+)+$')").execute({"s": text})),
         "celpy": _timed(lambda: _celpy_run(_celpy_compile("s.matches('(a+)+$')"), {"s": text})),
     }
@@ -360,7 +359,7 @@ def print_report(probes: dict[str, Any]) -> None:
             print(f"| {case['what']} | " + " | ".join(_cell(case[n]) for n in ENGINES) + " |")
         print()
     print("## CEL as specified (core library only, no extensions)\n")
-    names = [name for name in ENGINES if name != "home-made"]
+    names = [name for name in ENGINES if name != "gateway"]
     print("| CEL | specification | " + " | ".join(names) + " |")
     print("|---|---|" + "---|" * len(names))
     for case in found["conformance"]:
@@ -387,11 +386,12 @@ def print_report(probes: dict[str, Any]) -> None:
         "- cel (Rust) in a thread: "
         + ", ".join(f"{n:,}: {o}" for n, o in limits_["flat_chain_thread"].items())
     )
-    print(
-        "- cel (Rust), the deepest shapes within 4,096 characters, in a thread (with a = 1: an"
-        " error is fine, a crash is not): "
-        + ", ".join(f"`{shape}` {o}" for shape, o in limits_["shapes_4096"].items())
-    )
+    for key, name in (("shapes_4096", "cel (Rust)"), ("shapes_4096_gateway", "gateway")):
+        print(
+            f"- {name}, the deepest shapes within {MAX_EXPRESSION_LENGTH:,} characters, in a "
+            "thread (with a = 1: an error is fine, a crash is not): "
+            + ", ".join(f"`{shape}` {o}" for shape, o in limits_[key].items())
+        )
     print("\nNested comprehensions over a list from the scope (no cost limit stops them):\n")
     for what, (seconds, outcome) in limits_["comprehension"].items():
         print(f"- {what}: {seconds:.2f} s, {outcome}")

@@ -1,4 +1,5 @@
-"""Every condition and template of the shipped definitions, its CEL text, and sample scopes.
+"""Every condition and template of the shipped definitions, sample scopes, and the outcomes
+expected on them.
 
 Used by ``benchmarks.cel_candidates``.  The definitions in ``automations/`` are read with the
 project's YAML loader (``gateway.yaml_source.load_yaml``, which keeps the line of every
@@ -24,6 +25,7 @@ comparison.
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,33 +41,22 @@ AUTOMATIONS = REPO / "automations"
 
 Loc = tuple[str, ...]
 
-# The home-made expressions whose CEL differs, keyed by their text (a template's part as the
-# home-made parser strips it).  Every other expression is the same text in CEL.
-CEL_TEXT: dict[str, str] = {
-    "defined(params.duration_hours)": "has(params.duration_hours)",
-    "default(params.duration_hours, null)": (
-        "has(params.duration_hours) ? params.duration_hours : null"
-    ),
-    "' for ' + str(params.duration_hours) + ' hours' if defined(params.duration_hours) else ''": (
-        "has(params.duration_hours) ? ' for ' + string(params.duration_hours) + ' hours' : ''"
-    ),
-    "'the granted time is up' if params.reason == 'grant_expired' else 'revoked on request'": (
-        "params.reason == 'grant_expired' ? 'the granted time is up' : 'revoked on request'"
-    ),
-    # default() also covers a null target (a key read from null is undefined there).
-    "default(target.manager, 'none on record')": (
-        "target != null && has(target.manager) && target.manager != null"
-        " ? target.manager : 'none on record'"
-    ),
-    "requester.id == target.id and requester.mfa_enrolled": (
-        "requester.id == target.id && requester.mfa_enrolled"
-    ),
-    "target.status == 'disabled' or target.status == 'suspended'": (
-        "target.status == 'disabled' || target.status == 'suspended'"
-    ),
-    # the catalog always sets target (null without targets), so only null needs a fallback
-    "default(target, actor)": "target != null ? target : actor",
-}
+EXPECTED = Path(__file__).with_name("cel_expected.json")
+"""The outcome of every (text, sample scope): recorded from the home-made language the
+definitions were written in before CEL, so that the migration and every upgrade of the
+library keep the same answers.  ``python -m benchmarks.cel_candidates --record`` adds the
+gateway's answers for a new text or sample (check them), keeps the recorded ones, and drops
+those of texts that no longer ship."""
+
+
+def load_expected() -> dict[tuple[str, str, str, int], tuple[str, Any]]:
+    """``(kind, family, text, sample) -> ("ok", value) or ("error", None)``."""
+    cases = json.loads(EXPECTED.read_text(encoding="utf-8"))
+    return {
+        (c["kind"], c["family"], c["text"], c["sample"]): (c["outcome"], c.get("value"))
+        for c in cases
+    }
+
 
 PROGRESS = REPO / "gateway" / "tickets" / "progress.py"
 
@@ -232,6 +223,12 @@ def _ticket(requester: str, target: str | None, title: str | None, device: str |
     }
 
 
+def _alert(scope: dict[str, Any]) -> dict[str, Any]:
+    """A ticket that is also a firing alert naming its instance (Alertmanager webhooks)."""
+    scope["ticket"] |= {"state": "firing", "fields": {"instance": "printer-3f:9100"}}
+    return scope
+
+
 def _workflow_scope(params: dict[str, Any], changed: bool | None) -> dict[str, Any]:
     steps = (
         {}
@@ -252,6 +249,9 @@ _PARAMS = {
     "device": "tom-laptop",
     "article": "vpn-setup",
     "destination": "folder",
+    "alertname": "TargetDown",
+    "instance": "printer-3f:9100",
+    "summary": "printer-3f does not answer",
 }
 
 
@@ -284,7 +284,7 @@ def sample_scopes() -> dict[str, list[dict[str, Any]]]:
             _workflow_scope({**_PARAMS, "reason": "requested"}, changed=None),
         ],
         "ticket": [
-            _ticket("tom", "tom", "7zip", "tom-laptop"),
+            _alert(_ticket("tom", "tom", "7zip", "tom-laptop")),
             _ticket("elena", "tom", None, None),
             _ticket("tom", "sam", "7zip", None),
             _ticket("elena", "lena", None, "tom-laptop"),

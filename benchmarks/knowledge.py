@@ -34,13 +34,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from gateway.app import open_knowledge
 from gateway.audit.records import AuditRecord
 from gateway.config import KnowledgeConfig
 from gateway.knowledge.article import ArticleMeta, search_document
 from gateway.knowledge.audit_trail import AuditIndex
 from gateway.knowledge.base import KnowledgeBase
 from gateway.knowledge.collect import collect_execution
-from gateway.knowledge.destinations import open_knowledge
 from gateway.knowledge.summary import Audience
 
 GOALS_MS = {"summary_100": 50.0, "summary_10000": 2000.0, "record": 100.0, "search": 20.0}

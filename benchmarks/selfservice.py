@@ -33,14 +33,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from gateway.app import Gateway, open_runtime
+from gateway.app import Gateway, open_runtime, open_selfservice
 from gateway.audit.log import read_lines
 from gateway.audit.records import parse_record
 from gateway.config import EMBEDDED_DIRECTORY, GatewayConfig, IdentityConfig, SelfServiceConfig
 from gateway.devices.embedded import EmbeddedDeviceManager
 from gateway.policy.request import AccessRequest
 from gateway.runtime.executor import Executor
-from gateway.selfservice import RunRefusedError, RunState, SelfService, open_selfservice
+from gateway.selfservice import RunRefusedError, RunState, SelfService
 from gateway.selfservice.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]

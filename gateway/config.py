@@ -13,10 +13,40 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gateway.callers.settings import ApiConfig
+from gateway.changes.servicenow_settings import ServiceNowChangeSettings
+from gateway.config_lines import toml_lines
+from gateway.defaults import (
+    EMBEDDED_CHANGE_CALENDAR,
+    EMBEDDED_CHANGE_REGISTER,
+    EMBEDDED_DIRECTORY,
+    EMBEDDED_STATUS,
+)
+from gateway.devices.snipeit_settings import SnipeItSettings
 from gateway.errors import ConfigError
+from gateway.identity.ldap_settings import LdapSettings
+from gateway.identity.okta_settings import OktaSettings
+from gateway.identity.resolver_settings import ResolverSettings
+from gateway.knowledge.settings import KnowledgeConfig
+from gateway.notify.settings import (
+    SlackBotSettings,
+    SlackWebhookSettings,
+    SmtpSettings,
+    TeamsSettings,
+)
+from gateway.policy.settings import TrustedKeySettings
+from gateway.runtime.settings import RuntimeSettings
+from gateway.secrets import FILE_CONTEXT
+from gateway.stepup.settings import StepUpSettings
+from gateway.tickets.alertmanager_settings import AlertmanagerSettings
+from gateway.tickets.settings import JiraSettings, ServiceNowSettings
+from gateway.troubleshooting.prometheus_settings import PrometheusSettings
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
+    "EMBEDDED_CHANGE_CALENDAR",
+    "EMBEDDED_DIRECTORY",
+    "EMBEDDED_STATUS",
     "ApiConfig",
     "ApprovalsConfig",
     "AuditConfig",
@@ -35,9 +65,6 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG_NAME = "gateway.toml"
-EMBEDDED_DIRECTORY = Path(__file__).parent / "defaults" / "directory.yaml"
-EMBEDDED_CHANGE_CALENDAR = Path(__file__).parent / "defaults" / "change-calendar.ics"
-EMBEDDED_STATUS = Path(__file__).parent / "defaults" / "status.yaml"
 
 
 class PolicyConfig(BaseModel):
@@ -45,13 +72,31 @@ class PolicyConfig(BaseModel):
 
     dir: Path = Path("policies")
     watch_interval_seconds: float = Field(default=2.0, gt=0)
+    # Bundle trust (docs/adr/0013-signed-policy-bundles.md): the signers whose signatures
+    # count, and how many distinct ones a bundle needs; none: a development key signs.
+    trusted_keys: list[TrustedKeySettings] = []
+    threshold: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _threshold_reachable(self) -> PolicyConfig:
+        signers = {key.signer for key in self.trusted_keys}
+        if self.trusted_keys and self.threshold > len(signers):
+            raise ValueError(
+                f"threshold {self.threshold} exceeds the {len(signers)} trusted signers"
+            )
+        return self
+
+    def resolved(self, base: Path) -> PolicyConfig:
+        keys = [k.model_copy(update={"public_key": base / k.public_key}) for k in self.trusted_keys]
+        return self.model_copy(update={"dir": base / self.dir, "trusted_keys": keys})
 
 
 SourceKind = Literal["static", "ldap", "okta"]
 
 
-class IdentityConfig(BaseModel):
-    """Where identity facts come from, and how long they may be trusted.
+class IdentityConfig(ResolverSettings):
+    """Where identity facts come from, and how long they may be trusted (the resolver's
+    settings, ``ResolverSettings``, are this table's other fields).
 
     ``sources`` are asked in this order; the first is authoritative for privileged group
     membership unless ``authoritative`` names another.  ``ldap`` and ``okta`` hold the
@@ -64,14 +109,10 @@ class IdentityConfig(BaseModel):
     sources: list[SourceKind] = Field(default=["static"], min_length=1)
     authoritative: SourceKind | None = None
     static_file: Path = EMBEDDED_DIRECTORY
-    privileged_groups: list[str] = []
-    ttl_seconds: float = Field(default=300.0, ge=0)
-    max_stale_seconds: float = Field(default=3600.0, ge=0)
-    failure_threshold: int = Field(default=3, ge=1)
-    cooldown_seconds: float = Field(default=30.0, ge=0)
-    stale_tolerant_actions: list[str] = ["diagnostics.run"]
-    ldap: dict[str, Any] | None = None
-    okta: dict[str, Any] | None = None
+    privileged_groups: list[str] = Field(default=[])
+    stale_tolerant_actions: list[str] = Field(default=["diagnostics.run"])
+    ldap: LdapSettings | None = None
+    okta: OktaSettings | None = None
 
     @model_validator(mode="after")
     def _check_sources(self) -> IdentityConfig:
@@ -79,15 +120,9 @@ class IdentityConfig(BaseModel):
             raise ValueError(f"sources must not repeat, found {self.sources}")
         if self.authoritative is not None and self.authoritative not in self.sources:
             raise ValueError(f"authoritative source {self.authoritative!r} is not in sources")
-        for kind, secret in (("ldap", "bind_password"), ("okta", "token")):
-            table = getattr(self, kind)
-            if kind in self.sources and table is None:
+        for kind in ("ldap", "okta"):
+            if kind in self.sources and getattr(self, kind) is None:
                 raise ValueError(f"source {kind!r} needs an [identity.{kind}] table")
-            if table is not None and secret in table:
-                raise ValueError(
-                    f"{kind}.{secret}: secrets never go in the configuration file; put it in "
-                    f"an environment variable and name it in {kind}.{secret}_env"
-                )
         return self
 
 
@@ -123,21 +158,13 @@ class AuditConfig(BaseModel):
         return not self.unsafe_no_audit
 
 
-class StepUpConfig(BaseModel):
-    """TOTP step-up verification (``docs/step-up.md``)."""
+class StepUpConfig(StepUpSettings):
+    """TOTP step-up verification (``docs/step-up.md``): the service's settings
+    (``StepUpSettings``) and the switch that turns it off."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = True
-    database: Path = Path("var/stepup.db")
-    seed_key_file: Path = Path("keys/stepup-seeds.key")
-    create_seed_key: bool = True
-    issuer: str = Field(default="IT Support Gateway", min_length=1)
-    valid_window: int = Field(default=1, ge=0, le=3)
-    max_failures: int = Field(default=5, ge=1)
-    failure_window_seconds: int = Field(default=900, ge=1)
-    lockout_seconds: int = Field(default=900, ge=1)
-    recovery_code_count: int = Field(default=10, ge=1, le=50)
 
 
 class ApprovalsConfig(BaseModel):
@@ -163,10 +190,10 @@ class NotificationsConfig(BaseModel):
     channel: Literal["file", "slack_webhook", "slack_bot", "teams", "smtp"] = "file"
     file: Path = Path("var/notifications.jsonl")
     outbox: Path = Path("var/notify-outbox.sqlite3")
-    slack_webhook: dict[str, Any] | None = None
-    slack_bot: dict[str, Any] | None = None
-    teams: dict[str, Any] | None = None
-    smtp: dict[str, Any] | None = None
+    slack_webhook: SlackWebhookSettings | None = None
+    slack_bot: SlackBotSettings | None = None
+    teams: TeamsSettings | None = None
+    smtp: SmtpSettings | None = None
 
     @model_validator(mode="after")
     def _check_channel(self) -> NotificationsConfig:
@@ -174,29 +201,18 @@ class NotificationsConfig(BaseModel):
             raise ValueError(
                 f"channel {self.channel!r} needs a [notifications.{self.channel}] table"
             )
-        for name in ("slack_webhook", "slack_bot", "teams", "smtp"):
-            table = getattr(self, name) or {}
-            for secret in ("webhook_url", "token", "password"):
-                if secret in table:
-                    raise ValueError(
-                        f"{name}.{secret}: secrets never go in the configuration file; name an "
-                        f"environment variable in {name}.{secret}_env"
-                    )
         return self
 
 
-class RuntimeConfig(BaseModel):
-    """The guarded automation runtime (``docs/runtime.md``)."""
+class RuntimeConfig(RuntimeSettings):
+    """The guarded automation runtime (``docs/runtime.md``): the executor's settings
+    (``RuntimeSettings``) and where the runtime keeps its files."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     database: Path = Path("var/runtime.db")
     workflows: Path = Path("automations/workflows")
     worker_interval_seconds: float = Field(default=0.5, gt=0)
-    max_attempts: int = Field(default=5, ge=1)  # per step, for a target system that is down
-    backoff_seconds: float = Field(default=2.0, gt=0)  # first wait; doubles per attempt
-    max_backoff_seconds: float = Field(default=300.0, gt=0)
-    system_actor: str = Field(default="svc-gateway", min_length=1)  # runs automatic revocations
     output_key: Path = Path(
         "keys/runtime-outputs.key"
     )  # seals secret outputs (temporary passwords)
@@ -221,8 +237,9 @@ class TicketsConfig(BaseModel):
     # deliveries without a gateway credential (the Jira webhook), per source: a token bucket
     unauthenticated_per_minute: float = Field(default=120.0, gt=0)
     unauthenticated_burst: int = Field(default=30, ge=1)
-    servicenow: dict[str, Any] | None = None
-    jira: dict[str, Any] | None = None
+    servicenow: ServiceNowSettings | None = None
+    jira: JiraSettings | None = None
+    alertmanager: AlertmanagerSettings | None = None  # Alertmanager webhooks as triggers
 
 
 class TroubleshootingConfig(BaseModel):
@@ -235,6 +252,7 @@ class TroubleshootingConfig(BaseModel):
     diagnostic_timeout_seconds: float = Field(default=5.0, gt=0)
     offline: bool = False  # no diagnostic reaches a system: the trees' offline branches
     status_file: Path = EMBEDDED_STATUS  # what monitoring and asset checks answer
+    prometheus: PrometheusSettings | None = None  # when set, monitoring checks ask Prometheus
 
 
 class SelfServiceConfig(BaseModel):
@@ -244,62 +262,22 @@ class SelfServiceConfig(BaseModel):
 
     catalog: Path = Path("automations/catalog")
     database: Path = Path("var/selfservice.db")  # runs, quotas, refusals, analytics
-    snipeit: dict[str, Any] | None = None  # an asset manager; token from ``token_env``
+    snipeit: SnipeItSettings | None = None  # an asset manager; token from ``token_env``
     inventory: Path = Path("inventory/devices.yaml")  # who owns which device; relative: to catalog
     visibility_cache_seconds: float = Field(default=30.0, ge=0)  # who sees which item
 
 
-class KnowledgeConfig(BaseModel):
-    """Resolution documentation and the knowledge base (``docs/knowledge.md``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    articles: Path = Path("var/knowledge")  # Markdown files with front matter
-    index: Path = Path("var/knowledge.db")  # SQLite FTS5 search index
-    templates: Path | None = None  # a folder of Jinja2 templates overriding the shipped ones
-    redact_names: bool = False
-    redact_ip_addresses: bool = False
-    redact_emails: bool = True
-    redact_phone_numbers: bool = True
-    names: list[str] = []  # more names to take out when redact_names is on
-    similarity_threshold: float = Field(default=0.5, gt=0, le=1)  # same problem at or above
-    servicenow: dict[str, Any] | None = None  # kb_knowledge through the Table API
-    confluence: dict[str, Any] | None = None
-
-
-class ApiConfig(BaseModel):
-    """The HTTP API (``docs/api.md``): where it listens, its limits, and how callers
-    authenticate.  ``token_issuer`` unset means the gateway issues its own bearer tokens
-    (signed with ``token_signing_key``); set it, with ``jwks_url`` and ``audience``, to
-    accept the identity provider's tokens instead."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
-    max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    request_timeout_seconds: float = Field(default=30.0, gt=0)
-    api_keys: Path = Path("var/api-keys.db")
-    token_signing_key: Path = Path("keys/api-tokens.key")
-    token_issuer: str | None = None
-    jwks_url: str | None = None
-    audience: str = Field(default="it-support-gateway", min_length=1)
-    token_lifetime_seconds: int = Field(default=3600, ge=60, le=86_400)
-    clock_skew_seconds: int = Field(default=60, ge=0, le=600)
-
-    @model_validator(mode="after")
-    def _check_issuer(self) -> ApiConfig:
-        if (self.token_issuer is None) != (self.jwks_url is None):
-            raise ValueError("token_issuer and jwks_url go together: set both or neither")
-        return self
-
-
 class ChangesConfig(BaseModel):
-    """Change management: the calendar of freezes and maintenance windows (iCalendar)."""
+    """Change management: the calendar of freezes and maintenance windows (iCalendar), and
+    the change register (the change requests workflows may act under, docs/runtime.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     calendar: Path = EMBEDDED_CHANGE_CALENDAR  # embedded: no freezes
+    # change requests a workflow may act under (YAML), when ServiceNow is not configured
+    register_file: Path = EMBEDDED_CHANGE_REGISTER  # embedded: none
+    # ServiceNow blackout and maintenance schedules, merged with the calendar file
+    servicenow: ServiceNowChangeSettings | None = None
 
 
 class GatewayConfig(BaseModel):
@@ -323,7 +301,7 @@ class GatewayConfig(BaseModel):
         """The same configuration with relative paths made absolute against ``base``."""
         return self.model_copy(
             update={
-                "policy": self.policy.model_copy(update={"dir": base / self.policy.dir}),
+                "policy": self.policy.resolved(base),
                 "identity": self.identity.model_copy(
                     update={"static_file": base / self.identity.static_file}
                 ),
@@ -385,7 +363,10 @@ class GatewayConfig(BaseModel):
                     }
                 ),
                 "changes": self.changes.model_copy(
-                    update={"calendar": base / self.changes.calendar}
+                    update={
+                        "calendar": base / self.changes.calendar,
+                        "register_file": base / self.changes.register_file,
+                    }
                 ),
                 "stepup": self.stepup.model_copy(
                     update={
@@ -405,17 +386,28 @@ def load_config(path: Path | None = None) -> GatewayConfig:
             return GatewayConfig()
         path = candidate
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     try:
-        config = GatewayConfig.model_validate(data)
+        config = GatewayConfig.model_validate(data, context=FILE_CONTEXT)
     except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors(include_url=False)
-        )
-        raise ConfigError(f"{path}: invalid configuration: {details}") from exc
+        raise ConfigError(_located(path, toml_lines(text), exc)) from None
     return config.resolved(path.parent)
+
+
+def _located(path: Path, lines: dict[tuple[str, ...], int], error: ValidationError) -> str:
+    """``<file>:<line>: invalid configuration: <field>: <problem>``, then each further
+    problem as ``<file>:<line>: <field>: <problem>`` (never an input value)."""
+    problems = []
+    for detail in error.errors(include_url=False, include_input=False, include_context=False):
+        loc = tuple(str(part) for part in detail["loc"])
+        line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), 1)
+        problems.append((f"{path}:{line}", f"{'.'.join(loc)}: {detail['msg']}"))
+    first, *rest = problems
+    return "; ".join(
+        [f"{first[0]}: invalid configuration: {first[1]}", *(f"{w}: {p}" for w, p in rest)]
+    )

@@ -14,7 +14,7 @@ from gateway.changes.calendar import ChangeCalendar
 from gateway.clock import utcnow
 from gateway.identity.resolver import IdentityResolver
 from gateway.policy.decision_point import PolicyDecisionPoint
-from gateway.runtime.core import ExecutorCore
+from gateway.runtime.executor import Executor
 from gateway.selfservice.service import SelfService
 from gateway.stepup.service import StepUpService
 from gateway.tickets.service import TicketService
@@ -51,7 +51,7 @@ def test_services_read_the_one_clock_unless_given_another() -> None:
         ApprovalService,
         ApiKeyStore,
         ChangeCalendar,
-        ExecutorCore,
+        Executor,
         PolicyDecisionPoint,
         SelfService,
         StepUpService,

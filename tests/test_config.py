@@ -124,25 +124,36 @@ def test_a_file_that_is_not_utf8_is_invalid_toml(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "details"),
     [
-        ("[polcy]\n", "polcy: Extra inputs are not permitted"),
-        ("[policy]\nfolder = 'x'\n", "policy.folder: Extra inputs are not permitted"),
+        ("[polcy]\n", "{path}:1: invalid configuration: polcy: Extra inputs are not permitted"),
         (
-            "[policy]\nwatch_interval_seconds = 'often'\n",
-            "policy.watch_interval_seconds: Input should be a valid number, "
-            "unable to parse string as a number",
+            "[policy]\nfolder = 'x'\n",
+            "{path}:2: invalid configuration: policy.folder: Extra inputs are not permitted",
         ),
         (
-            "[policy]\nwatch_interval_seconds = 0\n",
-            "policy.watch_interval_seconds: Input should be greater than 0",
+            "[policy]\nwatch_interval_seconds = 'often'\n",
+            "{path}:2: invalid configuration: policy.watch_interval_seconds: Input should be a "
+            "valid number, unable to parse string as a number",
+        ),
+        (
+            "# the policy\n\n[policy]\nwatch_interval_seconds = 0\n",
+            "{path}:4: invalid configuration: policy.watch_interval_seconds: Input should be "
+            "greater than 0",
         ),
         (
             "[identity]\nsources = ['ad']\n",
-            "identity.sources.0: Input should be 'static', 'ldap' or 'okta'",
+            "{path}:2: invalid configuration: identity.sources.0: Input should be 'static', "
+            "'ldap' or 'okta'",
         ),
         (
             "[identity]\nsources = ['ad']\nstatic_file = 3\n",
-            "identity.sources.0: Input should be 'static', 'ldap' or 'okta'; "
-            "identity.static_file: Input is not a valid path for <class 'pathlib.Path'>",
+            "{path}:2: invalid configuration: identity.sources.0: Input should be 'static', "
+            "'ldap' or 'okta'; {path}:3: identity.static_file: Input is not a valid path for "
+            "<class 'pathlib.Path'>",
+        ),
+        (
+            "[identity]\nsources = [\n  'static',\n]\nttl_seconds = -1\n",
+            "{path}:5: invalid configuration: identity.ttl_seconds: Input should be greater "
+            "than or equal to 0",
         ),
     ],
     ids=[
@@ -151,10 +162,11 @@ def test_a_file_that_is_not_utf8_is_invalid_toml(tmp_path: Path) -> None:
         "a value of the wrong type is named",
         "a watch interval of zero is refused",
         "an unsupported identity source is refused",
-        "every invalid field is named",
+        "every invalid field is named with its line",
+        "a line after a multi-line array is counted",
     ],
 )
-def test_an_invalid_setting_is_a_config_error_naming_the_field(
+def test_an_invalid_setting_is_a_config_error_naming_the_file_line_and_field(
     tmp_path: Path, text: str, details: str
 ) -> None:
     path = write(tmp_path / "gateway.toml", text)
@@ -162,7 +174,7 @@ def test_an_invalid_setting_is_a_config_error_naming_the_field(
     with pytest.raises(ConfigError) as caught:
         load_config(path)
 
-    assert str(caught.value) == f"{path}: invalid configuration: {details}"
+    assert str(caught.value) == details.format(path=path)
 
 
 @pytest.mark.parametrize(
@@ -181,8 +193,11 @@ def test_an_invalid_setting_is_a_config_error_naming_the_field(
             "identity: Value error, source 'ldap' needs an [identity.ldap] table",
         ),
         (
-            "[identity]\nsources = ['okta']\n[identity.okta]\ntoken = 'abc'\n",
-            "identity: Value error, okta.token: secrets never go in the configuration file",
+            "[identity]\nsources = ['okta']\n[identity.okta]\nbase_url = 'https://x.okta.com'\n"
+            "token = 'abc'\n",
+            "gateway.toml:5: invalid configuration: identity.okta.token: Value error, secrets "
+            "never go in the configuration file; put it in an environment variable and name "
+            "it in token_env",
         ),
     ],
     ids=[
@@ -213,7 +228,7 @@ def test_the_removed_audit_switch_is_refused_naming_the_unsafe_one(
         load_config(path)
 
     assert str(caught.value) == (
-        f"{path}: invalid configuration: audit: Value error, audit.enabled is no longer a "
+        f"{path}:1: invalid configuration: audit: Value error, audit.enabled is no longer a "
         "setting; to run without an audit log (unsafe: nothing is audited) set "
         "audit.unsafe_no_audit = true"
     )
@@ -226,3 +241,16 @@ def test_auditing_is_on_unless_turned_off_by_its_unsafe_name(tmp_path: Path) -> 
 
     assert (on.audit.unsafe_no_audit, on.audit.enabled) == (False, True)
     assert (off.audit.unsafe_no_audit, off.audit.enabled) == (True, False)
+
+
+@pytest.mark.parametrize(
+    "line", ['token_issuer = "https://idp.example.com"', 'jwks_url = "https://idp.example.com/k"']
+)
+def test_an_outside_token_issuer_needs_both_its_name_and_its_keys(
+    tmp_path: Path, line: str
+) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(f"[api]\n{line}\n")
+
+    with pytest.raises(ConfigError, match="token_issuer and jwks_url go together"):
+        load_config(path)

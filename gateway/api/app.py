@@ -1,11 +1,12 @@
-"""``create_app``: the HTTP API as a FastAPI app over one ``Gateway``.
+"""``create_app``: the HTTP API as a FastAPI app over one enforcement point.
 
 Layers, outermost first: metrics (every request counted and timed), the request timeout
 (504), the body size limit (413), then FastAPI's routing, whose errors all become
 problem details.  Routes come from a list of routers, so a part of the gateway adds its
 own with ``create_app(..., routers=[*DEFAULT_ROUTERS, its_router])``.  Everything but
-``/healthz``, ``/readyz`` and ``/.well-known/jwks.json`` needs credentials, the OpenAPI
-document included (``GET /openapi.json``, any authenticated caller).
+``/healthz``, ``/readyz``, ``/.well-known/jwks.json`` and ``OPTIONS`` (the ``Allow`` of
+any path, ``gateway.api.methods``) needs credentials, the OpenAPI document included
+(``GET /openapi.json``, any authenticated caller).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.api import methods
 from gateway.api.limits import BodyLimitMiddleware, TimeoutMiddleware
 from gateway.api.metrics import ApiMetrics, MetricsMiddleware
 from gateway.api.openapi import openapi_document
@@ -28,12 +30,13 @@ from gateway.api.problems import ApiProblem, FieldProblem, problem_for, problem_
 from gateway.api.routes import DEFAULT_ROUTERS
 from gateway.api.security import Requires
 from gateway.api.services import ApiServices
-from gateway.app import Gateway, build_notifier
 from gateway.callers.authentication import Callers, open_callers
 from gateway.callers.caller import Caller
 from gateway.config import GatewayConfig
+from gateway.enforcement.point import EnforcementPoint
 from gateway.errors import GatewayError
 from gateway.knowledge.base import KnowledgeBase
+from gateway.notify.reliable import ReliableNotifier
 from gateway.runtime.executor import Executor
 from gateway.selfservice.service import SelfService
 from gateway.tickets.service import TicketService
@@ -51,7 +54,7 @@ _HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
 
 
 def create_app(
-    gateway: Gateway,
+    gateway: EnforcementPoint,
     config: GatewayConfig | None = None,
     *,
     callers: Callers | None = None,
@@ -61,9 +64,11 @@ def create_app(
     troubleshooting: TroubleshootingEngine | None = None,
     tickets: TicketService | None = None,
     knowledge: KnowledgeBase | None = None,
+    notifier: ReliableNotifier | None = None,
 ) -> FastAPI:
     """The HTTP API over ``gateway`` with the ``[api]`` settings of ``config`` (embedded
-    defaults when omitted); ``callers`` defaults to ``open_callers(config.api)``.  Close
+    defaults when omitted); ``callers`` defaults to ``open_callers(config.api)``; people
+    are told of their approvals' outcomes through ``notifier`` when one is given.  Close
     ``app.state.services`` when done; the gateway stays its builder's to close."""
     config = config if config is not None else GatewayConfig()
     settings = config.api
@@ -73,7 +78,7 @@ def create_app(
         settings=settings,
         audit_name=config.audit.name,
         metrics=ApiMetrics(),
-        notifier=build_notifier(config.notifications),
+        notifier=notifier,
         runtime=runtime,
         selfservice=selfservice,
         troubleshooting=troubleshooting,
@@ -101,6 +106,7 @@ def create_app(
     def openapi(caller: Annotated[Caller, Depends(Requires(None))]) -> dict[str, Any]:
         return openapi_document(app)
 
+    app.include_router(methods.router)  # last: OPTIONS on any path the others serve
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     _install_problem_handlers(app)
     return app
@@ -118,6 +124,11 @@ def _install_problem_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException) -> Response:
         name, title = _HTTP_PROBLEMS.get(exc.status_code, ("http-error", "HTTP error"))
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:  # the router names one route's method; tell them all
+            allowed = methods.allowed_methods(app.router.routes, request.scope["path"])
+            if not allowed:  # only the OPTIONS route matched: no such path
+                return problem_response(methods.not_found(request.scope), request.url.path)
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
         problem = ApiProblem(exc.status_code, name, title, str(exc.detail), headers=headers)
         return problem_response(problem, request.url.path)
 

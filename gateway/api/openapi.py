@@ -1,5 +1,6 @@
 """The API's OpenAPI document: every error documented as an ``application/problem+json``
-problem, so clients (and schema checkers) know each status a route can answer.
+problem, so clients (and schema checkers) know each status a route can answer; links from
+each answer that makes a thing to the calls that follow it (``gateway.api.links``).
 
 FastAPI documents a 422 ``HTTPValidationError`` on every operation that takes a parameter
 or a body; the gateway answers those with a problem instead, so the document says so and
@@ -13,7 +14,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from gateway.api.links import add_links
 from gateway.api.problems import PROBLEM_MEDIA_TYPE, Problem
+from gateway.api.schemas import EXTRA_SCHEMAS
+from gateway.api.ticket_bodies import TICKET_SCHEMAS
 
 __all__ = ["ERRORS_OF_BODIES", "ERRORS_OF_CALLERS", "openapi_document", "problem_responses"]
 
@@ -73,6 +77,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
                     (media,) = response["content"].values()
                     response["content"] = {PROBLEM_MEDIA_TYPE: media}
     _tidy_schemas(document)
+    add_links(document)
     app.openapi_schema = document
     return document
 
@@ -85,7 +90,23 @@ def _tidy_schemas(document: dict[str, Any]) -> None:
         problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(problem.pop("$defs", {}))
         schemas["Problem"] = problem
+    _add_referenced(document, {**EXTRA_SCHEMAS, **TICKET_SCHEMAS})
     for name in _FASTAPI_VALIDATION:  # HTTPValidationError first: it refers to the other
         others = {key: value for key, value in schemas.items() if key != name}
         if f'#/components/schemas/{name}"' not in json.dumps([document["paths"], others]):
             schemas.pop(name, None)
+
+
+def _add_referenced(document: dict[str, Any], catalog: dict[str, Any]) -> None:
+    """The schemas of ``catalog`` the document refers to, and those they refer to."""
+    schemas: dict[str, Any] = document["components"]["schemas"]
+    while True:
+        text = json.dumps([document["paths"], schemas])
+        missing = [
+            name
+            for name in catalog
+            if name not in schemas and f'"#/components/schemas/{name}"' in text
+        ]
+        if not missing:
+            return
+        schemas.update({name: catalog[name] for name in missing})

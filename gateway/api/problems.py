@@ -42,6 +42,7 @@ from gateway.errors import (
 )
 from gateway.expressions import ExpressionError
 from gateway.runtime.errors import (
+    ChangeRequestError,
     ExecutionStateError,
     ExecutionStoreError,
     IdempotencyConflictError,
@@ -142,6 +143,7 @@ _MAPPING: dict[type[GatewayError], tuple[int, str, str]] = {
     UnknownWorkflowError: (404, "workflow-not-found", "No such workflow"),
     UnknownExecutionError: (404, "execution-not-found", "No such execution"),
     ParameterError: (422, "invalid-parameters", "Invalid parameters"),
+    ChangeRequestError: (422, "invalid-change-request", "Invalid change request"),
     IdempotencyConflictError: (409, "idempotency-key-reused", "Idempotency key reused"),
     TargetConflictError: (409, "target-busy", "Another execution acts on the target"),
     ExecutionStateError: (409, "execution-state", "Not possible in this state"),

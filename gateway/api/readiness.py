@@ -20,10 +20,10 @@ import os
 import stat
 import threading
 
-from gateway.app import Gateway
 from gateway.audit.log import AuditLog
 from gateway.audit.records import AuditEvent, parse_record
 from gateway.audit.unsafe import UNSAFE_SETTING
+from gateway.enforcement.point import EnforcementPoint
 from gateway.errors import AuditWriteError, VerificationError
 from gateway.identity.directory import DirectoryConnector
 from gateway.identity.resolver import IdentityResolver
@@ -90,7 +90,7 @@ def check_directory(directory: DirectoryConnector) -> str | None:
     return f"identity source unreachable: {', '.join(failing)} (failing, not being called)"
 
 
-def readiness_problems(gateway: Gateway) -> dict[str, str]:
+def readiness_problems(gateway: EnforcementPoint) -> dict[str, str]:
     """Every failed check, by name; empty when the gateway is ready."""
     found = {
         "audit": check_audit(gateway.audit),

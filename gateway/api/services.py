@@ -13,9 +13,9 @@ from typing import cast
 from starlette.requests import Request
 
 from gateway.api.metrics import ApiMetrics
-from gateway.app import Gateway
 from gateway.callers.authentication import Callers
 from gateway.config import ApiConfig
+from gateway.enforcement.point import EnforcementPoint
 from gateway.knowledge.base import KnowledgeBase
 from gateway.notify.reliable import ReliableNotifier
 from gateway.runtime.executor import Executor
@@ -30,7 +30,7 @@ __all__ = ["ApiServices", "get_services"]
 class ApiServices:
     """The gateway, caller authentication, settings and metrics of one app."""
 
-    gateway: Gateway
+    gateway: EnforcementPoint
     callers: Callers
     settings: ApiConfig
     audit_name: str  # the audit log's name: checkpoint origin and note key name

@@ -79,10 +79,13 @@ class Signer:
         return f"Signer(key_id={self.key_id!r})"
 
 
-def init_keys(directory: Path, *, force: bool = False) -> tuple[Path, Path, Signer]:
-    """Write a new key pair into ``directory``; refuse to overwrite unless ``force``."""
-    private_path = directory / PRIVATE_KEY_FILE
-    public_path = directory / PUBLIC_KEY_FILE
+def init_keys(
+    directory: Path, *, force: bool = False, stem: str = "audit-signing"
+) -> tuple[Path, Path, Signer]:
+    """Write a new key pair, ``<stem>.key`` and ``<stem>.pub``, into ``directory``;
+    refuse to overwrite unless ``force``."""
+    private_path = directory / f"{stem}.key"
+    public_path = directory / f"{stem}.pub"
     if not force and (private_path.exists() or public_path.exists()):
         raise AuditKeyError(f"{private_path}: a key already exists (use --force to replace it)")
     signer = Signer.generate()

@@ -23,12 +23,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from gateway.audit.records import AuditEvent
-from gateway.audit.sink import AuditSink
+from gateway.audit.sink import AuditSink, record_first
 from gateway.callers.api_keys import ApiKey, ApiKeyStore, IssuedKey
 from gateway.callers.issuer import IssuedToken, TokenIssuer
 from gateway.callers.scopes import PERSON_DEFAULT_SCOPES
 from gateway.callers.standing import verify_active_person
-from gateway.enforcement.records import record_first
 from gateway.identity.directory import DirectoryConnector
 
 __all__ = [

@@ -17,8 +17,8 @@ from gateway.callers.caller import Caller
 from gateway.callers.errors import AuthenticationError
 from gateway.callers.issuer import TokenIssuer
 from gateway.callers.key_sets import RemoteKeySet, StaticKeySet
+from gateway.callers.settings import ApiConfig
 from gateway.callers.tokens import TokenVerifier
-from gateway.config import ApiConfig
 
 __all__ = ["CallerAuthenticator", "Callers", "open_callers"]
 

@@ -22,9 +22,9 @@ from pydantic import SecretStr
 from gateway.audit.keys import key_id, raw_public_key
 from gateway.callers.errors import CallerRequestError
 from gateway.callers.scopes import PERSON_DEFAULT_SCOPES, check_scopes
+from gateway.callers.settings import ApiConfig
 from gateway.callers.signing_key import load_signing_key
 from gateway.clock import Clock, utcnow
-from gateway.config import ApiConfig
 
 __all__ = ["EMBEDDED_ISSUER", "IssuedToken", "TokenIssuer", "check_subject"]
 

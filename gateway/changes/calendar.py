@@ -9,6 +9,11 @@ lasts from midnight UTC to midnight UTC.
 The file is read again when it changes.  A file that no longer parses keeps the last
 good calendar in force (and says so in ``problem``); a calendar that never loaded is a
 ``SourceError`` at start, so the gateway never runs on a calendar it could not read.
+
+Other sources (ServiceNow's blackout and maintenance schedules) are merged in, read again
+every ``cache_seconds``.  A source that cannot be read, or answers with something that is
+not a calendar, fails closed: a freeze is assumed, no window is open, and the state says
+why (``ChangeState.problem``, sent to the policies as ``change_calendar_problem``).
 """
 
 from __future__ import annotations
@@ -19,15 +24,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import icalendar
 import recurring_ical_events
 
+from gateway.changes.errors import ChangeSourceError
 from gateway.clock import Clock, utcnow
 from gateway.errors import SourceError
 
-__all__ = ["ChangeCalendar", "ChangePeriod", "ChangeState", "load_periods"]
+__all__ = ["CalendarSource", "ChangeCalendar", "ChangePeriod", "ChangeState", "load_periods"]
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +61,38 @@ class ChangeState:
 
     freeze: ChangePeriod | None = None
     maintenance: ChangePeriod | None = None
+    problem: str | None = None  # a source could not be read: a freeze is assumed
 
     @property
     def frozen(self) -> bool:
-        return self.freeze is not None
+        return self.freeze is not None or self.problem is not None
 
-    def context(self) -> dict[str, bool]:
+    @property
+    def in_window(self) -> bool:
+        return self.maintenance is not None and self.problem is None
+
+    def context(self) -> dict[str, bool | str]:
         """The request context the gateway sets from the calendar."""
-        return {"change_freeze": self.frozen}
+        added: dict[str, bool | str] = {
+            "change_freeze": self.frozen,
+            "change_window": self.in_window,
+        }
+        if self.problem is not None:
+            added["change_calendar_problem"] = self.problem
+        return added
+
+
+class CalendarSource(Protocol):
+    """Another source of periods, merged with the file (ServiceNow schedules)."""
+
+    name: str
+    cache_seconds: float
+
+    def calendar_text(self) -> str:
+        """The source's periods as iCalendar text; ``ChangeSourceError`` naming it."""
+        ...
+
+    def close(self) -> None: ...
 
 
 def _moment(value: date | datetime) -> datetime:
@@ -124,9 +154,15 @@ class ChangeCalendar:
     """The change calendar in ``path``, expanded ``horizon`` ahead and re-read on change."""
 
     def __init__(
-        self, path: Path, *, clock: Clock = utcnow, horizon: timedelta = timedelta(days=7)
+        self,
+        path: Path,
+        *,
+        clock: Clock = utcnow,
+        horizon: timedelta = timedelta(days=7),
+        sources: tuple[CalendarSource, ...] = (),
     ) -> None:
         self.path = path
+        self.sources = sources
         self.problem: str | None = None  # why the file in place is not the one in force
         self._clock = clock
         self._horizon = horizon
@@ -134,16 +170,49 @@ class ChangeCalendar:
         self._text = ""
         self._periods: list[ChangePeriod] = []
         self._window = (datetime.min.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC))
+        self._remote: list[ChangePeriod] = []
+        self._remote_problem: str | None = None
+        self._remote_until = datetime.min.replace(tzinfo=UTC)
         self._refresh(self._clock(), first=True)
 
     def state_at(self, moment: datetime | None = None) -> ChangeState:
         """Whether a freeze or a maintenance window covers ``moment`` (now by default)."""
         at = moment if moment is not None else self._clock()
         self._refresh(at)
+        if self.sources:
+            self._refresh_sources(at)
+        periods = (*self._periods, *self._remote)
         return ChangeState(
-            freeze=_covering(self._periods, at, "freeze"),
-            maintenance=_covering(self._periods, at, "maintenance"),
+            freeze=_covering(periods, at, "freeze"),
+            maintenance=_covering(periods, at, "maintenance"),
+            problem=self._remote_problem,
         )
+
+    def close(self) -> None:
+        """Close the sources that hold connections."""
+        for source in self.sources:
+            source.close()
+
+    def _refresh_sources(self, at: datetime) -> None:
+        start, end = self._window
+        if start <= at < self._remote_until:
+            return
+        periods: list[ChangePeriod] = []
+        try:
+            for source in self.sources:
+                text = source.calendar_text()
+                try:
+                    periods.extend(load_periods(Path(source.name), text, start, end))
+                except SourceError as exc:
+                    raise ChangeSourceError(f"{source.name}: {exc.problems[0].message}") from exc
+        except ChangeSourceError as exc:
+            if self._remote_problem != str(exc):
+                log.warning("change calendar: a freeze is assumed: %s", exc)
+            self._remote, self._remote_problem = [], str(exc)
+        else:
+            self._remote, self._remote_problem = periods, None
+        wait = min(source.cache_seconds for source in self.sources)
+        self._remote_until = min(at + timedelta(seconds=wait), end - timedelta(days=1))
 
     def periods(self, start: datetime, end: datetime) -> list[ChangePeriod]:
         """Every period overlapping ``[start, end)``, for listings."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gateway.cli.output import report_error
 from gateway.config import load_config
 from gateway.errors import GatewayError
 
@@ -36,8 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class _Gateway(click.Group):
-    """Loads each command on first use; prints a ``GatewayError``'s diagnostics once and
-    exits with its code."""
+    """Loads each command on first use; prints a ``GatewayError``'s diagnostics once (and,
+    with ``--json``, its JSON document) and exits with its code."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*COMMANDS, *self.commands})
@@ -53,8 +54,7 @@ class _Gateway(click.Group):
         try:
             return super().invoke(ctx)
         except GatewayError as exc:
-            click.echo(f"error: {exc.diagnostics()}", err=True)
-            ctx.exit(int(exc.exit_code))
+            report_error(ctx, exc)
 
 
 @click.group(cls=_Gateway, context_settings={"help_option_names": ["-h", "--help"]})

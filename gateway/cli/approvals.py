@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from gateway.app import Gateway, build_notifier
+from gateway.app import Services
 from gateway.approvals.model import ApprovalRequest, ApprovalState, Verdict
 from gateway.approvals.notices import approval_notice, approvers_to_ask
 from gateway.approvals.service import ApprovalService
-from gateway.cli.authorize import build_request, parse_context
-from gateway.cli.render import decision_json, print_decision
+from gateway.cli.authorize import build_request
+from gateway.cli.output import emit, json_option
+from gateway.cli.pairs import KeyValue
+from gateway.cli.render import print_decision
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError, ExitCode
 from gateway.notify.model import NotificationKind
 from gateway.policy.decision import ApprovalObligation
 
 __all__ = ["approvals"]
-
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
 def _describe(item: ApprovalRequest) -> dict[str, Any]:
@@ -46,14 +45,12 @@ def _describe(item: ApprovalRequest) -> dict[str, Any]:
     }
 
 
-def _show(item: ApprovalRequest, as_json: bool) -> None:
-    described = _describe(item)
-    if as_json:
-        click.echo(json.dumps(described, indent=2))
-        return
-    click.echo(f"{item.id}  {described['state']}  {described['action']} {described['resource']}")
-    click.echo(f"  requested by {item.requester}, expires {described['expires_at']}")
-    click.echo(f"  digest {item.digest}")
+def _print(described: dict[str, Any]) -> None:
+    click.echo(
+        f"{described['id']}  {described['state']}  {described['action']} {described['resource']}"
+    )
+    click.echo(f"  requested by {described['requester']}, expires {described['expires_at']}")
+    click.echo(f"  digest {described['digest']}")
     for obligation in described["obligations"]:
         done = "met" if obligation["met"] else "open"
         who = ", ".join(obligation["approvers"])
@@ -61,28 +58,32 @@ def _show(item: ApprovalRequest, as_json: bool) -> None:
         click.echo(f"  {done}: {obligation['quorum']} of [{who}]; approved by {by}")
 
 
+def _show(item: ApprovalRequest, as_json: bool) -> None:
+    emit(_describe(item), as_json, human=_print)
+
+
 class _Session:
     """The gateway, its approval service and the notifier for one command."""
 
     def __init__(self, config: GatewayConfig) -> None:
-        self.gateway = Gateway.from_config(config)
+        self.parts = Services(config)
+        self.gateway = self.parts.gateway
         if self.gateway.approvals is None:
-            self.gateway.close()
+            self.parts.close()
             raise ConfigError("approvals are disabled ([approvals] enabled = false)")
         self.service: ApprovalService = self.gateway.approvals
-        self.config = config
 
     def notify(
         self, kind: NotificationKind, item: ApprovalRequest, recipients: tuple[str, ...]
     ) -> None:
         """Tell people; a failure stays in the outbox for ``tick`` to retry, never in the way."""
-        build_notifier(self.config.notifications).send(approval_notice(kind, item, recipients))
+        self.parts.notifier.send(approval_notice(kind, item, recipients))
 
     def __enter__(self) -> _Session:
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.gateway.close()
+        self.parts.close()
 
 
 @click.group()
@@ -98,30 +99,31 @@ def approvals() -> None:
     "--context",
     "context_pairs",
     multiple=True,
-    metavar="KEY=VALUE",
-    help="Request context, repeatable.",
+    type=KeyValue(json_values=True),
+    help="Request context, repeatable; JSON values keep their type.",
 )
-@_JSON
+@json_option
 @click.pass_obj
 def request(
     config: GatewayConfig,
     actor: str,
     action: str,
     resource: str,
-    context_pairs: tuple[str, ...],
+    context_pairs: tuple[tuple[str, Any], ...],
     as_json: bool,
 ) -> None:
     """Decide a request and, when policies demand approvals, open an approval request.
-    Exit 0 with its id (or when none is needed), 3 when the decision is deny."""
-    access = build_request(actor, action, resource, parse_context(context_pairs))
+    Exit 0 with its id (or when none is needed), 3 when the decision is deny.  With
+    --json: the approval request, or the decision when it is deny or needs no approval."""
+    access = build_request(actor, action, resource, dict(context_pairs))
     with _Session(config) as session:
         decision = session.gateway.authorize(access)
         needed = [o for o in decision.obligations if isinstance(o, ApprovalObligation)]
         if not decision.allowed:
-            print_decision(decision)
+            emit(decision, as_json, human=print_decision)
             raise click.exceptions.Exit(int(ExitCode.DENIED))
         if not needed:
-            click.echo("allowed; no approval needed")
+            emit(decision, as_json, human=lambda _: click.echo("allowed; no approval needed"))
             return
         item = session.service.open(access, decision, needed, requester=actor)
         session.notify(NotificationKind.APPROVAL_REQUESTED, item, approvers_to_ask(item))
@@ -130,24 +132,25 @@ def request(
 
 @approvals.command(name="list")
 @click.option("--approver", required=True, help="Whose pending votes to list.")
-@_JSON
+@json_option
 @click.pass_obj
 def list_command(config: GatewayConfig, approver: str, as_json: bool) -> None:
     """Pending requests APPROVER may vote on."""
     with _Session(config) as session:
         pending = session.service.list_pending(approver)
-    if as_json:
-        click.echo(json.dumps([_describe(item) for item in pending], indent=2))
-        return
-    for item in pending:
-        _show(item, False)
-    if not pending:
-        click.echo(f"nothing waits for {approver}")
+
+    def human(described: list[dict[str, Any]]) -> None:
+        for entry in described:
+            _print(entry)
+        if not described:
+            click.echo(f"nothing waits for {approver}")
+
+    emit([_describe(item) for item in pending], as_json, human=human)
 
 
 @approvals.command()
 @click.argument("request_id")
-@_JSON
+@json_option
 @click.pass_obj
 def show(config: GatewayConfig, request_id: str, as_json: bool) -> None:
     """One approval request and its votes."""
@@ -183,7 +186,7 @@ _VOTE_OPTIONS: list[Callable[[Any], Any]] = [
         required=True,
         help="The request digest shown by `show`: what you approve is what runs.",
     ),
-    _JSON,
+    json_option,
     click.pass_obj,
 ]
 
@@ -216,7 +219,7 @@ def reject(
 @approvals.command()
 @click.argument("request_id")
 @click.option("--by", "person", required=True, help="The requester cancelling it.")
-@_JSON
+@json_option
 @click.pass_obj
 def cancel(config: GatewayConfig, request_id: str, person: str, as_json: bool) -> None:
     """Cancel a pending request (only its requester may)."""
@@ -225,7 +228,7 @@ def cancel(config: GatewayConfig, request_id: str, person: str, as_json: bool) -
 
 
 @approvals.command()
-@_JSON
+@json_option
 @click.pass_obj
 def tick(config: GatewayConfig, as_json: bool) -> None:
     """Expire overdue requests, fire due escalations (notifying the people concerned) and
@@ -239,14 +242,15 @@ def tick(config: GatewayConfig, as_json: bool) -> None:
                 session.notify(
                     NotificationKind.EXPIRED, change.request, (change.request.requester,)
                 )
-        build_notifier(config.notifications).flush()
+        session.parts.notifier.flush()
     result = [
         {"kind": change.kind, "id": change.request.id, "notify": list(change.notify)}
         for change in changes
     ]
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-        return
+    emit(result, as_json, human=_print_changes)
+
+
+def _print_changes(result: list[dict[str, Any]]) -> None:
     for entry in result:
         notify = f" -> ask {', '.join(entry['notify'])}" if entry["notify"] else ""
         click.echo(f"{entry['kind']}: {entry['id']}{notify}")
@@ -255,16 +259,13 @@ def tick(config: GatewayConfig, as_json: bool) -> None:
 
 @approvals.command()
 @click.argument("request_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+@json_option
 @click.pass_obj
 def confirm(config: GatewayConfig, request_id: str, as_json: bool) -> None:
     """Just before the action runs: decide the approved request again with current facts
     and policies. Exit 0 when the approvals still suffice, 3 (with the reason) when not."""
     with _Session(config) as session:
         decision = session.gateway.confirm_approved(request_id)
-    if as_json:
-        click.echo(decision_json(decision))
-    else:
-        print_decision(decision)
+    emit(decision, as_json, human=print_decision)
     if not decision.allowed:
         raise click.exceptions.Exit(int(ExitCode.DENIED))

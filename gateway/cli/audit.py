@@ -24,6 +24,7 @@ from gateway.audit.keys import load_public_key, load_signer
 from gateway.audit.log import AuditLog
 from gateway.audit.merkle import HASH_SIZE
 from gateway.audit.records import AuditEvent
+from gateway.cli.output import emit, json_option
 from gateway.errors import ExitCode, RequestError, VerificationError
 
 __all__ = ["audit"]
@@ -42,22 +43,12 @@ _LOG = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="The audit log file.",
 )
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-
 
 _PROGRESS_BYTES = 8 << 20  # show progress for logs larger than this, on a terminal
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def _emit(as_json: bool, result: dict[str, Any], lines: list[str]) -> None:
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-    else:
-        for line in lines:
-            click.echo(line)
 
 
 @click.group()
@@ -91,7 +82,7 @@ def audit() -> None:
     default=None,
     help="The log name the checkpoint must carry (default: any, shown in the output).",
 )
-@_JSON
+@json_option
 def verify(
     log_path: Path,
     key_path: Path,
@@ -128,9 +119,8 @@ def verify(
             )
     except VerificationError as exc:
         failure = {"valid": False, "sequence": exc.sequence, "kind": exc.kind, "error": str(exc)}
-        _emit(as_json, failure, [])
-        if not as_json:
-            click.echo(f"FAILED {exc}", err=True)
+        message = f"FAILED {exc}"
+        emit(failure, as_json, human=lambda _: click.echo(message, err=True))
         raise click.exceptions.Exit(int(ExitCode.FAILED)) from exc
     report = result.report
     summary = {
@@ -149,7 +139,7 @@ def verify(
         )
     if chain_only:
         lines.append("signatures not checked (--chain-only)")
-    _emit(as_json, summary, lines)
+    emit(summary, as_json, human=lambda _: click.echo("\n".join(lines)))
 
 
 def _read_text(path: Path) -> str:
@@ -188,7 +178,7 @@ def checkpoint(log_path: Path, key_path: Path, name: str, out: Path | None) -> N
 @_EXISTING_LOG
 @click.option("--index", type=click.IntRange(min=0), required=True, help="The record (0-based).")
 @click.option("--size", type=click.IntRange(min=1), required=True, help="The tree size.")
-@_JSON
+@json_option
 def prove(log_path: Path, index: int, size: int, as_json: bool) -> None:
     """Print the inclusion proof of record INDEX in the tree of the first SIZE records."""
     tree = build_tree(log_path)
@@ -202,25 +192,24 @@ def prove(log_path: Path, index: int, size: int, as_json: bool) -> None:
         "root_hash": _b64(tree.root(size)),
         "proof": [_b64(item) for item in proof],
     }
-    _emit(as_json, result, _text_lines(result))
+    emit(result, as_json, human=_print_fields)
 
 
-def _text_lines(result: dict[str, Any]) -> list[str]:
-    lines = []
+def _print_fields(result: dict[str, Any]) -> None:
     for key, value in result.items():
         if isinstance(value, list):
-            lines.append(f"{key}:")
-            lines.extend(f"  {item}" for item in value)
+            click.echo(f"{key}:")
+            for item in value:
+                click.echo(f"  {item}")
         else:
-            lines.append(f"{key}: {value}")
-    return lines
+            click.echo(f"{key}: {value}")
 
 
 @audit.command()
 @_EXISTING_LOG
 @click.option("--from", "old_size", type=click.IntRange(min=0), required=True, help="Old size.")
 @click.option("--to", "new_size", type=click.IntRange(min=0), required=True, help="New size.")
-@_JSON
+@json_option
 def consistency(log_path: Path, old_size: int, new_size: int, as_json: bool) -> None:
     """Print the proof that the tree of size TO extends the tree of size FROM."""
     tree = build_tree(log_path)
@@ -233,7 +222,7 @@ def consistency(log_path: Path, old_size: int, new_size: int, as_json: bool) -> 
         "new_root": _b64(tree.root(new_size)),
         "proof": [_b64(item) for item in tree.consistency_proof(old_size, new_size)],
     }
-    _emit(as_json, result, _text_lines(result))
+    emit(result, as_json, human=_print_fields)
 
 
 @audit.command()
@@ -252,7 +241,7 @@ def consistency(log_path: Path, old_size: int, new_size: int, as_json: bool) -> 
     show_default=True,
     help="The event as JSON, or - to read it from standard input.",
 )
-@_JSON
+@json_option
 def record(log_path: Path, key_path: Path, event_text: str, as_json: bool) -> None:
     """Record a manual action, e.g. --event '{"type": "manual.action", "actor": "elena",
     "action": "printer.reboot", "resource": "host:printer-3f"}'."""
@@ -266,7 +255,9 @@ def record(log_path: Path, key_path: Path, event_text: str, as_json: bool) -> No
     with AuditLog(log_path, load_signer(key_path)) as log:
         written = log.append(event)
     result = {"seq": written.seq, "hash": written.hash, "redacted": list(written.redacted)}
-    _emit(as_json, result, [f"recorded as seq {written.seq}, hash {written.hash}"])
+    emit(
+        result, as_json, human=lambda r: click.echo(f"recorded as seq {r['seq']}, hash {r['hash']}")
+    )
 
 
 @audit.command(name="check-consistency")
@@ -299,7 +290,7 @@ def record(log_path: Path, key_path: Path, event_text: str, as_json: bool) -> No
     type=click.Path(dir_okay=False, path_type=Path),
     help="A public key (PEM) that may sign checkpoints; repeat after rotations.",
 )
-@_JSON
+@json_option
 def check_consistency_command(
     old_path: Path, new_path: Path, proof_path: Path, key_paths: tuple[Path, ...], as_json: bool
 ) -> None:
@@ -312,12 +303,13 @@ def check_consistency_command(
         new = open_signed_checkpoint(_read_text(new_path), keys)
         check_consistency(old, new, proof)
     except VerificationError as exc:
-        _emit(as_json, {"consistent": False, "kind": exc.kind, "error": str(exc)}, [])
-        if not as_json:
-            click.echo(f"FAILED {exc}", err=True)
+        failure = {"consistent": False, "kind": exc.kind, "error": str(exc)}
+        message = f"FAILED {exc}"
+        emit(failure, as_json, human=lambda _: click.echo(message, err=True))
         raise click.exceptions.Exit(int(ExitCode.FAILED)) from exc
     result = {"consistent": True, "old_size": old.size, "new_size": new.size, "origin": new.origin}
-    _emit(as_json, result, [f"ok: the log at size {new.size} extends the log at size {old.size}"])
+    ok = f"ok: the log at size {new.size} extends the log at size {old.size}"
+    emit(result, as_json, human=lambda _: click.echo(ok))
 
 
 def _proof_hash(item: object) -> bytes:

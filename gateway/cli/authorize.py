@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import re
+from contextlib import closing
 
 import click
 from pydantic import JsonValue, ValidationError
 
 from gateway.app import Gateway
-from gateway.cli.render import decision_json, print_decision
+from gateway.cli.output import emit, json_option
+from gateway.cli.pairs import KeyValue
+from gateway.cli.render import print_decision
 from gateway.config import GatewayConfig
 from gateway.errors import ExitCode, RequestError
 from gateway.policy.request import AccessRequest
 
-__all__ = ["authorize", "parse_context"]
+__all__ = ["authorize", "build_request"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def parse_context(pairs: tuple[str, ...]) -> dict[str, JsonValue]:
-    """``KEY=VALUE`` pairs; a VALUE that is JSON (true, 42, "x", [..]) keeps its type."""
-    context: dict[str, JsonValue] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not _KEY.fullmatch(key):
-            raise RequestError(
-                f"--context: expected KEY=VALUE with KEY an identifier, found {pair!r}"
-            )
-        try:
-            value: JsonValue = json.loads(raw)
-        except ValueError:
-            value = raw
-        context[key] = value
-    return context
 
 
 def build_request(
@@ -57,25 +42,23 @@ def build_request(
     "--context",
     "context_pairs",
     multiple=True,
-    metavar="KEY=VALUE",
+    type=KeyValue(json_values=True),
     help="Request context, repeatable; JSON values keep their type.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the decision as one JSON object.")
+@json_option
 @click.pass_obj
 def authorize(
     config: GatewayConfig,
     actor: str,
     action: str,
     resource: str,
-    context_pairs: tuple[str, ...],
+    context_pairs: tuple[tuple[str, JsonValue], ...],
     as_json: bool,
 ) -> None:
     """Decide one request. Exit 0 on allow, 3 on deny."""
-    request = build_request(actor, action, resource, parse_context(context_pairs))
-    decision = Gateway.from_config(config).authorize(request)
-    if as_json:
-        click.echo(decision_json(decision))
-    else:
-        print_decision(decision)
+    request = build_request(actor, action, resource, dict(context_pairs))
+    with closing(Gateway.from_config(config)) as gateway:
+        decision = gateway.authorize(request)
+    emit(decision, as_json, human=print_decision)
     if not decision.allowed:
         raise click.exceptions.Exit(int(ExitCode.DENIED))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 
 import click
 
+from gateway.cli.output import emit, json_option
 from gateway.enforcement.markdown import BEGIN, END, scopes_markdown, table_markdown
 from gateway.enforcement.table import AUTHORIZATION_TABLE, commands, routes
 
@@ -14,18 +14,14 @@ __all__ = ["table"]
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the table as a JSON array.")
+@json_option
 @click.option(
     "--markdown", is_flag=True, help="Print the scopes and the table as docs/api.md shows them."
 )
 def table(as_json: bool, markdown: bool) -> None:
     """Every HTTP route and command: who may call it, the scope it needs, the policy
-    action that decides it and the audit event it writes."""
-    if as_json:
-        rows = [{**asdict(entry), "http": entry.http} for entry in AUTHORIZATION_TABLE]
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if markdown:
+    action that decides it and the audit event it writes (--json: an array of them)."""
+    if markdown and not as_json:
         click.echo(BEGIN)
         click.echo("\n#### Scopes\n")
         click.echo(scopes_markdown())
@@ -35,6 +31,11 @@ def table(as_json: bool, markdown: bool) -> None:
         click.echo(table_markdown(commands()))
         click.echo(END)
         return
+    rows = [{**asdict(entry), "http": entry.http} for entry in AUTHORIZATION_TABLE]
+    emit(rows, as_json, human=lambda _: _print_table())
+
+
+def _print_table() -> None:
     for entry in AUTHORIZATION_TABLE:
         guard = entry.scope or "/".join(entry.callers)
         click.echo(f"{entry.name:<58} {guard:<22} {entry.action or '-':<30} {entry.audit or '-'}")

@@ -9,7 +9,6 @@ operating system user as ``os:<login>``.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from gateway.callers.api_keys import ApiKey, ApiKeyStore
 from gateway.callers.errors import CallerRequestError
 from gateway.callers.issuer import TokenIssuer
 from gateway.callers.scopes import PERSON_DEFAULT_SCOPES, PERSON_ONLY_SCOPES, SCOPES
+from gateway.cli.output import emit, json_option
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
 
@@ -32,7 +32,6 @@ __all__ = ["callers"]
 
 _PERSON_ONLY = ", ".join(sorted(PERSON_ONLY_SCOPES))
 _DEFAULT_TOKEN_SCOPES = " ".join(sorted(PERSON_DEFAULT_SCOPES))
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 _BY = click.option(
     "--by",
     default=None,
@@ -103,9 +102,14 @@ def callers() -> None:
 
 
 @callers.command()
-def scopes() -> None:
+@json_option
+def scopes(as_json: bool) -> None:
     """The scopes credentials may grant."""
-    for name, meaning in SCOPES.items():
+    emit(SCOPES, as_json, human=_print_scopes)
+
+
+def _print_scopes(found: dict[str, str]) -> None:
+    for name, meaning in found.items():
         click.echo(f"{name:<16} {meaning}")
 
 
@@ -128,7 +132,7 @@ def api_key() -> None:
     "--expires-days", type=click.IntRange(min=1), default=None, help="Expire after N days."
 )
 @_BY
-@_JSON
+@json_option
 @click.pass_obj
 def create(
     config: GatewayConfig,
@@ -151,19 +155,20 @@ def create(
         finally:
             store.close()
     secret = issued.secret.get_secret_value()
-    if as_json:
-        click.echo(json.dumps({**_describe(issued.key), "key": secret}, indent=2))
-        return
-    click.echo(secret)
-    click.echo(
-        f"API key {issued.key.name} ({issued.key.id}) made; it is shown only now. Send it as "
-        "'Authorization: Bearer KEY' or 'X-API-Key: KEY'.",
-        err=True,
-    )
+
+    def human(_: object) -> None:
+        click.echo(secret)
+        click.echo(
+            f"API key {issued.key.name} ({issued.key.id}) made; it is shown only now. Send it "
+            "as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.",
+            err=True,
+        )
+
+    emit({**_describe(issued.key), "key": secret}, as_json, human=human)
 
 
 @api_key.command(name="list")
-@_JSON
+@json_option
 @click.pass_obj
 def list_keys(config: GatewayConfig, as_json: bool) -> None:
     """Every key with its scopes and state (never its secret)."""
@@ -172,9 +177,10 @@ def list_keys(config: GatewayConfig, as_json: bool) -> None:
         keys = store.list_keys()
     finally:
         store.close()
-    if as_json:
-        click.echo(json.dumps([_describe(key) for key in keys], indent=2))
-        return
+    emit([_describe(key) for key in keys], as_json, human=lambda _: _print_keys(keys))
+
+
+def _print_keys(keys: list[ApiKey]) -> None:
     for key in keys:
         click.echo(_line(key))
     if not keys:
@@ -184,7 +190,7 @@ def list_keys(config: GatewayConfig, as_json: bool) -> None:
 @api_key.command()
 @click.argument("key")
 @_BY
-@_JSON
+@json_option
 @click.pass_obj
 def revoke(config: GatewayConfig, key: str, by: str | None, as_json: bool) -> None:
     """Revoke KEY (an active key's name, or a key id); at once, for every server.
@@ -196,10 +202,9 @@ def revoke(config: GatewayConfig, key: str, by: str | None, as_json: bool) -> No
             revoked = revoke_api_key(store, key, by=actor, audit=audit)
         finally:
             store.close()
-    if as_json:
-        click.echo(json.dumps(_describe(revoked), indent=2))
-        return
-    click.echo(f"revoked {revoked.name} ({revoked.id})")
+    emit(
+        _describe(revoked), as_json, human=lambda d: click.echo(f"revoked {d['name']} ({d['id']})")
+    )
 
 
 @callers.command()
@@ -218,7 +223,7 @@ def revoke(config: GatewayConfig, key: str, by: str | None, as_json: bool) -> No
     help="Lifetime in seconds (default: [api] token_lifetime_seconds).",
 )
 @_BY
-@_JSON
+@json_option
 @click.pass_obj
 def token(
     config: GatewayConfig,
@@ -256,17 +261,18 @@ def token(
     finally:
         _closing(directory)()
     value = issued.token.get_secret_value()
-    if as_json:
-        result = {
-            "token": value,
-            "user": user,
-            "scopes": sorted(issued.scopes),
-            "expires_at": _iso(issued.expires_at),
-        }
-        click.echo(json.dumps(result, indent=2))
-        return
-    click.echo(value)
-    click.echo(f"token for {user}, expires {_iso(issued.expires_at)}", err=True)
+    result = {
+        "token": value,
+        "user": user,
+        "scopes": sorted(issued.scopes),
+        "expires_at": _iso(issued.expires_at),
+    }
+
+    def human(_: object) -> None:
+        click.echo(value)
+        click.echo(f"token for {user}, expires {result['expires_at']}", err=True)
+
+    emit(result, as_json, human=human)
 
 
 def _add_table() -> None:

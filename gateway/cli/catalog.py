@@ -8,10 +8,13 @@ from contextlib import contextmanager
 
 import click
 
-from gateway.cli.executions import gateway_runtime
+from gateway.app import open_services
+from gateway.cli.output import emit, json_option
+from gateway.cli.pairs import KeyValue
 from gateway.config import GatewayConfig
 from gateway.errors import ExitCode
-from gateway.selfservice import SelfService, open_selfservice, prometheus_text
+from gateway.selfservice import SelfService, prometheus_text
+from gateway.selfservice.analytics import UsageReport
 from gateway.selfservice.model import DryRunPlan, Run, RunState
 
 __all__ = ["catalog"]
@@ -29,22 +32,8 @@ _EXIT = {
 @contextmanager
 def selfservice(config: GatewayConfig) -> Iterator[SelfService]:
     """The gateway, its runtime and the catalog over them, closed in reverse order."""
-    with gateway_runtime(config) as (gateway, executor):
-        service = open_selfservice(config, gateway, executor)
-        try:
-            yield service
-        finally:
-            service.close()
-
-
-def _parameters(pairs: tuple[str, ...]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected KEY=VALUE, found {pair!r}", param_hint="--param")
-        found[name] = value
-    return found
+    with open_services(config) as parts:
+        yield parts.selfservice
 
 
 def print_run(run: Run) -> None:
@@ -82,13 +71,6 @@ def _print_plan(plan: DryRunPlan) -> None:
         click.echo(f"  would start {planned['workflow']} with {json.dumps(planned['parameters'])}")
 
 
-def _emit(run: Run, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(run.as_json(), indent=2))
-    else:
-        print_run(run)
-
-
 def _exit(run: Run) -> None:
     raise click.exceptions.Exit(int(_EXIT.get(run.state, ExitCode.FAILED)))
 
@@ -102,7 +84,7 @@ def catalog() -> None:
 @click.option("--actor", required=True, help="Who browses (a directory user id).")
 @click.option("--search", "query", default="", help="Words that must all occur.")
 @click.option("--category", default=None, help="Only this category.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_obj
 def list_items(
     config: GatewayConfig, actor: str, query: str, category: str | None, as_json: bool
@@ -110,18 +92,19 @@ def list_items(
     """The items ACTOR may see (the policy decides), in id order."""
     with selfservice(config) as service:
         items = service.browser.browse(actor, query, category)
-    if as_json:
-        click.echo(json.dumps([item.summary() for item in items], indent=2))
-        return
-    for item in items:
-        d = item.definition
-        click.echo(f"{d.id:<26} {d.category:<10} {d.title}  (~{d.minutes_saved} min saved)")
+
+    def human(_: object) -> None:
+        for item in items:
+            d = item.definition
+            click.echo(f"{d.id:<26} {d.category:<10} {d.title}  (~{d.minutes_saved} min saved)")
+
+    emit([item.summary() for item in items], as_json, human=human)
 
 
 @catalog.command()
 @click.argument("item_id")
 @click.option("--actor", required=True, help="Who looks (a directory user id).")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_obj
 def show(config: GatewayConfig, item_id: str, actor: str, as_json: bool) -> None:
     """One item: what it does, its parameters and the values offered to ACTOR."""
@@ -137,38 +120,39 @@ def show(config: GatewayConfig, item_id: str, actor: str, as_json: bool) -> None
         }
         for name, p in d.parameters.items()
     }
-    if as_json:
-        body = {
-            **item.summary(),
-            "workflow": d.workflow,
-            "parameters": parameters,
-            "guardrails": d.guardrails.model_dump(mode="json", exclude_defaults=True),
-        }
-        click.echo(json.dumps(body, indent=2))
-        return
-    click.echo(f"{d.title} ({d.id}, version {d.version}, owned by {d.owner})")
-    click.echo(f"  {d.description}")
-    click.echo(f"  runs workflow {d.workflow}; saves about {d.minutes_saved} minutes")
-    for name, described in parameters.items():
-        click.echo(f"  --param {name}=...  {json.dumps(described)}")
+    body = {
+        **item.summary(),
+        "workflow": d.workflow,
+        "parameters": parameters,
+        "guardrails": d.guardrails.model_dump(mode="json", exclude_defaults=True),
+    }
+
+    def human(_: object) -> None:
+        click.echo(f"{d.title} ({d.id}, version {d.version}, owned by {d.owner})")
+        click.echo(f"  {d.description}")
+        click.echo(f"  runs workflow {d.workflow}; saves about {d.minutes_saved} minutes")
+        for name, described in parameters.items():
+            click.echo(f"  --param {name}=...  {json.dumps(described)}")
+
+    emit(body, as_json, human=human)
 
 
 @catalog.command("run")
 @click.argument("item_id")
 @click.option("--actor", required=True, help="Who runs it (a directory user id).")
 @click.option(
-    "--param", "-p", "pairs", multiple=True, metavar="KEY=VALUE", help="A parameter (repeatable)."
+    "--param", "-p", "pairs", multiple=True, type=KeyValue(), help="A parameter (repeatable)."
 )
 @click.option("--dry-run", is_flag=True, help="Show what would happen; execute nothing.")
 @click.option("--ticket", default=None, help="The help desk ticket this serves.")
 @click.option("--idempotency-key", default=None, help="The same key and request: the same run.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_obj
 def run_item(
     config: GatewayConfig,
     item_id: str,
     actor: str,
-    pairs: tuple[str, ...],
+    pairs: tuple[tuple[str, str], ...],
     dry_run: bool,
     ticket: str | None,
     idempotency_key: str | None,
@@ -181,78 +165,79 @@ def run_item(
     unknown item, 1 failed."""
     with selfservice(config) as service:
         if dry_run:
-            plan = service.dry_run(actor, item_id, _parameters(pairs))
-            if as_json:
-                click.echo(json.dumps(plan.as_json(), indent=2))
-            else:
-                _print_plan(plan)
+            plan = service.dry_run(actor, item_id, dict(pairs))
+            emit(plan, as_json, human=_print_plan)
             would = plan.as_json()["would_run"]
             raise click.exceptions.Exit(int(ExitCode.OK if would else ExitCode.DENIED))
         done = service.run(
-            actor, item_id, _parameters(pairs), ticket=ticket, idempotency_key=idempotency_key
+            actor, item_id, dict(pairs), ticket=ticket, idempotency_key=idempotency_key
         )
-    _emit(done, as_json)
+    emit(done, as_json, human=print_run)
     _exit(done)
 
 
 @catalog.command()
 @click.argument("run_id")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_obj
 def status(config: GatewayConfig, run_id: str, as_json: bool) -> None:
     """Where a run stands."""
     with selfservice(config) as service:
         found = service.get(run_id)
-    _emit(found, as_json)
+    emit(found, as_json, human=print_run)
 
 
 @catalog.command()
 @click.argument("run_id")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_obj
 def resume(config: GatewayConfig, run_id: str, as_json: bool) -> None:
     """Go on after an approval or a step-up (same exit codes as ``run``)."""
     with selfservice(config) as service:
         found = service.resume(run_id)
-    _emit(found, as_json)
+    emit(found, as_json, human=print_run)
     _exit(found)
 
 
 @catalog.command()
 @click.argument("run_id")
 @click.option("--by", "by", required=True, help="Who cancels (the run's requester).")
+@json_option
 @click.pass_obj
-def cancel(config: GatewayConfig, run_id: str, by: str) -> None:
+def cancel(config: GatewayConfig, run_id: str, by: str, as_json: bool) -> None:
     """Cancel an unfinished run; what it did is undone."""
     with selfservice(config) as service:
         found = service.cancel(run_id, by)
-    print_run(found)
+    emit(found, as_json, human=print_run)
 
 
 @catalog.command()
 @click.option("--csv", "as_csv", is_flag=True, help="One CSV row per item and department.")
-@click.option("--json", "as_json", is_flag=True, help="Totals, per item, per department.")
+@json_option
 @click.option("--prometheus", is_flag=True, help="Prometheus metrics text.")
 @click.pass_obj
 def usage(config: GatewayConfig, as_csv: bool, as_json: bool, prometheus: bool) -> None:
-    """What was run, refused (by reason) and saved, per item and department."""
+    """What was run, refused (by reason) and saved, per item and department (--json:
+    totals, per item, per department)."""
     with selfservice(config) as service:
         report = service.usage()
     if as_csv:
         click.echo(report.to_csv(), nl=False)
-    elif as_json:
-        click.echo(json.dumps(report.as_json(), indent=2))
-    elif prometheus:
+    elif prometheus and not as_json:
         click.echo(prometheus_text(report), nl=False)
     else:
-        total = report.total
+        emit(report, as_json, human=_print_usage)
+
+
+def _print_usage(report: UsageReport) -> None:
+    total = report.total
+    click.echo(
+        f"runs {total.runs}  succeeded {total.succeeded}  failed {total.failed}  "
+        f"minutes saved {total.minutes_saved}  tickets deflected {total.tickets_deflected}"
+    )
+    for item, found in sorted(report.items.items()):
+        refused = ", ".join(f"{k} {v}" for k, v in sorted(found.refusals.items())) or "none"
         click.echo(
-            f"runs {total.runs}  succeeded {total.succeeded}  failed {total.failed}  "
-            f"minutes saved {total.minutes_saved}  tickets deflected {total.tickets_deflected}"
+            f"  {item:<26} runs {found.runs:<4} ok {found.succeeded:<4} "
+            f"saved {found.minutes_saved:<6} refused: {refused}"
         )
-        for item, found in sorted(report.items.items()):
-            refused = ", ".join(f"{k} {v}" for k, v in sorted(found.refusals.items())) or "none"
-            click.echo(
-                f"  {item:<26} runs {found.runs:<4} ok {found.succeeded:<4} "
-                f"saved {found.minutes_saved:<6} refused: {refused}"
-            )

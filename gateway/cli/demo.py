@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
-from gateway.app import Gateway, open_runtime
+from gateway.app import Services, open_services
 from gateway.audit.checkpoints import verify_log_file
 from gateway.audit.keys import PUBLIC_KEY_FILE, load_public_key
 from gateway.changes.calendar import ChangeCalendar
+from gateway.cli.demo_alerts import run_alerts_scenario
+from gateway.cli.demo_changes import run_changes_scenario
 from gateway.cli.demo_knowledge import run_knowledge_scenario
 from gateway.cli.demo_selfservice import run_selfservice_scenario
 from gateway.cli.demo_tickets import run_tickets_scenario
 from gateway.cli.demo_troubleshooting import run_troubleshooting_scenario
 from gateway.cli.demo_workflows import run_workflow_scenarios
 from gateway.cli.executions import print_execution
+from gateway.cli.output import emit, json_option
 from gateway.cli.render import print_decision
 from gateway.config import GatewayConfig
 from gateway.errors import ExitCode, GatewayError
+from gateway.policy.decision import Decision
 from gateway.policy.request import AccessRequest
 
 __all__ = ["FREEZE", "LATER_SCENARIOS", "SCENARIOS", "demo", "frozen_calendar"]
@@ -28,6 +31,8 @@ __all__ = ["FREEZE", "LATER_SCENARIOS", "SCENARIOS", "demo", "frozen_calendar"]
 # The capabilities that ride on the runtime, each with its own story.
 LATER_SCENARIOS = (
     ("Ticket-driven automation", run_tickets_scenario),
+    ("Monitoring alerts", run_alerts_scenario),
+    ("Change requests", run_changes_scenario),
     ("Guided troubleshooting", run_troubleshooting_scenario),
     ("Self-service catalog", run_selfservice_scenario),
     ("Resolution documentation", run_knowledge_scenario),
@@ -109,15 +114,21 @@ SCENARIOS: tuple[tuple[str, str, str, str, dict[str, object]], ...] = (
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print every decision as a JSON array.")
+@json_option
 @click.pass_obj
 def demo(config: GatewayConfig, as_json: bool) -> None:
     """Decide the starter scenarios (password reset, access grant, software install,
-    diagnostics, knowledge base) with the configured bundle and directory."""
-    gateway = Gateway.from_config(config)
+    diagnostics, knowledge base) with the configured bundle and directory (--json: the
+    decisions only, as an array)."""
+    with open_services(config) as parts:
+        _decide_and_run(config, parts, as_json)
+
+
+def _decide_and_run(config: GatewayConfig, parts: Services, as_json: bool) -> None:
+    gateway = parts.gateway
     calendar = gateway.changes
     decisions = []
-    for title, actor, action, resource, scenario_context in SCENARIOS:
+    for _, actor, action, resource, scenario_context in SCENARIOS:
         context = {k: v for k, v in scenario_context.items() if k != FREEZE}
         request = AccessRequest.model_validate(
             {"actor": actor, "action": action, "resource": resource, "context": context}
@@ -127,13 +138,8 @@ def demo(config: GatewayConfig, as_json: bool) -> None:
         decision = gateway.authorize(request)
         gateway.changes = calendar
         decisions.append(decision)
-        if not as_json:
-            click.echo(click.style(f"\n{title}", bold=True))
-            print_decision(decision)
+    emit(decisions, as_json, human=_print_decisions)
     if as_json:
-        click.echo(
-            json.dumps([decision.model_dump(mode="json") for decision in decisions], indent=2)
-        )
         return
     allowed = sum(decision.allowed for decision in decisions)
     click.echo(
@@ -143,22 +149,24 @@ def demo(config: GatewayConfig, as_json: bool) -> None:
     click.echo(
         click.style("\nWhole automations through the guarded path", bold=True, underline=True)
     )
-    executor = open_runtime(config, gateway)
-    try:
-        if executor.workflows.ids():
-            executions = run_workflow_scenarios(gateway, executor, print_execution)
-            states = ", ".join(f"{e.workflow} {e.state}" for e in executions)
-            click.echo(f"\n{len(executions)} workflows: {states}")
-            for title, scenario in LATER_SCENARIOS:
-                click.echo(click.style(f"\n{title}", bold=True, underline=True))
-                scenario(config, gateway, executor)
-        else:
-            click.echo(f"no workflows in {config.runtime.workflows}: run the demo from a checkout")
-    finally:
-        executor.close()
+    executor = parts.runtime
+    if executor.workflows.ids():
+        executions = run_workflow_scenarios(gateway, executor, print_execution)
+        states = ", ".join(f"{e.workflow} {e.state}" for e in executions)
+        click.echo(f"\n{len(executions)} workflows: {states}")
+        for title, scenario in LATER_SCENARIOS:
+            click.echo(click.style(f"\n{title}", bold=True, underline=True))
+            scenario(config, gateway, executor)
+    else:
+        click.echo(f"no workflows in {config.runtime.workflows}: run the demo from a checkout")
     if gateway.audit is not None:
         _show_audit(gateway.audit.path, config.audit.signing_key.with_name(PUBLIC_KEY_FILE))
-    gateway.close()
+
+
+def _print_decisions(decisions: list[Decision]) -> None:
+    for (title, *_), decision in zip(SCENARIOS, decisions, strict=True):
+        click.echo(click.style(f"\n{title}", bold=True))
+        print_decision(decision)
 
 
 def frozen_calendar(folder: Path) -> ChangeCalendar:

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 
 import click
 
-from gateway.app import Gateway
+from gateway.app import Gateway, open_knowledge
 from gateway.config import GatewayConfig
 from gateway.knowledge.audit_trail import read_audit
 from gateway.knowledge.base import ArticleChange, KnowledgeBase, Suggestion
 from gateway.knowledge.collect import collect_session
-from gateway.knowledge.destinations import open_knowledge
 from gateway.knowledge.session import SessionDiagnostic, SessionNode, SessionOutcome, SessionTrail
 from gateway.knowledge.summary import Audience
 from gateway.runtime.errors import ExecutionError

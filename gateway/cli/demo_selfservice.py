@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import click
 
+from gateway.app import open_selfservice
 from gateway.config import GatewayConfig
 from gateway.runtime.executor import Executor
-from gateway.selfservice import RunRefusedError, open_selfservice
+from gateway.selfservice import RunRefusedError
 from gateway.selfservice.service import CatalogGateway
 
 __all__ = ["run_selfservice_scenario"]

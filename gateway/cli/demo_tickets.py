@@ -16,11 +16,10 @@ import uuid
 import click
 import pyotp
 
-from gateway.app import Gateway
+from gateway.app import Gateway, open_ticket_service
 from gateway.config import GatewayConfig
 from gateway.runtime.executor import Executor
 from gateway.runtime.model import ExecutionState
-from gateway.tickets.builder import open_ticket_service
 
 __all__ = ["demo_ticket_lines", "run_tickets_scenario"]
 

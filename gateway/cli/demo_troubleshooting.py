@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import click
 
-from gateway.app import Gateway
+from gateway.app import Gateway, open_troubleshooting
 from gateway.config import GatewayConfig
 from gateway.runtime.executor import Executor
 from gateway.troubleshooting.engine import TroubleshootingEngine
-from gateway.troubleshooting.setup import open_troubleshooting
 from gateway.troubleshooting.views import SessionView
 
 __all__ = ["run_troubleshooting_scenario"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
 
-from gateway.app import Gateway, open_runtime
+from gateway.app import open_services
+from gateway.cli.output import emit, json_option
+from gateway.cli.pairs import KeyValue
 from gateway.config import GatewayConfig
 from gateway.errors import ExitCode
 from gateway.runtime.executor import Executor
@@ -40,23 +41,10 @@ def exit_code(execution: Execution) -> ExitCode:
 
 
 @contextmanager
-def gateway_runtime(config: GatewayConfig) -> Iterator[tuple[Gateway, Executor]]:
-    """The gateway and its runtime for one command, closed in reverse order."""
-    gateway = Gateway.from_config(config)
-    try:
-        executor = open_runtime(config, gateway)
-        try:
-            yield gateway, executor
-        finally:
-            executor.close()
-    finally:
-        gateway.close()
-
-
-@contextmanager
 def runtime(config: GatewayConfig) -> Iterator[Executor]:
-    with gateway_runtime(config) as (_, executor):
-        yield executor
+    """The runtime for one command, closed with the gateway under it."""
+    with open_services(config) as parts:
+        yield parts.runtime
 
 
 _COLOURS = {"succeeded": "green", "failed": "red", "compensated": "yellow", "cancelled": "yellow"}
@@ -103,23 +91,6 @@ def resume_waiting(config: GatewayConfig, approval_id: str, *, quiet: bool = Fal
         click.echo(f"execution {execution.id} ({execution.workflow}): {execution.status}")
 
 
-def _emit(execution: Execution, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(execution.as_json(), indent=2))
-    else:
-        print_execution(execution)
-
-
-def _parameters(pairs: tuple[str, ...]) -> dict[str, str]:
-    parameters: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected KEY=VALUE, found {pair!r}", param_hint="--param")
-        parameters[name] = value
-    return parameters
-
-
 @click.command()
 @click.argument("workflow")
 @click.option(
@@ -127,24 +98,32 @@ def _parameters(pairs: tuple[str, ...]) -> dict[str, str]:
     "-p",
     "pairs",
     multiple=True,
-    metavar="KEY=VALUE",
+    type=KeyValue(),
     help="A workflow parameter (repeatable).",
 )
 @click.option("--actor", required=True, help="Who asks (a directory user id).")
 @click.option("--ticket", default=None, help="The help desk ticket this serves.")
 @click.option(
+    "--change",
+    "change_request",
+    default=None,
+    metavar="NUMBER",
+    help="The change request it acts under (e.g. CHG0030001), checked by the gateway.",
+)
+@click.option(
     "--idempotency-key",
     default=None,
     help="Run at most once per key: the same key and request give the same execution.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the execution as JSON.")
+@json_option
 @click.pass_obj
 def run(
     config: GatewayConfig,
     workflow: str,
-    pairs: tuple[str, ...],
+    pairs: tuple[tuple[str, str], ...],
     actor: str,
     ticket: str | None,
+    change_request: str | None,
     idempotency_key: str | None,
     as_json: bool,
 ) -> None:
@@ -156,14 +135,15 @@ def run(
     with runtime(config) as executor:
         started = executor.start(
             workflow,
-            _parameters(pairs),
+            dict(pairs),
             actor=actor,
             channel="cli",
             ticket=ticket,
             idempotency_key=idempotency_key,
+            change_request=change_request,
         )
         execution = executor.advance(started.id)
-    _emit(execution, as_json)
+    emit(execution, as_json, human=print_execution)
     raise click.exceptions.Exit(int(exit_code(execution)))
 
 
@@ -175,15 +155,16 @@ def executions() -> None:
 @executions.command("list")
 @click.option("--actor", default=None, help="Only this person's executions.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_obj
 def list_executions(config: GatewayConfig, actor: str | None, limit: int, as_json: bool) -> None:
     """The latest executions, newest first."""
     with runtime(config) as executor:
         found = executor.recent(actor=actor, limit=limit)
-    if as_json:
-        click.echo(json.dumps([e.as_json() for e in found], indent=2))
-        return
+    emit(found, as_json, human=_print_list)
+
+
+def _print_list(found: list[Execution]) -> None:
     for execution in found:
         click.echo(
             f"{execution.id}  {execution.state:<18} {execution.workflow:<18} "
@@ -193,55 +174,60 @@ def list_executions(config: GatewayConfig, actor: str | None, limit: int, as_jso
 
 @executions.command()
 @click.argument("execution_id")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_obj
 def show(config: GatewayConfig, execution_id: str, as_json: bool) -> None:
     """One execution, step by step."""
     with runtime(config) as executor:
-        _emit(executor.get(execution_id), as_json)
+        emit(executor.get(execution_id), as_json, human=print_execution)
 
 
 @executions.command()
 @click.argument("execution_id")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_obj
 def resume(config: GatewayConfig, execution_id: str, as_json: bool) -> None:
     """Go on with a waiting execution now (after a step-up or an approval). Same exit
     codes as ``gateway run``."""
     with runtime(config) as executor:
         execution = executor.advance(execution_id)
-    _emit(execution, as_json)
+    emit(execution, as_json, human=print_execution)
     raise click.exceptions.Exit(int(exit_code(execution)))
 
 
 @executions.command()
 @click.argument("execution_id")
 @click.option("--by", required=True, help="Who cancels.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_obj
 def cancel(config: GatewayConfig, execution_id: str, by: str, as_json: bool) -> None:
     """Cancel an unfinished execution; what it already did is undone."""
     with runtime(config) as executor:
         execution = executor.cancel(execution_id, by)
-    _emit(execution, as_json)
+    emit(execution, as_json, human=print_execution)
 
 
 @executions.command()
+@json_option
 @click.pass_obj
-def tick(config: GatewayConfig) -> None:
+def tick(config: GatewayConfig, as_json: bool) -> None:
     """Resume everything that can go on (approved, stepped up, systems back, timers due,
     interrupted steps); ``gateway serve`` does this on its own."""
     with runtime(config) as executor:
         count = executor.tick()
-    click.echo(f"{count} executions looked at")
+    emit({"advanced": count}, as_json, human=lambda _: click.echo(f"{count} executions looked at"))
 
 
 @executions.command()
 @click.argument("execution_id")
 @click.argument("name")
 @click.option("--actor", required=True, help="Who reads it: only the execution's actor may.")
+@json_option
 @click.pass_obj
-def secret(config: GatewayConfig, execution_id: str, name: str, actor: str) -> None:
-    """Print a secret output (a temporary password) once; it is deleted as it is read."""
+def secret(config: GatewayConfig, execution_id: str, name: str, actor: str, as_json: bool) -> None:
+    """Print a secret output (a temporary password) once; it is deleted as it is read.
+    Exit 3 for anyone but the execution's actor."""
     with runtime(config) as executor:
-        click.echo(executor.reveal(execution_id, name, actor))
+        value = executor.reveal(execution_id, name, actor)
+    shown = {"execution": execution_id, "name": name, "value": value}
+    emit(shown, as_json, human=lambda _: click.echo(value))

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import click
 
-from gateway.cli.executions import exit_code, gateway_runtime, print_execution, runtime
+from gateway.app import open_knowledge, open_services
+from gateway.cli.executions import exit_code, print_execution, runtime
+from gateway.cli.output import emit, json_option
 from gateway.config import GatewayConfig
 from gateway.knowledge.article import search_document
 from gateway.knowledge.audit_trail import AuditIndex, read_audit
 from gateway.knowledge.base import KnowledgeBase
 from gateway.knowledge.collect import collect_execution, collect_session
-from gateway.knowledge.destinations import open_knowledge
 from gateway.knowledge.folder import render_article_file
 from gateway.knowledge.sessions import session_trail
 from gateway.knowledge.summary import Audience
 from gateway.knowledge.trail import Trail
-from gateway.troubleshooting.setup import open_troubleshooting
 
 __all__ = ["kb"]
 
@@ -43,14 +43,10 @@ def _trail(config: GatewayConfig, execution_id: str | None, session_id: str | No
         with runtime(config) as executor:
             record = executor.get(execution_id).as_json()
         return collect_execution(record, audit)
-    with gateway_runtime(config) as (gateway, executor):
-        engine = open_troubleshooting(config, gateway, executor)
-        try:
-            session, tree = engine.session_and_tree(session_id)
-        finally:
-            engine.close()
+    with open_services(config) as parts:
+        session, tree = parts.troubleshooting.session_and_tree(session_id)
         trail = session_trail(session, tree)
-        records = {e: executor.get(e).as_json() for e in trail.executions}
+        records = {e: parts.runtime.get(e).as_json() for e in trail.executions}
     return collect_session(trail, records, audit)
 
 
@@ -91,23 +87,27 @@ def summarize(
 @kb.command()
 @click.argument("execution_id", required=False)
 @_SESSION
-@click.option("--json", "as_json", is_flag=True, help="Print the search document as JSON.")
+@json_option
 @click.pass_obj
 def record(
     config: GatewayConfig, execution_id: str | None, session_id: str | None, as_json: bool
 ) -> None:
     """Document an execution or a troubleshooting session in the knowledge base: a new
-    article, or a new version of the article for the same problem."""
+    article, or a new version of the article for the same problem (--json: the change and
+    the article's search document)."""
     trail = _trail(config, execution_id, session_id)
     with knowledge(config) as base:
         change = base.record(trail)
         document = base.search_document(change.article.id)
-    if as_json:
-        click.echo(json.dumps({"change": change.change, "article": document}, indent=2))
-        return
-    article = change.article
-    click.echo(f"{change.change} article {article.id} version {article.version}: {article.title}")
-    click.echo(f"  file: {change.path}")
+
+    def human(_: object) -> None:
+        article = change.article
+        click.echo(
+            f"{change.change} article {article.id} version {article.version}: {article.title}"
+        )
+        click.echo(f"  file: {change.path}")
+
+    emit({"change": change.change, "article": document}, as_json, human=human)
 
 
 @kb.command()
@@ -122,7 +122,7 @@ def record(
     help="Where to publish it.",
 )
 @click.option("--ticket", default=None, help="The help desk ticket this serves.")
-@click.option("--json", "as_json", is_flag=True, help="Print the execution as JSON.")
+@json_option
 @click.pass_obj
 def publish(
     config: GatewayConfig,
@@ -144,68 +144,58 @@ def publish(
             ticket=ticket,
         )
         execution = executor.advance(started.id)
-    if as_json:
-        click.echo(json.dumps(execution.as_json(), indent=2))
-    else:
-        print_execution(execution)
+    emit(execution, as_json, human=print_execution)
     raise click.exceptions.Exit(int(exit_code(execution)))
 
 
 @kb.command()
 @click.argument("query")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_obj
 def search(config: GatewayConfig, query: str, limit: int, as_json: bool) -> None:
     """Search the knowledge base (any of the words; best first). Exit code 1 when
     nothing matches."""
     with knowledge(config) as base:
         hits = base.search(query, limit)
-    if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": h.id,
-                        "title": h.title,
-                        "version": h.version,
-                        "score": h.score,
-                        "snippet": h.snippet,
-                    }
-                    for h in hits
-                ],
-                indent=2,
-            )
-        )
-    else:
-        for hit in hits:
-            line = f"{hit.score:8.3f}  {hit.id}  v{hit.version}  {hit.title}"
-            click.echo("\n          ".join(filter(None, [line, hit.snippet])))
-        if not hits:
-            click.echo("no article matches", err=True)
+    found = [
+        {"id": h.id, "title": h.title, "version": h.version, "score": h.score, "snippet": h.snippet}
+        for h in hits
+    ]
+    emit(found, as_json, human=_print_hits)
     if not hits:
         raise click.exceptions.Exit(1)
+
+
+def _print_hits(found: list[dict[str, Any]]) -> None:
+    for hit in found:
+        line = f"{hit['score']:8.3f}  {hit['id']}  v{hit['version']}  {hit['title']}"
+        click.echo("\n          ".join(filter(None, [line, hit["snippet"]])))
+    if not found:
+        click.echo("no article matches", err=True)
 
 
 @kb.command()
 @click.argument("article")
 @click.option("--version", type=click.IntRange(1), default=None, help="An earlier version.")
-@click.option("--json", "as_json", is_flag=True, help="Print the search document as JSON.")
+@json_option
 @click.pass_obj
 def show(config: GatewayConfig, article: str, version: int | None, as_json: bool) -> None:
-    """Print an article (front matter and Markdown), or its search document."""
+    """Print an article (front matter and Markdown), or with --json its search document."""
     with knowledge(config) as base:
         found = base.get(article, version)
-        if as_json:
-            click.echo(json.dumps(search_document(found.meta), indent=2, ensure_ascii=False))
-            return
-        click.echo(render_article_file(found.meta, found.body), nl=False)
+    emit(
+        search_document(found.meta),
+        as_json,
+        human=lambda _: click.echo(render_article_file(found.meta, found.body), nl=False),
+    )
 
 
 @kb.command()
+@json_option
 @click.pass_obj
-def reindex(config: GatewayConfig) -> None:
+def reindex(config: GatewayConfig, as_json: bool) -> None:
     """Rebuild the search index from the article folder."""
     with knowledge(config) as base:
         count = base.reindex()
-    click.echo(f"indexed {count} article(s)")
+    emit({"indexed": count}, as_json, human=lambda _: click.echo(f"indexed {count} article(s)"))

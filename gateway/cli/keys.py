@@ -3,7 +3,6 @@ signing key."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -11,7 +10,8 @@ import click
 from gateway.audit.checkpoints import DEFAULT_LOG_NAME
 from gateway.audit.keys import init_keys
 from gateway.audit.note import verifier_key
-from gateway.audit.rotation import rotate_signing_key
+from gateway.audit.rotation import Rotation, rotate_signing_key
+from gateway.cli.output import emit, json_option
 
 __all__ = ["keys"]
 
@@ -37,7 +37,7 @@ def keys() -> None:
     help="The log's name: checkpoint origin and note key name.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing key pair.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option
 def init(directory: Path, name: str, force: bool, as_json: bool) -> None:
     """Write an Ed25519 key pair (private key mode 0600) and print its key id and the
     note verifier key that checkpoint tools need."""
@@ -48,12 +48,13 @@ def init(directory: Path, name: str, force: bool, as_json: bool) -> None:
         "key_id": signer.key_id,
         "verifier_key": verifier_key(name, signer.public_key),
     }
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-        return
-    click.echo(f"private key  {private_path} (keep it secret; never commit it)")
-    click.echo(f"public key   {public_path}")
-    click.echo(f"key id       {signer.key_id}")
+    emit(result, as_json, human=_print_init)
+
+
+def _print_init(result: dict[str, str]) -> None:
+    click.echo(f"private key  {result['private_key']} (keep it secret; never commit it)")
+    click.echo(f"public key   {result['public_key']}")
+    click.echo(f"key id       {result['key_id']}")
     click.echo(f"verifier key {result['verifier_key']}")
 
 
@@ -74,32 +75,34 @@ def init(directory: Path, name: str, force: bool, as_json: bool) -> None:
     help="Where the current key pair is.",
 )
 @click.option("--name", default=DEFAULT_LOG_NAME, show_default=True, help="The log's name.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option
 def rotate(log_path: Path, directory: Path, name: str, as_json: bool) -> None:
     """Replace the signing key: the current key signs a record that introduces the new
     one, the old private key is kept as audit-signing.key.retired-KEYID, the new public key
     is written as audit-signing-KEYID.pub, and later records use the new key.
     audit-signing.pub, the key auditors pin, is left as it is."""
     rotation = rotate_signing_key(log_path, directory)
+    verifier = verifier_key(name, rotation.new.public_key)
     result = {
         "old_key_id": rotation.old.key_id,
         "new_key_id": rotation.new.key_id,
         "rotation_record": rotation.record.seq,
         "new_public_key": str(rotation.new_public_key),
-        "verifier_key": verifier_key(name, rotation.new.public_key),
+        "verifier_key": verifier,
         "first_key_id": rotation.first_key_id,
         "pin": str(rotation.pin),
         "pin_key_id": rotation.pin_key_id,
     }
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-        return
+    emit(result, as_json, human=lambda _: _print_rotation(rotation, log_path, verifier))
+
+
+def _print_rotation(rotation: Rotation, log_path: Path, verifier: str) -> None:
     click.echo(
         f"rotated {rotation.old.key_id} -> {rotation.new.key_id} "
         f"(record {rotation.record.seq} of {log_path})"
     )
     click.echo(f"new public key {rotation.new_public_key}")
-    click.echo(f"verifier key {result['verifier_key']}")
+    click.echo(f"verifier key {verifier}")
     if rotation.pin_key_id == rotation.first_key_id:
         click.echo(
             f"auditors pin the log's first key {rotation.first_key_id}: {rotation.pin} "

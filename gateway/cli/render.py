@@ -1,18 +1,12 @@
-"""How decisions look on a terminal and as JSON."""
+"""How decisions look on a terminal (``gateway.cli.output`` prints them as JSON)."""
 
 from __future__ import annotations
-
-import json
 
 import click
 
 from gateway.policy.decision import ApprovalObligation, Decision, Obligation
 
-__all__ = ["decision_json", "describe_obligation", "print_decision"]
-
-
-def decision_json(decision: Decision) -> str:
-    return json.dumps(decision.model_dump(mode="json"), indent=2)
+__all__ = ["describe_obligation", "print_decision"]
 
 
 def describe_obligation(obligation: Obligation) -> str:

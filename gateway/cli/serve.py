@@ -5,24 +5,17 @@ from __future__ import annotations
 import contextlib
 import socket
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 import uvicorn
 
 from gateway.api import create_app
-from gateway.app import Gateway, background_jobs, open_runtime
+from gateway.app import open_services
 from gateway.audit.unsafe import UNSAFE_SETTING
 from gateway.config import GatewayConfig, load_config
 from gateway.errors import ConfigError
-from gateway.knowledge.destinations import open_knowledge
 from gateway.runtime.worker import BackgroundWorker
-from gateway.selfservice.setup import open_selfservice
-from gateway.tickets.builder import open_ticket_service
-from gateway.tickets.service import TicketService
-from gateway.troubleshooting.setup import open_troubleshooting
 
 __all__ = ["serve"]
 
@@ -44,18 +37,6 @@ def _url(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
-
-
-def ticket_jobs(service: TicketService, poll_every: float) -> list[Callable[[], object]]:
-    """Ticket work on every beat (write-backs, follow-ups) and polling on its own clock."""
-    next_poll = [0.0]
-
-    def poll() -> None:
-        if time.monotonic() >= next_poll[0]:
-            next_poll[0] = time.monotonic() + poll_every
-            service.poll()
-
-    return [service.follow_up, service.flush_outbox, poll]
 
 
 @click.command()
@@ -92,58 +73,42 @@ def serve(
             "before acting; remove the setting"
         )
     settings = config.api
-    gateway = Gateway.from_config(config)
-    runtime = open_runtime(config, gateway)
-    worker = BackgroundWorker(
-        background_jobs(config, gateway, runtime), config.runtime.worker_interval_seconds
-    )
-    try:
-        selfservice = open_selfservice(config, gateway, runtime)
-        troubleshooting = open_troubleshooting(config, gateway, runtime)
-        tickets = (
-            open_ticket_service(config, gateway, runtime, advance="background")
-            if config.tickets.enabled
-            else None
-        )
-        knowledge = open_knowledge(config.knowledge)
-        if tickets is not None:
-            worker.add(ticket_jobs(tickets, config.tickets.poll_interval_seconds))
-        app = create_app(
-            gateway,
-            config,
-            runtime=runtime,
-            selfservice=selfservice,
-            troubleshooting=troubleshooting,
-            tickets=tickets,
-            knowledge=knowledge,
-        )
-        services = app.state.services
-        sock = _listen(host or settings.host, settings.port if port is None else port)
+    with open_services(config, tickets_advance="background") as parts:
+        gateway = parts.gateway
+        worker = BackgroundWorker(parts.background_jobs(), config.runtime.worker_interval_seconds)
         try:
-            click.echo(f"gateway API on {_url(sock)} (OpenAPI at /openapi.json, with credentials)")
-            if services.callers.issuer is not None:
-                click.echo("  a person's token:  gateway callers token --user USER")
-            click.echo(
-                "  a service's key:   gateway callers api-key create --name NAME --scope SCOPE"
+            app = create_app(
+                gateway,
+                config,
+                runtime=parts.runtime,
+                selfservice=parts.selfservice,
+                troubleshooting=parts.troubleshooting,
+                tickets=parts.tickets if config.tickets.enabled else None,
+                knowledge=parts.knowledge,
+                notifier=parts.notifier,
             )
-            sys.stdout.flush()
-            gateway.policies.start_watching(config.policy.watch_interval_seconds)
-            worker.start()  # resumes executions left by an earlier run first
-            server = uvicorn.Server(
-                uvicorn.Config(app, access_log=access_log, log_level="info", lifespan="off")
-            )
-            with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: uvicorn has shut down
-                server.run(sockets=[sock])
+            services = app.state.services
+            sock = _listen(host or settings.host, settings.port if port is None else port)
+            try:
+                click.echo(
+                    f"gateway API on {_url(sock)} (OpenAPI at /openapi.json, with credentials)"
+                )
+                if services.callers.issuer is not None:
+                    click.echo("  a person's token:  gateway callers token --user USER")
+                click.echo(
+                    "  a service's key:   gateway callers api-key create --name NAME --scope SCOPE"
+                )
+                sys.stdout.flush()
+                gateway.policies.start_watching(config.policy.watch_interval_seconds)
+                worker.start()  # resumes executions left by an earlier run first
+                server = uvicorn.Server(
+                    uvicorn.Config(app, access_log=access_log, log_level="info", lifespan="off")
+                )
+                with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: uvicorn has shut down
+                    server.run(sockets=[sock])
+            finally:
+                sock.close()
+                services.close()
         finally:
-            sock.close()
-            services.close()
-            selfservice.close()
-            troubleshooting.close()
-            if tickets is not None:
-                tickets.close()
-            knowledge.close()
-    finally:
-        worker.stop()
-        gateway.policies.stop_watching()
-        runtime.close()
-        gateway.close()
+            worker.stop()
+            gateway.policies.stop_watching()

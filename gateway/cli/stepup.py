@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 
 from gateway.app import Gateway, open_audit_log, open_stepup
+from gateway.cli.output import emit, json_option
 from gateway.config import GatewayConfig
 from gateway.enforcement import PolicyDeniedError, require_allowed
 from gateway.stepup.service import Enrolment
@@ -32,7 +33,7 @@ def stepup() -> None:
     help="Who enrols (you); USER themself when absent. Decided by policy: stepup.enrol "
     "for a first enrolment, stepup.reset to replace one.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option
 @click.pass_obj
 def enrol(config: GatewayConfig, user: str, by: str | None, as_json: bool) -> None:
     """Make a new TOTP seed for USER and print, once, the provisioning URI for an
@@ -46,14 +47,16 @@ def enrol(config: GatewayConfig, user: str, by: str | None, as_json: bool) -> No
         gateway.close()
     codes = [code.get_secret_value() for code in enrolment.recovery_codes]
     uri = enrolment.provisioning_uri.get_secret_value()
-    if as_json:
-        click.echo(json.dumps({"user": user, "provisioning_uri": uri, "recovery_codes": codes}))
-        return
-    click.echo(f"{user} enrolled{' (earlier enrolment replaced)' if enrolment.replaced else ''}")
-    click.echo(f"add to an authenticator app: {uri}")
-    click.echo("recovery codes (each works once; they are not shown again):")
-    for code in codes:
-        click.echo(f"  {code}")
+    replaced = " (earlier enrolment replaced)" if enrolment.replaced else ""
+
+    def human(_: object) -> None:
+        click.echo(f"{user} enrolled{replaced}")
+        click.echo(f"add to an authenticator app: {uri}")
+        click.echo("recovery codes (each works once; they are not shown again):")
+        for code in codes:
+            click.echo(f"  {code}")
+
+    emit({"user": user, "provisioning_uri": uri, "recovery_codes": codes}, as_json, human=human)
 
 
 def _enrol(gateway: Gateway, config: GatewayConfig, user: str, actor: str) -> Enrolment:
@@ -87,9 +90,15 @@ def _enrol(gateway: Gateway, config: GatewayConfig, user: str, actor: str) -> En
     metavar="DIGEST",
     help="Bind the step-up to one exact request (the digest a waiting execution shows).",
 )
+@json_option
 @click.pass_obj
 def verify(
-    config: GatewayConfig, user: str, code: str, recovery: bool, bound_to: str | None
+    config: GatewayConfig,
+    user: str,
+    code: str,
+    recovery: bool,
+    bound_to: str | None,
+    as_json: bool,
 ) -> None:
     """Check a code for USER, recording the attempt in the audit log. Exit 0 when
     accepted, 3 when refused (wrong, reused, locked out), 4 when malformed or not
@@ -106,12 +115,13 @@ def verify(
         if audit is not None:
             audit.close()
     bound = f" (bound to {bound_to})" if bound_to else ""
-    click.echo(f"step-up accepted for {user}{bound}")
+    accepted = {"user": user, "accepted": True, "bound_to": bound_to}
+    emit(accepted, as_json, human=lambda _: click.echo(f"step-up accepted for {user}{bound}"))
 
 
 @stepup.command()
 @click.option("--user", required=True, help="The user to look up.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option
 @click.pass_obj
 def status(config: GatewayConfig, user: str, as_json: bool) -> None:
     """Whether USER is enrolled, locked out, and when they last stepped up."""
@@ -126,9 +136,10 @@ def status(config: GatewayConfig, user: str, as_json: bool) -> None:
         }
     finally:
         service.close()
-    if as_json:
-        click.echo(json.dumps(result))
-        return
+    emit(result, as_json, human=_print_status)
+
+
+def _print_status(result: dict[str, Any]) -> None:
     for key, value in result.items():
         click.echo(f"{key}: {value if value is not None else '-'}")
 

@@ -3,20 +3,24 @@ routed, follow up on started automations, and look after dead letters."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gateway.cli.executions import gateway_runtime
+from gateway.app import open_services
+from gateway.cli.output import emit, json_option
 from gateway.config import GatewayConfig
 from gateway.errors import ExitCode
 from gateway.tickets import IntakeResult, Outcome, TicketEventError, TicketService
-from gateway.tickets.builder import open_ticket_service
 from gateway.tickets.payloads import decode_json, generic_event, jira_event, servicenow_event
+from gateway.tickets.results import PollReport
 from gateway.tickets.routing import RoutingDecision
+
+if TYPE_CHECKING:
+    from gateway.tickets.store import DeadLetter
 
 __all__ = ["tickets"]
 
@@ -24,12 +28,8 @@ __all__ = ["tickets"]
 @contextmanager
 def ticket_service(config: GatewayConfig) -> Iterator[TicketService]:
     """The ticket service over a gateway and runtime, all closed after."""
-    with gateway_runtime(config) as (gateway, executor):
-        service = open_ticket_service(config, gateway, executor)
-        try:
-            yield service
-        finally:
-            service.close()
+    with open_services(config) as parts:
+        yield parts.tickets
 
 
 def _print_result(result: IntakeResult) -> None:
@@ -49,10 +49,7 @@ def _counts(results: list[IntakeResult]) -> str:
     return ", ".join(f"{count} {name}" for name, count in sorted(counts.items()))
 
 
-def _emit(results: list[IntakeResult], as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps([result.as_json() for result in results], indent=2))
-        return
+def _print_results(results: list[IntakeResult]) -> None:
     for result in results:
         _print_result(result)
     click.echo(_counts(results) or "nothing")
@@ -61,10 +58,7 @@ def _emit(results: list[IntakeResult], as_json: bool) -> None:
 _PROBLEMS = (Outcome.DEAD_LETTER, Outcome.NOT_TAKEN)
 
 
-def _emit_replay(results: list[IntakeResult], lines: int, as_json: bool) -> None:
-    if as_json:
-        _emit(results, True)
-        return
+def _print_replay(results: list[IntakeResult], lines: int) -> None:
     for result in results:
         _print_result(result)
     bad = [str(result.line) for result in results if result.outcome in _PROBLEMS]
@@ -79,7 +73,7 @@ def tickets() -> None:
 
 @tickets.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@json_option
 @click.pass_obj
 def replay(config: GatewayConfig, file: Path, as_json: bool) -> None:
     """Feed FILE (JSON Lines, one event a line) to the intake, as if delivered.
@@ -92,7 +86,7 @@ def replay(config: GatewayConfig, file: Path, as_json: bool) -> None:
         results = service.replay_lines(lines)
         service.follow_up()
         service.flush_outbox()
-    _emit_replay(results, len(lines), as_json)
+    emit(results, as_json, human=lambda found: _print_replay(found, len(lines)))
     outcomes = {result.outcome for result in results}
     if Outcome.NOT_TAKEN in outcomes:
         raise SystemExit(int(ExitCode.UNAVAILABLE))
@@ -101,7 +95,7 @@ def replay(config: GatewayConfig, file: Path, as_json: bool) -> None:
 
 
 @tickets.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@json_option
 @click.pass_obj
 def poll(config: GatewayConfig, as_json: bool) -> None:
     """One polling round of the configured help desks (ServiceNow, Jira), then write back.
@@ -111,27 +105,30 @@ def poll(config: GatewayConfig, as_json: bool) -> None:
         report = service.poll()
         service.follow_up()
         service.flush_outbox()
-    if as_json:
-        click.echo(json.dumps(report.as_json(), indent=2))
-    else:
-        _emit(report.results, False)
-        for name, error in sorted(report.errors.items()):
-            click.echo(f"{name}: {error}", err=True)
+    emit(report, as_json, human=_print_poll)
     if report.errors:
         raise SystemExit(int(ExitCode.UNAVAILABLE))
 
 
+def _print_poll(report: PollReport) -> None:
+    _print_results(report.results)
+    for name, error in sorted(report.errors.items()):
+        click.echo(f"{name}: {error}", err=True)
+
+
 @tickets.command("follow-up")
+@json_option
 @click.pass_obj
-def follow_up(config: GatewayConfig) -> None:
+def follow_up(config: GatewayConfig, as_json: bool) -> None:
     """Write back what changed in started automations and deliver the outbox."""
     with ticket_service(config) as service:
         changed = service.follow_up()
         flushed = service.flush_outbox()
-    click.echo(
+    line = (
         f"{changed} automations changed; write-backs: {flushed.delivered} delivered, "
         f"{flushed.waiting} waiting, {flushed.failed} failed"
     )
+    emit({"changed": changed, "write_backs": flushed}, as_json, human=lambda _: click.echo(line))
 
 
 def _print_decision(decision: RoutingDecision) -> None:
@@ -155,7 +152,7 @@ def _print_decision(decision: RoutingDecision) -> None:
     default="generic",
     help="The shape of FILE (default: a generic event).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+@json_option
 @click.pass_obj
 def route(config: GatewayConfig, file: Path, source: str, as_json: bool) -> None:
     """Dry run: how the ticket in FILE would be classified and routed, and why.
@@ -173,10 +170,7 @@ def route(config: GatewayConfig, file: Path, source: str, as_json: bool) -> None
         raise click.ClickException(f"{file}: {exc}") from exc
     with ticket_service(config) as service:
         decision = service.router.route(event.ticket)
-    if as_json:
-        click.echo(json.dumps(decision.as_json(), indent=2))
-    else:
-        _print_decision(decision)
+    emit(decision, as_json, human=_print_decision)
 
 
 @tickets.group("dead-letters")
@@ -186,7 +180,7 @@ def dead_letters() -> None:
 
 @dead_letters.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Also the ones already replayed.")
-@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+@json_option
 @click.pass_obj
 def list_letters(config: GatewayConfig, show_all: bool, as_json: bool) -> None:
     """The dead letters (open ones unless --all), oldest first."""
@@ -198,9 +192,10 @@ def list_letters(config: GatewayConfig, show_all: bool, as_json: bool) -> None:
             letters = tx.dead_letters(state=None if show_all else "open", limit=1000)
     finally:
         store.close()
-    if as_json:
-        click.echo(json.dumps([letter.as_json() for letter in letters], indent=2))
-        return
+    emit(letters, as_json, human=_print_letters)
+
+
+def _print_letters(letters: list[DeadLetter]) -> None:
     for letter in letters:
         click.echo(
             f"{letter.id:>5}  {letter.state:<8} {letter.received_at}  {letter.source}/"
@@ -211,13 +206,13 @@ def list_letters(config: GatewayConfig, show_all: bool, as_json: bool) -> None:
 
 @dead_letters.command("replay")
 @click.argument("letter_id", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option
 @click.pass_obj
 def replay_letter(config: GatewayConfig, letter_id: int, as_json: bool) -> None:
     """Read dead letter LETTER_ID again (after a fix).  Exit code 1 when it still fails."""
     with ticket_service(config) as service:
         result = service.replay_dead_letter(letter_id)
         service.flush_outbox()
-    _emit([result], as_json)
+    emit([result], as_json, human=_print_results)
     if result.outcome is Outcome.DEAD_LETTER:
         raise SystemExit(int(ExitCode.FAILED))

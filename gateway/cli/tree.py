@@ -7,18 +7,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
-from gateway.cli.executions import gateway_runtime
+from gateway.app import load_trees, open_services, workflow_ids
+from gateway.cli.output import emit, json_option
+from gateway.cli.pairs import KeyValue
 from gateway.config import GatewayConfig
 from gateway.errors import ExitCode
 from gateway.troubleshooting.engine import TroubleshootingEngine
 from gateway.troubleshooting.errors import TroubleshootingError
-from gateway.troubleshooting.paths import enumerate_paths
-from gateway.troubleshooting.report import build_report
+from gateway.troubleshooting.paths import TreePath, enumerate_paths
+from gateway.troubleshooting.report import TreeReport, build_report
 from gateway.troubleshooting.session import SessionStatus
-from gateway.troubleshooting.setup import load_trees, open_troubleshooting, workflow_ids
 from gateway.troubleshooting.tree import Tree, load_tree
 from gateway.troubleshooting.views import SessionView
 
@@ -28,12 +30,8 @@ __all__ = ["print_view", "tree", "troubleshooting"]
 @contextmanager
 def troubleshooting(config: GatewayConfig) -> Iterator[TroubleshootingEngine]:
     """The engine over the guarded runtime, closed afterwards."""
-    with gateway_runtime(config) as (gateway, executor):
-        engine = open_troubleshooting(config, gateway, executor)
-        try:
-            yield engine
-        finally:
-            engine.close()
+    with open_services(config) as parts:
+        yield parts.troubleshooting
 
 
 _COLOURS = {"resolved": "green", "escalated": "yellow", "waiting": "cyan", "active": "cyan"}
@@ -69,26 +67,13 @@ def print_view(view: SessionView) -> None:
         click.echo(f"  outcome {session.outcome['node']}{to}: {session.outcome['summary']}")
 
 
-def _emit(view: SessionView, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(view.as_json(), indent=2))
-    else:
-        print_view(view)
+def _finish(view: SessionView, as_json: bool) -> None:
+    """Print the session; exit 6 while it waits for a workflow."""
+    emit(view, as_json, human=print_view)
     if view.session.status is SessionStatus.WAITING:
         raise click.exceptions.Exit(int(ExitCode.WAITING))
 
 
-def _facts(pairs: tuple[str, ...]) -> dict[str, str]:
-    facts: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, found {pair!r}", param_hint="--fact")
-        facts[name] = value
-    return facts
-
-
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 _BY = click.option(
     "--by",
     default=None,
@@ -105,7 +90,7 @@ def tree() -> None:
 
 @tree.command()
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_JSON
+@json_option
 @click.pass_obj
 def validate(config: GatewayConfig, files: tuple[Path, ...], as_json: bool) -> None:
     """Check FILES (default: every tree in the configured folder).  Exit 4 with every
@@ -125,9 +110,10 @@ def validate(config: GatewayConfig, files: tuple[Path, ...], as_json: bool) -> N
         }
         for item in trees
     ]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
+    emit(rows, as_json, human=_print_validated)
+
+
+def _print_validated(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         click.echo(
             f"ok  {row['tree']} v{row['version']}  {row['nodes']} nodes, "
@@ -137,7 +123,7 @@ def validate(config: GatewayConfig, files: tuple[Path, ...], as_json: bool) -> N
 
 @tree.command()
 @click.argument("tree_ref", metavar="TREE")
-@_JSON
+@json_option
 @click.pass_obj
 def paths(config: GatewayConfig, tree_ref: str, as_json: bool) -> None:
     """Every root-to-outcome path of TREE (an id, or a file), with a scenario for each."""
@@ -146,10 +132,10 @@ def paths(config: GatewayConfig, tree_ref: str, as_json: bool) -> None:
         item = load_tree(path, workflow_ids(config.runtime.workflows))
     else:
         item = load_trees(config).get(tree_ref)
-    found = enumerate_paths(item)
-    if as_json:
-        click.echo(json.dumps([p.as_json() for p in found], indent=2))
-        return
+    emit(enumerate_paths(item), as_json, human=_print_paths)
+
+
+def _print_paths(found: list[TreePath]) -> None:
     for index, found_path in enumerate(found, 1):
         click.echo(f"{index:>4}  {found_path.result:<9} {found_path.name}")
     click.echo(f"{len(found)} paths")
@@ -163,31 +149,31 @@ def paths(config: GatewayConfig, tree_ref: str, as_json: bool) -> None:
     "--fact",
     "pairs",
     multiple=True,
-    metavar="NAME=VALUE",
+    type=KeyValue(),
     help="A fact the ticket already holds (repeatable); its question is skipped.",
 )
-@_JSON
+@json_option
 @click.pass_obj
 def start(
     config: GatewayConfig,
     tree_id: str,
     technician: str,
     ticket: str | None,
-    pairs: tuple[str, ...],
+    pairs: tuple[tuple[str, str], ...],
     as_json: bool,
 ) -> None:
     """Start a session on TREE; it runs until it needs an answer.  Exit 6 while it waits
     for a workflow (approval, step-up)."""
     with troubleshooting(config) as engine:
-        view = engine.start(tree_id, technician=technician, ticket=ticket, facts=_facts(pairs))
-    _emit(view, as_json)
+        view = engine.start(tree_id, technician=technician, ticket=ticket, facts=dict(pairs))
+    _finish(view, as_json)
 
 
 @tree.command()
 @click.argument("session_id")
 @click.argument("value")
 @_BY
-@_JSON
+@json_option
 @click.pass_obj
 def answer(
     config: GatewayConfig, session_id: str, value: str, by: str | None, as_json: bool
@@ -196,51 +182,51 @@ def answer(
     Exit 3 when someone other than its technician is not allowed to."""
     with troubleshooting(config) as engine:
         view = engine.answer(session_id, value, by=by)
-    _emit(view, as_json)
+    _finish(view, as_json)
 
 
 @tree.command()
 @click.argument("session_id")
 @_BY
-@_JSON
+@json_option
 @click.pass_obj
 def show(config: GatewayConfig, session_id: str, by: str | None, as_json: bool) -> None:
     """A session as stored: its path, facts and the question it waits on."""
     with troubleshooting(config) as engine:
         view = engine.show(session_id, by=by)
-    _emit(view, as_json)
+    _finish(view, as_json)
 
 
 @tree.command()
 @click.argument("session_id")
 @_BY
-@_JSON
+@json_option
 @click.pass_obj
 def undo(config: GatewayConfig, session_id: str, by: str | None, as_json: bool) -> None:
     """Take back the last answer."""
     with troubleshooting(config) as engine:
         view = engine.undo(session_id, by=by)
-    _emit(view, as_json)
+    _finish(view, as_json)
 
 
 @tree.command()
 @click.argument("session_id")
 @_BY
-@_JSON
+@json_option
 @click.pass_obj
 def resume(config: GatewayConfig, session_id: str, by: str | None, as_json: bool) -> None:
     """Go on with a session where it stopped (after a restart, or once its workflow can
     go on)."""
     with troubleshooting(config) as engine:
         view = engine.resume(session_id, by=by)
-    _emit(view, as_json)
+    _finish(view, as_json)
 
 
 @tree.command()
 @click.argument("tree_id", metavar="TREE", required=False)
 @click.option("--stale-hours", default=24.0, show_default=True, type=click.FloatRange(min=0),
               help="Unfinished sessions idle this long count as abandoned.")  # fmt: skip
-@_JSON
+@json_option
 @click.pass_obj
 def report(config: GatewayConfig, tree_id: str | None, stale_hours: float, as_json: bool) -> None:
     """Sessions, outcomes, average steps, resolution paths and dead ends, per tree."""
@@ -251,9 +237,10 @@ def report(config: GatewayConfig, tree_id: str | None, stale_hours: float, as_js
             build_report(engine.store, item, now=now, stale_after=timedelta(hours=stale_hours))
             for item in ids
         ]
-    if as_json:
-        click.echo(json.dumps([r.as_json() for r in reports], indent=2))
-        return
+    emit(reports, as_json, human=_print_reports)
+
+
+def _print_reports(reports: list[TreeReport]) -> None:
     if not reports:
         click.echo("no sessions yet")
     for found in reports:
@@ -291,4 +278,4 @@ def run(config: GatewayConfig, tree_id: str, technician: str, ticket: str | None
                     view = engine.answer(view.session.id, reply)
             except TroubleshootingError as exc:
                 click.echo(f"error: {exc}", err=True)
-    _emit(view, False)
+    _finish(view, False)

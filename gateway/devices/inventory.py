@@ -5,7 +5,8 @@ The embedded default is a YAML file (``[selfservice] inventory``)::
     devices:
       tom-laptop: {owner: tom, kind: laptop, asset_tag: FIN-0101, model: Latitude 5440}
 
-Look-ups are exact matches on the device name: a value is never used as a pattern.
+Look-ups are exact matches on the device name (or, for ``device_for``, the asset tag,
+case-insensitive): a value is never used as a pattern.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.yaml_source import load_yaml_model
 
-__all__ = ["Device", "DeviceInventory", "InventoryFile", "YamlDeviceInventory"]
+__all__ = ["AssetSource", "Device", "DeviceInventory", "InventoryFile", "YamlDeviceInventory"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -56,14 +57,23 @@ class DeviceInventory(Protocol):
     def devices_of(self, user: str) -> list[str]: ...
 
 
+class AssetSource(Protocol):
+    """Which managed device an asset tag (``LT-0452``) or a device name names."""
+
+    def device_for(self, name_or_tag: str) -> str | None: ...
+
+
 class YamlDeviceInventory:
     """The inventory held in a YAML file, checked on load (file and line in errors)."""
 
     def __init__(self, devices: dict[str, Device]) -> None:
         self._devices = dict(devices)
         self._by_owner: dict[str, list[str]] = {}
+        self._by_tag: dict[str, str] = {}
         for name, device in sorted(self._devices.items()):
             self._by_owner.setdefault(device.owner, []).append(name)
+            if device.asset_tag:
+                self._by_tag.setdefault(device.asset_tag.casefold(), name)
 
     @classmethod
     def load(cls, path: Path) -> YamlDeviceInventory:
@@ -72,6 +82,12 @@ class YamlDeviceInventory:
 
     def device(self, name: str) -> Device | None:
         return self._devices.get(name)
+
+    def device_for(self, name_or_tag: str) -> str | None:
+        """The device named ``name_or_tag``, or the one carrying it as its asset tag."""
+        if name_or_tag in self._devices:
+            return name_or_tag
+        return self._by_tag.get(name_or_tag.casefold())
 
     def owner_of(self, device: str) -> str | None:
         found = self._devices.get(device)

@@ -20,75 +20,16 @@ The token is sent as ``Authorization: Bearer`` and never appears in a message.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from gateway.devices.installer import InstallResult
-from gateway.errors import ActionFailedError, ConfigError, TargetUnavailableError
-from gateway.http import (
-    Failure,
-    RetryingClient,
-    RetryPolicy,
-    map_failure,
-    open_client,
-    secret_from_env,
-)
+from gateway.devices.snipeit_settings import SnipeItSettings
+from gateway.errors import ActionFailedError, TargetUnavailableError
+from gateway.http import Failure, RetryingClient, RetryPolicy, map_failure, open_client
 
-__all__ = ["SnipeItInstaller", "SnipeItSettings", "snipeit_settings"]
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class SnipeItSettings(BaseModel):
-    """``base_url`` is the Snipe-IT site (``https://assets.example.com``); plain http only
-    for a loopback host (tests)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
-
-    base_url: str
-    token: SecretStr = Field(min_length=1)
-    name: str = Field(default="snipe-it", min_length=1)
-    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
-    page_size: int = Field(default=500, ge=1, le=500)
-    note: str = Field(default="installed through the IT support gateway", max_length=200)
-
-    @field_validator("base_url")
-    @classmethod
-    def _check_base_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("expected an https:// URL such as https://assets.example.com")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError("plain http is allowed only for a loopback host; use https://")
-        if parts.username or parts.password or parts.query or parts.fragment:
-            raise ValueError("expected scheme, host, port and path only")
-        return value.rstrip("/")
-
-
-def snipeit_settings(table: Mapping[str, Any]) -> SnipeItSettings:
-    """Settings from ``[selfservice.snipeit]``, the token read from the environment
-    variable named by ``token_env``."""
-    values = secret_from_env("selfservice.snipeit", table, "token", required=True)
-    try:
-        return SnipeItSettings.model_validate(values)
-    except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in exc.errors(include_url=False, include_input=False)
-        )
-        raise ConfigError(f"invalid selfservice.snipeit settings: {details}") from exc
+__all__ = ["SnipeItInstaller", "SnipeItSettings"]
 
 
 def _id(value: object, what: str) -> int:
@@ -107,7 +48,7 @@ class SnipeItInstaller:
         self.name = settings.name
         client = open_client(
             base_url=settings.base_url + "/api/v1",
-            token=settings.token,
+            token=settings.secret("token"),
             timeout=settings.timeout_seconds,
             transport=transport,
         )

@@ -7,8 +7,8 @@ record a change needs before the change is made, so that a log that cannot be wr
 stops the change.  ``AuditSink`` is the one shape of "something that appends a record".
 """
 
+from gateway.audit.sink import AuditSink, record_first
 from gateway.enforcement.decide import Authorizer, require_allowed
 from gateway.enforcement.errors import PolicyDeniedError
-from gateway.enforcement.records import AuditSink, record_first
 
 __all__ = ["AuditSink", "Authorizer", "PolicyDeniedError", "record_first", "require_allowed"]

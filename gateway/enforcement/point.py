@@ -10,6 +10,8 @@ configuration.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import JsonValue
 
 from gateway.approvals.auto import AutoApprover
@@ -54,6 +56,7 @@ def decision_event(decision: Decision) -> AuditEvent:
         policy_digest=decision.policy_digest,
         payload={
             "decision": str(decision.decision),
+            "policy_signers": list(decision.policy_signers),
             "context": request.context,
             "obligations": [item.model_dump(mode="json") for item in decision.obligations],
             "reasons": [reason.model_dump(mode="json") for reason in decision.reasons],
@@ -92,21 +95,28 @@ class EnforcementPoint:
             lambda: policies.engine, stale_tolerant_actions=stale_tolerant_actions
         )
 
-    def authorize(self, request: AccessRequest) -> Decision:
+    def authorize(
+        self,
+        request: AccessRequest,
+        *,
+        gateway_context: Mapping[str, JsonValue] | None = None,
+    ) -> Decision:
         """Decide ``request`` with the actor's and the resource's directory facts.
 
         A directory that cannot be reached (and has no usable cached facts) gives a deny
         that says so: never an allow on facts that could not be read.  Context the gateway
         vouches for (how long ago the actor stepped up) comes from the gateway alone: a
         caller that supplies it is refused; so does whether a change freeze is in force
-        (from the change calendar).
+        (from the change calendar).  ``gateway_context`` is context the gateway computed
+        for this request (the runtime's check of a change request): only the gateway's own
+        code passes it, never a caller's body.
         """
         forged = GATEWAY_CONTEXT.intersection(request.context)
         if forged:
             names = ", ".join(sorted(forged))
             message = f"context {names} is set by the gateway, not by the caller"
             return self._audited(self.decision_point.refuse(request, message))
-        added = self.gateway_context(request.actor)
+        added = {**self.gateway_context(request.actor), **(gateway_context or {})}
         if added:
             request = request.model_copy(update={"context": {**request.context, **added}})
         try:
@@ -132,7 +142,9 @@ class EnforcementPoint:
             added.update(self.stepup.context_for(actor))
         return added
 
-    def confirm_approved(self, approval_id: str) -> Decision:
+    def confirm_approved(
+        self, approval_id: str, *, gateway_context: Mapping[str, JsonValue] | None = None
+    ) -> Decision:
         """Decide an approved request again, just before its action runs.
 
         Allowed only when the request is approved, a fresh decision (current facts, bundle
@@ -145,7 +157,7 @@ class EnforcementPoint:
         if item.state is not ApprovalState.APPROVED:
             message = f"approval {approval_id} is {item.state}, not approved"
             return self._audited(self.decision_point.refuse(item.request, message))
-        decision = self.authorize(item.request)
+        decision = self.authorize(item.request, gateway_context=gateway_context)
         if not decision.allowed:
             return decision
         needed = [o for o in decision.obligations if isinstance(o, ApprovalObligation)]

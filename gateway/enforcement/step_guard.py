@@ -19,9 +19,9 @@ Only when every obligation is met does the step go ahead.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.approvals.auto import AutoApprover
 from gateway.approvals.errors import NoApproverError
@@ -41,9 +41,13 @@ class DecisionMaker(Protocol):
     auto_approver: AutoApprover | None
     stepup: StepUpService | None
 
-    def authorize(self, request: AccessRequest) -> Decision: ...
+    def authorize(
+        self, request: AccessRequest, *, gateway_context: Mapping[str, Any] | None = None
+    ) -> Decision: ...
 
-    def confirm_approved(self, approval_id: str) -> Decision: ...
+    def confirm_approved(
+        self, approval_id: str, *, gateway_context: Mapping[str, Any] | None = None
+    ) -> Decision: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +98,24 @@ class StepGuard:
         self._approval_opened = approval_opened
 
     def check(
-        self, request: AccessRequest, approval_id: str | None, *, consumer: str | None = None
+        self,
+        request: AccessRequest,
+        approval_id: str | None,
+        *,
+        consumer: str | None = None,
+        gateway_context: Mapping[str, Any] | None = None,
     ) -> Outcome:
         """Decide ``request`` for a step that already opened ``approval_id`` (or none);
-        ``consumer`` names the step a bound step-up is used up by."""
+        ``consumer`` names the step a bound step-up is used up by; ``gateway_context`` is
+        context the runtime computed for the step (a change request's status)."""
         digest = approval_digest(request)
+        extra = {} if gateway_context is None else {"gateway_context": gateway_context}
         if approval_id is not None:
-            decision = self._approved(approval_id)
+            decision = self._approved(approval_id, extra)
             if isinstance(decision, (Refused, WaitApproval)):
                 return decision
         else:
-            decision = self._gateway.authorize(request)
+            decision = self._gateway.authorize(request, **extra)
             if not decision.allowed:
                 return Refused(_why(decision), decision.decision_id, decision.unavailable)
             needed = [o for o in decision.obligations if isinstance(o, ApprovalObligation)]
@@ -112,7 +123,9 @@ class StepGuard:
                 return self._open(request, decision, needed)
         return self._step_up(request.actor, decision, digest, consumer)
 
-    def _approved(self, approval_id: str) -> Decision | Refused | WaitApproval:
+    def _approved(
+        self, approval_id: str, extra: dict[str, Any]
+    ) -> Decision | Refused | WaitApproval:
         service = self._gateway.approvals
         if service is None:
             return Refused("approvals are disabled, so the approval cannot be checked")
@@ -121,7 +134,7 @@ class StepGuard:
             return WaitApproval(item, item.decision_id)
         if item.state is not ApprovalState.APPROVED:
             return Refused(f"approval {approval_id} was {item.state}", item.decision_id)
-        decision = self._gateway.confirm_approved(approval_id)
+        decision = self._gateway.confirm_approved(approval_id, **extra)
         if not decision.allowed:
             return Refused(_why(decision), decision.decision_id, decision.unavailable)
         return decision

@@ -96,6 +96,8 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     _route("GET /readyz", ANYONE, None, note="readiness of the audit log, policies, stores"),
     _route("GET /.well-known/jwks.json", ANYONE, None, note="public keys only"),
     _route("GET /openapi.json", BOTH, None, note="any authenticated caller"),
+    _route("OPTIONS /{path:path}", ANYONE, None,
+           note="Allow for any served path; tells no more than a 405"),
     _route("GET /metrics", BOTH, METRICS_READ),
     # -- decisions -------------------------------------------------------------------------
     _route("POST /v1/data/gateway/authz", BOTH, DECISIONS_WRITE, "*", "decision",
@@ -157,6 +159,9 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     # -- tickets ---------------------------------------------------------------------------
     _route("POST /v1/tickets/servicenow", BOTH, TICKETS_WRITE, None, "ticket.routed"),
     _route("POST /v1/tickets/generic", BOTH, TICKETS_WRITE, None, "ticket.routed"),
+    _route("POST /v1/tickets/alertmanager", BOTH, TICKETS_WRITE, None, "alert.received",
+           "404 when [tickets.alertmanager] is not set; alerts over the intake limits are "
+           "dead-lettered"),
     _route("POST /v1/tickets/jira", SIGNED, None, None, "ticket.routed",
            "X-Hub-Signature HMAC; 404 when Jira or its secret is not configured; 429 past "
            "[tickets] unauthenticated_per_minute"),
@@ -173,7 +178,13 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     _command("demo", None, "decision", "the starter scenarios, decided and audited"),
     _command("serve", note="refuses to run without an audit log"),
     _command("policy check", note="reads the bundle only"),
-    _command("policy test", note="reads the bundle only"),
+    _command("policy test", note="reads the bundle only; --junit writes a report file"),
+    _command("policy fmt", note="rewrites .cedar files only (a new digest: sign again)"),
+    _command("policy sign", None, "policy.signed",
+             "the key is the authority: only [policy] trusted_keys signatures count"),
+    _command("policy verify", note="reads the bundle's signatures and the trusted keys"),
+    _command("policy history", note="reads the audit log"),
+    _command("policy impact", note="reads the audit log and a candidate bundle"),
     _command("keys init", note="writes a new key pair; refuses to replace one without --force"),
     _command("keys rotate", None, "audit.key_rotated"),
     _command("audit verify", note="the public key alone"),

@@ -1,12 +1,13 @@
-"""A small, safe expression and template language for definitions written in YAML.
+"""Conditions and templates of the YAML definitions, in CEL (Common Expression Language).
 
-Conditions (``ticket.priority <= 2 and 'vpn' in lower(ticket.text)``) and templates
-(``Reset for {{ request.user }}``) are parsed once and evaluated against a scope of plain
-JSON-like data, without ``eval``, attribute access, clocks or unbounded results.
-
-See ``docs/expressions.md``.
+Conditions (``ticket.priority <= 2 && ticket.text.matches('(?i)vpn')``) and templates
+(``Reset for {{ request.user }}``) are compiled once, when their definition loads, by the
+``common-expression-language`` library, checked by the gateway (length caps, allowed
+functions, no comprehension macros, ``matches()`` patterns) and evaluated against a scope of
+plain JSON-like data.  See ``docs/expressions.md`` and ``docs/adr/0009``.
 """
 
+from gateway.expressions.engine import Scope
 from gateway.expressions.errors import (
     ExpressionError,
     ExpressionEvaluationError,
@@ -22,6 +23,7 @@ __all__ = [
     "ExpressionError",
     "ExpressionEvaluationError",
     "ExpressionSyntaxError",
+    "Scope",
     "Template",
     "UndefinedNameError",
     "check_template_names",

@@ -1,12 +1,13 @@
-"""Errors of the expression language (to join the tree in ``gateway/errors.py``)::
+"""Errors of CEL conditions and templates (part of the tree in ``gateway/errors.py``)::
 
     GatewayError
     └── ExpressionError               an expression or template is invalid or failed
-        ├── ExpressionSyntaxError     the text does not parse; carries line and column
+        ├── ExpressionSyntaxError     the text does not compile or is refused at load;
+        │                             carries line and column
         └── ExpressionEvaluationError evaluation failed (wrong types, a limit, a bad value)
             └── UndefinedNameError    a name or path is missing from the scope
 
-Messages name types, paths and positions, never the values being evaluated.
+Messages name types, paths, positions and the expression, never the values evaluated.
 """
 
 from __future__ import annotations
@@ -74,10 +75,10 @@ class ExpressionEvaluationError(ExpressionError):
 
 
 class UndefinedNameError(ExpressionEvaluationError):
-    """A name or path is missing from the scope.
+    """A name or path is missing from the scope (or crosses a null).
 
-    ``path`` is the whole path as written (``steps.reset.output.ok``); ``default()`` and
-    ``defined()`` tolerate this error.
+    ``path`` is the whole path as written (``steps.reset.output.ok``); test it first with
+    ``has()`` when it may be missing.
     """
 
     def __init__(self, path: str) -> None:

@@ -1,40 +1,38 @@
-"""Parsed expressions: ``parse_expression(text)`` once, ``evaluate(scope)`` many times."""
+"""Expressions: ``parse_expression(text)`` once, at load; ``evaluate(scope)`` many times."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gateway.expressions import checks
+from gateway.expressions.checks import split_reference
+from gateway.expressions.engine import compile_cel, execute
 from gateway.expressions.errors import ExpressionEvaluationError, ExpressionSyntaxError
 from gateway.expressions.limits import MAX_EXPRESSION_LENGTH, PARSE_CACHE_SIZE
-from gateway.expressions.nodes import Name, Node, Path
-from gateway.expressions.parser import parse
-from gateway.expressions.values import type_name
+from gateway.expressions.text import type_name
 
-__all__ = ["Expression", "parse_expression", "split_reference"]
+if TYPE_CHECKING:
+    import cel  # imported on first use: see compile_cel
+
+__all__ = ["Expression", "compile_expression", "parse_expression", "split_reference"]
 
 
 class Expression:
-    """A parsed expression, immutable and safe to share between threads.
+    """A compiled CEL expression, immutable and safe to share between threads.
 
     ``source`` is the text as written and ``references`` the dotted paths it reads from
     the scope (``{"ticket.priority", "ticket.text"}``), up to the first computed subscript.
     """
 
-    __slots__ = ("_node", "_references", "_source")
+    __slots__ = ("_program", "_references", "_roots", "_source")
 
-    def __init__(self, source: str, node: Node) -> None:
+    def __init__(self, source: str, program: cel.Program, references: frozenset[str]) -> None:
         self._source = source
-        self._node = node
-        found: set[str] = set()
-        node.collect_references(found)
-        self._references = frozenset(found)
-
-    @classmethod
-    def parse(cls, text: str) -> Expression:
-        """The same as ``parse_expression(text)``."""
-        return parse_expression(text)
+        self._program = program
+        self._references = references
+        self._roots = frozenset(str(split_reference(r)[0]) for r in references)
 
     @property
     def source(self) -> str:
@@ -44,25 +42,20 @@ class Expression:
     def references(self) -> frozenset[str]:
         return self._references
 
-    @property
-    def node(self) -> Node:
-        """The root of the syntax tree."""
-        return self._node
-
     def evaluate(self, scope: Mapping[str, Any]) -> Any:
-        """The value of the expression with names looked up in ``scope``."""
+        """The value of the expression with names looked up in ``scope`` (a ``Scope`` shares
+        its conversion between evaluations)."""
         if not isinstance(scope, Mapping):
             raise TypeError("the scope of an expression must be a mapping")
-        try:
-            return self._node.evaluate(scope)
-        except RecursionError:  # only when called with little stack left
-            raise ExpressionEvaluationError("expression is nested too deeply to evaluate") from None
+        return execute(self._program, self._source, self._roots, self._references, scope)
 
     def evaluate_bool(self, scope: Mapping[str, Any]) -> bool:
         """The value of a condition, which must be a bool."""
         value = self.evaluate(scope)
         if not isinstance(value, bool):
-            raise ExpressionEvaluationError(f"condition must be a bool, found {type_name(value)}")
+            raise ExpressionEvaluationError(
+                f"`{self._source}`: a condition must be a bool, found {type_name(value)}"
+            )
         return value
 
     def __repr__(self) -> str:
@@ -70,10 +63,8 @@ class Expression:
 
 
 def parse_expression(text: str) -> Expression:
-    """Parse ``text``; raise ``ExpressionSyntaxError`` with the column of the problem.
-
-    Parses are cached by text, so the same definition is parsed once.
-    """
+    """Compile and check ``text``; raise ``ExpressionSyntaxError`` with the column of the
+    problem.  Compilations are cached by text, so a definition is compiled once."""
     if not isinstance(text, str):
         raise TypeError("an expression must be a str")
     return _parse_expression(text)
@@ -81,32 +72,21 @@ def parse_expression(text: str) -> Expression:
 
 @functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
 def _parse_expression(text: str) -> Expression:
+    return compile_expression(text, text, 0)
+
+
+def compile_expression(text: str, source: str, offset: int) -> Expression:
+    """``text``, found at ``offset`` in ``source``, compiled and checked; errors give their
+    position in ``source``."""
     if len(text) > MAX_EXPRESSION_LENGTH:
         raise ExpressionSyntaxError(
             f"expression is longer than {MAX_EXPRESSION_LENGTH:,} characters",
-            text,
-            MAX_EXPRESSION_LENGTH,
+            source,
+            offset + MAX_EXPRESSION_LENGTH,
         )
-    node, _, _ = parse(text)
-    return Expression(text, node)
-
-
-def split_reference(reference: str) -> tuple[str | int, ...]:
-    """The keys and indices of a reference: ``steps["tell-user"].output`` gives
-    ``("steps", "tell-user", "output")``.  Raises ``ValueError`` for anything that is not
-    a reference as ``Expression.references`` writes them.
-    """
+    program = compile_cel(text, source, offset)
     try:
-        node = parse_expression(reference).node
-    except ExpressionSyntaxError:
-        raise ValueError("not a reference") from None
-    if isinstance(node, Name):
-        return (node.name,)
-    if not isinstance(node, Path) or not isinstance(node.base, Name):
-        raise ValueError("not a reference")
-    keys: list[str | int] = [node.base.name]
-    for step in node.steps:
-        if step.key is None:
-            raise ValueError("not a reference")
-        keys.append(step.key)
-    return tuple(keys)
+        references = checks.inspect(text, program)
+    except checks.Refusal as refusal:
+        raise ExpressionSyntaxError(refusal.problem, source, offset + refusal.offset) from None
+    return Expression(text.strip(), program, references)

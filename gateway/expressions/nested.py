@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from gateway.expressions.engine import Scope
 from gateway.expressions.errors import ExpressionError
 from gateway.expressions.limits import MAX_RENDER_DEPTH
 from gateway.expressions.template import parse_template
@@ -22,9 +23,9 @@ def render_value(obj: Any, scope: Mapping[str, Any]) -> Any:
     """A new structure with every string of ``obj`` rendered as a template.
 
     Dicts (their values, not their keys) and lists are walked; other values are returned
-    as they are.
+    as they are.  Every template reads one conversion of ``scope``.
     """
-    return _render(obj, scope, 0)
+    return _render(obj, scope if isinstance(scope, Scope) else Scope(scope), 0)
 
 
 def _render(obj: Any, scope: Mapping[str, Any], depth: int) -> Any:

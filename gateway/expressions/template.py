@@ -1,9 +1,11 @@
-"""Templates: text with ``{{ expression }}`` parts.
+"""Templates: text with ``{{ expression }}`` parts, each a CEL expression.
 
-A template that is exactly one ``{{ expression }}`` (whitespace around it allowed) renders
-to the expression's value with its type kept: this is how workflow parameters pass ints,
-lists and even opaque values such as secrets.  Any other template renders to text, each
-value interpolated as ``values.to_text`` describes.  ``{{ '{{' }}`` writes a literal ``{{``.
+An expression ends at the first ``}}`` outside its string literals and map braces, so
+``{{ '}}' }}`` and ``{{ {'a': {'b': 1}}['a'] }}`` work.  A template that is exactly one
+``{{ expression }}`` (whitespace around it allowed) renders to the expression's value with
+its type kept: this is how workflow parameters pass ints and lists.  Any other template
+renders to text, each value written as ``text.to_text`` describes.  ``{{ '{{' }}`` writes a
+literal ``{{``.
 """
 
 from __future__ import annotations
@@ -12,22 +14,18 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.expressions.errors import ExpressionSyntaxError
-from gateway.expressions.expression import Expression
-from gateway.expressions.limits import (
-    MAX_EXPRESSION_LENGTH,
-    MAX_STRING_LENGTH,
-    MAX_TEMPLATE_LENGTH,
-    PARSE_CACHE_SIZE,
-)
-from gateway.expressions.parser import parse
-from gateway.expressions.values import string_too_long, to_text
+from gateway.expressions.engine import Scope
+from gateway.expressions.errors import ExpressionEvaluationError, ExpressionSyntaxError
+from gateway.expressions.expression import Expression, compile_expression
+from gateway.expressions.limits import MAX_TEMPLATE_LENGTH, MAX_TEXT_LENGTH, PARSE_CACHE_SIZE
+from gateway.expressions.text import to_text
+from gateway.expressions.tokens import string_end
 
 __all__ = ["Template", "parse_template"]
 
 
 class Template:
-    """A parsed template, immutable and safe to share between threads."""
+    """A compiled template, immutable and safe to share between threads."""
 
     __slots__ = ("_parts", "_references", "_single", "_source")
 
@@ -39,11 +37,6 @@ class Template:
         single = len(expressions) == 1 and all(text.strip() == "" for text in texts)
         self._single = expressions[0] if single else None
         self._references = frozenset().union(*(part.references for part in expressions))
-
-    @classmethod
-    def parse(cls, text: str) -> Template:
-        """The same as ``parse_template(text)``."""
-        return parse_template(text)
 
     @property
     def source(self) -> str:
@@ -62,13 +55,16 @@ class Template:
         """The typed value of a single-expression template, otherwise the rendered text."""
         if self._single is not None:
             return self._single.evaluate(scope)
+        shared = scope if isinstance(scope, Scope) else Scope(scope)
         pieces: list[str] = []
         size = 0
         for part in self._parts:
-            piece = part if isinstance(part, str) else to_text(part.evaluate(scope))
+            piece = part if isinstance(part, str) else to_text(part.evaluate(shared))
             size += len(piece)
-            if size > MAX_STRING_LENGTH:
-                raise string_too_long()
+            if size > MAX_TEXT_LENGTH:
+                raise ExpressionEvaluationError(
+                    f"rendered text is longer than {MAX_TEXT_LENGTH:,} characters"
+                )
             pieces.append(piece)
         return "".join(pieces)
 
@@ -77,10 +73,8 @@ class Template:
 
 
 def parse_template(text: str) -> Template:
-    """Parse ``text``; syntax errors give line and column within the template.
-
-    Parses are cached by text, so the same definition is parsed once.
-    """
+    """Compile and check every expression of ``text``; errors give the line and column
+    within the template.  Compilations are cached by text."""
     if not isinstance(text, str):
         raise TypeError("a template must be a str")
     return _parse_template(text)
@@ -98,12 +92,27 @@ def _parse_template(text: str) -> Template:
         if opening > position:
             parts.append(text[position:opening])
         inner = opening + 2
-        node, closing, position = parse(text, inner, in_template=True)
-        if closing - inner > MAX_EXPRESSION_LENGTH:
-            raise ExpressionSyntaxError(
-                f"expression is longer than {MAX_EXPRESSION_LENGTH:,} characters", text, inner
-            )
-        parts.append(Expression(text[inner:closing].strip(), node))
+        closing = _expression_end(text, inner)
+        parts.append(compile_expression(text[inner:closing], text, inner))
+        position = closing + 2
     if position < len(text):
         parts.append(text[position:])
     return Template(text, tuple(parts))
+
+
+def _expression_end(text: str, index: int) -> int:
+    """The index of the ``}}`` that closes the expression starting at ``index``."""
+    depth = 0
+    while index < len(text):
+        char = text[index]
+        if char in "'\"":
+            end = string_end(text, index)
+            if end > len(text):
+                raise ExpressionSyntaxError("string literal is not closed", text, index)
+            index = end
+            continue
+        if char == "}" and depth == 0 and text.startswith("}}", index):
+            return index
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        index += 1
+    raise ExpressionSyntaxError("'{{' is not closed by '}}'", text, len(text))

@@ -8,15 +8,15 @@
   with an injectable ``sleep`` and clock.
 - ``Failure`` and ``map_failure``: a call without a usable answer becomes the connector's
   own domain error, its message free of every secret of the call.
-- ``secret_from_env`` and ``hide_url_in_logs``: credentials come from the environment and
-  stay out of log lines.
+- ``hide_url_in_logs``: a secret URL stays out of log lines (connector settings read their
+  credentials from the environment through ``gateway.secrets``).
 """
 
 from gateway.http.client import open_client
 from gateway.http.failure import REDACTED, Failure, gave_up, map_failure, redact
 from gateway.http.policy import RetryPolicy, WaitHint, is_retryable, retry_after
 from gateway.http.retrying import RetryingClient
-from gateway.http.secrets import hide_url_in_logs, secret_from_env
+from gateway.http.secrets import hide_url_in_logs
 
 __all__ = [
     "REDACTED",
@@ -31,5 +31,4 @@ __all__ = [
     "open_client",
     "redact",
     "retry_after",
-    "secret_from_env",
 ]

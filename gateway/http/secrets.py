@@ -1,42 +1,15 @@
-"""Credentials of outbound calls: read from the environment, kept out of log lines.
-
-``secret_from_env`` reads a connector's secret from the environment variable that its
-configuration table names in ``<key>_env`` (a secret is never written in the file).
-``hide_url_in_logs`` keeps a secret URL (a webhook's path is its credential) out of
-httpx's own request log lines.
+"""Credentials of outbound calls kept out of log lines: ``hide_url_in_logs`` keeps a secret
+URL (a webhook's path is its credential) out of httpx's own request log lines.  (Connector
+settings read their secrets from the environment through ``gateway.secrets``.)
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Mapping
-from typing import Any
 
 import httpx
 
-from gateway.errors import ConfigError
-
-__all__ = ["hide_url_in_logs", "secret_from_env"]
-
-
-def secret_from_env(
-    section: str, table: Mapping[str, Any], key: str, *, required: bool = False
-) -> dict[str, Any]:
-    """``table`` with ``key`` read from the environment variable that ``<key>_env`` names;
-    ``table`` unchanged (without ``<key>_env``) when it names none and none is ``required``.
-    Errors name the setting and the variable, never a value."""
-    settings = {name: value for name, value in table.items() if name != f"{key}_env"}
-    variable = table.get(f"{key}_env")
-    if variable is None and not required:
-        return settings
-    if not variable:
-        raise ConfigError(f"{section}.{key}_env: name the environment variable holding it")
-    value = os.environ.get(str(variable))
-    if not value:
-        raise ConfigError(f"{section}.{key}_env: environment variable {variable} is not set")
-    settings[key] = value
-    return settings
+__all__ = ["hide_url_in_logs"]
 
 
 class _HideSecretUrls(logging.Filter):

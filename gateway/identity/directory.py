@@ -7,9 +7,17 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import SecretStr
 
+from gateway.errors import DirectoryActionError
 from gateway.identity.facts import IdentityFacts, ResourceFacts
 
-__all__ = ["ActionResult", "DirectoryActions", "DirectoryConnector", "account_facts"]
+__all__ = [
+    "ActionResult",
+    "DirectoryActions",
+    "DirectoryConnector",
+    "PasswordDirectory",
+    "PasswordElsewhereError",
+    "account_facts",
+]
 
 
 class DirectoryConnector(Protocol):
@@ -39,10 +47,44 @@ class DirectoryConnector(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    """What a directory action did; ``changed`` is false when it was already so."""
+    """What a directory action did; ``changed`` is false when it was already so.
+
+    ``acted_in`` names the source that made (or found) the change, and ``routing`` says why
+    it was not the usual one (a password another directory owns); a resolver fills both.
+    """
 
     changed: bool
     detail: str
+    acted_in: str | None = None
+    routing: str | None = None
+
+
+class PasswordElsewhereError(DirectoryActionError):
+    """A source holds the account, but another directory owns its password (an Okta user
+    mastered by Active Directory or LDAP): the source refused before changing anything.
+
+    ``flavor`` is the kind of directory that owns it (``active_directory`` or ``openldap``)
+    and ``directory`` its instance name as the source reports it."""
+
+    def __init__(
+        self, action: str, user_id: str, *, source: str, flavor: str, directory: str
+    ) -> None:
+        self.action, self.user_id, self.source = action, user_id, source
+        self.flavor, self.directory = flavor, directory
+        kind = "Active Directory" if flavor == "active_directory" else "LDAP directory"
+        self.reason = (
+            f"{source} reports that the password of {user_id} is owned by {kind} {directory!r}"
+        )
+        super().__init__(f"{action} {user_id!r}: {self.reason}; {source} cannot change it")
+
+
+@runtime_checkable
+class PasswordDirectory(Protocol):
+    """A directory that keeps passwords itself; ``flavor`` is ``openldap`` or
+    ``active_directory`` (an LDAP source)."""
+
+    name: str
+    flavor: str
 
 
 @runtime_checkable

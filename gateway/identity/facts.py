@@ -49,6 +49,8 @@ class IdentityFacts(BaseModel):
     password_changed_at: datetime | None = None
     # For facts merged from several sources: fact name -> the source it came from.
     fact_sources: dict[str, str] = {}
+    # Fact name -> why the source has no value for it (e.g. a manager id naming no one).
+    notes: dict[str, str] = {}
     # Set when these facts come from cache because a source could not be reached.
     stale_since: datetime | None = None
 

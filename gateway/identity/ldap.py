@@ -71,6 +71,7 @@ class LdapDirectory:
     ) -> None:
         self.settings = settings
         self.name = settings.name
+        self.flavor: str = settings.flavor  # which directory keeps the passwords here
         self._attrs = settings.attributes
         self._ad = settings.flavor == "active_directory"
         nesting = settings.nested_groups or ("in_chain" if self._ad else "iterative")

@@ -151,7 +151,7 @@ class LdapConnection:
         connection = Connection(
             self._server if self._server is not None else self._servers(),
             user=settings.bind_dn,
-            password=settings.bind_password.get_secret_value(),
+            password=settings.secret("bind_password").get_secret_value(),
             client_strategy=self._strategy,
             receive_timeout=settings.timeout_seconds,
             raise_exceptions=False,
@@ -209,7 +209,7 @@ class LdapConnection:
 
     def unavailable(self, exc: LDAPException) -> DirectoryUnavailableError:
         settings = self._settings
-        reason = str(exc).replace(settings.bind_password.get_secret_value(), "***")
+        reason = str(exc).replace(settings.secret("bind_password").get_secret_value(), "***")
         return DirectoryUnavailableError(
             f"LDAP directory {settings.name!r} unavailable at {', '.join(settings.urls)}: "
             f"{type(exc).__name__}: {reason}"

@@ -1,6 +1,7 @@
 """Configuration of the LDAP identity source (OpenLDAP or Active Directory).
 
-Only ``urls``, ``flavor``, ``bind_dn``, ``bind_password`` and ``base_dn`` are required;
+Only ``urls``, ``bind_dn``, ``bind_password`` (from the environment variable named by
+``bind_password_env``) and ``base_dn`` are required;
 the attribute mapping defaults to the flavor's usual schema (``inetOrgPerson`` with the
 ppolicy overlay for OpenLDAP, ``user`` for Active Directory) and may override single keys.
 """
@@ -11,9 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.errors import ConfigError
+from gateway.secrets import EnvSecret, EnvSecrets
 
 __all__ = ["LdapAttributes", "LdapSettings", "default_attributes"]
 
@@ -66,16 +68,18 @@ def default_attributes(flavor: Flavor) -> dict[str, Any]:
     }
 
 
-class LdapSettings(BaseModel):
-    """How to reach and read one directory."""
+class LdapSettings(EnvSecrets):
+    """How to reach and read one directory (``[identity.ldap]``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    required_secrets = ("bind_password",)
 
     name: str = "ldap"
     urls: list[str] = Field(min_length=1)  # several: failover in this order
     flavor: Flavor = "openldap"
     bind_dn: str
-    bind_password: SecretStr
+    bind_password: EnvSecret = None
+    bind_password_env: str | None = Field(default=None, min_length=1)
     base_dn: str
     user_base: str = ""  # default: base_dn
     group_base: str = ""  # default: base_dn
@@ -84,7 +88,7 @@ class LdapSettings(BaseModel):
     timeout_seconds: int = Field(default=10, ge=1, le=300)
     page_size: int = Field(default=500, ge=1, le=10_000)
     pool_size: int = Field(default=4, ge=1, le=64)
-    privileged_groups: list[str] = []
+    privileged_groups: list[str] = Field(default=[])
     nested_groups: Literal["in_chain", "iterative"] | None = None  # None: by flavor
     max_group_depth: int = Field(default=16, ge=1)
     max_groups: int = Field(default=1000, ge=1)

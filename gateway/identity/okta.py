@@ -2,8 +2,21 @@
 
 ``OktaDirectory`` is a ``DirectoryConnector`` and ``DirectoryActions``.  Facts name a user
 by ``profile.login`` (``id`` and ``username``), so ``get_user`` accepts an Okta id, a login
-or its short name (the part before ``@``) and always answers with the login; a manager given
-as ``profile.managerId`` is resolved to that manager's login as well.
+or its short name (the part before ``@``) and always answers with the login.
+
+The manager is a person too (``okta_managers``): ``profile.managerId``, else
+``profile.manager``, becomes the manager's login, remembered for ``manager_ttl_seconds``;
+a manager Okta does not know leaves ``manager`` empty with the reason in
+``notes["manager"]``, never a raw id or a guess.
+The person's type comes from ``profile.userType`` (Okta's ``employeeType`` is not a
+default profile property).
+
+Password authority (``credentials.provider.type``): a user mastered by ``ACTIVE_DIRECTORY``
+or ``LDAP`` has the password in that directory, which Okta's unlock does not reach, so
+``reset_password`` and ``unlock_account`` raise ``PasswordElsewhereError`` (naming the
+directory instance) before changing anything; the identity resolver routes them to the
+configured LDAP source.  ``FEDERATION`` and ``SOCIAL`` users have no password in Okta, so a
+reset is refused.
 
 Okta status to ``AccountStatus`` (the more restrictive reading where Okta is vague; an
 unknown status fails closed as ``disabled``)::
@@ -50,14 +63,14 @@ from gateway.errors import (
     UnknownActorError,
 )
 from gateway.http import Failure, RetryingClient, RetryPolicy, map_failure, open_client, redact
-from gateway.identity.directory import ActionResult, account_facts
+from gateway.identity.directory import ActionResult, PasswordElsewhereError, account_facts
 from gateway.identity.facts import AccountStatus, IdentityFacts, ResourceFacts
+from gateway.identity.okta_managers import OktaManagers
 from gateway.identity.okta_settings import (
     OktaErrorObject,
     OktaFactor,
     OktaGroup,
     OktaObject,
-    OktaProfile,
     OktaSettings,
     OktaUser,
     parse_answer,
@@ -78,6 +91,11 @@ OKTA_STATUS: dict[str, AccountStatus] = {
 _DISABLED = frozenset({"SUSPENDED", "STAGED", "DEPROVISIONED"})
 _ENABLE = {"SUSPENDED": "unsuspend", "STAGED": "activate", "DEPROVISIONED": "activate"}
 _DONE = {"suspend": "suspended", "unsuspend": "unsuspended", "activate": "activated"}
+
+# Who owns the password, by ``credentials.provider.type``: a directory the gateway can
+# act in (as an LDAP source of this flavor), or an identity provider with no password.
+_PASSWORD_DIRECTORIES = {"ACTIVE_DIRECTORY": "active_directory", "LDAP": "openldap"}
+_NO_PASSWORD = frozenset({"FEDERATION", "SOCIAL"})
 
 _M = TypeVar("_M", bound=OktaObject)
 
@@ -135,6 +153,16 @@ class OktaDirectory:
         self._base = settings.base_url
         self._privileged = frozenset(settings.privileged_groups)
         self._clock = clock
+        self._managers = OktaManagers(
+            self._user,
+            lambda name: self._items(
+                "/api/v1/users",
+                OktaUser,
+                params={"search": f"profile.displayName eq {_search_literal(name)}"},
+            ),
+            clock=clock,
+            ttl_seconds=settings.manager_ttl_seconds,
+        )
         policy = RetryPolicy(
             max_retries=settings.max_retries,
             backoff_seconds=settings.backoff_seconds,
@@ -144,7 +172,7 @@ class OktaDirectory:
         client = open_client(
             base_url=settings.base_url,
             timeout=settings.timeout_seconds,
-            token=settings.token,
+            token=settings.secret("token"),
             scheme="SSWS",
             transport=transport,
         )
@@ -276,14 +304,6 @@ class OktaDirectory:
             raise UnknownActorError(user_id)  # e.g. "me": Okta's alias for the token's owner
         return user
 
-    def _manager(self, profile: OktaProfile) -> str | None:
-        if profile.managerId:
-            try:
-                return self._user(profile.managerId).profile.login
-            except UnknownActorError:
-                return profile.managerId
-        return profile.manager or None
-
     def _facts(self, user: OktaUser) -> IdentityFacts:
         login, profile = user.profile.login, user.profile
         base = f"/api/v1/users/{_segment(user.id)}"
@@ -292,6 +312,7 @@ class OktaDirectory:
         )
         factors = self._items(f"{base}/factors", OktaFactor, user_id=login)
         names = " ".join(part for part in (profile.firstName, profile.lastName) if part)
+        manager, why = self._managers.manager_of(profile)
         return IdentityFacts(
             id=login,
             username=login,
@@ -301,15 +322,16 @@ class OktaDirectory:
             groups=groups,
             department=profile.department or "",
             title=profile.title or "",
-            manager=self._manager(profile),
+            manager=manager,
             location=profile.city or "",
-            employee_type=profile.employeeType or "employee",
+            employee_type=profile.userType or "employee",
             mfa_factors=tuple(dict.fromkeys(f.factorType for f in factors if f.status == "ACTIVE")),
             privileged=bool(groups & self._privileged),
             source=self.name,
             read_at=datetime.fromtimestamp(self._clock(), tz=UTC),
             changed_at=user.lastUpdated,
             password_changed_at=user.passwordChanged,
+            notes={"manager": why} if why else {},
         )
 
     def get_user(self, user_id: str) -> IdentityFacts:
@@ -349,10 +371,25 @@ class OktaDirectory:
         path = f"/api/v1/users/{_segment(user.id)}/lifecycle/{operation}"
         self._call("POST", path, params=params or None, user_id=user_id, action=True)
 
+    def _verify_password_here(self, user: OktaUser, action: str) -> None:
+        """Raise unless Okta itself holds ``user``'s password (before any change)."""
+        provider, login = user.credentials.provider, user.profile.login
+        flavor = _PASSWORD_DIRECTORIES.get(provider.type)
+        if flavor is not None:
+            raise PasswordElsewhereError(
+                action, login, source=self.name, flavor=flavor, directory=provider.name or "?"
+            )
+        if provider.type in _NO_PASSWORD and action == "reset_password":
+            raise DirectoryActionError(
+                f"{action} {login!r}: {login} signs in through a {provider.type} identity "
+                f"provider ({provider.name or '?'}); Okta holds no password for this user"
+            )
+
     def reset_password(
         self, user_id: str, new_password: SecretStr, *, must_change: bool = True
     ) -> ActionResult:
         user = self._user(user_id)
+        self._verify_password_here(user, "reset_password")
         secret = new_password.get_secret_value()
         self._call(
             "POST",
@@ -370,6 +407,7 @@ class OktaDirectory:
 
     def unlock_account(self, user_id: str) -> ActionResult:
         user = self._user(user_id)
+        self._verify_password_here(user, "unlock_account")
         login = user.profile.login
         if user.status != "LOCKED_OUT":
             return ActionResult(False, f"{login} is not locked out (Okta status {user.status})")

@@ -1,12 +1,14 @@
 """How to reach an Okta org, and the shapes of what it answers.
 
-``OktaSettings``: the base URL, the API token and the limits of patience.  The token is a
+``OktaSettings``: the base URL, the API token, the limits of patience and how long a
+resolved manager is remembered (``manager_ttl_seconds``).  The token is a
 ``SecretStr`` and validation errors hide their input, so neither ``repr``, ``str`` nor a
 ``ValidationError`` of these settings ever shows it.
 
-``OktaUser``, ``OktaGroup``, ``OktaFactor`` and ``OktaErrorObject`` read the Management
-API's JSON (only the fields the gateway uses; the rest is ignored); ``parse_answer`` turns
-a malformed answer into an ``IdentityError`` naming the field.
+``OktaUser`` (with ``credentials.provider``), ``OktaGroup``, ``OktaFactor`` and
+``OktaErrorObject`` read the Management API's JSON (only the fields the gateway uses; the
+rest is ignored); ``parse_answer`` turns a malformed answer into an ``IdentityError``
+naming the field.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from gateway.errors import IdentityError
+from gateway.secrets import EnvSecret, EnvSecrets
 
 __all__ = [
     "OktaErrorObject",
@@ -42,7 +45,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class OktaSettings(BaseModel):
+class OktaSettings(EnvSecrets):
     """Connection settings for ``OktaDirectory``.
 
     ``base_url`` is the org URL (``https://example.okta.com``); plain ``http`` is accepted
@@ -52,16 +55,19 @@ class OktaSettings(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    required_secrets = ("token",)
 
     base_url: str
-    token: SecretStr = Field(min_length=1)
+    token: EnvSecret = Field(default=None, min_length=1)
+    token_env: str | None = Field(default=None, min_length=1)
     name: str = Field(default="okta", min_length=1)
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     page_size: int = Field(default=200, ge=1, le=200)
     max_retries: int = Field(default=3, ge=0, le=10)
     max_wait_seconds: float = Field(default=60.0, ge=0, le=3600)
     backoff_seconds: float = Field(default=0.5, ge=0, le=60)
-    privileged_groups: list[str] = []
+    privileged_groups: list[str] = Field(default=[])
+    manager_ttl_seconds: float = Field(default=300.0, ge=0, le=86400)
 
     @field_validator("base_url")
     @classmethod
@@ -79,8 +85,10 @@ class OktaSettings(BaseModel):
 
     @field_validator("token")
     @classmethod
-    def _check_token(cls, value: SecretStr) -> SecretStr:
-        if any(ch.isspace() or not ch.isprintable() for ch in value.get_secret_value()):
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and any(
+            ch.isspace() or not ch.isprintable() for ch in value.get_secret_value()
+        ):
             raise ValueError("the API token must not contain spaces or control characters")
         return value
 
@@ -103,13 +111,27 @@ class OktaProfile(OktaObject):
     managerId: str | None = None
     manager: str | None = None
     city: str | None = None
-    employeeType: str | None = None
+    userType: str | None = None
+
+
+class OktaProvider(OktaObject):
+    """Who checks the user's password: ``OKTA``, ``ACTIVE_DIRECTORY``, ``LDAP``,
+    ``FEDERATION``, ``SOCIAL`` or ``IMPORT``; ``name`` is the directory instance for
+    ``ACTIVE_DIRECTORY`` and ``LDAP``."""
+
+    type: str = "OKTA"
+    name: str | None = None
+
+
+class OktaCredentials(OktaObject):
+    provider: OktaProvider = OktaProvider()
 
 
 class OktaUser(OktaObject):
     id: str
     status: str
     profile: OktaProfile
+    credentials: OktaCredentials = OktaCredentials()
     lastUpdated: datetime | None = None
     passwordChanged: datetime | None = None
 

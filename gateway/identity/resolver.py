@@ -15,7 +15,11 @@ Rules, in order:
   ``stale_since``; the decision point refuses privileged actions on stale facts.  With no
   usable cache, ``DirectoryUnavailableError`` is raised.  Recovery needs no action.
 * **Changes.**  Directory actions go to the authoritative source (or the first that can
-  act) and drop the user's cached facts, so the next decision sees the change.
+  act) and drop the user's cached facts, so the next decision sees the change.  A source
+  that holds the account but not its password (``PasswordElsewhereError``: an Okta user
+  mastered by Active Directory or LDAP) hands password resets and unlocks to the LDAP
+  source of that flavor; without one, they are refused with the reason.  Every result
+  names the source that acted (``acted_in``) and why, when it was routed (``routing``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydantic import SecretStr
 
@@ -34,9 +38,12 @@ from gateway.identity.directory import (
     ActionResult,
     DirectoryActions,
     DirectoryConnector,
+    PasswordDirectory,
+    PasswordElsewhereError,
     account_facts,
 )
 from gateway.identity.facts import AccountStatus, IdentityFacts, ResourceFacts
+from gateway.identity.resolver_settings import ResolverSettings
 
 __all__ = ["CircuitBreaker", "Conflict", "IdentityResolver", "ResolverSettings"]
 
@@ -65,15 +72,6 @@ class Conflict:
     fact: str
     values: dict[str, str]
     chosen: str
-
-
-@dataclass(frozen=True)
-class ResolverSettings:
-    ttl_seconds: float = 300.0
-    max_stale_seconds: float = 3600.0
-    max_entries: int = 50_000
-    failure_threshold: int = 3
-    cooldown_seconds: float = 30.0
 
 
 @dataclass
@@ -254,6 +252,8 @@ class IdentityResolver:
         # Privilege only from the authoritative source: its own verdict, or its groups
         # among the privileged groups configured for the resolver.
         privileged = authority is not None and (authority.privileged or bool(trusted))
+        # Why a fact has no value, from any source, while no source has one.
+        notes = {k: v for f in ordered for k, v in f.notes.items() if k not in values}
         return ordered[0].model_copy(
             update={
                 **values,
@@ -263,6 +263,7 @@ class IdentityResolver:
                 "source": "+".join(found),
                 "read_at": max((f.read_at for f in ordered if f.read_at), default=None),
                 "fact_sources": sources,
+                "notes": notes,
             }
         )
 
@@ -308,31 +309,56 @@ class IdentityResolver:
                 return source
         raise DirectoryActionError("no identity source can change the directory")
 
+    def _password_owner(self, elsewhere: PasswordElsewhereError) -> DirectoryActions:
+        """The configured source that owns the password ``elsewhere`` names."""
+        owners = [
+            source
+            for source in self.sources
+            if isinstance(source, PasswordDirectory)
+            and isinstance(source, DirectoryActions)
+            and source.flavor == elsewhere.flavor
+        ]
+        named = [owner for owner in owners if owner.name == elsewhere.directory]
+        if len(owners) == 1 or len(named) == 1:
+            return owners[0] if len(owners) == 1 else named[0]
+        missing = (
+            f"none of the {len(owners)} LDAP sources of flavor {elsewhere.flavor!r} is named "
+            f"{elsewhere.directory!r}"
+            if owners
+            else f"no LDAP source of flavor {elsewhere.flavor!r} is configured to act on it"
+        )
+        raise DirectoryActionError(
+            f"{elsewhere.action} {elsewhere.user_id!r} refused: {elsewhere.reason}, and {missing}"
+        )
+
+    def _act(self, user_id: str, work: Callable[[DirectoryActions], ActionResult]) -> ActionResult:
+        source = self._acting_source()
+        try:
+            result, routing = work(source), None
+        except PasswordElsewhereError as elsewhere:
+            source = self._password_owner(elsewhere)
+            routing = f"{elsewhere.reason}; routed to {getattr(source, 'name', '?')}"
+            result = work(source)
+        finally:
+            self.forget(user_id)
+        return replace(result, acted_in=getattr(source, "name", "?"), routing=routing)
+
     def reset_password(
         self, user_id: str, new_password: SecretStr, *, must_change: bool = True
     ) -> ActionResult:
-        result = self._acting_source().reset_password(
-            user_id, new_password, must_change=must_change
+        return self._act(
+            user_id,
+            lambda source: source.reset_password(user_id, new_password, must_change=must_change),
         )
-        self.forget(user_id)
-        return result
 
     def unlock_account(self, user_id: str) -> ActionResult:
-        result = self._acting_source().unlock_account(user_id)
-        self.forget(user_id)
-        return result
+        return self._act(user_id, lambda source: source.unlock_account(user_id))
 
     def set_enabled(self, user_id: str, enabled: bool) -> ActionResult:
-        result = self._acting_source().set_enabled(user_id, enabled)
-        self.forget(user_id)
-        return result
+        return self._act(user_id, lambda source: source.set_enabled(user_id, enabled))
 
     def add_to_group(self, user_id: str, group: str) -> ActionResult:
-        result = self._acting_source().add_to_group(user_id, group)
-        self.forget(user_id)
-        return result
+        return self._act(user_id, lambda source: source.add_to_group(user_id, group))
 
     def remove_from_group(self, user_id: str, group: str) -> ActionResult:
-        result = self._acting_source().remove_from_group(user_id, group)
-        self.forget(user_id)
-        return result
+        return self._act(user_id, lambda source: source.remove_from_group(user_id, group))

@@ -11,7 +11,6 @@ See docs/knowledge.md.
 from gateway.knowledge.audit_trail import AuditIndex, read_audit
 from gateway.knowledge.base import ArticleChange, KnowledgeBase, Suggestion
 from gateway.knowledge.collect import collect_execution, collect_session, collect_ticket
-from gateway.knowledge.destinations import open_knowledge
 from gateway.knowledge.errors import KnowledgeError
 from gateway.knowledge.redaction import RedactionOptions, Redactor
 from gateway.knowledge.session import SessionDiagnostic, SessionNode, SessionOutcome, SessionTrail
@@ -36,6 +35,5 @@ __all__ = [
     "collect_execution",
     "collect_session",
     "collect_ticket",
-    "open_knowledge",
     "read_audit",
 ]

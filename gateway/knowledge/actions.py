@@ -3,19 +3,17 @@
 ``kb.publish`` is privileged: the decision point is asked for permission ``kb.publish`` on
 ``article:<id>`` (the shipped policies allow the helpdesk group), the call is audited
 before and after, and a knowledge base that is down (``TargetUnavailableError``) leaves
-the execution ``waiting_for_target`` until it is back.  Register the actions in
-``gateway.app.open_runtime`` with ``*knowledge_actions(config.knowledge)``; the workflow
-is ``automations/workflows/kb-publish.yaml``.
+the execution ``waiting_for_target`` until it is back.  The composition root registers
+the actions with ``*knowledge_actions(open_base)``; the workflow is
+``automations/workflows/kb-publish.yaml``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.config import KnowledgeConfig
 from gateway.errors import ActionFailedError
 from gateway.knowledge.base import FOLDER, KnowledgeBase
-from gateway.knowledge.destinations import open_knowledge
 from gateway.knowledge.errors import KnowledgeError
 from gateway.runtime.actions import ActionCall, ActionOutput, ActionSpec
 from gateway.runtime.parameters import ParameterSpec, Values
@@ -27,17 +25,13 @@ _ARTICLE = ParameterSpec(pattern=r"[a-z0-9][a-z0-9-]{0,99}", max_length=100)
 _DESTINATION = ParameterSpec(enum=DESTINATIONS, default=FOLDER)
 
 
-def knowledge_actions(
-    config: KnowledgeConfig,
-    *,
-    open_base: Callable[[KnowledgeConfig], KnowledgeBase] = open_knowledge,
-) -> list[ActionSpec]:
-    """``kb.publish``, opening the configured knowledge base for each call."""
+def knowledge_actions(open_base: Callable[[], KnowledgeBase]) -> list[ActionSpec]:
+    """``kb.publish``, opening the knowledge base with ``open_base`` for each call."""
 
     def publish(call: ActionCall) -> ActionOutput:
         article, destination = call.parameters["article"], call.parameters["destination"]
         try:
-            base = open_base(config)
+            base = open_base()
         except KnowledgeError as exc:
             raise ActionFailedError(str(exc)) from None
         try:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from gateway.config import KnowledgeConfig
 from gateway.knowledge.article import ArticleMeta, PublishedCopy, draft_article, merge_article
 from gateway.knowledge.article import search_document as make_document
 from gateway.knowledge.connectors import KnowledgeDestination
@@ -23,6 +22,7 @@ from gateway.knowledge.errors import PublishError
 from gateway.knowledge.folder import ArticleFile, ArticleFolder
 from gateway.knowledge.index import SearchHit, SearchIndex
 from gateway.knowledge.redaction import RedactionOptions, Redactor
+from gateway.knowledge.settings import KnowledgeConfig
 from gateway.knowledge.signature import DEFAULT_THRESHOLD, similarity
 from gateway.knowledge.summary import Audience, SummaryTemplates
 from gateway.knowledge.trail import Trail
@@ -92,7 +92,7 @@ class KnowledgeBase:
         destinations: Mapping[str, KnowledgeDestination] | None = None,
     ) -> KnowledgeBase:
         """The knowledge base ``[knowledge]`` describes (destinations: see
-        ``gateway.knowledge.destinations.open_destinations``)."""
+        ``gateway.app.open_destinations``)."""
         return cls(
             ArticleFolder(config.articles),
             SearchIndex(config.index),

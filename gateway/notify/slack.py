@@ -21,35 +21,15 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.http import RetryingClient, RetryPolicy, hide_url_in_logs, map_failure, open_client
 from gateway.notify.errors import NotificationError
 from gateway.notify.model import Notification
+from gateway.notify.settings import SlackBotSettings, SlackWebhookSettings
 
 __all__ = ["SlackBotSettings", "SlackNotifier", "SlackWebhookSettings", "slack_blocks"]
 
 _PERMANENT_WEBHOOK = frozenset({400, 403, 404, 410})
-
-
-class SlackWebhookSettings(BaseModel):
-    """An incoming webhook; the URL (``https://hooks.slack.com/services/...``) is a secret."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    webhook_url: SecretStr
-    timeout_seconds: float = Field(default=10.0, gt=0)
-
-
-class SlackBotSettings(BaseModel):
-    """A bot token (``xoxb-...``) calling ``chat.postMessage``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    token: SecretStr
-    channel: str | None = None
-    api_url: str = "https://slack.com/api"
-    timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
@@ -89,14 +69,14 @@ class SlackNotifier:
     ) -> None:
         self._settings = settings
         if isinstance(settings, SlackWebhookSettings):
-            secret = settings.webhook_url.get_secret_value()
+            secret = settings.secret("webhook_url").get_secret_value()
             hide_url_in_logs(secret)
             self._where = f"Slack webhook at {httpx.URL(secret).host}"
             token = None
         else:
-            secret = settings.token.get_secret_value()
+            secret = settings.secret("token").get_secret_value()
             self._where = f"Slack chat.postMessage at {httpx.URL(settings.api_url).host}"
-            token = settings.token
+            token = settings.secret("token")
         client = open_client(timeout=settings.timeout_seconds, token=token, transport=transport)
         self._http = RetryingClient(
             client,
@@ -123,7 +103,7 @@ class SlackNotifier:
         body: dict[str, Any] = {"text": _fallback(notification)}
         body["blocks"] = slack_blocks(notification)
         if isinstance(self._settings, SlackWebhookSettings):
-            self._webhook(body, self._settings.webhook_url.get_secret_value())
+            self._webhook(body, self._settings.secret("webhook_url").get_secret_value())
             return
         channels = (self._settings.channel,) if self._settings.channel else notification.recipients
         if not channels:
@@ -145,7 +125,7 @@ class SlackNotifier:
         )
 
     def _post_message(self, body: dict[str, Any], settings: SlackBotSettings) -> None:
-        token = settings.token.get_secret_value()
+        token = settings.secret("token").get_secret_value()
         url = f"{settings.api_url.rstrip('/')}/chat.postMessage"
         response = self._http.request("POST", url, json=body, where=self._where)
         try:

@@ -16,29 +16,12 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
 from gateway.http import RetryPolicy
 from gateway.notify.errors import NotificationError
 from gateway.notify.model import Notification
+from gateway.notify.settings import SmtpSettings
 
 __all__ = ["SmtpNotifier", "SmtpSettings", "email_message"]
-
-
-class SmtpSettings(BaseModel):
-    """Where and how to send e-mail."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    host: str
-    port: int = Field(default=587, ge=1, le=65535)
-    sender: str
-    default_recipients: tuple[str, ...] = ()
-    starttls: bool = True
-    username: str | None = None
-    password: SecretStr | None = None
-    timeout_seconds: float = Field(default=10.0, gt=0)
-    subject_prefix: str = "[IT gateway] "
 
 
 def email_message(notification: Notification, sender: str, recipients: tuple[str, ...],

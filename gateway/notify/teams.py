@@ -16,26 +16,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.http import RetryingClient, RetryPolicy, hide_url_in_logs, map_failure, open_client
 from gateway.notify.errors import NotificationError
 from gateway.notify.model import Notification
+from gateway.notify.settings import TeamsSettings
 
 __all__ = ["TeamsNotifier", "TeamsSettings", "adaptive_card", "message_card"]
-
-
-class TeamsSettings(BaseModel):
-    """A Teams incoming webhook; ``card`` chooses the payload shape."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    webhook_url: SecretStr
-    card: Literal["adaptive", "message"] = "adaptive"
-    timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 def adaptive_card(notification: Notification) -> dict[str, Any]:
@@ -94,7 +84,7 @@ class TeamsNotifier:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
-        url = settings.webhook_url.get_secret_value()
+        url = settings.secret("webhook_url").get_secret_value()
         hide_url_in_logs(url)
         self._where = f"Teams webhook at {httpx.URL(url).host}"
         self._http = RetryingClient(
@@ -119,7 +109,7 @@ class TeamsNotifier:
         self.close()
 
     def send(self, notification: Notification) -> None:
-        url = self._settings.webhook_url.get_secret_value()
+        url = self._settings.secret("webhook_url").get_secret_value()
         shape = adaptive_card if self._settings.card == "adaptive" else message_card
         response = self._http.request("POST", url, json=shape(notification), where=self._where)
         answer = response.text.strip()

@@ -84,6 +84,7 @@ class Decision(BaseModel):
     decision: Effect
     decision_id: str
     policy_digest: str
+    policy_signers: tuple[str, ...] = ()  # who signed the bundle that decided
     decided_at: datetime
     request: AccessRequest
     obligations: tuple[Obligation, ...] = ()

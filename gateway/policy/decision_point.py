@@ -109,6 +109,7 @@ class PolicyDecisionPoint:
             decision=effect,
             decision_id=str(uuid.uuid4()),
             policy_digest=engine.digest,
+            policy_signers=engine.signers,
             decided_at=self._clock(),
             request=request,
             obligations=obligations,

@@ -48,10 +48,16 @@ class PolicyEngine:
     """
 
     def __init__(
-        self, bundle: PolicyBundle, *, compiled_rbac: bool = True, cache_size: int = 65_536
+        self,
+        bundle: PolicyBundle,
+        *,
+        compiled_rbac: bool = True,
+        cache_size: int = 65_536,
+        signers: tuple[str, ...] = (),
     ) -> None:
         self.bundle = bundle
         self.digest = bundle.digest
+        self.signers = signers  # the trusted signers of the bundle, when it was checked
         self.rbac: Rbac = build_rbac(bundle.casbin, compiled=compiled_rbac)
         self.cedar = CedarEngine(bundle.policies, bundle.schema)
         self._cedar_cached = lru_cache(maxsize=cache_size)(self._cedar_uncached)

@@ -9,9 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, m
 
 __all__ = ["GATEWAY_CONTEXT", "AccessRequest", "ResourceRef", "caller_request"]
 
-# Request context only the gateway sets (from the step-up store and the change calendar);
-# a caller that sends one of these is refused.
-GATEWAY_CONTEXT = frozenset({"step_up_age_seconds", "change_freeze"})
+# Request context only the gateway sets (from the step-up store, the change calendar and
+# the change requests); a caller that sends one of these is refused.
+GATEWAY_CONTEXT = frozenset(
+    {
+        "step_up_age_seconds",
+        "change_freeze",
+        "change_window",
+        "change_calendar_problem",
+        "change_request",
+    }
+)
 
 _TYPE = re.compile(r"[a-z][a-z0-9_]*")
 _ACTION = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"

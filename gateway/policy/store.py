@@ -9,6 +9,11 @@ any privileged change: ``policy.reloaded`` (the digests of the bundle in force a
 the new one) is appended *before* the new bundle is put in force, so a log that cannot be
 written leaves the old bundle in force (``AuditWriteError``; the watcher tries again on
 its next beat); ``policy.reload_refused`` keeps a refused bundle's digest and problems.
+
+Every bundle must also be trusted (``gateway.policy.trust``): one that is unsigned,
+under-signed or tampered is refused at start (``PolicyTrustError``) and at reload (the
+last good bundle stays in force), and the refusal is audited as ``policy.refused`` with
+the reason and the digests, never key material.  The engine in force knows its signers.
 """
 
 from __future__ import annotations
@@ -18,18 +23,28 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.audit.keys import Signer
 from gateway.audit.records import AuditEvent
 from gateway.audit.sink import AuditSink
 from gateway.errors import GatewayError, PolicyBundleError
 from gateway.policy.bundle import bundle_digest, load_bundle
 from gateway.policy.engine import PolicyEngine
+from gateway.policy.signatures import signature_state
+from gateway.policy.trust import BundleTrust, DevelopmentTrust, PolicyTrustError, TrustCheck
 
-__all__ = ["POLICY_RELOADED", "POLICY_RELOAD_REFUSED", "PolicyStore", "ReloadOutcome"]
+__all__ = [
+    "POLICY_REFUSED",
+    "POLICY_RELOADED",
+    "POLICY_RELOAD_REFUSED",
+    "PolicyStore",
+    "ReloadOutcome",
+]
 
 log = logging.getLogger(__name__)
 
 POLICY_RELOADED = "policy.reloaded"
 POLICY_RELOAD_REFUSED = "policy.reload_refused"
+POLICY_REFUSED = "policy.refused"  # a bundle that is not trusted (signatures, threshold)
 RELOAD_ACTOR = "gateway"  # the serving process itself puts the bundle's files in force
 MAX_RECORDED_PROBLEMS = 20
 
@@ -51,12 +66,25 @@ class PolicyStore:
     loaded (nor logged) again until its files change once more.
     """
 
-    def __init__(self, root: Path, *, audit: AuditSink | None = None) -> None:
+    def __init__(
+        self, root: Path, *, audit: AuditSink | None = None, trust: BundleTrust | None = None
+    ) -> None:
+        """``trust`` decides which bundles may be put in force; without one, a throwaway
+        development key signs every bundle (in memory) and a warning says so."""
         self.root = root
         self._audit = audit
+        self.trust = (
+            trust if trust is not None else DevelopmentTrust(Signer.generate(), write=False)
+        )
         self._lock = threading.Lock()
-        self._engine = PolicyEngine(load_bundle(root))
-        self._refused: tuple[str, ReloadOutcome] | None = None  # (digest, outcome)
+        bundle = load_bundle(root)
+        check = self.trust.check(root, bundle.digest)
+        if not check.ok:
+            self._record(_untrusted(None, check))
+            log.error("policy bundle %s refused: %s", bundle.digest, check.describe())
+            raise PolicyTrustError(root, check)
+        self._engine = PolicyEngine(bundle, signers=check.signers)
+        self._refused: tuple[object, ReloadOutcome] | None = None  # (files state, outcome)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -77,8 +105,14 @@ class PolicyStore:
                 return ReloadOutcome(False, current, exc)
             if bundle.digest == current:
                 return ReloadOutcome(False, current)
-            engine = PolicyEngine(bundle)
-            self._record(_reloaded(current, bundle.digest))  # before it is in force
+            check = self.trust.check(self.root, bundle.digest)
+            if not check.ok:
+                self._record(_untrusted(current, check))
+                log.warning("policy bundle %s refused (%s), %s stays in force",
+                            bundle.digest, check.describe(), current)  # fmt: skip
+                return ReloadOutcome(False, current, PolicyTrustError(self.root, check))
+            engine = PolicyEngine(bundle, signers=check.signers)
+            self._record(_reloaded(current, bundle.digest, check.signers))  # before in force
             self._engine = engine
             log.info("policy bundle %s in force (was %s)", bundle.digest, current)
             return ReloadOutcome(True, bundle.digest)
@@ -101,10 +135,11 @@ class PolicyStore:
             return ReloadOutcome(False, self._engine.digest, exc)
         if digest == self._engine.digest:
             return ReloadOutcome(False, digest)
-        if self._refused is not None and self._refused[0] == digest:
+        state = (digest, signature_state(self.root))  # a new signature may make it trusted
+        if self._refused is not None and self._refused[0] == state:
             return self._refused[1]
         outcome = self.reload()
-        self._refused = (digest, outcome) if outcome.error is not None else None
+        self._refused = (state, outcome) if outcome.error is not None else None
         return outcome
 
     def start_watching(self, interval_seconds: float = 2.0) -> None:
@@ -132,12 +167,28 @@ class PolicyStore:
             watcher.join()
 
 
-def _reloaded(old: str, new: str) -> AuditEvent:
+def _reloaded(old: str, new: str, signers: tuple[str, ...]) -> AuditEvent:
     return AuditEvent(
         type=POLICY_RELOADED,
         actor=RELOAD_ACTOR,
         policy_digest=new,
-        payload={"old_digest": old, "new_digest": new},
+        payload={"old_digest": old, "new_digest": new, "signers": list(signers)},
+    )
+
+
+def _untrusted(old: str | None, check: TrustCheck) -> AuditEvent:
+    return AuditEvent(
+        type=POLICY_REFUSED,
+        actor=RELOAD_ACTOR,
+        policy_digest=old,
+        payload={
+            "reason": check.verdict,
+            "digest": check.digest,
+            "in_force": old,
+            "signers": list(check.signers),
+            "threshold": check.threshold,
+            "problems": list(check.problems[:MAX_RECORDED_PROBLEMS]),
+        },
     )
 
 

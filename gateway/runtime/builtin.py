@@ -23,7 +23,7 @@ from gateway.errors import (
     TargetUnavailableError,
     UnknownActorError,
 )
-from gateway.identity.directory import DirectoryActions, DirectoryConnector
+from gateway.identity.directory import ActionResult, DirectoryActions, DirectoryConnector
 from gateway.notify.model import Notification, NotificationKind
 from gateway.notify.notifier import Notifier
 from gateway.runtime.actions import ActionCall, ActionOutput, ActionSpec
@@ -71,6 +71,12 @@ def _account(params: Values) -> str:
     return f"account:{params['user']}"
 
 
+def _where(result: ActionResult) -> dict[str, Any]:
+    """Which directory acted and, when it was not the usual one, why (kept and audited)."""
+    where = {"acted_in": result.acted_in, "routing": result.routing}
+    return {name: value for name, value in where.items() if value is not None}
+
+
 def directory_actions(
     directory: DirectoryConnector, changes: DirectoryActions, *, system: str = "directory"
 ) -> list[ActionSpec]:
@@ -87,6 +93,7 @@ def directory_actions(
                 "privileged": user.privileged,
                 "manager": user.manager,
                 "mfa_enrolled": user.mfa_enrolled,
+                **({"notes": dict(user.notes)} if user.notes else {}),
             },
             changed=False,
         )
@@ -98,7 +105,7 @@ def directory_actions(
             system, lambda: changes.reset_password(user, password, must_change=must_change)
         )
         return ActionOutput(
-            values={"changed": result.changed, "must_change": must_change},
+            values={"changed": result.changed, "must_change": must_change, **_where(result)},
             secrets={"temporary_password": password},
             detail=result.detail,
         )
@@ -106,14 +113,16 @@ def directory_actions(
     def unlock(call: ActionCall) -> ActionOutput:
         result = _outside(system, lambda: changes.unlock_account(call.parameters["user"]))
         return ActionOutput(
-            values={"changed": result.changed}, changed=result.changed, detail=result.detail
+            values={"changed": result.changed, **_where(result)},
+            changed=result.changed,
+            detail=result.detail,
         )
 
     def grant(call: ActionCall) -> ActionOutput:
         group = f"access-{call.parameters['system']}"
         result = _outside(system, lambda: changes.add_to_group(call.parameters["user"], group))
         return ActionOutput(
-            values={"group": group, "changed": result.changed},
+            values={"group": group, "changed": result.changed, **_where(result)},
             changed=result.changed,
             detail=result.detail,
         )
@@ -122,7 +131,7 @@ def directory_actions(
         group = f"access-{call.parameters['system']}"
         result = _outside(system, lambda: changes.remove_from_group(call.parameters["user"], group))
         return ActionOutput(
-            values={"group": group, "changed": result.changed},
+            values={"group": group, "changed": result.changed, **_where(result)},
             changed=result.changed,
             detail=result.detail,
         )

@@ -10,6 +10,7 @@
         ├── TargetConflictError    another execution is already acting on the target
         ├── UnknownExecutionError  no execution has that id
         ├── ExecutionStateError    the execution cannot do that in its state
+        │   └── SecretReaderError  someone but the execution's actor asked for a secret output
         └── ExecutionStoreError    the execution store cannot be read or written
 
 Actions report outside failures with ``gateway.errors.TargetUnavailableError`` (the
@@ -27,6 +28,7 @@ __all__ = [
     "ExecutionStoreError",
     "IdempotencyConflictError",
     "ParameterError",
+    "SecretReaderError",
     "TargetConflictError",
     "UnknownExecutionError",
     "UnknownWorkflowError",
@@ -43,6 +45,12 @@ class UnknownWorkflowError(ExecutionError):
     def __init__(self, workflow: str, known: list[str]) -> None:
         self.workflow = workflow
         super().__init__(f"unknown workflow {workflow!r}; known: {', '.join(known) or 'none'}")
+
+
+class ChangeRequestError(ExecutionError):
+    """A change number given to a workflow that takes none, or missing where required."""
+
+    exit_code = ExitCode.INVALID_INPUT
 
 
 class ParameterError(ExecutionError):
@@ -87,6 +95,12 @@ class UnknownExecutionError(ExecutionError):
 
 class ExecutionStateError(ExecutionError):
     """The execution cannot do what was asked in its current state."""
+
+
+class SecretReaderError(ExecutionStateError):
+    """Only the execution's actor may read its secret outputs; anyone else is refused."""
+
+    exit_code = ExitCode.DENIED
 
 
 class ExecutionStoreError(ExecutionError):

@@ -1,20 +1,12 @@
-"""The guarded executor: request -> decision -> obligations -> audit -> action -> audit.
+"""The guarded executor: starts executions and advances them, step by step, along the
+one guarded path (``pipeline``).
 
-For every step of a workflow, in order:
-
-1. The condition (``when``) is evaluated; a false one skips the step (audited).
-2. Parameters are rendered from the workflow's parameters and earlier outputs and checked
-   against the action's declaration.
-3. A privileged step is decided (``StepGuard``): refused, waiting (approval, step-up) or
-   allowed.  Waiting is durable: the execution's state says what for, and ``advance``
-   picks it up again when it is met, after any number of restarts.
-4. The step is claimed (``pending -> started``, one process wins) and ``action.started``
-   is appended to the audit log in the same store transaction: if the append fails,
-   nothing is claimed and the action does not run.
-5. The action runs with its timeout.  Its outcome is stored and audited together.  A
-   system that is down puts the step back in the queue with exponential backoff; a
-   refusal or an error fails the execution and undoes the steps before it (compensation,
-   each itself decided and audited, run by the gateway's service account).
+It is put together from collaborators, each with one job: the ``journal`` (the
+execution's recorded history, in the store and the audit log), the ``pipeline`` (one
+step: render, validate, decide, claim and audit first, call, record), the
+``compensator`` (a failed or cancelled execution: what came before is undone), the
+``requeue`` (a system that is down), the ``timers`` (workflows started later) and the
+action ``runner`` (threads and timeouts).
 
 After a crash, a step left ``started`` by a process that is gone is run again when its
 action is idempotent, and otherwise marked ``unknown`` and the execution rolled back.
@@ -22,34 +14,155 @@ action is idempotent, and otherwise marked ``unknown`` and the execution rolled 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+import logging
+import os
+import re
+import socket
+import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from gateway.audit.records import AuditEvent
+from gateway.approvals.model import ApprovalRequest
+from gateway.audit.sink import AuditSink
+from gateway.changes.requests import CHANGE_NUMBER, ChangeRequestSource
+from gateway.clock import Clock, utcnow
+from gateway.enforcement.step_guard import DecisionMaker, StepGuard
 from gateway.expressions import render_value
-from gateway.runtime.core import (
-    RuntimeSettings,
-    log,
-    process_alive,
-    request_digest,
-)
+from gateway.runtime.actions import ActionRegistry
+from gateway.runtime.advancing import Advancer
+from gateway.runtime.calls import ActionRunner
+from gateway.runtime.change_notes import ChangeNotes
+from gateway.runtime.compensator import Compensator
+from gateway.runtime.deciding import StepDecider
 from gateway.runtime.errors import (
+    ChangeRequestError,
     ExecutionError,
     ExecutionStateError,
     IdempotencyConflictError,
+    SecretReaderError,
     TargetConflictError,
 )
-from gateway.runtime.expiry import SKIPPED, covers
-from gateway.runtime.model import Execution, ExecutionState, StepState, Timer
-from gateway.runtime.stepping import Stepping
-from gateway.runtime.workflows import Workflow
+from gateway.runtime.journal import Journal
+from gateway.runtime.model import Execution, ExecutionState
+from gateway.runtime.pipeline import StepPipeline
+from gateway.runtime.recovery import recover_orphans
+from gateway.runtime.requeue import Requeue
+from gateway.runtime.sealing import OutputSealer
+from gateway.runtime.settings import RuntimeSettings
+from gateway.runtime.store import ExecutionStore
+from gateway.runtime.timers import Timers
+from gateway.runtime.workflows import Workflow, WorkflowCatalog
 
 __all__ = ["Executor", "RuntimeSettings", "request_digest"]
 
+log = logging.getLogger(__name__)
 
-class Executor(Stepping):
+
+DEFAULT_SETTINGS = RuntimeSettings()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def request_digest(workflow: str, parameters: Mapping[str, Any], ticket: str | None) -> str:
+    """What an idempotency key stands for: the workflow, its parameters and the ticket."""
+    body = json.dumps(
+        {"workflow": workflow, "parameters": parameters, "ticket": ticket}, sort_keys=True
+    )
+    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+
+
+def _check_change(workflow: Workflow, number: str | None) -> None:
+    declared = workflow.definition.change_request
+    if number is None and declared == "required":
+        raise ChangeRequestError(f"workflow {workflow.id} requires a change request")
+    if number is not None and declared is None:
+        raise ChangeRequestError(f"workflow {workflow.id} is not bound to change requests")
+    if number is not None and not re.fullmatch(CHANGE_NUMBER, number):
+        raise ChangeRequestError(f"change {number!r} is not a change number")
+
+
+class Executor:
     """Starts and advances executions; safe to call from many threads and processes."""
+
+    def __init__(
+        self,
+        gateway: DecisionMaker,
+        workflows: WorkflowCatalog,
+        actions: ActionRegistry,
+        store: ExecutionStore,
+        *,
+        audit: AuditSink | None,
+        sealer: OutputSealer | None = None,
+        settings: RuntimeSettings = DEFAULT_SETTINGS,
+        clock: Clock = utcnow,
+        new_id: Callable[[], str] = _new_id,
+        approval_opened: Callable[[ApprovalRequest], None] | None = None,
+        changes: ChangeRequestSource | None = None,
+    ) -> None:
+        actions.check_compensations()
+        self.gateway = gateway
+        self.workflows = workflows
+        self.actions = actions
+        self.store = store
+        self.settings = settings
+        # who is told when a step opens an approval (self-service runs tell the same people)
+        self.approval_opened = approval_opened
+        self._sealer = sealer
+        self._clock = clock
+        self._new_id = new_id
+        guard = StepGuard(gateway, approval_opened=approval_opened)
+        journal = Journal(store, audit, clock, backoff_seconds=settings.backoff_seconds)
+        runner = ActionRunner(settings.workers)
+        compensator = Compensator(
+            journal,
+            actions,
+            runner,
+            gateway,
+            guard,
+            system_actor=settings.system_actor,
+            clock=clock,
+        )
+        self._journal = journal
+        self._runner = runner
+        self._compensator = compensator
+        self._timers = Timers(journal, workflows, system_actor=settings.system_actor, clock=clock)
+        pipeline = StepPipeline(
+            journal,
+            StepDecider(gateway, guard, actions, store, changes=changes),
+            runner,
+            compensator,
+            Requeue(journal, compensator, settings, clock),
+            self._timers,
+            actions,
+            sealer=sealer,
+            clock=clock,
+            owner=f"{socket.gethostname()}:{os.getpid()}",
+        )
+        self._advancer = Advancer(
+            journal, pipeline, compensator, workers=settings.workers, clock=clock
+        )
+        self._closers: list[Callable[[], object]] = []
+        # the summaries of finished executions, put on their change requests
+        self.change_notes = ChangeNotes(store, changes, audit, clock)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, execution_id: str) -> Execution:
+        return self._journal.get(execution_id)
+
+    def recent(self, *, actor: str | None = None, limit: int = 100) -> list[Execution]:
+        return self._journal.recent(actor=actor, limit=limit)
+
+    def execution_for_approval(self, approval_id: str) -> str | None:
+        with self.store.transaction(write=False) as tx:
+            return tx.waiting_on_approval(approval_id)
+
+    # -- starting ------------------------------------------------------------------------
 
     def start(
         self,
@@ -61,12 +174,17 @@ class Executor(Stepping):
         ticket: str | None = None,
         idempotency_key: str | None = None,
         parent: str | None = None,
+        change_request: str | None = None,
     ) -> Execution:
         """Record a new execution (not yet run: call ``advance``), or return the one the
-        same idempotency key started for the same request."""
+        same idempotency key started for the same request; ``change_request`` is the
+        change number it acts under (checked before each privileged step)."""
         workflow = self.workflows.get(workflow_id)
+        _check_change(workflow, change_request)
         plain, _ = workflow.parameter_set.validate(parameters)
         digest = request_digest(workflow.id, plain, ticket)
+        if change_request is not None:
+            digest = request_digest(workflow.id, {"change": change_request, **plain}, ticket)
         target = self._target(workflow, plain)
         now = self._clock()
         with self.store.transaction() as tx:
@@ -93,12 +211,13 @@ class Executor(Stepping):
                 updated_at=now,
                 target=target,
                 ticket=ticket,
+                change_request=change_request,
                 idempotency_key=idempotency_key,
                 request_digest=digest,
                 parent=parent,
             )
             tx.insert(execution, workflow.snapshot(), [s.id for s in workflow.definition.steps])
-            self._record(
+            self._journal.record(
                 "execution.started",
                 execution,
                 {
@@ -108,6 +227,7 @@ class Executor(Stepping):
                     "parameters": plain,
                     "channel": channel,
                     "ticket": ticket,
+                    "change_request": change_request,
                     "target": target,
                     "parent": parent,
                 },
@@ -121,19 +241,31 @@ class Executor(Stepping):
         value = render_value(template, {"params": dict(params)})
         return None if value in (None, "") else str(value)
 
-    def reveal(self, execution_id: str, name: str, reader: str) -> str:
-        """A sealed secret output, once, to the execution's actor only."""
-        execution = self.get(execution_id)
-        if reader != execution.actor:
-            raise ExecutionStateError(
-                f"only {execution.actor} may read the secret outputs of execution {execution_id}"
-            )
-        if self._sealer is None:
-            raise ExecutionStateError("secret outputs are not kept by this gateway")
-        with self.store.transaction() as tx:
-            value = self._sealer.take(tx, execution_id, name, self._clock())
-            self._record("execution.secret_read", execution, {"output": name, "by": reader})
-        return value
+    # -- advancing -----------------------------------------------------------------------
+
+    def advance(self, execution_id: str) -> Execution:
+        """Run the execution's steps until it waits or finishes; returns where it is.
+        A finished execution bound to a change has its summary put on the change."""
+        execution = self._advancer.advance(execution_id)
+        if execution.state.finished and execution.change_request is not None:
+            self.change_notes.flush()
+        return execution
+
+    def submit(self, execution_id: str) -> None:
+        """Advance ``execution_id`` in the background."""
+        self._advancer.submit(execution_id)
+
+    def wake(self, execution_id: str) -> None:
+        """Something it waits for may have changed (a vote, a step-up): look now."""
+        self.submit(execution_id)
+
+    def wake_stepped_up(self, actor: str) -> list[str]:
+        """``actor`` stepped up: their executions waiting for it look again now."""
+        with self.store.transaction(write=False) as tx:
+            waiting = tx.awaiting_step_up(actor)
+        for execution_id in waiting:
+            self.submit(execution_id)
+        return waiting
 
     def cancel(self, execution_id: str, by: str) -> Execution:
         """Cancel an unfinished execution, undoing what it did; a running step finishes
@@ -143,34 +275,49 @@ class Executor(Stepping):
             raise ExecutionStateError(f"execution {execution_id} is already {execution.state}")
         with self.store.transaction() as tx:
             tx.request_cancel(execution_id)
-            self._record("execution.cancel_requested", execution, {"by": by})
+            self._journal.record("execution.cancel_requested", execution, {"by": by})
         if execution.state is not ExecutionState.RUNNING:
-            self._cancel_approvals(execution)
-            self._finish_cancelled(self.get(execution_id), f"cancelled by {by}")
+            self._compensator.cancel_approvals(execution)
+            self._compensator.cancel(self.get(execution_id), f"cancelled by {by}")
             return self.get(execution_id)
         return self.advance(execution_id)
+
+    def reveal(self, execution_id: str, name: str, reader: str) -> str:
+        """A sealed secret output, once, to the execution's actor only."""
+        execution = self.get(execution_id)
+        if reader != execution.actor:
+            raise SecretReaderError(
+                f"only {execution.actor} may read the secret outputs of execution {execution_id}"
+            )
+        if self._sealer is None:
+            raise ExecutionStateError("secret outputs are not kept by this gateway")
+        with self.store.transaction() as tx:
+            value = self._sealer.take(tx, execution_id, name, self._clock())
+            self._journal.record("execution.secret_read", execution, {"output": name, "by": reader})
+        return value
+
+    # -- the background beat -------------------------------------------------------------
 
     def tick(self) -> int:
         """Resume whatever can go on: orphaned steps, due timers, met obligations, systems
         that are back.  Returns how many executions were advanced."""
         now = self._clock()
-        self._flush_all()
+        self._journal.flush_all()
         self.recover(now)
         self._fire_timers(now)
         with self.store.transaction(write=False) as tx:
             due = tx.unfinished(due=now)
         for execution_id in due:
-            self._advance_quietly(execution_id)
+            self._advancer.advance_quietly(execution_id)
+        self.change_notes.flush()
         if self._sealer is not None:
             with self.store.transaction() as tx:
                 tx.purge_sealed(now)
         return len(due)
 
     def _fire_timers(self, now: datetime) -> None:
-        with self.store.transaction(write=False) as tx:
-            timers = tx.due_timers(now)
-        for timer in timers:
-            if self._covered(timer, now):
+        for timer in self._timers.due(now):
+            if self._timers.skip_covered(timer, now):
                 continue
             try:
                 started = self.start(
@@ -186,88 +333,23 @@ class Executor(Stepping):
             except ExecutionError as exc:  # its workflow changed since: the rest goes on
                 log.error("timer %s cannot start %s: %s", timer.id, timer.workflow, exc)
                 continue
-            with self.store.transaction() as tx:
-                tx.timer_started(timer.id, started.id)
-            self._advance_quietly(started.id)
-
-    def _covered(self, timer: Timer, now: datetime) -> bool:
-        """Whether ``timer`` ends a grant another live grant still covers; then the skip
-        is audited and the timer marked, in one transaction (no record, no skip)."""
-        parent = self.get(timer.parent)
-        with self.store.transaction() as tx:
-            workflow = Workflow.from_snapshot(
-                tx.snapshot(parent.id), parent.workflow, parent.workflow_digest
-            )
-            expiry = any(
-                step.schedule is not None
-                and step.schedule.expiry
-                and timer.id == f"{parent.id}:{step.id}"
-                for step in workflow.definition.steps
-            )
-            found = covers(tx, timer.workflow, parent, now) if expiry else []
-            if not found:
-                return False
-            tx.timer_started(timer.id, SKIPPED)
-            self._append(
-                AuditEvent(
-                    type="execution.expiry_skipped",
-                    actor=self.settings.system_actor,
-                    resource=parent.target,
-                    payload={
-                        "execution": parent.id,
-                        "workflow": parent.workflow,
-                        "timer": timer.id,
-                        "skipped": timer.workflow,
-                        "parameters": timer.parameters,
-                        "covered_by": [cover.as_json() for cover in found],
-                        "why": "another live grant still covers this access",
-                    },
-                )
-            )
-        return True
+            self._timers.started(timer, started.id)
+            self._advancer.advance_quietly(started.id)
 
     def recover(self, now: datetime | None = None) -> list[str]:
         """Steps left ``started`` by a process that is gone: run idempotent ones again, mark
         the others ``unknown`` and roll their executions back."""
-        moment = now or self._clock()
-        with self.store.transaction(write=False) as tx:
-            orphans = tx.orphaned_steps(moment, alive=process_alive)
-        recovered = []
-        for execution_id, step_id in orphans:
-            execution = self.get(execution_id)
-            record = execution.step(step_id)
-            action = self._action_of(execution, record)
-            if action is not None and action.idempotent:
-                with self.store.transaction() as tx:
-                    tx.update_step(execution_id, step_id, state=StepState.PENDING, owner=None)
-                    self._record(
-                        "action.resumed",
-                        execution,
-                        {"step": step_id, "why": "interrupted; idempotent, run again"},
-                    )
-            else:
-                self._fail(
-                    execution,
-                    record,
-                    f"step {step_id} was interrupted and its outcome is unknown",
-                    started=True,
-                    state=StepState.UNKNOWN,
-                )
-            recovered.append(execution_id)
-        return recovered
+        return recover_orphans(self._journal, self._compensator, now or self._clock())
 
-    def wake(self, execution_id: str) -> None:
-        """Something it waits for may have changed (a vote, a step-up): look now."""
-        self.submit(execution_id)
+    # -- closing -------------------------------------------------------------------------
 
-    def wake_stepped_up(self, actor: str) -> list[str]:
-        """``actor`` stepped up: their executions waiting for it look again now."""
-        with self.store.transaction(write=False) as tx:
-            waiting = tx.awaiting_step_up(actor)
-        for execution_id in waiting:
-            self.submit(execution_id)
-        return waiting
+    def close_with(self, closer: Callable[[], object]) -> None:
+        """Close ``closer`` (a connector the actions use) when the executor closes."""
+        self._closers.append(closer)
 
-    def execution_for_approval(self, approval_id: str) -> str | None:
-        with self.store.transaction(write=False) as tx:
-            return tx.waiting_on_approval(approval_id)
+    def close(self) -> None:
+        self._advancer.close()  # first: a running advance still needs actions
+        self._runner.close()
+        for closer in reversed(self._closers):
+            closer()
+        self.store.close()

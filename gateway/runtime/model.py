@@ -116,6 +116,7 @@ class Execution:
     updated_at: datetime
     target: str | None = None
     ticket: str | None = None
+    change_request: str | None = None  # the change number it acts under
     idempotency_key: str | None = None
     request_digest: str = ""
     waiting: dict[str, Any] | None = None  # what a waiting execution waits for
@@ -168,6 +169,7 @@ class Execution:
             "parameters": self.parameters,
             "channel": self.channel,
             "ticket": self.ticket,
+            "change_request": self.change_request,
             "target": self.target,
             "state": str(self.state),
             "status": self.status,

@@ -55,6 +55,19 @@ CREATE UNIQUE INDEX IF NOT EXISTS executions_idempotency
 CREATE UNIQUE INDEX IF NOT EXISTS executions_active_target
     ON executions(target) WHERE target IS NOT NULL AND finished_at IS NULL;
 CREATE INDEX IF NOT EXISTS executions_unfinished ON executions(state) WHERE finished_at IS NULL;
+CREATE TABLE IF NOT EXISTS execution_changes (
+    execution_id TEXT PRIMARY KEY REFERENCES executions(id),
+    number TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS change_notes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_id TEXT NOT NULL,
+    number TEXT NOT NULL,
+    text TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT NOT NULL,
+    error TEXT
+);
 CREATE TABLE IF NOT EXISTS steps (
     execution_id TEXT NOT NULL REFERENCES executions(id),
     step_id TEXT NOT NULL,
@@ -180,6 +193,11 @@ class Transaction:
                 format_time(execution.updated_at),
             ),
         )
+        if execution.change_request is not None:
+            self.db.execute(
+                "INSERT INTO execution_changes (execution_id, number) VALUES (?, ?)",
+                (execution.id, execution.change_request),
+            )
         self.db.executemany(
             "INSERT INTO steps (execution_id, step_id, position, state) VALUES (?,?,?,?)",
             [
@@ -207,6 +225,9 @@ class Transaction:
         steps = self.db.execute(
             "SELECT * FROM steps WHERE execution_id = ? ORDER BY position", (execution_id,)
         ).fetchall()
+        change = self.db.execute(
+            "SELECT number FROM execution_changes WHERE execution_id = ?", (execution_id,)
+        ).fetchone()
         return Execution(
             id=row["id"],
             workflow=row["workflow"],
@@ -220,6 +241,7 @@ class Transaction:
             updated_at=datetime.fromisoformat(row["updated_at"]),
             target=row["target"],
             ticket=row["ticket"],
+            change_request=None if change is None else change["number"],
             idempotency_key=row["idempotency_key"],
             request_digest=row["request_digest"],
             waiting=None if row["waiting"] is None else json.loads(row["waiting"]),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -80,6 +80,9 @@ class WorkflowDefinition(BaseModel):
     version: int = Field(default=1, ge=1)
     parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
     target: str | None = None  # what it acts on; two executions never act on one at once
+    # bound to a change request: the change number given at start is checked before
+    # each privileged step (docs/runtime.md)
+    change_request: Literal["required", "optional"] | None = None
     steps: list[StepDefinition] = Field(min_length=1, max_length=100)
 
 

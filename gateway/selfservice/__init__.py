@@ -15,7 +15,6 @@ from gateway.selfservice.errors import (
 )
 from gateway.selfservice.model import DryRunPlan, RefusalReason, Run, RunState
 from gateway.selfservice.service import SelfService
-from gateway.selfservice.setup import open_selfservice
 
 __all__ = [
     "Catalog",
@@ -31,6 +30,5 @@ __all__ = [
     "UnknownItemError",
     "UnknownRunError",
     "UsageReport",
-    "open_selfservice",
     "prometheus_text",
 ]

@@ -19,21 +19,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from gateway.approvals.model import ApprovalRequest, ApprovalState
-from gateway.audit.records import AuditEvent, format_time
+from gateway.audit.records import AuditEvent
 from gateway.audit.sink import AuditSink
 from gateway.clock import Clock, utcnow
 from gateway.devices.inventory import DeviceInventory
-from gateway.enforcement.step_guard import Allowed, DecisionMaker, Refused, StepGuard, WaitApproval
+from gateway.enforcement.step_guard import Allowed, DecisionMaker, Refused, StepGuard
 from gateway.errors import GatewayError
 from gateway.expressions import render_value
 from gateway.policy.decision import ApprovalObligation
 from gateway.policy.request import AccessRequest
 from gateway.runtime.errors import IdempotencyConflictError, ParameterError
 from gateway.runtime.executor import Executor, request_digest
+from gateway.runtime.waiting import AwaitingApproval, Waiting, check_obligations
 from gateway.selfservice.admission import check_limits
 from gateway.selfservice.analytics import UsageReport
 from gateway.selfservice.browsing import CHANNEL, CatalogBrowser, FactsAndDecisions, item_context
@@ -279,7 +280,7 @@ class SelfService:
         plans: list[dict[str, Any]],
         background: bool,
     ) -> Run:
-        outcome = self._guard.check(request, run.approval_id, consumer=f"run:{run.id}")
+        outcome = check_obligations(self._guard, request, run.approval_id, consumer=f"run:{run.id}")
         now = self._clock()
         if isinstance(outcome, Allowed):
             allowed = replace(run, decision_id=outcome.decision.decision_id)
@@ -301,38 +302,26 @@ class SelfService:
             with self.store.transaction() as tx:
                 tx.update(refused)
             raise self._refuse(item.id, run.actor, run.department, Refusal(reason, outcome.reason))
-        if isinstance(outcome, WaitApproval):
-            waiting: dict[str, Any] = {
-                "kind": "approval",
-                "approval_id": outcome.approval.id,
-                "digest": outcome.approval.digest,
-                "expires_at": format_time(outcome.approval.expires_at),
-            }
-            state = RunState.PENDING_APPROVAL
-            status = f"waiting for approval {outcome.approval.id}"
-            approval_id: str | None = outcome.approval.id
-        else:
-            waiting = {
-                "kind": "step_up",
-                "digest": outcome.digest,
-                "max_age_seconds": outcome.max_age_seconds,
-            }
-            state = RunState.AWAITING_STEP_UP
-            status = f"waiting for {run.actor} to step up (bound to {outcome.digest})"
-            approval_id = run.approval_id
+        return self._hold(run, outcome, now)
+
+    def _hold(self, run: Run, waiting: Waiting, now: datetime) -> Run:
+        """The run waits for ``waiting``; audited when that is news."""
+        shown = waiting.as_json()
         held = replace(
             run,
-            state=state,
-            waiting=waiting,
-            status=status,
-            approval_id=approval_id,
-            decision_id=outcome.decision_id,
+            state=RunState(waiting.state),
+            waiting=shown,
+            status=waiting.status(run.actor),
+            approval_id=(
+                waiting.approval_id if isinstance(waiting, AwaitingApproval) else run.approval_id
+            ),
+            decision_id=waiting.decision_id,
             updated_at=now,
         )
         with self.store.transaction() as tx:
             if held.state is not run.state or held.waiting != run.waiting:
                 self.runs.record(
-                    run_event(f"selfservice.{state}", held, waiting, outcome.decision_id)
+                    run_event(f"selfservice.{held.state}", held, shown, waiting.decision_id)
                 )
             tx.update(held)
         return held

@@ -6,7 +6,6 @@ Management (signed webhooks, JQL polling), a generic JSON webhook and replay fil
 privileged change goes through the guarded runtime as a workflow.
 """
 
-from gateway.tickets.builder import open_ticket_service
 from gateway.tickets.catalog import SoftwareCatalog
 from gateway.tickets.errors import (
     HelpDeskError,
@@ -57,5 +56,4 @@ __all__ = [
     "WriteBackRefusedError",
     "extract",
     "load_triggers",
-    "open_ticket_service",
 ]

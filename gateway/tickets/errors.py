@@ -20,7 +20,12 @@ Messages never hold a secret: not a webhook secret, an API token, or a ticket's 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gateway.errors import ExitCode, GatewayError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 __all__ = [
     "HelpDeskError",
@@ -45,6 +50,17 @@ class TicketEventError(TicketError):
     """An event cannot be used as it is; it goes to the dead-letter store."""
 
     exit_code = ExitCode.INVALID_INPUT
+
+    @classmethod
+    def invalid(cls, exc: ValidationError, prefix: str = "") -> TicketEventError:
+        """The first three problems of a validation, each naming its field."""
+        details = exc.errors(include_url=False, include_input=False)
+        parts = [
+            f"{prefix}{'.'.join(str(p) for p in d['loc']) or 'body'}: {d['msg']}"
+            for d in details[:3]
+        ]
+        more = f" (and {len(details) - 3} more)" if len(details) > 3 else ""
+        return cls("; ".join(parts) + more)
 
 
 class SignatureError(TicketEventError):

@@ -3,7 +3,9 @@
 ``extract`` finds the requester (from the ticket's caller fields), candidate accounts
 (usernames named as ``user: tom``, ``account tom``, ``tom's password``, and email
 addresses), host names (fully qualified names and device-like names such as
-``tom-laptop`` or ``printer-3f``), IPv4 and IPv6 addresses, catalog software titles,
+``tom-laptop`` or ``printer-3f``), asset tags (``LT-0452``) and the ticket's configuration
+item (``cmdb_ci``, ``cmdb_ci_asset_tag``) as devices when the asset source knows them,
+IPv4 and IPv6 addresses, catalog software titles,
 error codes (``0x80070005``, ``AADSTS50126``, ``error 1603``), and urgency and impact
 (the ticket's own fields first, else words like "urgent" or "the whole team").
 Nothing here asks the directory: the router decides which candidates are real accounts.
@@ -16,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.devices.inventory import AssetSource
 from gateway.tickets.catalog import SoftwareCatalog
 from gateway.tickets.model import Ticket
 
@@ -45,6 +48,7 @@ _DEVICE = re.compile(
     r"(?i)\b(?:[a-z0-9]+-)+(?:laptop|desktop|pc|ws|mac|srv|server|printer|vm)(?:-[a-z0-9]+)*\b"
     r"|\b(?:laptop|desktop|pc|ws|srv|printer|vm)-[a-z0-9]+(?:-[a-z0-9]+)*\b"
 )
+_ASSET_TAG = re.compile(r"\b[A-Z][A-Z0-9]{0,9}-\d{2,8}\b")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _ERROR_CODE = re.compile(
@@ -72,6 +76,8 @@ class Extraction:
     error_codes: tuple[str, ...]
     urgency: int | None
     impact: int | None
+    asset_tags: tuple[str, ...] = ()  # tags named in the text or carried by the ticket's CI
+    devices: tuple[str, ...] = ()  # named devices, then those the asset source knows
 
     def as_scope(self) -> dict[str, Any]:
         """What trigger conditions and templates see as ``extracted``."""
@@ -81,7 +87,9 @@ class Extraction:
             "usernames": list(self.usernames),
             "emails": list(self.emails),
             "hostnames": list(self.hostnames),
-            "device": self.hostnames[0] if self.hostnames else None,
+            "asset_tags": list(self.asset_tags),
+            "devices": list(self.devices),
+            "device": self.devices[0] if self.devices else None,
             "ips": list(self.ips),
             "software": list(self.software),
             "title": self.software[0] if self.software else None,
@@ -127,7 +135,23 @@ def _level(field_value: int | None, pattern: re.Pattern[str], text: str) -> int 
     return 1 if pattern.search(text) else None
 
 
-def extract(ticket: Ticket, catalog: SoftwareCatalog) -> Extraction:
+def _assets(
+    ticket: Ticket, text: str, assets: AssetSource | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The asset tags named (text, then the CI's) and the devices ``assets`` knows them
+    as (the CI's name too); nothing is guessed for a tag it does not know."""
+    tags = [m.group(0) for m in _ASSET_TAG.finditer(text)]
+    carried = ticket.fields.get("cmdb_ci_asset_tag")
+    tags += [carried] if carried else []
+    if assets is None:
+        return _unique(tags), ()
+    names = [*tags, ticket.fields.get("cmdb_ci", "")]
+    return _unique(tags), _unique([d for d in map(assets.device_for, filter(None, names)) if d])
+
+
+def extract(
+    ticket: Ticket, catalog: SoftwareCatalog, assets: AssetSource | None = None
+) -> Extraction:
     """Everything the routing rules may use, from ``ticket``'s fields and text."""
     text = ticket.text[:_SCAN_LIMIT]
     requester_email = ticket.requester_email.lower() if ticket.requester_email else None
@@ -136,15 +160,19 @@ def extract(ticket: Ticket, catalog: SoftwareCatalog) -> Extraction:
     hostnames = _unique(
         [m.group(0).lower() for m in [*_DEVICE.finditer(text), *_FQDN.finditer(text)]]
     )
+    hostnames = tuple(h for h in hostnames if not any(h in e for e in emails))
+    tags, known = _assets(ticket, text, assets)
     return Extraction(
         requester_email=requester_email,
         requester_username=ticket.requester_username,
         usernames=_usernames(text, mine),
         emails=tuple(e for e in emails if e not in hostnames),
-        hostnames=tuple(h for h in hostnames if not any(h in e for e in emails)),
+        hostnames=hostnames,
         ips=_ips(text),
         software=catalog.find(text),
         error_codes=_error_codes(text),
         urgency=_level(ticket.urgency, _URGENT, text),
         impact=_level(ticket.impact, _WIDE, text),
+        asset_tags=tags,
+        devices=_unique([*hostnames, *known]),
     )

@@ -41,6 +41,7 @@ class Ticket:
     closed: bool = False
     updated_at: str = ""
     fields: dict[str, str] = field(default_factory=dict)
+    requester_unverified: str = ""  # why the help desk could not say who asked, if it could not
 
     @property
     def ref(self) -> str:
@@ -69,6 +70,7 @@ class Ticket:
             "closed": self.closed,
             "updated_at": self.updated_at,
             "fields": dict(self.fields),
+            "requester_unverified": self.requester_unverified,
         }
 
 

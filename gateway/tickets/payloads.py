@@ -3,11 +3,7 @@ a normalised ``Ticket``.  Every refusal is a ``TicketEventError`` naming the fie
 
 Shapes read:
 
-- **ServiceNow** Table API records (``sys_id``, ``number``, ``short_description``,
-  ``description``, ``caller_id`` as a reference or dot-walked ``caller_id.user_name`` /
-  ``caller_id.email``, ``urgency``/``impact``/``priority`` as ``"1"``..., ``state``,
-  ``category``, ``sys_updated_on`` ``YYYY-MM-DD HH:MM:SS`` UTC); a business-rule webhook
-  sends ``{"table": "incident", "operation": "insert"|"update", "record": {...}}``.
+- **ServiceNow** Table API records and pages (``servicenow_records``, re-exported here).
 - **Jira** issues (``key``, ``fields.summary``/``description``/``reporter``/``status``/
   ``priority``/``updated``/``labels``) and webhooks (``webhookEvent``, ``issue``).
 - **Generic** events: ``{"event_id", "kind", "ticket": {...}}`` (see ``GenericTicket``).
@@ -22,31 +18,48 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gateway.tickets.adf import adf_text
 from gateway.tickets.errors import TicketEventError
 from gateway.tickets.jsontext import parse_json, refuse_overlong_integers
 from gateway.tickets.model import EventKind, Ticket, TicketEvent, TicketId
+from gateway.tickets.servicenow_records import (
+    ServiceNowRecord,
+    servicenow_event,
+    servicenow_records,
+    servicenow_ticket,
+)
 
 __all__ = [
     "GenericEvent",
+    "ServiceNowRecord",
     "decode_json",
     "generic_event",
     "jira_event",
     "jira_polled_event",
     "jira_ticket",
+    "load_json",
     "servicenow_event",
+    "servicenow_records",
     "servicenow_ticket",
 ]
 
 _UTF8 = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 _CHARSET = re.compile(r"(?i)charset\s*=\s*\"?([A-Za-z0-9._-]+)")
-_SN_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
-_SN_CLOSED = frozenset({"6", "7", "8"})  # resolved, closed, canceled
 _JIRA_PRIORITY = {"highest": 1, "high": 2, "medium": 3, "low": 4, "lowest": 5}
 
 
 def decode_json(body: bytes, content_type: str | None, max_bytes: int) -> dict[str, Any]:
     """The JSON object in ``body``: at most ``max_bytes``, UTF-8, an object, no integer
     longer than ``MAX_INTEGER_DIGITS``."""
+    data = load_json(body, content_type, max_bytes)
+    refuse_overlong_integers(data)
+    if not isinstance(data, dict):
+        raise TicketEventError(f"expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def load_json(body: bytes, content_type: str | None, max_bytes: int) -> Any:
+    """The JSON in ``body`` (at most ``max_bytes``, UTF-8), overlong integers as markers."""
     if len(body) > max_bytes:
         raise TicketEventError(f"event is {len(body)} bytes; the limit is {max_bytes}")
     charset = _CHARSET.search(content_type or "")
@@ -64,118 +77,7 @@ def decode_json(body: bytes, content_type: str | None, max_bytes: int) -> dict[s
         ) from exc
     except RecursionError as exc:
         raise TicketEventError("invalid JSON: nested too deeply") from exc
-    refuse_overlong_integers(data)
-    if not isinstance(data, dict):
-        raise TicketEventError(f"expected a JSON object, found {type(data).__name__}")
     return data
-
-
-def _problems(exc: ValidationError, prefix: str = "") -> str:
-    details = exc.errors(include_url=False, include_input=False)
-    parts = [
-        f"{prefix}{'.'.join(str(p) for p in d['loc']) or 'body'}: {d['msg']}" for d in details[:3]
-    ]
-    more = f" (and {len(details) - 3} more)" if len(details) > 3 else ""
-    return "; ".join(parts) + more
-
-
-def _level(value: str | int | None, name: str) -> int | None:
-    if value is None or value == "":
-        return None
-    text = str(value).strip().split(" ", 1)[0]
-    if not text.isdigit() or not 1 <= int(text) <= 5:
-        raise TicketEventError(f"{name}: expected 1 to 5, found {str(value)[:20]!r}")
-    return int(text)
-
-
-# -- ServiceNow ------------------------------------------------------------------------
-
-
-class _Reference(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    value: str = ""
-    display_value: str = ""
-
-
-class ServiceNowRecord(BaseModel):
-    """The fields of a ServiceNow task record the gateway reads (others are ignored)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-    sys_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    number: str = Field(min_length=1, max_length=40)
-    short_description: str = Field(default="", max_length=4000)
-    description: str = Field(default="", max_length=100_000)
-    caller_id: str | _Reference | None = None
-    caller_user_name: str | None = Field(default=None, alias="caller_id.user_name")
-    caller_email: str | None = Field(default=None, alias="caller_id.email")
-    caller_name: str | None = Field(default=None, alias="caller_id.name")
-    urgency: str | None = None
-    impact: str | None = None
-    priority: str | None = None
-    state: str = ""
-    active: str | bool = "true"
-    category: str = ""
-    sys_updated_on: str = Field(pattern=_SN_TIME.pattern)
-    cmdb_ci: str | _Reference | None = None
-    assignment_group: str | _Reference | None = None
-
-
-def _text(value: str | _Reference | None) -> str:
-    if isinstance(value, _Reference):
-        return value.display_value or value.value
-    return value or ""
-
-
-def servicenow_ticket(record: dict[str, Any]) -> Ticket:
-    refuse_overlong_integers(record)
-    try:
-        parsed = ServiceNowRecord.model_validate(record)
-    except ValidationError as exc:
-        raise TicketEventError(_problems(exc)) from exc
-    closed = parsed.state in _SN_CLOSED or str(parsed.active).lower() == "false"
-    fields = {
-        name: text
-        for name, text in (
-            ("cmdb_ci", _text(parsed.cmdb_ci)),
-            ("assignment_group", _text(parsed.assignment_group)),
-        )
-        if text
-    }
-    return Ticket(
-        source="servicenow",
-        id=TicketId(parsed.sys_id),
-        number=parsed.number,
-        subject=parsed.short_description,
-        description=parsed.description,
-        requester_email=parsed.caller_email or None,
-        requester_username=parsed.caller_user_name or None,
-        requester_name=parsed.caller_name or "",
-        category=parsed.category,
-        urgency=_level(parsed.urgency, "urgency"),
-        impact=_level(parsed.impact, "impact"),
-        priority=_level(parsed.priority, "priority"),
-        state=parsed.state,
-        closed=closed,
-        updated_at=parsed.sys_updated_on,
-        fields=fields,
-    )
-
-
-def servicenow_event(payload: dict[str, Any], channel: str) -> TicketEvent:
-    """A polled record, or a business-rule webhook body wrapping one in ``record``."""
-    kind = EventKind.UPDATED
-    record = payload
-    if "record" in payload:
-        record = payload["record"]
-        if not isinstance(record, dict):
-            raise TicketEventError("record: expected an object")
-        if payload.get("operation") == "insert":
-            kind = EventKind.CREATED
-    ticket = servicenow_ticket(record)
-    key = f"servicenow:{ticket.id}:{ticket.updated_at}"
-    return TicketEvent(key=key, ticket=ticket, kind=kind, channel=channel)
 
 
 # -- Jira ------------------------------------------------------------------------------
@@ -184,9 +86,10 @@ def servicenow_event(payload: dict[str, Any], channel: str) -> TicketEvent:
 class _JiraUser(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    email: str | None = Field(default=None, alias="emailAddress")
+    email: str | None = Field(default=None, alias="emailAddress")  # often hidden on Cloud
     name: str | None = None  # Jira Data Center usernames
     display_name: str = Field(default="", alias="displayName")
+    account_id: str | None = Field(default=None, alias="accountId", max_length=128)  # Cloud
 
 
 class _JiraNamed(BaseModel):
@@ -238,19 +141,6 @@ class JiraIssue(BaseModel):
         return value
 
 
-def _adf_text(node: Any, out: list[str], depth: int = 0) -> None:
-    """The text of an Atlassian Document Format description (REST v3)."""
-    if depth > 50:
-        return
-    if isinstance(node, dict):
-        if isinstance(node.get("text"), str):
-            out.append(node["text"])
-        for child in node.get("content") or []:
-            _adf_text(child, out, depth + 1)
-        if node.get("type") in {"paragraph", "heading", "listItem"}:
-            out.append("\n")
-
-
 def jira_ticket(issue: Any, prefix: str = "") -> Ticket:
     if not isinstance(issue, dict):
         raise TicketEventError(f"{prefix.rstrip('.') or 'issue'}: expected an object")
@@ -258,13 +148,11 @@ def jira_ticket(issue: Any, prefix: str = "") -> Ticket:
     try:
         parsed = JiraIssue.model_validate(issue)
     except ValidationError as exc:
-        raise TicketEventError(_problems(exc, prefix)) from exc
+        raise TicketEventError.invalid(exc, prefix) from exc
     fields = parsed.fields
     description = fields.description or ""
-    if isinstance(description, dict):
-        parts: list[str] = []
-        _adf_text(description, parts)
-        description = "".join(parts).strip()
+    if isinstance(description, dict):  # REST v3: Atlassian Document Format
+        description = adf_text(description)
     reporter = fields.reporter or _JiraUser()
     priority = _JIRA_PRIORITY.get((fields.priority.name if fields.priority else "").lower())
     extra = {"labels": ",".join(fields.labels)} if fields.labels else {}
@@ -272,6 +160,8 @@ def jira_ticket(issue: Any, prefix: str = "") -> Ticket:
         extra["components"] = ",".join(c.name for c in fields.components)
     if fields.issuetype is not None:
         extra["issuetype"] = fields.issuetype.name
+    if reporter.account_id:
+        extra["reporter_account_id"] = reporter.account_id
     return Ticket(
         source="jira",
         id=TicketId(parsed.key),
@@ -356,7 +246,7 @@ def generic_event(payload: dict[str, Any], channel: str, source: str = "embedded
     try:
         parsed = GenericEvent.model_validate(payload)
     except ValidationError as exc:
-        raise TicketEventError(_problems(exc)) from exc
+        raise TicketEventError.invalid(exc) from exc
     item = parsed.ticket
     ticket = Ticket(
         source=source,

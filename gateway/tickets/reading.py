@@ -5,20 +5,25 @@ does the help desk have the ticket.  Every refusal of the delivery itself is a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from gateway.tickets.errors import SourceNotConfiguredError, TicketEventError, UnknownTicketError
 from gateway.tickets.helpdesk import EmbeddedHelpDesk, HelpDesk
 from gateway.tickets.jira import DELIVERY_HEADER, SIGNATURE_HEADER, JiraDesk
+from gateway.tickets.jsontext import dumps_kept
 from gateway.tickets.model import EventKind, TicketEvent
 from gateway.tickets.payloads import (
     decode_json,
     generic_event,
     jira_event,
     jira_polled_event,
-    servicenow_event,
+    load_json,
 )
+from gateway.tickets.servicenow import ServiceNowDesk
+from gateway.tickets.servicenow_records import servicenow_event, servicenow_records
+from gateway.tickets.servicenow_refs import unresolvable
 
-__all__ = ["UNAUTHENTICATED", "check_configured", "read_delivery"]
+__all__ = ["UNAUTHENTICATED", "Page", "check_configured", "read_delivery", "split_page"]
 
 UNAUTHENTICATED = frozenset({("jira", "webhook")})
 """(source, channel) pairs that carry no gateway credential."""
@@ -31,6 +36,42 @@ def _jira_webhooks(desks: Mapping[str, HelpDesk]) -> JiraDesk:
             "Jira webhooks are not configured: [tickets.jira] needs webhook_secret_env"
         )
     return desk
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The records of a ServiceNow Table API page, each a delivery of its own."""
+
+    parts: list[bytes]
+    single: bool  # ``{"result": {...}}``: one record, answered as one event
+
+
+def split_page(source: str, body: bytes, content_type: str | None, max_bytes: int) -> Page | None:
+    """The records of a Table API answer (``{"result": [...]}`` or ``{"result": {...}}``)
+    sent to the ServiceNow webhook or replayed (``{"source": "servicenow", "event": <page>}``
+    or the bare page), each as the body of one delivery; None for anything else (read as
+    usual, errors and all).  A ``result`` that is neither raises ``TicketEventError``."""
+    if source not in ("servicenow", "replay"):
+        return None
+    try:
+        payload = load_json(body, content_type, max_bytes)
+    except TicketEventError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    replayed = source == "replay"
+    if replayed and payload.get("source", "servicenow") == "servicenow" and "event" in payload:
+        payload = payload["event"]
+    elif replayed and "source" in payload:
+        return None
+    records = servicenow_records(payload) if isinstance(payload, dict) else None
+    if records is None:
+        return None
+    parts = [
+        dumps_kept({"source": "servicenow", "event": r} if replayed and isinstance(r, dict) else r)
+        for r in records
+    ]
+    return Page(parts, isinstance(payload["result"], dict))
 
 
 def check_configured(source: str, channel: str, desks: Mapping[str, HelpDesk]) -> None:
@@ -62,8 +103,14 @@ def read_delivery(
             payload = inner
     if source == "servicenow":
         event = servicenow_event(payload, channel)
+        desk = desks.get("servicenow")
+        if not isinstance(desk, ServiceNowDesk):
+            event = replace(event, ticket=unresolvable(event.ticket))
+        elif channel != "webhook":  # a webhook's record is read again, references and all
+            event = replace(event, ticket=desk.references.complete(event.ticket))
     elif source == "jira" and channel == "poll":
-        event = jira_polled_event(payload)
+        desk = desks.get("jira")
+        event = desk.read(payload) if isinstance(desk, JiraDesk) else jira_polled_event(payload)
     elif source == "jira":
         event = jira_event(payload, headers.get(DELIVERY_HEADER.lower()), channel)
     elif source == "generic":

@@ -22,6 +22,7 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
     DEAD_LETTER = "dead_letter"
     NOT_TAKEN = "not_taken"  # a replayed line that met an outage: replay it again
+    PAGE = "page"  # a Table API page: each record's outcome is in ``records``
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,17 +34,23 @@ class IntakeResult:
     execution: Execution | None = None
     dead_letter: int | None = None
     line: int | None = None  # the line of a replay file
+    records: tuple[IntakeResult, ...] = ()  # a page's records, each on its own
 
     def as_json(self) -> dict[str, Any]:
         where = {} if self.line is None else {"line": self.line}
-        return where | {
-            "outcome": str(self.outcome),
-            "ticket": self.ticket,
-            "message": self.message,
-            "decision": None if self.decision is None else self.decision.as_json(),
-            "execution": None if self.execution is None else self.execution.as_json(),
-            "dead_letter": self.dead_letter,
-        }
+        page = {"records": [r.as_json() for r in self.records]} if self.records else {}
+        return (
+            where
+            | page
+            | {
+                "outcome": str(self.outcome),
+                "ticket": self.ticket,
+                "message": self.message,
+                "decision": None if self.decision is None else self.decision.as_json(),
+                "execution": None if self.execution is None else self.execution.as_json(),
+                "dead_letter": self.dead_letter,
+            }
+        )
 
 
 @dataclass

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.devices.inventory import AssetSource
 from gateway.errors import UnknownActorError
 from gateway.expressions import ExpressionError, parse_expression, parse_template, render_value
 from gateway.identity.directory import DirectoryConnector
@@ -29,9 +30,10 @@ from gateway.tickets.extraction import Extraction, extract
 from gateway.tickets.model import Ticket
 from gateway.tickets.rules import Route, Trigger, TriggerSet
 
-__all__ = ["Classification", "Router", "RoutingDecision", "facts_scope"]
+__all__ = ["ALERT_SOURCE", "Classification", "Router", "RoutingDecision", "facts_scope"]
 
 DEFAULT_QUEUE = "service-desk"
+ALERT_SOURCE = "alertmanager"  # the source of monitoring alerts, routed by alert triggers
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +120,16 @@ class Router:
     """Classifies and routes tickets with the triggers, the directory and the catalog."""
 
     def __init__(
-        self, triggers: TriggerSet, directory: DirectoryConnector, catalog: SoftwareCatalog
+        self,
+        triggers: TriggerSet,
+        directory: DirectoryConnector,
+        catalog: SoftwareCatalog,
+        assets: AssetSource | None = None,
     ) -> None:
         self.triggers = triggers
         self.directory = directory
         self.catalog = catalog
+        self.assets = assets  # asset tags and configuration items to devices
 
     # -- classification ---------------------------------------------------------------
 
@@ -131,7 +138,10 @@ class Router:
         text = ticket.text[:20_000]
         best: Classification | None = None
         closest: tuple[str, float] | None = None
+        events = "alerts" if ticket.source == ALERT_SOURCE else "tickets"
         for trigger in self.triggers:
+            if trigger.definition.events != events:
+                continue  # alert triggers see only alerts, ticket triggers only tickets
             remaining = 1.0
             matched: list[str] = []
             for compiled in trigger.signals:
@@ -162,7 +172,9 @@ class Router:
     def route(self, ticket: Ticket, extraction: Extraction | None = None) -> RoutingDecision:
         """What to do with ``ticket``, and why.  Raises ``DirectoryUnavailableError`` when
         the directory cannot answer (try again later); never guesses."""
-        extraction = extraction if extraction is not None else extract(ticket, self.catalog)
+        extraction = (
+            extraction if extraction is not None else extract(ticket, self.catalog, self.assets)
+        )
         classification = self.classify(ticket)
         trigger = classification.trigger
         if trigger is None:
@@ -208,6 +220,9 @@ class Router:
         )  # fmt: skip
 
     def _requester(self, ticket: Ticket, why: list[str]) -> IdentityFacts:
+        unnamed = not ticket.requester_email and not ticket.requester_username
+        if unnamed and ticket.requester_unverified:
+            raise _Humans(f"the requester could not be verified: {ticket.requester_unverified}")
         try:
             facts = verify_caller(
                 self.directory,

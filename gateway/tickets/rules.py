@@ -139,6 +139,7 @@ class TriggerDefinition(BaseModel):
     priority: int = Field(default=0, ge=-1000, le=1000)
     min_confidence: float = Field(default=0.5, gt=0, le=1)
     target: Literal["affected_user", "requester", "none"] = "affected_user"
+    events: Literal["tickets", "alerts"] = "tickets"  # help desk tickets or monitoring alerts
     signals: list[Signal] = Field(min_length=1, max_length=100)
     routes: list[Route] = Field(min_length=1, max_length=50)
 

@@ -23,7 +23,7 @@ the next delivery or polling round) and raises; nothing is lost or half-recorded
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -52,10 +52,16 @@ from gateway.tickets.jira import DELIVERY_HEADER, SIGNATURE_HEADER
 from gateway.tickets.model import Ticket, TicketEvent
 from gateway.tickets.outbox import FlushReport, WriteBackQueue
 from gateway.tickets.progress import progress_writebacks
-from gateway.tickets.reading import UNAUTHENTICATED, check_configured, read_delivery
+from gateway.tickets.reading import (
+    UNAUTHENTICATED,
+    Page,
+    check_configured,
+    read_delivery,
+    split_page,
+)
 from gateway.tickets.results import IntakeResult, Outcome, PollReport
 from gateway.tickets.routing import Router, RoutingDecision
-from gateway.tickets.store import Link, TicketStore
+from gateway.tickets.store import DeadLetter, Link, TicketStore
 from gateway.tickets.writeback import DEFAULT_POLICY, OutboxPolicy, WriteBackKind
 
 __all__ = ["Advance", "IntakeResult", "Outcome", "PollReport", "TicketService"]
@@ -97,6 +103,9 @@ class TicketService:
         self._clock = clock
         self.outbox = WriteBackQueue(store, self.desk_for, audit, clock, outbox_policy)
         self.limits = limits or IntakeLimits()
+        self.alert_actor: str | None = None  # Alertmanager webhooks act as this account
+        # sources whose dead letters another reader replays: source -> replay(letter)
+        self.replayers: dict[str, Callable[[DeadLetter], IntakeResult]] = {}
 
     def desk_for(self, source: str) -> HelpDesk:
         """The help desk a ticket of ``source`` lives in (the embedded one by default)."""
@@ -150,18 +159,33 @@ class TicketService:
         body: bytes,
         headers: dict[str, str],
         letter: int | None,
+        where: str | None = None,
     ) -> IntakeResult:
+        """``where`` names a record of a page (never itself read as a page)."""
         try:
-            event = read_delivery(
-                source, channel, body, headers,
-                desks=self.desks, embedded=self.embedded, max_event_bytes=self.max_event_bytes,
-            )  # fmt: skip
+            page = None
+            if where is None:
+                page = split_page(source, body, headers.get("content-type"), self.max_event_bytes)
+            if page is not None:
+                result = self._page(source, channel, page, headers)
+            else:
+                event = read_delivery(
+                    source, channel, body, headers,
+                    desks=self.desks, embedded=self.embedded,
+                    max_event_bytes=self.max_event_bytes,
+                )  # fmt: skip
+                result = self.receive(event)
         except TicketEventError as exc:
             verified = not isinstance(exc, SignatureError)
             return self._dead_letter(
-                source, channel, body, headers, str(exc), letter, verified=verified
+                source,
+                channel,
+                body,
+                headers,
+                (where or "") + str(exc),
+                letter,
+                verified=verified,
             )
-        result = self.receive(event)
         if letter is not None:
             with self.store.transaction() as tx:
                 tx.update_dead_letter(
@@ -172,6 +196,24 @@ class TicketService:
                 {"dead_letter": letter, "outcome": str(result.outcome), "ticket": result.ticket},
             )
         return result
+
+    def _page(self, source: str, channel: str, page: Page, headers: dict[str, str]) -> IntakeResult:
+        """Each record of a Table API page on its own: a bad one is dead-lettered (its
+        field named), the others go on.  An outage stops the page (the sender delivers it
+        again; records already taken are duplicates then)."""
+        kept = {k: v for k, v in headers.items() if k == "content-type"}
+        if page.single:
+            return self._intake(source, channel, page.parts[0], kept, None, where="")
+        records = tuple(
+            self._intake(source, channel, part, kept, None, where=f"result[{index}]: ")
+            for index, part in enumerate(page.parts)
+        )
+        counts: dict[str, int] = {}
+        for record in records:
+            counts[str(record.outcome)] = counts.get(str(record.outcome), 0) + 1
+        summary = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "nothing"
+        message = f"a page of {len(records)} records: {summary}"
+        return IntakeResult(Outcome.PAGE, None, message, records=records)
 
     def _dead_letter(
         self,
@@ -204,12 +246,23 @@ class TicketService:
             self._record("ticket.dead_lettered", payload | {"dead_letter": letter})
         return IntakeResult(Outcome.DEAD_LETTER, None, reason, dead_letter=letter)
 
+    def dead_letter(
+        self, source: str, channel: str, body: bytes, headers: dict[str, str], reason: str
+    ) -> IntakeResult:
+        """Keep a delivery that could not be used, with the reason (audited)."""
+        return self._dead_letter(source, channel, body, headers, reason, None)
+
+    def record(self, kind: str, payload: dict[str, Any], **fields: str | None) -> None:
+        """Append an intake record to the audit log (when there is one)."""
+        self._record(kind, payload, **fields)
+
     def replay_lines(self, lines: list[bytes]) -> list[IntakeResult]:
         """Each line of a replay file (JSON Lines), in order, numbered from 1; blank lines
         are skipped.  Nothing stops the replay: a bad line is dead-lettered, and a line
         that meets an outage (directory, help desk, audit log) is ``not_taken`` with the
-        reason; its event key was released, so replaying the file again takes it."""
-        results = []
+        reason; its event key was released, so replaying the file again takes it.  Each
+        record of a Table API page is reported on its line's number."""
+        results: list[IntakeResult] = []
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -217,7 +270,7 @@ class TicketService:
                 result = self.receive_delivery("replay", line, {}, channel="replay")
             except GatewayError as exc:
                 result = IntakeResult(Outcome.NOT_TAKEN, None, str(exc))
-            results.append(replace(result, line=number))
+            results.extend(replace(one, line=number) for one in result.records or (result,))
         return results
 
     def replay_dead_letter(self, letter_id: int) -> IntakeResult:
@@ -232,6 +285,9 @@ class TicketService:
                 f"dead letter {letter_id} was kept only in part ({letter.size} bytes); "
                 "it cannot be replayed"
             )
+        replay = self.replayers.get(letter.source)
+        if replay is not None:  # a source with its own reading (Alertmanager)
+            return replay(letter)
         return self._intake(letter.source, letter.channel, letter.body, letter.headers, letter.id)
 
     # -- events ---------------------------------------------------------------------------

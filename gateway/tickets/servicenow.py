@@ -5,6 +5,8 @@ query, ``sys_updated_on>=<watermark>`` and ``ORDERBYsys_updated_on^ORDERBYsys_id
 ``sysparm_limit``/``sysparm_offset`` pages, until a short page, ``X-Total-Count`` or
 ``max_records``.  The watermark is inclusive (the field has one-second resolution);
 events already seen are recognised by their key (``sys_id`` and ``sys_updated_on``).
+Each record's references that came without their dot-walked fields (the caller, the
+groups, the configuration item) are read by sys_id (``servicenow_refs``, cached).
 Write-back patches standard fields only: ``comments``, ``work_notes``, and ``state`` with
 ``close_code`` and ``close_notes``.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -22,7 +25,8 @@ from gateway.tickets.errors import HelpDeskError, TicketEventError, UnknownTicke
 from gateway.tickets.helpdesk import PollBatch, Rejected
 from gateway.tickets.jsontext import dumps_kept
 from gateway.tickets.model import Ticket, TicketEvent
-from gateway.tickets.payloads import servicenow_event, servicenow_ticket
+from gateway.tickets.servicenow_records import servicenow_event, servicenow_ticket
+from gateway.tickets.servicenow_refs import ReferenceCache, ServiceNowReferences
 from gateway.tickets.settings import ServiceNowSettings
 from gateway.tickets.transport import DeskHttp, desk_policy
 from gateway.tickets.writeback import WriteBack, WriteBackKind
@@ -32,7 +36,9 @@ __all__ = ["FIELDS", "ServiceNowDesk"]
 FIELDS = (
     "sys_id,number,short_description,description,caller_id,caller_id.user_name,"
     "caller_id.email,caller_id.name,urgency,impact,priority,state,active,category,"
-    "sys_updated_on,cmdb_ci,assignment_group"
+    "subcategory,contact_type,opened_at,opened_by,opened_by.user_name,assigned_to,"
+    "assigned_to.user_name,sys_updated_on,cmdb_ci,cmdb_ci.name,cmdb_ci.asset_tag,"
+    "assignment_group,assignment_group.name"
 )
 
 
@@ -62,7 +68,7 @@ class ServiceNowDesk:
         self.settings = settings
         client = open_client(
             base_url=settings.instance_url,
-            basic=(settings.username, settings.password),
+            basic=(settings.username, settings.secret("password")),
             timeout=settings.timeout_seconds,
             verify=settings.verify_tls,
             transport=transport,
@@ -70,6 +76,8 @@ class ServiceNowDesk:
         policy = desk_policy(settings.max_retries, settings.max_wait_seconds)
         self._http = DeskHttp("ServiceNow", client, policy, describe_error, sleep=sleep)
         self._path = f"/api/now/table/{settings.table}"
+        cache = ReferenceCache(settings.reference_ttl_seconds, settings.reference_cache_size)
+        self.references = ServiceNowReferences(self._http, cache)
 
     def __repr__(self) -> str:
         return f"ServiceNowDesk({self.settings.instance_url!r}, table={self.settings.table!r})"
@@ -114,6 +122,7 @@ class ServiceNowDesk:
                     if not isinstance(record, dict):
                         raise TicketEventError("record: expected an object")
                     event = servicenow_event(record, "poll")
+                    event = replace(event, ticket=self.references.complete(event.ticket))
                 except TicketEventError as exc:
                     rejected.append(Rejected(str(exc), dumps_kept(record)))
                     continue
@@ -139,7 +148,7 @@ class ServiceNowDesk:
         (record,) = self._records(response)[:1] or [None]
         if not isinstance(record, dict):
             raise HelpDeskError("ServiceNow: answer has no record")
-        return servicenow_ticket(record)
+        return self.references.complete(servicenow_ticket(record))
 
     def deliver(self, item: WriteBack) -> None:
         body: dict[str, str]

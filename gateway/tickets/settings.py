@@ -1,29 +1,32 @@
 """Settings of the ServiceNow and Jira connectors, from ``[tickets.servicenow]`` and
 ``[tickets.jira]``.  Secrets (the ServiceNow password, the Jira API token, the Jira
-webhook secret) come from the environment variables their ``*_env`` keys name; a secret
-written in the file itself is refused.
+webhook secret) come from the environment variables their ``*_env`` keys name, read when
+the connector is built (``gateway.secrets``); a secret written in the file is refused.
+This module imports pydantic only, so that loading the configuration stays light.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any, TypeVar
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import ConfigDict, Field
 
-from gateway.errors import ConfigError
+from gateway.secrets import EnvSecret, EnvSecrets
 
-__all__ = ["JiraSettings", "ServiceNowSettings", "load_settings"]
-
-Settings = TypeVar("Settings", bound=BaseModel)
+__all__ = ["JiraSettings", "ServiceNowSettings"]
 
 
-class ServiceNowSettings(BaseModel):
+class ServiceNowSettings(EnvSecrets):
+    """``[tickets.servicenow]``: the Table API, as ``username`` with the password named by
+    ``password_env``."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+    required_secrets = ("password",)
 
     instance_url: str = Field(pattern=r"^https?://[^\s/]+(:\d+)?/?$")
     username: str = Field(min_length=1)
-    password: SecretStr
+    password: EnvSecret = None
+    password_env: str | None = Field(default=None, min_length=1)
     table: str = Field(default="incident", pattern=r"^[a-z][a-z0-9_]{0,79}$")
     query: str = "active=true"  # an encoded query; the watermark clause is added to it
     page_size: int = Field(default=100, ge=1, le=10_000)
@@ -31,61 +34,40 @@ class ServiceNowSettings(BaseModel):
     timeout_seconds: float = Field(default=10.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     max_wait_seconds: float = Field(default=30.0, ge=0)
+    # references (caller, groups, configuration items) read by sys_id are kept this long,
+    # "none found" too; at most reference_cache_size of them
+    reference_ttl_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    reference_cache_size: int = Field(default=10_000, ge=1, le=1_000_000)
     resolved_state: str = "6"
     close_code: str = "Solution provided"
     verify_tls: bool = True
 
 
-class JiraSettings(BaseModel):
+class JiraSettings(EnvSecrets):
+    """``[tickets.jira]``: Jira Service Management, as ``email`` with the API token named by
+    ``api_token_env``; ``webhook_secret_env`` names the secret that signs webhooks."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+    required_secrets = ("api_token",)
 
     base_url: str = Field(pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")
     email: str = Field(min_length=1)  # the account the API token belongs to
-    api_token: SecretStr
-    webhook_secret: SecretStr | None = None
-    jql: str = "project = IT"
+    api_token: EnvSecret = None
+    api_token_env: str | None = Field(default=None, min_length=1)
+    webhook_secret: EnvSecret = None
+    webhook_secret_env: str | None = Field(default=None, min_length=1)
+    # "cloud" (enhanced JQL search, REST v3), "datacenter" (REST v2 search) or "auto"
+    # (read from /rest/api/2/serverInfo deploymentType on first use)
+    edition: Literal["cloud", "datacenter", "auto"] = "auto"
+    jql: str = Field(default="project = IT", min_length=1)  # bounded: never empty
+    overlap_minutes: int = Field(default=5, ge=0, le=1440)  # each round looks back this far
+    request_types: bool = True  # read each issue's Service Management request type
     page_size: int = Field(default=50, ge=1, le=100)
     max_records: int = Field(default=1000, ge=1)
     timeout_seconds: float = Field(default=10.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     max_wait_seconds: float = Field(default=30.0, ge=0)
-    resolve_transitions: list[str] = ["Resolve", "Resolve this issue", "Done"]
+    resolve_transitions: list[str] = Field(default=["Resolve", "Resolve this issue", "Done"])
     resolution: str = "Done"
     internal_notes: bool = True  # work notes as internal comments (Service Management)
     verify_tls: bool = True
-
-
-_SECRETS = {"servicenow": ("password",), "jira": ("api_token", "webhook_secret")}
-_REQUIRED = {"password", "api_token"}
-
-
-def load_settings(kind: str, model: type[Settings], table: dict[str, Any]) -> Settings:
-    """``model`` from a configuration table, its secrets read from the environment."""
-    values = dict(table)
-    for secret in _SECRETS[kind]:
-        if secret in values:
-            raise ConfigError(
-                f"tickets.{kind}.{secret}: secrets never go in the configuration file; put "
-                f"it in an environment variable and name it in {secret}_env"
-            )
-        variable = values.pop(f"{secret}_env", None)
-        if variable is None:
-            if secret in _REQUIRED:
-                raise ConfigError(
-                    f"tickets.{kind}.{secret}_env: name the environment variable holding it"
-                )
-            continue
-        value = os.environ.get(str(variable))
-        if not value:
-            raise ConfigError(
-                f"tickets.{kind}.{secret}_env: environment variable {variable} is not set"
-            )
-        values[secret] = value
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        details = "; ".join(
-            f"tickets.{kind}.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-            for error in exc.errors(include_url=False, include_input=False)
-        )
-        raise ConfigError(f"invalid tickets settings: {details}") from exc

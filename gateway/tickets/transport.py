@@ -11,7 +11,7 @@ desk's own message.  Errors name the desk and the path, never a credential.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -75,14 +75,18 @@ class DeskHttp:
         params: dict[str, Any] | None = None,
         json: Any = None,
         not_found: Callable[[], Exception] | None = None,
+        refusals: Mapping[int, Callable[[], Exception]] | None = None,
     ) -> httpx.Response:
-        """The 2xx answer, or the error saying why not."""
+        """The 2xx answer, or the error saying why not (``refusals`` names the error of
+        other statuses that mean something to the caller, such as 410 Gone)."""
         response = self._http.request(method, path, params=params, json=json)
         status = response.status_code
         if status < 300:
             return response
         if status == 404 and not_found is not None:
             raise not_found()
+        if refusals is not None and status in refusals:
+            raise refusals[status]()
         where = f"{self.desk} {method} {path}"
         raise HelpDeskError(f"{where}: HTTP {status}: {self._describe(response)}")
 

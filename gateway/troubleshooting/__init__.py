@@ -1,8 +1,8 @@
 """Guided troubleshooting: decision trees, resumable sessions and their results.
 
 Trees live in ``automations/troubleshooting/*.yaml`` (``docs/troubleshooting.md``).  Build
-the engine with ``open_troubleshooting(config, gateway, executor)``; actions in trees start
-workflows through the guarded runtime, never a connector directly.
+the engine with ``gateway.app.open_troubleshooting(config, gateway, executor)``; actions in
+trees start workflows through the guarded runtime, never a connector directly.
 """
 
 from gateway.troubleshooting.engine import TroubleshootingEngine
@@ -18,7 +18,6 @@ from gateway.troubleshooting.errors import (
 from gateway.troubleshooting.paths import TreePath, enumerate_paths
 from gateway.troubleshooting.report import TreeReport, build_report
 from gateway.troubleshooting.session import Session, SessionStatus
-from gateway.troubleshooting.setup import open_troubleshooting
 from gateway.troubleshooting.tree import Tree, TreeCatalog, load_tree
 from gateway.troubleshooting.views import SessionView
 
@@ -41,5 +40,4 @@ __all__ = [
     "build_report",
     "enumerate_paths",
     "load_tree",
-    "open_troubleshooting",
 ]

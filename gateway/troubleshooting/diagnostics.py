@@ -10,7 +10,8 @@ check is ``unavailable`` without being run.
 The shipped checks: ``ping`` (the ``ping`` binary when present, else a TCP connect to port
 7 or 443, never a shell string), ``dns`` (``getaddrinfo``), ``tcp`` (a connect), ``http``
 (httpx), and ``monitoring`` and ``asset`` behind small Protocols whose embedded defaults
-answer from a status file (``gateway.troubleshooting.status``).
+answer from a status file (``gateway.troubleshooting.status``); ``monitoring`` asks
+Prometheus instead when it is configured (``gateway.troubleshooting.prometheus``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from gateway.config import EMBEDDED_STATUS
+from gateway.defaults import EMBEDDED_STATUS
 from gateway.errors import TargetUnavailableError
 from gateway.troubleshooting.status import load_status
 
@@ -256,8 +257,10 @@ class DiagnosticRunner:
         offline: bool = False,
         permit: Permit | None = None,
         workers: int = 4,
+        closers: Sequence[Callable[[], None]] = (),
     ) -> None:
         self.checks = dict(checks)
+        self._closers = tuple(closers)
         self.timeout_seconds = timeout_seconds
         self.offline = offline
         self._permit = permit
@@ -289,5 +292,8 @@ class DiagnosticRunner:
         return DiagnosticResult("ok" if report.ok else "failed", report.detail, dict(report.data))
 
     def close(self) -> None:
-        """Stop taking checks; a check that hangs is left to finish on its own."""
+        """Stop taking checks (a check that hangs is left to finish on its own), then
+        close the connections of the checks' sources (``closers``)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        for close in self._closers:
+            close()

@@ -10,7 +10,8 @@
         ├── AnswerError            an answer has the wrong type or is outside the choices
         ├── FactError              a fact given at the start is unknown or has the wrong type
         ├── SessionStateError      the session cannot do that now (finished, nothing to undo)
-        └── SessionStoreError      the session store cannot be read or written
+        ├── SessionStoreError      the session store cannot be read or written
+        └── MonitoringQueryError   the monitoring system refused a query (bad PromQL)
 
 A session is never changed by a call that raises: the store is written only after a step
 has been worked out completely.
@@ -23,6 +24,7 @@ from gateway.errors import ExitCode, GatewayError
 __all__ = [
     "AnswerError",
     "FactError",
+    "MonitoringQueryError",
     "SessionStateError",
     "SessionStoreError",
     "TroubleshootingError",
@@ -71,3 +73,10 @@ class SessionStoreError(TroubleshootingError):
     """The session store cannot be opened, read or written."""
 
     exit_code = ExitCode.UNAVAILABLE
+
+
+class MonitoringQueryError(TroubleshootingError):
+    """The monitoring system refused the query itself (Prometheus ``bad_data`` or
+    ``execution``): the check is an error, not an answer."""
+
+    exit_code = ExitCode.INVALID_INPUT

@@ -12,14 +12,10 @@ import pytest
 from fastapi import APIRouter, FastAPI
 
 from gateway.api import DEFAULT_ROUTERS, ApiServices, create_app
-from gateway.app import Gateway, open_runtime
+from gateway.app import Gateway, Services
 from gateway.audit.log import read_lines
 from gateway.audit.records import AuditRecord, parse_record
 from gateway.config import GatewayConfig, load_config
-from gateway.knowledge.destinations import open_knowledge
-from gateway.selfservice.setup import open_selfservice
-from gateway.tickets.builder import open_ticket_service
-from gateway.troubleshooting.setup import open_troubleshooting
 from tests.api.client import ApiClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,6 +55,7 @@ class Api:
     client: ApiClient
     gateway: Gateway
     config: GatewayConfig
+    parts: Services  # the process's parts, as ``gateway serve`` opens them
     secrets: list[str] = field(default_factory=list)
 
     @property
@@ -100,17 +97,7 @@ class Api:
     def close(self) -> None:
         self.client.close()
         self.services.close()
-        if self.services.knowledge is not None:
-            self.services.knowledge.close()
-        if self.services.tickets is not None:
-            self.services.tickets.close()
-        if self.services.troubleshooting is not None:
-            self.services.troubleshooting.close()
-        if self.services.selfservice is not None:
-            self.services.selfservice.close()
-        if self.services.runtime is not None:
-            self.services.runtime.close()
-        self.gateway.close()
+        self.parts.close()
         for response in self.client.responses:  # nothing a caller was shown holds a secret
             shown = response.text + repr(response.headers.multi_items())
             for secret in self.secrets:
@@ -126,21 +113,20 @@ def build_api(
 ) -> Api:
     """An app over a gateway configured by ``extra`` (TOML) in ``folder``."""
     config = write_config(folder, extra)
-    gateway = Gateway.from_config(config)
-    runtime = open_runtime(config, gateway)
-    selfservice = open_selfservice(config, gateway, runtime)
-    troubleshooting = open_troubleshooting(config, gateway, runtime)
+    parts = Services(config, tickets_advance="background")
     app = create_app(
-        gateway,
+        parts.gateway,
         config,
         routers=routers,
-        runtime=runtime,
-        selfservice=selfservice,
-        troubleshooting=troubleshooting,
-        tickets=open_ticket_service(config, gateway, runtime, advance="background"),
-        knowledge=open_knowledge(config.knowledge),
+        runtime=parts.runtime,
+        selfservice=parts.selfservice,
+        troubleshooting=parts.troubleshooting,
+        tickets=parts.tickets,
+        knowledge=parts.knowledge,
+        notifier=parts.notifier,
     )
-    return Api(app, ApiClient(app, raise_app_exceptions=raise_app_exceptions), gateway, config)
+    client = ApiClient(app, raise_app_exceptions=raise_app_exceptions)
+    return Api(app, client, parts.gateway, config, parts)
 
 
 MakeApi = Callable[..., Api]

@@ -48,7 +48,11 @@ def test_the_plain_route_takes_the_request_as_the_body(api: Api) -> None:
     assert response.status_code == 200
     assert response.json()["allow"] is True
     (record,) = api.audited("decision")
-    assert record.payload["context"] == {"ticket": "INC-1", "change_freeze": False}
+    assert record.payload["context"] == {
+        "ticket": "INC-1",
+        "change_freeze": False,
+        "change_window": False,
+    }
 
 
 def test_a_deny_is_an_answer_not_an_error(api: Api) -> None:

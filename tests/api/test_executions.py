@@ -256,3 +256,34 @@ def test_a_person_refused_the_reset_of_another_account_learns_none_of_its_facts(
         "nobody": "step lookup refused: tom is not allowed password.reset on account:nobody",
     }
     assert api.audited("action.started") == []
+
+
+def test_a_change_number_for_a_workflow_not_bound_to_changes_is_refused(api: Api) -> None:
+    headers = api.as_service("executions:write", "executions:read")
+
+    response = api.client.post(
+        "/v1/executions",
+        json={"workflow": "password-reset", "parameters": {"user": "tom"}, "actor": "elena",
+              "change_request": "CHG0030001"},
+        headers=headers,
+    )  # fmt: skip
+
+    assert response.status_code in (400, 422)
+    assert "password-reset is not bound to change requests" in response.json()["detail"]
+    assert api.audited("execution.started") == []
+
+
+def test_a_change_number_of_the_wrong_shape_is_refused_by_the_schema(api: Api) -> None:
+    headers = api.as_service("executions:write")
+
+    response = api.client.post(
+        "/v1/executions",
+        json={"workflow": "password-reset", "parameters": {"user": "tom"}, "actor": "elena",
+              "change_request": "CHG1^approval=approved"},
+        headers=headers,
+    )  # fmt: skip
+
+    assert response.status_code == 422
+    document = api.client.get("/openapi.json", headers=api.as_service()).json()
+    schema = document["components"]["schemas"]["StartExecution"]
+    assert schema["properties"]["change_request"]["anyOf"][0]["type"] == "string"

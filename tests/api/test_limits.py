@@ -138,7 +138,7 @@ def test_unknown_routes_and_methods_are_problems(api: Api) -> None:
     assert missing.json()["instance"] == "/v2/nothing"
     assert wrong_method.status_code == 405
     assert wrong_method.json()["type"] == "urn:it-support-gateway:problem:method-not-allowed"
-    assert wrong_method.headers["allow"] == "GET"
+    assert wrong_method.headers["allow"] == "GET, OPTIONS"
 
 
 def test_an_unexpected_failure_is_a_500_problem_that_tells_nothing(make_api: MakeApi) -> None:

@@ -14,24 +14,12 @@ from fastapi import APIRouter, Path
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from gateway.api import DEFAULT_ROUTERS
 from tests.api.conftest import ALL_SCOPES, Api, MakeApi, build_api
-from tests.api.test_auth_matrix import ANONYMOUS, SCOPE_OF, SIGNED
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
+from tests.api.fuzzing import IN_WORDS_ONLY, fuzzing_config
+from tests.api.test_auth_matrix import ANONYMOUS, OPTIONS, SCOPE_OF, SIGNED
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +38,12 @@ def credentials(fuzzed: Api, request: pytest.FixtureRequest) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def api_schema(fuzzed: Api, credentials: dict[str, str]) -> schemathesis.BaseSchema:
-    config = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
     return schemathesis.openapi.from_asgi(
-        "/openapi.json", fuzzed.app, config=config, headers=credentials
+        "/openapi.json", fuzzed.app, config=fuzzing_config(), headers=credentials
     )
 
 
-OPERATIONS = sorted(ANONYMOUS | SIGNED | set(SCOPE_OF))
+OPERATIONS = sorted((ANONYMOUS | SIGNED | set(SCOPE_OF)) - {OPTIONS})
 
 
 def _takes_input(route: APIRoute) -> bool:
@@ -96,7 +83,7 @@ def test_every_operation_answers_as_documented(
         suppress_health_check=list(HealthCheck),
     )
     def answers_as_documented(case: schemathesis.Case[Any]) -> None:
-        case.call_and_validate(headers=credentials, checks=CHECKS)
+        case.call_and_validate(headers=credentials)  # every check schemathesis has
 
     answers_as_documented()
 
@@ -215,6 +202,41 @@ AGREEMENT = [
         "/v1/data/gateway/authz",
         {"input": _question({"type": "Software", "id": "visio"})},
     ),
+    (
+        "a context of nested values",
+        "/v1/decisions",
+        {**_question("software:visio"), "context": {"a": [1, "b", None, True, {"c": -2}]}},
+    ),
+    (
+        "a context holding a float",
+        "/v1/decisions",
+        {**_question("software:visio"), "context": {"ticket": [1, 1.5]}},
+    ),
+    (
+        "a context holding a whole number written 3.0",
+        "/v1/decisions",
+        {**_question("software:visio"), "context": {"n": [3.0, {"m": -1e3}]}},
+    ),
+    (
+        "a context holding 2**53",
+        "/v1/decisions",
+        {**_question("software:visio"), "context": {"n": 2**53}},
+    ),
+    (
+        "a context holding 2**53 - 1",
+        "/v1/decisions",
+        {**_question("software:visio"), "context": {"n": 2**53 - 1}},
+    ),
+    (
+        "a context naming change_freeze",
+        "/v1/decisions",
+        {**_question("software:visio"), "context": {"change_freeze": False}},
+    ),
+    (
+        "a context under input holding a float",
+        "/v1/data/gateway/authz",
+        {"input": {**_question("software:visio"), "context": {"x": 0.5}}},
+    ),
     ("a six-digit code", "/v1/stepup/verify", {"code": "123456"}),
     ("a five-digit code", "/v1/stepup/verify", {"code": "12345"}),
     ("a code with letters", "/v1/stepup/verify", {"code": "12345a"}),
@@ -276,6 +298,47 @@ def test_the_document_accepts_the_queries_the_server_accepts(make_api: MakeApi, 
     )
 
     assert (answer.status_code != 422) == valid, answer.text
+
+
+def test_a_whole_number_in_the_context_is_audited_as_the_integer_it_equals(
+    make_api: MakeApi,
+) -> None:
+    api = make_api()
+    question = {**_question("software:visio"), "context": {"n": [3.0, {"m": -1e3}], "x": 2.5e1}}
+
+    answer = api.client.post("/v1/decisions", json=question, headers=api.as_service())
+
+    assert answer.status_code == 200, answer.text
+    context = api.audited("decision")[-1].payload["context"]
+    assert {name: context[name] for name in ("n", "x")} == {"n": [3, {"m": -1000}], "x": 25}
+
+
+@pytest.mark.parametrize(("dry_run", "status"), [(True, 200), (False, 202)])
+def test_a_catalog_run_and_its_dry_run_answer_with_documented_statuses(
+    make_api: MakeApi, dry_run: bool, status: int
+) -> None:
+    api = make_api()
+    document = _document(api)
+    body = {"parameters": {"title": "7zip", "devices": "tom-laptop"}, "dry_run": dry_run}
+
+    answer = api.client.post(
+        "/v1/catalog/items/install-software/runs", json=body, headers=api.as_person("tom")
+    )
+
+    assert answer.status_code == status, answer.text
+    declared = document["paths"]["/v1/catalog/items/{item_id}/runs"]["post"]["responses"]
+    schema = declared[str(status)]["content"]["application/json"]["schema"]
+    assert _validator(document, schema).is_valid(answer.json())
+
+
+@pytest.mark.parametrize("name", sorted(IN_WORDS_ONLY))
+def test_each_refusal_described_in_words_is_a_documented_422(make_api: MakeApi, name: str) -> None:
+    method, path = name.split(" ")
+    document = _document(make_api())
+
+    declared = document["paths"][path][method.lower()]["responses"]["422"]["content"]
+
+    assert declared == _PROBLEM_CONTENT
 
 
 def _extra_router() -> APIRouter:

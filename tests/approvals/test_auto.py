@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from gateway.app import decision_event
 from gateway.approvals import ApprovalRequest, ApprovalService, ApprovalState, ApprovalStore
 from gateway.approvals.auto import AutoApprover, approval_facts, auto_request
 from gateway.approvals.model import AutoApproval
@@ -21,6 +20,7 @@ from gateway.audit.keys import Signer
 from gateway.audit.log import AuditLog, read_lines
 from gateway.audit.records import AuditEvent, AuditRecord, parse_record
 from gateway.audit.verify import verify_records
+from gateway.enforcement.point import decision_event
 from gateway.identity.facts import ResourceFacts
 from gateway.policy.bundle import load_bundle
 from gateway.policy.decision import ApprovalObligation, Decision

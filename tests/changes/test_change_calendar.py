@@ -76,7 +76,7 @@ def test_the_calendar_says_what_covers_a_moment(
     state = ChangeCalendar(ics, clock=lambda: at(moment)).state_at()
 
     assert state.frozen is frozen
-    assert state.context() == {"change_freeze": frozen}
+    assert state.context() == {"change_freeze": frozen, "change_window": maintenance is not None}
     assert (state.maintenance.name if state.maintenance else None) == maintenance
 
 
@@ -235,3 +235,17 @@ def test_an_event_without_a_uid_is_located_at_its_first_line(tmp_path: Path) -> 
     (problem,) = caught.value.problems
     assert problem.line == 4
     assert problem.message.startswith("event '(no UID)': CATEGORIES must hold")
+
+
+def test_a_broken_recurrence_rule_in_the_file_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "changes.ics"
+    broken = event(
+        "broken", "CATEGORIES:FREEZE", "DTSTART:20261201T000000Z", "DURATION:PT1H",
+        "RRULE:FREQ=SOMETIMES",
+    )  # fmt: skip
+    path.write_text(calendar(broken), encoding="utf-8")
+
+    with pytest.raises(SourceError, match=r"changes\.ics: not iCalendar: ") as caught:
+        ChangeCalendar(path)
+
+    assert "SOMETIMES" in str(caught.value.problems[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,11 @@ def test_without_a_freeze_in_the_calendar_the_grant_is_decided_as_usual(workdir:
     assert code == 0
     assert decision["request"]["context"]["change_freeze"] is False
     (recorded,) = decision_records(workdir)
-    assert recorded["context"] == {"system": "payroll", "change_freeze": False}
+    assert recorded["context"] == {
+        "system": "payroll",
+        "change_freeze": False,
+        "change_window": False,
+    }
 
 
 def test_a_freeze_in_the_calendar_denies_a_grant_and_is_recorded(workdir: Path) -> None:
@@ -81,7 +86,11 @@ def test_a_freeze_in_the_calendar_denies_a_grant_and_is_recorded(workdir: Path) 
     assert code == 3
     assert "change-freeze" in {reason["policy"] for reason in decision["reasons"]}
     (recorded,) = decision_records(workdir)
-    assert recorded["context"] == {"system": "payroll", "change_freeze": True}
+    assert recorded["context"] == {
+        "system": "payroll",
+        "change_freeze": True,
+        "change_window": False,
+    }
 
 
 def test_a_freeze_in_the_calendar_refuses_a_workflow(workdir: Path) -> None:
@@ -128,3 +137,46 @@ def test_automatic_approval_is_asked_with_the_calendar_state(workdir: Path) -> N
     assert asked  # when approved, and again just before the install runs
     assert all(r.payload["decision"] == "allow" for r in asked)
     assert all(r.payload["context"]["change_freeze"] is False for r in asked)
+
+
+def window_now(workdir: Path) -> None:
+    """Point the configuration at a calendar with a maintenance window open now."""
+    now = datetime.now(UTC)
+    stamp = "%Y%m%dT%H%M%SZ"
+    (workdir / "window.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//window//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:open-window\r\nSUMMARY:Patch window\r\n"
+        f"CATEGORIES:MAINTENANCE\r\nDTSTAMP:{now:{stamp}}\r\n"
+        f"DTSTART:{now - timedelta(minutes=5):{stamp}}\r\n"
+        f"DTEND:{now + timedelta(hours=1):{stamp}}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    (workdir / "gateway.toml").write_text('[changes]\ncalendar = "window.ics"\n', encoding="utf-8")
+
+
+def test_an_open_maintenance_window_is_told_to_the_policies_and_recorded(workdir: Path) -> None:
+    window_now(workdir)
+
+    code, out, _ = invoke("authorize", *GRANT, "--context", "system=payroll", "--json")
+
+    decision = json.loads(out)
+    assert code == 0
+    assert decision["request"]["context"]["change_window"] is True
+    (recorded,) = decision_records(workdir)
+    assert recorded["context"] == {
+        "system": "payroll",
+        "change_freeze": False,
+        "change_window": True,
+    }
+
+
+def test_a_caller_cannot_claim_a_maintenance_window(workdir: Path) -> None:
+    code, out, _ = invoke(
+        "authorize", *GRANT, "--context", "system=payroll", "--context", "change_window=true",
+        "--json",
+    )  # fmt: skip
+
+    assert code == 3
+    assert json.loads(out)["reasons"][0]["message"] == (
+        "context change_window is set by the gateway, not by the caller"
+    )

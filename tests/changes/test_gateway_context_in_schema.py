@@ -1,6 +1,7 @@
 """Every action of the shipped bundle accepts the context the gateway sets on every
-request (a freeze from the change calendar, a step-up's age): an action whose context
-type lacked them would be denied by schema validation the moment a freeze began."""
+request (a freeze or a maintenance window from the change calendar, why a freeze is
+assumed, a step-up's age): an action whose context type lacked them would be denied by
+schema validation the moment a freeze began."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from pathlib import Path
 import pytest
 
 SCHEMA = Path(__file__).resolve().parents[2] / "policies" / "cedar" / "gateway.cedarschema"
-GATEWAY_SET = ("change_freeze?: Bool", "step_up_age_seconds?: Long")
+GATEWAY_SET = (
+    "change_freeze?: Bool",
+    "change_window?: Bool",
+    "change_calendar_problem?: String",
+    "step_up_age_seconds?: Long",
+)
 
 
 def declared() -> tuple[dict[str, str], dict[str, str]]:

@@ -387,3 +387,25 @@ def test_an_approval_without_a_manager_goes_to_the_escalation_at_once(workdir: P
         "approvals", "approve", opened["id"], "--approver", "omar", "--digest", opened["digest"]
     )
     assert approved[0] == 0, approved[2]
+
+
+@pytest.mark.parametrize(
+    ("actor", "action", "resource", "code", "decision"),
+    [
+        ("tom", "access.grant", "account:sam", 3, "deny"),
+        ("elena", "password.reset", "account:tom", 0, "allow"),
+    ],
+    ids=["a denied request", "a request that needs no approval"],
+)
+def test_a_request_that_opens_no_approval_prints_its_decision_as_json(
+    workdir: Path, actor: str, action: str, resource: str, code: int, decision: str
+) -> None:
+    found = invoke(
+        "approvals", "request", "--actor", actor, "--action", action, "--resource", resource,
+        "--context", "system=payroll", "--json",
+    )  # fmt: skip
+
+    shown = json.loads(found[1])
+    assert (found[0], shown["decision"]) == (code, decision)
+    assert shown["request"]["actor"] == actor
+    assert not [o for o in shown["obligations"] if o["type"] == "approval"]

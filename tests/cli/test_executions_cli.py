@@ -55,7 +55,7 @@ def test_a_reset_runs_and_its_password_is_shown_once_to_the_requester(workdir: P
     shown = invoke("executions", "secret", execution_id, "temporary_password", "--actor", "elena")
     again = invoke("executions", "secret", execution_id, "temporary_password", "--actor", "elena")
 
-    assert by_other[0] == 1
+    assert by_other[0] == 3
     assert f"only elena may read the secret outputs of execution {execution_id}" in by_other[2]
     assert shown[0] == 0
     password = shown[1].strip()
@@ -64,6 +64,62 @@ def test_a_reset_runs_and_its_password_is_shown_once_to_the_requester(workdir: P
     assert "has no unread secret output 'temporary_password'" in again[2]
     assert password not in (workdir / "var" / "audit.log").read_text()
     assert password not in (workdir / "var" / "notifications.jsonl").read_text()
+
+
+@pytest.mark.parametrize(
+    "stranger",
+    ["tom", "priya"],
+    ids=["the person whose password was reset", "someone with no part in it"],
+)
+def test_anyone_but_the_requester_is_refused_a_secret_output_with_exit_3(
+    workdir: Path, stranger: str
+) -> None:
+    _, started = run_json("password-reset", "-p", "user=tom", "--actor", "elena")
+    execution_id = str(started["id"])
+
+    code, out, err = invoke(
+        "executions", "secret", execution_id, "temporary_password", "--actor", stranger
+    )
+    shown = invoke("executions", "secret", execution_id, "temporary_password", "--actor", "elena")
+
+    assert (code, out) == (3, "")
+    assert err == f"error: only elena may read the secret outputs of execution {execution_id}\n"
+    assert shown[0] == 0  # the refusal did not use the secret up
+    assert len(shown[1].strip()) == 20
+
+
+def test_a_refused_secret_read_with_json_prints_the_error_as_json(workdir: Path) -> None:
+    _, started = run_json("password-reset", "-p", "user=tom", "--actor", "elena")
+    execution_id = str(started["id"])
+
+    code, out, err = invoke(
+        "executions", "secret", execution_id, "temporary_password", "--actor", "priya", "--json"
+    )
+
+    assert code == 3
+    assert json.loads(out) == {
+        "error": {
+            "kind": "denied",
+            "exit_code": 3,
+            "type": "SecretReaderError",
+            "message": f"only elena may read the secret outputs of execution {execution_id}",
+        }
+    }
+    assert err.startswith("error: only elena may read")
+
+
+def test_a_secret_output_is_printed_as_json_once(workdir: Path) -> None:
+    _, started = run_json("password-reset", "-p", "user=tom", "--actor", "elena")
+    execution_id = str(started["id"])
+
+    code, out, _ = invoke(
+        "executions", "secret", execution_id, "temporary_password", "--actor", "elena", "--json"
+    )
+
+    shown = json.loads(out)
+    assert code == 0
+    assert (shown["execution"], shown["name"]) == (execution_id, "temporary_password")
+    assert len(shown["value"]) == 20
 
 
 def test_a_reset_of_ones_own_password_waits_for_a_step_up_then_resumes(workdir: Path) -> None:
@@ -277,3 +333,11 @@ def test_a_refusal_by_an_outside_system_is_a_failure_not_a_policy_refusal(
     assert by_system.error == "step lock failed: ticketing refused: the ticket is locked"
     assert exit_code(by_system) is ExitCode.FAILED
     assert exit_code(by_policy) is ExitCode.DENIED
+
+
+def test_a_change_number_for_a_workflow_not_bound_to_changes_exits_4(workdir: Path) -> None:
+    code, _, err = invoke(
+        "run", "password-reset", "-p", "user=tom", "--actor", "elena", "--change", "CHG0030001"
+    )
+    assert code == 4
+    assert "workflow password-reset is not bound to change requests" in err

@@ -15,12 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from gateway.app import Gateway, open_runtime
 from gateway.config import load_config
-from gateway.devices.snipeit import SnipeItInstaller, SnipeItSettings, snipeit_settings
+from gateway.devices.snipeit import SnipeItInstaller, SnipeItSettings
 from gateway.errors import ActionFailedError, ConfigError, TargetUnavailableError
 from gateway.runtime.model import ExecutionState
+from gateway.secrets import FILE_CONTEXT
 from tests.integration.quiet_http import QuietHandler, QuietServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -274,34 +276,44 @@ def test_an_unknown_endpoint_and_a_dead_server(server: tuple[SnipeIt, str]) -> N
 
 
 @pytest.mark.parametrize(
-    ("table", "env", "message"),
+    ("table", "message"),
     [
-        ({"base_url": "https://a.example"}, {}, "name the environment variable"),
-        ({"base_url": "https://a.example", "token_env": "SNIPE_T"}, {}, "SNIPE_T is not set"),
-        ({"base_url": "http://a.example", "token_env": "SNIPE_T"}, {"SNIPE_T": "t"}, "loopback"),
-        ({"base_url": "ftp://a", "token_env": "SNIPE_T"}, {"SNIPE_T": "t"}, "https:// URL"),
-        ({"base_url": "https://u:p@a.example", "token_env": "SNIPE_T"}, {"SNIPE_T": "t"}, "only"),
+        ({"base_url": "https://a.example"}, "token_env: name the environment variable"),
+        ({"base_url": "http://a.example", "token_env": "SNIPE_T"}, "loopback"),
+        ({"base_url": "ftp://a", "token_env": "SNIPE_T"}, "https:// URL"),
+        ({"base_url": "https://u:p@a.example", "token_env": "SNIPE_T"}, "only"),
     ],
 )
-def test_settings_errors_are_clear_and_never_show_the_token(
-    monkeypatch: pytest.MonkeyPatch, table: dict[str, str], env: dict[str, str], message: str
+def test_settings_errors_are_clear_and_never_show_the_url(
+    table: dict[str, str], message: str
 ) -> None:
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    with pytest.raises(ConfigError, match=message) as caught:
-        snipeit_settings(table)
+    with pytest.raises(ValidationError, match=message) as caught:
+        SnipeItSettings.model_validate(table)
     assert "u:p" not in str(caught.value)
+
+
+def test_an_unset_token_variable_is_named_when_the_installer_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SNIPE_T", raising=False)
+    settings = SnipeItSettings(base_url="https://a.example", token_env="SNIPE_T")
+    with pytest.raises(ConfigError) as caught:
+        settings.with_secrets("selfservice.snipeit")
+    assert str(caught.value) == (
+        "selfservice.snipeit.token_env: environment variable SNIPE_T is not set"
+    )
 
 
 def test_settings_from_the_configuration_table(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SNIPE_T", TOKEN)
-    settings = snipeit_settings({"base_url": "http://localhost:8000", "token_env": "SNIPE_T"})
-    assert settings.token.get_secret_value() == TOKEN
+    table = {"base_url": "http://localhost:8000", "token_env": "SNIPE_T"}
+    named = SnipeItSettings.model_validate(table, context=FILE_CONTEXT)
+    settings = named.with_secrets("selfservice.snipeit")
+    assert settings.secret("token").get_secret_value() == TOKEN
     assert settings.base_url == "http://localhost:8000"
     assert TOKEN not in repr(settings)
-    assert (
-        snipeit_settings({"base_url": "http://[::1]:80", "token_env": "SNIPE_T"}).name == "snipe-it"
-    )
+    ipv6 = {"base_url": "http://[::1]:80", "token_env": "SNIPE_T"}
+    assert SnipeItSettings.model_validate(ipv6).name == "snipe-it"
 
 
 def test_a_configured_snipe_it_is_where_the_runtime_installs(

@@ -125,6 +125,8 @@ RECIPES: dict[str, Recipe] = {
         setup=(RESET,),
         allowed=("executions", "secret", "{execution}", "temporary_password", "--actor",
                  "elena"),
+        refused=("executions", "secret", "{execution}", "temporary_password", "--actor",
+                 "priya"),
     ),
     "gateway callers api-key create": Recipe(
         allowed=("callers", "api-key", "create", "--name", "ci-bot", "--scope", "audit:read"),
@@ -202,6 +204,9 @@ TOLD_ELSEWHERE: dict[str, tuple[str, str]] = {
         "tests/tickets/test_cli.py", "test_dead_letters_are_listed_and_replayed"),
     "gateway tree run": (
         "tests/troubleshooting/test_cli.py", "test_run_guides_a_session_interactively"),
+    "gateway policy sign": (
+        "tests/cli/test_policy_signing_cli.py",
+        "test_two_signers_meet_a_threshold_of_two_and_decisions_name_them"),
 }  # fmt: skip
 
 

@@ -212,6 +212,9 @@ TOLD_ELSEWHERE: dict[str, tuple[str, str]] = {
     "POST /v1/tickets/servicenow": (
         "tests/tickets/test_servicenow.py",
         "test_a_business_rule_webhook_is_checked_against_the_table"),
+    "POST /v1/tickets/alertmanager": (
+        "tests/tickets/test_alertmanager.py",
+        "test_a_firing_alert_starts_the_routed_workflow_once_and_its_resolution_is_recorded"),
     "POST /v1/tickets/jira": (
         "tests/tickets/test_jira.py",
         "test_a_signed_webhook_starts_the_workflow_and_the_issue_is_resolved"),

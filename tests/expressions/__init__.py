@@ -1,4 +1,4 @@
-"""Tests of the expression and template language."""
+"""Tests of the CEL conditions and templates of definitions."""
 
 from __future__ import annotations
 
@@ -6,17 +6,10 @@ from typing import Any
 
 from gateway.expressions import parse_expression
 
+SECRET = "S3cret-Hunter2"
+"""A value in the scope that no message may show."""
+
 
 def evaluate(source: str, /, **scope: Any) -> Any:
-    """Parse ``source`` and evaluate it in a scope built from the keyword arguments."""
+    """Compile ``source`` and evaluate it in a scope built from the keyword arguments."""
     return parse_expression(source).evaluate(scope)
-
-
-class Secret:
-    """A stand-in for an opaque value such as a pydantic ``SecretStr``."""
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"

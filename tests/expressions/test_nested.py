@@ -10,6 +10,7 @@ from gateway.expressions import (
     ExpressionError,
     ExpressionSyntaxError,
     check_template_names,
+    parse_expression,
     render_value,
     split_reference,
 )
@@ -69,7 +70,7 @@ def test_check_template_names_reports_only_the_unknown_references() -> None:
         "user": "{{ params.user }}",
         "dn": "{{ steps.lookup.output.dn }}",
         "later": "{{ steps['tell-user'].output.sent }}",
-        "whole": "{{ keys(steps) }}",
+        "whole": "{{ size(steps) }}",
         "when": ["{{ execution.actor }}", "{{ ticket.number }}"],
     }
     assert check_template_names(definition, ["params", "steps.lookup", "execution"]) == (
@@ -88,7 +89,7 @@ def test_a_known_name_is_matched_only_at_a_key_boundary() -> None:
 
 
 def test_check_template_names_raises_for_a_template_that_does_not_parse() -> None:
-    with pytest.raises(ExpressionSyntaxError, match="expected '}}'"):
+    with pytest.raises(ExpressionSyntaxError, match=r"'\{\{' is not closed by '\}\}'"):
         check_template_names({"a": ["{{ params.user"]}, ["params"])
 
 
@@ -103,6 +104,7 @@ def test_check_template_names_walks_at_most_64_levels() -> None:
     [
         pytest.param("params", ("params",), id="a name"),
         pytest.param("steps.lookup.output", ("steps", "lookup", "output"), id="a dotted path"),
+        pytest.param('m["a\\"b"]', ("m", 'a"b'), id="a quoted key with an escape"),
         pytest.param('steps["tell-user"].ok', ("steps", "tell-user", "ok"), id="a quoted key"),
         pytest.param("items[0][-1]", ("items", 0, -1), id="indices"),
     ],
@@ -116,10 +118,33 @@ def test_split_reference_gives_the_keys(reference: str, keys: tuple[str | int, .
     [
         pytest.param("a +", id="not an expression"),
         pytest.param("a + b", id="not a path"),
-        pytest.param("lower(a).b", id="a path from a call"),
+        pytest.param("size(a).b", id="a path from a call"),
         pytest.param("a[b]", id="a computed subscript"),
+        pytest.param("[0]", id="no root"),
     ],
 )
 def test_split_reference_refuses_anything_else(text: str) -> None:
     with pytest.raises(ValueError, match=r"^not a reference$"):
         split_reference(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "references"),
+    [
+        pytest.param("steps.reset.output.ok", {"steps.reset.output.ok"}, id="a dotted path"),
+        pytest.param("ticket[field].x == 1", {"ticket", "field"},
+                     id="up to a computed subscript"),
+        pytest.param("m[b'k'].x && m[1.5]", {"m"}, id="bytes and double keys are computed"),
+        pytest.param("items[0].name + steps['tell-user'].output",
+                     {"items[0].name", 'steps["tell-user"].output'}, id="indices and quoted keys"),
+        pytest.param("params.user.startsWith('a')", {"params.user"}, id="up to a method call"),
+        pytest.param("size(size) > 0 && type(x) == int", {"size", "x"},
+                     id="a root called like a function, and type names"),
+        pytest.param("(a).b + {'k': c}.k + [d][0].e", {"a", "c", "d"},
+                     id="fields of what is not a root"),
+        pytest.param("0x1F + 2.5e3 + 3u + .5 // a comment\n + z", {"z"},
+                     id="numbers and a comment"),
+    ],
+)  # fmt: skip
+def test_references_list_the_paths_read_from_the_scope(text: str, references: set[str]) -> None:
+    assert parse_expression(text).references == references

@@ -9,6 +9,9 @@ import pytest
 
 from gateway.identity.ldap import LdapDirectory
 from gateway.identity.ldap_settings import LdapSettings
+from tests.integration.prometheus import INSTALL_HINT as PROMETHEUS_INSTALL_HINT
+from tests.integration.prometheus import PrometheusServer, running_prometheus
+from tests.integration.prometheus import missing as missing_prometheus
 from tests.integration.slapd import (
     ADMIN_DN,
     ADMIN_PASSWORD,
@@ -33,6 +36,20 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
             )
         pytest.skip(INSTALL_HINT)
     yield from running_slapd(tmp_path_factory.mktemp("slapd"))
+
+
+@pytest.fixture(scope="session")
+def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    """A real Prometheus scraping a local exporter (``tests/integration/prometheus.py``)."""
+    binary = missing_prometheus()
+    if binary is not None:
+        if in_ci():
+            pytest.fail(
+                f"{binary} not found: the Prometheus integration tests need it in CI; "
+                f"{PROMETHEUS_INSTALL_HINT}"
+            )
+        pytest.skip(PROMETHEUS_INSTALL_HINT)
+    yield from running_prometheus(tmp_path_factory.mktemp("prometheus"))
 
 
 def ldap_settings(server: Slapd, **overrides: Any) -> LdapSettings:

@@ -1,10 +1,25 @@
 """A local HTTP server that speaks the Okta Management API (v1) shapes the gateway uses.
 
+It follows Okta's own documents: the Users API reference (okta/okta-developer-docs,
+``docs/reference/api/users/index.md``, read at its last revision before the move to the
+OpenAPI portal: the user object, "Default Profile properties" with ``userType``,
+``managerId`` = the manager's ``id`` and ``manager`` = the manager's ``displayName``, the
+"Provider object" (``credentials.provider.type`` in ``OKTA``, ``ACTIVE_DIRECTORY``,
+``LDAP``, ``FEDERATION``, ``SOCIAL``, ``IMPORT``; the directory instance name as ``name``
+for ``ACTIVE_DIRECTORY`` and ``LDAP``; no password credential for ``FEDERATION`` and
+``SOCIAL``), "Get User" by id, login or short name, "Unlock User" (Okta-sourced users
+only, not directory-sourced ones such as Active Directory) and the lifecycle operations),
+and ``data/error-codes.json`` for the error codes (``E0000007`` not found, ``E0000014``
+update of credentials failed, ``E0000032`` unlock not allowed, ``E0000047`` rate limit).
+
 It holds an in-memory org (users, groups, memberships, factors) and answers like Okta:
 ``Authorization: SSWS <token>`` or a 401 error object, cursor pagination with
 ``Link: <...>; rel="next"`` (at most ``page_limit`` items a page, default 2, so every list
-is paginated), SCIM-style ``search``/``filter`` on ``profile.email``/``profile.login``,
-lifecycle operations that change state, and ``{"errorCode", "errorSummary", ...}`` objects.
+is paginated), SCIM-style ``search``/``filter`` on ``profile.email``/``profile.login``/
+``profile.displayName``, lifecycle operations that change state, and
+``{"errorCode", "errorSummary", ...}`` objects.  ``add_user(..., provider=(type, name))``
+makes a user whose password another system owns: setting that password answers 403
+``E0000014`` and unlocking an Active Directory or LDAP user 403 ``E0000032``.
 
 Switches for failure tests: ``rate_limit(n)`` answers the next ``n`` requests with 429 and
 the ``X-Rate-Limit-*`` headers, ``fail(n)`` with an error object (500 by default),
@@ -31,7 +46,7 @@ from tests.integration.quiet_http import QuietHandler, QuietServer
 
 ISO = "%Y-%m-%dT%H:%M:%S.000Z"
 _CLAUSE = re.compile(
-    r'\s*(?P<field>profile\.(?:email|login)|status|id)\s+eq\s+(?P<value>"(?:[^"\\]|\\.)*")\s*'
+    r'\s*(?P<field>profile\.(?:email|login|displayName)|status|id)\s+eq\s+(?P<value>"(?:[^"\\]|\\.)*")\s*'
     r"(?:(?P<join>and|or)\s+|$)"
 )
 
@@ -52,6 +67,14 @@ class OktaOrg:
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     members: dict[str, list[str]] = field(default_factory=dict)  # group id -> user ids
     factors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+_PASSWORDLESS = frozenset({"FEDERATION", "SOCIAL"})  # authenticated by an identity provider
+_DIRECTORY_SOURCED = frozenset({"ACTIVE_DIRECTORY", "LDAP"})
+
+
+def _provider(user: dict[str, Any]) -> str:
+    return str(user["credentials"]["provider"]["type"])
 
 
 class OktaError(Exception):
@@ -110,9 +133,24 @@ class OktaServer:
 
     # -- seeding and inspecting the org ---------------------------------------------------
 
-    def add_user(self, login: str, status: str = "ACTIVE", **profile: Any) -> str:
+    def add_user(
+        self,
+        login: str,
+        status: str = "ACTIVE",
+        *,
+        provider: tuple[str, str] = ("OKTA", "OKTA"),
+        **profile: Any,
+    ) -> str:
+        """A user with ``profile`` (Okta's default properties: ``userType``, ``managerId``
+        as the manager's id, ``manager`` as the manager's display name, ...) whose password
+        is checked by ``provider`` (type, name), e.g. ``("ACTIVE_DIRECTORY", "corp.example")``.
+        """
         user_id = f"00u{len(self.org.users) + 1:04d}"
         stamp = self.now.strftime(ISO)
+        kind, name = provider
+        credentials: dict[str, Any] = {"provider": {"type": kind, "name": name}}
+        if kind not in _PASSWORDLESS:
+            credentials = {"password": {}, **credentials}
         self.org.users[user_id] = {
             "id": user_id,
             "status": status,
@@ -124,7 +162,7 @@ class OktaServer:
             "passwordChanged": profile.pop("passwordChanged", None),
             "type": {"id": "oty0000"},
             "profile": {"login": login, "email": login, **profile},
-            "credentials": {"provider": {"type": "OKTA", "name": "OKTA"}},
+            "credentials": credentials,
             "_links": {"self": {"href": f"/api/v1/users/{user_id}"}},
         }
         self.org.factors[user_id] = []
@@ -259,6 +297,8 @@ class OktaServer:
     def _update(self, user: dict[str, Any], body: Any) -> dict[str, Any]:
         password = (body or {}).get("credentials", {}).get("password", {}).get("value")
         if password is not None:
+            if _provider(user) not in ("OKTA", "IMPORT"):
+                raise OktaError(403, "E0000014", "Update of credentials failed")
             if user["status"] in ("SUSPENDED", "DEPROVISIONED"):
                 raise OktaError(
                     403, "E0000112", f"Unable to update the password of a {user['status']} user."
@@ -303,6 +343,8 @@ class OktaServer:
         }
         if operation not in allowed:
             raise _not_found(operation, "Lifecycle operation")
+        if operation == "unlock" and _provider(user) in _DIRECTORY_SOURCED:
+            raise OktaError(403, "E0000032", "Unlock is not allowed for this user.")
         sources, target = allowed[operation]
         if user["status"] not in sources:
             if operation == "unlock":

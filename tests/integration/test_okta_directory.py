@@ -58,7 +58,7 @@ def seed(server: OktaServer) -> Org:
         title="Support Specialist",
         managerId=omar,
         city="Lisbon",
-        employeeType="Contractor",
+        userType="Contractor",
         lastUpdated="2024-05-30T08:15:00.000Z",
         passwordChanged="2024-04-01T09:00:00.000Z",
     )
@@ -154,18 +154,23 @@ def test_groups_are_read_across_every_page_with_the_token(org: Org, okta: OktaDi
 
 def test_a_privileged_user_without_display_name_or_factors(okta: OktaDirectory) -> None:
     omar = okta.get_user("omar")
-    assert (omar.display_name, omar.privileged, omar.mfa_factors, omar.manager) == (
-        "Omar Haddad",
-        True,
-        (),
-        "ceo@example.com",
-    )
+    assert (omar.display_name, omar.privileged, omar.mfa_factors) == ("Omar Haddad", True, ())
     assert (omar.employee_type, omar.password_changed_at) == ("employee", None)
 
 
-def test_a_manager_id_okta_does_not_know_is_kept_as_given(okta: OktaDirectory) -> None:
-    ghost = okta.get_user("ghost")
-    assert (ghost.manager, ghost.display_name) == ("00u9999", "")
+def test_a_manager_okta_does_not_know_is_no_manager_on_record_with_the_reason(
+    okta: OktaDirectory,
+) -> None:
+    ghost, omar = okta.get_user("ghost"), okta.get_user("omar")
+
+    assert (ghost.manager, ghost.display_name) == (None, "")
+    assert ghost.notes == {
+        "manager": "no manager on record: Okta has no user '00u9999' (managerId)"
+    }
+    assert omar.manager is None
+    assert omar.notes == {
+        "manager": "no manager on record: no Okta user is named 'ceo@example.com' (manager)"
+    }
 
 
 @pytest.mark.parametrize(
@@ -287,7 +292,8 @@ def test_users_are_found_by_exact_email_or_username(
 ) -> None:
     assert [user.id for user in okta.find_users(**query)] == found
     searches = [r.query["search"] for r in org.server.requests if r.path == "/api/v1/users"]
-    assert searches == [[search]]
+    managers = [[f"profile.displayName eq {json.dumps(name)}"] for name in ("ceo@example.com",)]
+    assert [s for s in searches if s not in managers] == [[search]]
 
 
 def test_finding_nothing_asks_nothing(org: Org, okta: OktaDirectory) -> None:

@@ -4,17 +4,17 @@ knowledge base servers, and trails built from real executions."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from gateway.app import Gateway, build_notifier
+from gateway.app import Gateway, build_notifier, open_knowledge
 from gateway.config import GatewayConfig, KnowledgeConfig
 from gateway.devices.embedded import EmbeddedDeviceManager
 from gateway.identity.embedded_actions import EmbeddedDirectoryActions
 from gateway.knowledge.actions import knowledge_actions
 from gateway.knowledge.base import KnowledgeBase
-from gateway.knowledge.destinations import open_knowledge
 from gateway.runtime.actions import ActionRegistry
 from gateway.runtime.builtin import directory_actions, notification_actions, software_actions
 from gateway.runtime.executor import Executor, RuntimeSettings
@@ -27,8 +27,8 @@ from tests.runtime.harness import Clock, make_config
 
 def knowledge_config(config: GatewayConfig, **changes: object) -> GatewayConfig:
     """``config`` with ``[knowledge]`` settings changed."""
-    knowledge = config.knowledge.model_copy(update=changes)
-    return config.model_copy(update={"knowledge": KnowledgeConfig.model_validate(knowledge)})
+    knowledge = KnowledgeConfig.model_validate(config.knowledge.model_dump() | changes)
+    return config.model_copy(update={"knowledge": knowledge})
 
 
 @pytest.fixture
@@ -52,7 +52,11 @@ class Runtime:
                 *directory_actions(self.gateway.directory, self.directory),
                 *software_actions(self.devices),
                 *notification_actions(build_notifier(config.notifications)),
-                *(knowledge_actions(config.knowledge) if knowledge else []),
+                *(
+                    knowledge_actions(partial(open_knowledge, config.knowledge))
+                    if knowledge
+                    else []
+                ),
             ]
         )
         audit = self.gateway.audit

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.app import open_knowledge
 from gateway.audit.log import read_lines
 from gateway.audit.records import parse_record
 from gateway.config import GatewayConfig
 from gateway.errors import ActionFailedError
 from gateway.knowledge.actions import knowledge_actions
 from gateway.knowledge.base import KnowledgeBase
-from gateway.knowledge.destinations import open_knowledge
 from gateway.knowledge.errors import KnowledgeStoreError
 from gateway.knowledge.trail import Trail, TrailKind
 from gateway.runtime.actions import ActionCall
@@ -98,10 +98,10 @@ def test_an_outage_queues_the_publication_until_the_system_is_back(
 
 
 def test_a_knowledge_base_that_cannot_open_fails_the_action(config: GatewayConfig) -> None:
-    def broken(_: object) -> KnowledgeBase:
+    def broken() -> KnowledgeBase:
         raise KnowledgeStoreError("index is broken")
 
-    (action,) = knowledge_actions(config.knowledge, open_base=broken)
+    (action,) = knowledge_actions(broken)
     call = ActionCall("e", "publish", "elena", {"article": "a", "destination": "folder"})
     with pytest.raises(ActionFailedError, match="index is broken"):
         action.run(call)

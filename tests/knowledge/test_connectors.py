@@ -6,14 +6,15 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
+from gateway.app import open_destinations, open_knowledge
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError, TargetUnavailableError
 from gateway.knowledge.article import ArticleMeta, PublishedCopy
 from gateway.knowledge.connectors.confluence import ConfluenceSettings, ConfluenceSpace
 from gateway.knowledge.connectors.html import article_html
 from gateway.knowledge.connectors.servicenow import ServiceNowKnowledge, ServiceNowKnowledgeSettings
-from gateway.knowledge.destinations import open_destinations, open_knowledge
 from gateway.knowledge.errors import PublishError
 from tests.knowledge.conftest import knowledge_config
 from tests.knowledge.servers import KnowledgeServer, knowledge_server
@@ -273,30 +274,43 @@ def test_destinations_come_from_configuration_with_secrets_from_the_environment(
     assert open_destinations(config.knowledge) == {}
 
 
+def test_a_destination_whose_secret_variable_is_not_set_is_refused_when_opened(
+    config: GatewayConfig,
+) -> None:
+    table = {"instance_url": "http://x", "knowledge_base": "kb", "token_env": "NOT_SET_ANYWHERE"}
+    configured = knowledge_config(config, servicenow=table)
+    with pytest.raises(ConfigError) as caught:
+        open_destinations(configured.knowledge)
+    assert str(caught.value) == (
+        "knowledge.servicenow.token_env: environment variable NOT_SET_ANYWHERE is not set"
+    )
+
+
 @pytest.mark.parametrize(
     ("table", "message"),
     [
         (
-            {"instance_url": "http://x", "knowledge_base": "kb", "token_env": "NOT_SET_ANYWHERE"},
-            "knowledge.servicenow.token_env: environment variable NOT_SET_ANYWHERE is not set",
-        ),
-        (
             {"instance_url": "http://x", "knowledge_base": "kb"},
-            "knowledge.servicenow.\\(table\\): Value error, set either username and password_env",
+            "Value error, set either username and password_env, or token_env",
         ),
         (
             {"instance_url": "http://x", "knowledge_base": "kb", "username": "u", "token": "t"},
             "username and password go together",
         ),
         (
+            {"instance_url": "http://x", "knowledge_base": "kb", "username": "u",
+             "password_env": "P", "token_env": "T"},
+            "set either username and password_env, or token_env",
+        ),
+        (
             {"instance_url": "not a url", "knowledge_base": "kb", "token": "t"},
-            "knowledge.servicenow.instance_url: ",
+            "servicenow.instance_url\n",
         ),
     ],
-    ids=["a variable that is not set", "no credential", "a user without password", "a bad url"],
-)
+    ids=["no credential", "a user without password", "both credentials", "a bad url"],
+)  # fmt: skip
 def test_bad_destination_settings_are_clear(
     config: GatewayConfig, table: dict[str, str], message: str
 ) -> None:
-    with pytest.raises(ConfigError, match=message):
-        open_destinations(knowledge_config(config, servicenow=table).knowledge)
+    with pytest.raises(ValidationError, match=message):
+        knowledge_config(config, servicenow=table)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway.app import open_knowledge
 from gateway.config import GatewayConfig
 from gateway.knowledge.article import MAX_ARTICLE_STEPS, ArticleMeta, draft_article
 from gateway.knowledge.base import KnowledgeBase
-from gateway.knowledge.destinations import open_knowledge
 from gateway.knowledge.errors import (
     ArticleError,
     KnowledgeStoreError,

@@ -128,3 +128,12 @@ def test_a_whole_trail_is_redacted_and_the_people_in_it_named() -> None:
 def test_the_memory_of_redacted_texts_is_bounded() -> None:
     small = Redactor(memo_size=1)
     assert [small.text(t) for t in ("a@b.org", "c@d.org", "a@b.org")] == ["[email]"] * 3
+
+
+@pytest.mark.parametrize("word", ["0" * 20_000, "a." * 10_000, "x" * 20_000])
+def test_a_long_word_without_an_address_is_kept_and_an_address_after_it_is_not(
+    word: str,
+) -> None:
+    text = f"{word} then write to tom.smith@example.com"
+
+    assert DEFAULT.text(text) == f"{word} then write to [email]"

@@ -4,9 +4,9 @@ third ticket and published through the guarded runtime."""
 
 from __future__ import annotations
 
+from gateway.app import open_knowledge
 from gateway.cli.demo_knowledge import run_knowledge_scenario
 from gateway.config import GatewayConfig
-from gateway.knowledge.destinations import open_knowledge
 from gateway.runtime.model import ExecutionState
 from tests.knowledge.conftest import Runtime
 from tests.runtime.harness import Clock

@@ -92,6 +92,7 @@ def test_a_slice_holds_only_the_policies_that_can_apply() -> None:
     ids = [policy.id for policy in engine.policies_for("kb.publish")]
 
     assert ids == [
+        "change-request-not-ready",  # any action under a change that is not ready
         "inactive-actor",
         "impaired-actor",
         "impaired-actor-recovers-only-itself",

@@ -13,15 +13,17 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pyotp
 from pydantic import SecretStr
 
-from gateway.app import Gateway, build_notifier
+from gateway.app import Gateway, build_notifier, open_knowledge
 from gateway.audit.log import read_lines
 from gateway.audit.records import AuditEvent, AuditRecord, parse_record
+from gateway.changes.requests import ChangeRequestSource
 from gateway.config import EMBEDDED_DIRECTORY, GatewayConfig, IdentityConfig
 from gateway.devices.embedded import EmbeddedDeviceManager
 from gateway.errors import ActionFailedError, TargetUnavailableError
@@ -337,6 +339,7 @@ class Runtime:
         keep_secrets: bool = True,
         with_tickets: bool = True,
         tell_approvers: bool = True,
+        changes: ChangeRequestSource | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -347,6 +350,7 @@ class Runtime:
         self.keep_secrets = keep_secrets
         self.with_tickets = with_tickets
         self.tell_approvers = tell_approvers
+        self.changes = changes
         self.opened: list[str] = []
         self.closed = True
         self._open()
@@ -365,7 +369,7 @@ class Runtime:
                 ),
                 *software_actions(self.devices),
                 *notification_actions(build_notifier(config.notifications)),
-                *knowledge_actions(config.knowledge),
+                *knowledge_actions(partial(open_knowledge, config.knowledge)),
                 *(ticket_actions(self.ticketing) if self.with_tickets else []),
                 *change_actions(self.devices),
                 *(self.extra(self) if self.extra is not None else []),
@@ -388,6 +392,7 @@ class Runtime:
             approval_opened=(lambda item: self.opened.append(item.id))
             if self.tell_approvers
             else None,
+            changes=self.changes,
         )
 
     def _sink(self, event: AuditEvent) -> object:

@@ -73,7 +73,7 @@ def test_a_target_that_renders_empty_is_no_target(runtime: Runtime) -> None:
         """
 id: maybe
 title: Comment, maybe on a target
-target: "{{ default(params.desk, '') }}"
+target: "{{ has(params.desk) ? params.desk : '' }}"
 parameters:
   desk: {required: false}
 steps:

@@ -56,6 +56,7 @@ def test_a_grant_waits_for_the_managers_approval_then_runs(runtime: Runtime) -> 
 
     assert runtime.opened == [approval_id], "the approvers are told as it opens"
     assert waiting.status == f"waiting for approval {approval_id} (grant)"
+    assert sorted(waiting.waiting or {}) == ["approval_id", "digest", "expires_at", "kind", "step"]
     assert waiting.step("grant").approval_id == approval_id
     assert runtime.executor.execution_for_approval(approval_id) == waiting.id
     assert runtime.executor.execution_for_approval("nothing") is None

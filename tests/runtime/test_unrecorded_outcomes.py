@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.audit.records import AuditEvent
 from gateway.runtime import outbox
 from gateway.runtime.errors import TargetConflictError
 from gateway.runtime.model import ExecutionState, StepState
@@ -123,13 +124,20 @@ def test_a_record_another_process_already_wrote_is_not_written_twice(
 ) -> None:
     runtime = make_runtime()
     done = runtime.run("comment", "elena", ticket="T-5")
-    executor = runtime.executor
-    event = executor._event("execution.written_elsewhere", done, {})
-    monkeypatch.setattr(outbox, "held", lambda tx, execution_id: [(404, event)])
+    event = AuditEvent(
+        type="execution.written_elsewhere",
+        actor="elena",
+        payload={"execution": done.id, "workflow": done.workflow},
+    )
+    with runtime.executor.store.transaction() as tx:
+        outbox.hold(tx, done.id, event)
+    # another process takes the kept record between this one's reading and releasing it
+    monkeypatch.setattr(outbox, "release", lambda tx, seq: False)
 
-    assert executor._flush(done) == done
+    runtime.executor.tick()
 
     assert "execution.written_elsewhere" not in runtime.types(done.id)
+    assert runtime.executor.get(done.id).state is ExecutionState.SUCCEEDED
 
 
 def test_records_kept_one_after_another_are_written_in_their_order(

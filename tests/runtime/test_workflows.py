@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import textwrap
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from gateway.app import open_knowledge
 from gateway.config import EMBEDDED_DIRECTORY, KnowledgeConfig
 from gateway.devices.embedded import EmbeddedDeviceManager
 from gateway.errors import SourceError
@@ -349,7 +351,12 @@ def test_the_shipped_workflows_load_and_keep_an_exact_snapshot(tmp_path: Path) -
             *directory_actions(directory, changes),
             *software_actions(devices),
             *notification_actions(FileNotifier(tmp_path / "notifications.jsonl")),
-            *knowledge_actions(KnowledgeConfig(articles=tmp_path / "kb", index=tmp_path / "kb.db")),
+            *knowledge_actions(
+                partial(
+                    open_knowledge,
+                    KnowledgeConfig(articles=tmp_path / "kb", index=tmp_path / "kb.db"),
+                )
+            ),
         ]
     )
 
@@ -359,6 +366,7 @@ def test_the_shipped_workflows_load_and_keep_an_exact_snapshot(tmp_path: Path) -
         "access-grant",
         "access-revoke",
         "account-unlock",
+        "alert-notify",
         "kb-publish",
         "password-reset",
         "software-install",

@@ -33,7 +33,7 @@ from gateway.devices.embedded import EmbeddedDeviceManager
 from gateway.errors import ActionFailedError
 from gateway.runtime.actions import ActionCall, ActionOutput, ActionRegistry, ActionSpec
 from gateway.runtime.builtin import software_actions
-from gateway.runtime.executor import Executor, RuntimeSettings
+from gateway.runtime.executor import Executor
 from gateway.runtime.parameters import ParameterSpec
 from gateway.runtime.store import ExecutionStore
 from gateway.runtime.workflows import WorkflowCatalog
@@ -141,10 +141,7 @@ def open_scenario_runtime(config_path: Path) -> ScenarioRuntime:
         actions,
         ExecutionStore(settings.database),
         audit=audit.append if audit is not None else None,
-        settings=RuntimeSettings(
-            system_actor=settings.system_actor,
-            backoff_seconds=settings.backoff_seconds,
-        ),
+        settings=settings,
     )
     return ScenarioRuntime(gateway, executor, devices)
 

@@ -366,8 +366,10 @@ def test_the_documented_privileged_groups_setting_makes_ldap_admins_privileged(
     open_gateway: OpenGateway, ldap_server: Slapd, okta_server: OktaServer
 ) -> None:
     documented = identity_config(ldap_server, okta_server)
-    ldap = {k: v for k, v in (documented.ldap or {}).items() if k != "privileged_groups"}
-    okta = {k: v for k, v in (documented.okta or {}).items() if k != "privileged_groups"}
+    assert documented.ldap is not None
+    assert documented.okta is not None
+    ldap = documented.ldap.model_dump(exclude_unset=True, exclude={"privileged_groups"})
+    okta = documented.okta.model_dump(exclude_unset=True, exclude={"privileged_groups"})
     scenario = open_gateway(ldap=ldap, okta=okta)
 
     decision = scenario.ask(HELPDESK, "password.reset", f"account:{PRIVILEGED_IN_LDAP}")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.app import Gateway, open_runtime
+from gateway.app import Gateway, open_runtime, open_selfservice
 from gateway.audit.log import read_lines
 from gateway.audit.records import parse_record
 from gateway.config import (
@@ -19,7 +19,6 @@ from gateway.config import (
 )
 from gateway.runtime.executor import Executor
 from gateway.selfservice.service import SelfService
-from gateway.selfservice.setup import open_selfservice
 
 REPO = Path(__file__).resolve().parents[2]
 # A Wednesday noon (UTC): outside every shipped maintenance window.

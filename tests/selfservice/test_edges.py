@@ -9,6 +9,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from gateway.app import listed_software
 from gateway.config import GatewayConfig, IdentityConfig
 from gateway.runtime.errors import ParameterError
 from gateway.selfservice import RunRefusedError, RunState
@@ -16,7 +17,6 @@ from gateway.selfservice.admission import LimitCheck, period_start
 from gateway.selfservice.browsing import CatalogBrowser
 from gateway.selfservice.definitions import Quota
 from gateway.selfservice.model import RefusalReason, Run
-from gateway.selfservice.setup import listed_software
 from tests.selfservice.harness import Clock, Stack
 
 STEP_UP_POLICY = """

@@ -155,6 +155,22 @@ def test_above_the_threshold_the_run_waits_for_the_managers_approval(stack: Stac
     assert done.minutes_saved == 40
 
 
+def test_a_run_waiting_for_approval_says_what_for_and_records_it_once(stack: Stack) -> None:
+    service = stack.service
+    run = service.run(
+        "tom", "install-software", {"title": "7zip", "devices": "tom-laptop,tom-desktop"}
+    )
+    waiting = run.waiting or {}
+    assert sorted(waiting) == ["approval_id", "digest", "expires_at", "kind"]
+    assert waiting["kind"] == "approval"
+    assert run.approval_id == waiting["approval_id"]
+    assert run.status == f"waiting for approval {waiting['approval_id']}"
+    assert service.resume(run.id).waiting == waiting
+    (recorded,) = stack.audit_records("selfservice.pending_approval")
+    assert recorded["approval_id"] == waiting["approval_id"]
+    assert recorded["digest"] == waiting["digest"]
+
+
 def test_a_rejected_approval_refuses_the_run(stack: Stack) -> None:
     run = stack.service.run(
         "tom", "install-software", {"title": "7zip", "devices": "tom-laptop,tom-desktop"}

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from gateway.app import Gateway, open_runtime
+from gateway.app import Gateway, open_runtime, open_ticket_service
 from gateway.audit.log import read_lines
 from gateway.audit.records import AuditRecord, parse_record
 from gateway.config import GatewayConfig, load_config
 from gateway.identity.resolver import IdentityResolver
 from gateway.runtime.executor import Executor
-from gateway.tickets import TicketService, open_ticket_service
+from gateway.tickets import TicketService
 from gateway.tickets.service import Advance
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,10 +1,20 @@
-"""A local HTTP server speaking the ServiceNow Table API shapes the gateway uses.
+"""A local HTTP server answering as ServiceNow's REST Table API documents it.
 
-``GET /api/now/table/incident`` with ``sysparm_query`` (``field=value``,
-``sys_updated_on>=YYYY-MM-DD HH:MM:SS``, ``ORDERBYfield`` joined by ``^``),
-``sysparm_limit``/``sysparm_offset`` paging and ``X-Total-Count``; ``GET`` and ``PATCH``
-``/api/now/table/incident/<sys_id>``; every answer wrapped in ``result``; errors as
-``{"error": {"message", "detail"}, "status": "failure"}``; basic authentication.
+Follows ServiceNow's "Table API" reference (``c_TableAPI.md`` in ServiceNow/ServiceNowDocs:
+``GET /now/table/{tableName}``, ``GET`` and ``PATCH /now/table/{tableName}/{sys_id}``) and
+"Supported REST API headers/response codes" (``c_RESTAPI.md``):
+
+- lists: ``sysparm_query`` (``field=value``, ``sys_updated_on>=YYYY-MM-DD HH:MM:SS``,
+  ``ORDERBYfield`` joined by ``^``), ``sysparm_limit``/``sysparm_offset`` paging,
+  ``X-Total-Count``; every answer wrapped in ``result`` (a list, or one object for a
+  sys_id); an unknown sys_id is 404 ``No Record found`` / ``Record doesn't exist or ACL
+  restricts the record retrieval``;
+- ``sysparm_fields`` returns only the fields named (unknown ones ignored), dot-walked ones
+  (``caller_id.user_name``) read through the reference; ``sysparm_exclude_reference_link``;
+- reference fields stored as ``{"link": ".../api/now/table/<table>/<sys_id>", "value":
+  sys_id}``; ``sys_user``, ``sys_user_group`` and ``cmdb_ci`` records answer by sys_id;
+- errors as ``{"error": {"message", "detail"}, "status": "failure"}``; basic authentication.
+
 Switches: ``rate_limit(n, retry_after)`` (429), ``fail(n, status)``, ``down`` (connection
 refused by stopping).  Every request is recorded.
 """
@@ -22,7 +32,22 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.integration.quiet_http import QuietHandler, QuietServer
 
-TABLE = "/api/now/table/incident"
+TABLES = "/api/now/table/"
+TABLE = TABLES + "incident"
+REFERENCES = {
+    "caller_id": "sys_user",
+    "opened_by": "sys_user",
+    "assigned_to": "sys_user",
+    "assignment_group": "sys_user_group",
+    "cmdb_ci": "cmdb_ci",
+}
+NOT_FOUND = {
+    "error": {
+        "message": "No Record found",
+        "detail": "Record doesn't exist or ACL restricts the record retrieval",
+    },
+    "status": "failure",
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +88,9 @@ class ServiceNowServer:
         self.user = user
         self.password = password
         self.records: dict[str, dict[str, Any]] = {}
+        self.tables: dict[str, dict[str, dict[str, Any]]] = {
+            "incident": self.records, "sys_user": {}, "sys_user_group": {}, "cmdb_ci": {},
+        }  # fmt: skip
         self.requests: list[Recorded] = []
         self.canned: list[tuple[int, dict[str, Any], dict[str, str]]] = []
         self.lock = threading.RLock()
@@ -75,6 +103,37 @@ class ServiceNowServer:
         with self.lock:
             self.records[record["sys_id"]] = record
         return record
+
+    def reference(self, table: str, sys_id: str) -> dict[str, str]:
+        """A reference field's value as the Table API writes it."""
+        return {"link": f"{self.base_url}{TABLES}{table}/{sys_id}", "value": sys_id}
+
+    def add_user(self, sys_id: str, user_name: str, email: str = "", name: str = "") -> str:
+        """Add a ``sys_user`` record; its sys_id."""
+        with self.lock:
+            self.tables["sys_user"][sys_id] = {
+                "sys_id": sys_id, "user_name": user_name, "email": email, "name": name,
+                "active": "true",
+            }  # fmt: skip
+        return sys_id
+
+    def add_group(self, sys_id: str, name: str) -> str:
+        with self.lock:
+            self.tables["sys_user_group"][sys_id] = {"sys_id": sys_id, "name": name}
+        return sys_id
+
+    def add_ci(self, sys_id: str, name: str, asset_tag: str = "") -> str:
+        with self.lock:
+            self.tables["cmdb_ci"][sys_id] = {
+                "sys_id": sys_id, "name": name, "asset_tag": asset_tag,
+                "sys_class_name": "cmdb_ci_computer",
+            }  # fmt: skip
+        return sys_id
+
+    def lookups(self, table: str) -> list[str]:
+        """The sys_ids asked of ``table`` one at a time, in order."""
+        prefix = f"{TABLES}{table}/"
+        return [r.path[len(prefix) :] for r in self.requests if r.path.startswith(prefix)]
 
     def start(self) -> None:
         server = self
@@ -115,15 +174,40 @@ class ServiceNowServer:
             return self.canned.pop(0)
         if path == TABLE and method == "GET":
             return self._list(query)
-        if path.startswith(TABLE + "/"):
-            sys_id = path[len(TABLE) + 1 :]
-            record = self.records.get(sys_id)
+        table, _, sys_id = path[len(TABLES) :].partition("/")
+        if path.startswith(TABLES) and table in self.tables and sys_id:
+            record = self.tables[table].get(sys_id)
             if record is None:
-                return 404, {"error": {"message": "No Record found", "detail": "not found"}}, {}
+                return 404, NOT_FOUND, {}
             if method == "PATCH":
                 record.update(body or {})
-            return 200, {"result": record}, {}
-        return 400, {"error": {"message": "Invalid table", "detail": path}}, {}
+            return 200, {"result": self._shaped(record, query)}, {}
+        return 400, {"error": {"message": f"Invalid table {table}", "detail": ""}}, {}
+
+    def _walk(self, record: dict[str, Any], name: str) -> Any:
+        """A dot-walked field: read through the reference, "" when it leads nowhere."""
+        if name in record:  # a record stored with the walked value already in it
+            return record[name]
+        head, _, rest = name.partition(".")
+        value = record.get(head)
+        sys_id = value.get("value", "") if isinstance(value, dict) else value
+        target = self.tables.get(REFERENCES.get(head, ""), {}).get(str(sys_id or ""))
+        return "" if target is None else self._walk(target, rest)
+
+    def _shaped(self, record: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+        names = [n for n in query.get("sysparm_fields", "").split(",") if n]
+        shaped: dict[str, Any] = {}
+        for name in names or list(record):
+            if "." in name:
+                shaped[name] = self._walk(record, name)
+            elif name in record:
+                shaped[name] = record[name]
+        if query.get("sysparm_exclude_reference_link") == "true":
+            shaped = {
+                k: v["value"] if isinstance(v, dict) and "link" in v else v
+                for k, v in shaped.items()
+            }
+        return shaped
 
     def _list(self, query: dict[str, str]) -> Any:
         found = list(self.records.values())
@@ -141,7 +225,7 @@ class ServiceNowServer:
             found.sort(key=lambda record: str(record.get(name, "")))
         offset = int(query.get("sysparm_offset", "0"))
         limit = int(query.get("sysparm_limit", "10000"))
-        page = found[offset : offset + limit]
+        page = [self._shaped(record, query) for record in found[offset : offset + limit]]
         return 200, {"result": page}, {"X-Total-Count": str(len(found))}
 
 

@@ -12,16 +12,17 @@ import pytest
 
 from gateway.api import DEFAULT_ROUTERS
 from gateway.api.routes import tickets as ticket_routes
-from gateway.app import open_runtime
+from gateway.app import open_runtime, open_ticket_service
 from gateway.callers import scopes
 from gateway.errors import DirectoryUnavailableError
 from gateway.runtime.executor import Executor
-from gateway.tickets import TicketService, open_ticket_service
+from gateway.tickets import TicketService
 from gateway.tickets.errors import TicketEventError
 from gateway.tickets.jira import jira_signature
 from gateway.tickets.store import DeadLetter
 from tests.api.conftest import Api, build_api
 from tests.tickets.conftest import REPO, TRIGGERS, generic
+from tests.tickets.servicenow_server import ServiceNowServer, incident
 
 SECRET_ENV = "TICKETS_API_JIRA_SECRET"
 SECRET = "whsec-api-7"
@@ -288,3 +289,38 @@ def test_a_signed_jira_webhook_with_a_long_integer_is_refused(api: Api) -> None:
 
     assert answer.status_code == 422
     assert answer.json()["detail"].startswith("issue.id: an integer of 5000 digits")
+
+
+def test_a_servicenow_table_api_page_is_answered_record_by_record(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = ServiceNowServer()
+    server.start()
+    try:
+        monkeypatch.setenv("TICKETS_API_SN_PASSWORD", server.password)
+        settings = "\n".join(
+            [
+                "[tickets.servicenow]",
+                f'instance_url = "{server.base_url}"',
+                f'username = "{server.user}"',
+                'password_env = "TICKETS_API_SN_PASSWORD"',
+            ]
+        )
+        api = make_api(jira=settings)
+        good = server.add(incident(1, "2024-05-01 09:00:00", short_description="Hello"))
+        page = {"result": [good, incident(2, "2024-05-01 09:00:00", sys_updated_on="")]}
+        headers = api.as_service(ticket_routes.TICKETS_WRITE)
+
+        answer = api.client.post(
+            "/v1/tickets/servicenow", content=json.dumps(page), headers=headers
+        )
+    finally:
+        server.stop()
+
+    assert answer.status_code == 202
+    body = answer.json()
+    assert (body["outcome"], body["ticket"]) == ("page", None)
+    assert [(r["outcome"], r["ticket"]) for r in body["records"]] == [
+        ("humans", "servicenow:INC0000001"), ("dead_letter", None),
+    ]  # fmt: skip
+    assert body["records"][1]["message"].startswith("result[1]: sys_updated_on: String should")

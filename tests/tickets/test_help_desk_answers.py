@@ -38,7 +38,8 @@ def _sn(*answers: tuple[int, Any, dict[str, str]], **settings: Any) -> ServiceNo
 
 
 def _jira(*answers: tuple[int, Any, dict[str, str]], **settings: Any) -> JiraDesk:
-    values = {"base_url": "https://x.example", "email": "e", "api_token": "t"}
+    values = {"base_url": "https://x.example", "email": "e", "api_token": "t",
+              "edition": "datacenter", "request_types": False}  # fmt: skip
     return JiraDesk(JiraSettings.model_validate(values | settings), transport=_answers(*answers))
 
 
@@ -76,10 +77,12 @@ def test_servicenow_polling_stops_at_max_records_and_skips_non_objects() -> None
 
 
 def test_servicenow_reads_references_and_refuses_empty_answers() -> None:
-    record = incident(1, "2024-05-01 09:00:00", cmdb_ci={"value": "abc", "display_value": "pc-7"})
+    record = incident(
+        1, "2024-05-01 09:00:00", caller_id="", cmdb_ci={"value": "abc", "display_value": "pc-7"}
+    )
     desk = _sn((200, {"result": record}, {}), (200, {"result": []}, {}), (404, {}, {}))
     try:
-        assert desk.fetch("x").fields == {"cmdb_ci": "pc-7"}
+        assert desk.fetch("x").fields == {"cmdb_ci": "pc-7", "cmdb_ci_sys_id": "abc"}
         with pytest.raises(HelpDeskError, match="ServiceNow: answer has no record"):
             desk.fetch("x")
         item = WriteBack("servicenow:INC1", "servicenow", "x", WriteBackKind.WORK_NOTE, "hi")

@@ -34,6 +34,7 @@ def test_the_shipped_triggers_load_against_the_shipped_workflows() -> None:
         "password-reset": frozenset({"user"}),
         "account-unlock": frozenset({"user"}),
         "software-install": frozenset({"title", "device"}),
+        "alert-notify": frozenset({"user", "alertname", "instance", "summary"}),
     }
     triggers = load_triggers(TRIGGERS, workflows)
 
@@ -42,6 +43,7 @@ def test_the_shipped_triggers_load_against_the_shipped_workflows() -> None:
         "account-unlock",
         "software-install",
         "access-request",
+        "target-down",
     ]
     assert [t.id for t in triggers] == triggers.ids()
 

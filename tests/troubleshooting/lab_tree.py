@@ -70,7 +70,7 @@ nodes:
     max_visits: 2
     exhausted: escalate-net
     branches:
-      - {when: "result == 7 and facts.count.nope", goto: many}
+      - {when: "result == 7 && facts.count.nope", goto: many}
       - {when: "result > 5", goto: many}
     default: pick-fix
   pick-fix:

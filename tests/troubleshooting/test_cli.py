@@ -125,7 +125,7 @@ def test_report_without_sessions_says_so(workdir: Path) -> None:
 def test_facts_must_be_name_value_pairs(workdir: Path) -> None:
     code, _, err = invoke("tree", "start", "email", "--technician", "elena", "--fact", "oops")
     assert code == 2
-    assert "expected NAME=VALUE, found 'oops'" in err
+    assert "Invalid value for '--fact': expected KEY=VALUE, found 'oops'" in err
 
 
 def test_a_session_waiting_for_a_step_up_exits_6_and_says_what_next(workdir: Path) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from gateway.app import workflow_ids
 from gateway.troubleshooting.paths import TreePath, enumerate_paths
 from gateway.troubleshooting.session import SessionStatus
-from gateway.troubleshooting.setup import workflow_ids
 from gateway.troubleshooting.tree import TreeCatalog
 from tests.troubleshooting.support import (
     SHIPPED_TREES,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from gateway.app import Gateway
+from gateway.app import Gateway, diagnostics_permit, workflow_ids
 from gateway.config import GatewayConfig, load_config
-from gateway.troubleshooting.setup import diagnostics_permit, workflow_ids
 from tests.troubleshooting.support import REPO
 
 

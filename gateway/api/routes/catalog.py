@@ -173,10 +173,21 @@ def show(
     return _item_view(item, service.browser.choices(person, item))
 
 
+_OBJECT = {"application/json": {"schema": {"type": "object", "additionalProperties": True}}}
+_RAN: dict[int | str, dict[str, Any]] = {
+    200: {"description": "With ``dry_run``: what would happen; nothing ran.", "content": _OBJECT},
+    202: {
+        "description": "The run, admitted; it goes on in the background.",
+        "content": _OBJECT,
+        "headers": {"Location": {"description": "The run's URL.", "schema": {"type": "string"}}},
+    },
+}
+
+
 @router.post(
     "/v1/catalog/items/{item_id}/runs",
     status_code=202,
-    responses=problem_responses(*ERRORS_OF_CALLERS, *ERRORS_OF_BODIES, 403, 404, 409, 503),
+    responses=_RAN | problem_responses(*ERRORS_OF_CALLERS, *ERRORS_OF_BODIES, 403, 404, 409, 503),
 )
 def run(
     item_id: _ItemId,

@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from gateway.api.openapi import ERRORS_OF_BODIES, ERRORS_OF_CALLERS, problem_responses
 from gateway.api.problems import ApiProblem, FieldProblem
+from gateway.api.schemas import AUDITABLE_CONTEXT
 from gateway.api.security import Requires, record_refusal
 from gateway.api.services import ApiServices, get_services
 from gateway.audit.canonical import CanonicalError, canonical_bytes, check_canonical
@@ -49,6 +50,17 @@ _RESOURCE_OBJECT = WithJsonSchema(
 )
 
 
+def _whole(value: JsonValue) -> JsonValue:
+    """``value`` with its whole floats as integers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole(item) for item in value]
+    if isinstance(value, dict):
+        return {name: _whole(item) for name, item in value.items()}
+    return value
+
+
 class DecisionInput(BaseModel):
     """Who wants to do what, on which resource (``TYPE:ID`` or an object), in which context."""
 
@@ -57,13 +69,16 @@ class DecisionInput(BaseModel):
     actor: str = Field(min_length=1, max_length=256)
     action: str = Field(pattern=_ACTION, max_length=128)
     resource: Annotated[ResourceRef, _RESOURCE_OBJECT] | Annotated[str, Field(pattern=_RESOURCE)]
-    context: dict[str, JsonValue] = {}
+    context: Annotated[dict[str, JsonValue], WithJsonSchema(AUDITABLE_CONTEXT)] = {}
 
     @field_validator("context")
     @classmethod
     def _auditable(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
         """The context goes into the audit log as canonical JSON: integers within
-        +-(2**53 - 1), no floats, valid Unicode."""
+        +-(2**53 - 1), no floats, valid Unicode.  A number written with a fraction or an
+        exponent that is whole (``3.0``, ``1e3``) is the integer it equals, as JSON Schema
+        counts it."""
+        value = {name: _whole(item) for name, item in value.items()}
         try:
             check_canonical(value, "context")
             canonical_bytes(value, checked=True)

@@ -11,7 +11,7 @@ execution's actor only, and never to a service.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -53,6 +53,11 @@ class StartExecution(BaseModel):
         description=_ACTOR,
     )
     ticket: str | None = Field(default=None, min_length=1, max_length=128)
+    change_request: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{2,10}[0-9]{1,20}$",
+        description="the change number the execution acts under (e.g. CHG0030001)",
+    )
 
 
 class StepView(BaseModel):
@@ -86,6 +91,7 @@ class ExecutionView(BaseModel):
     parameters: dict[str, JsonValue]
     channel: str
     ticket: str | None
+    change_request: str | None
     target: str | None
     state: str
     status: str
@@ -161,10 +167,21 @@ def workflows(
     ]
 
 
+_STARTED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": ExecutionView,
+        "description": "The execution, started; it goes on in the background.",
+        "headers": {
+            "Location": {"description": "The execution's URL.", "schema": {"type": "string"}}
+        },
+    }
+}
+
+
 @router.post(
     "/v1/executions",
     status_code=202,
-    responses=problem_responses(*ERRORS_OF_CALLERS, *ERRORS_OF_BODIES, 404, 409, 503),
+    responses=_STARTED | problem_responses(*ERRORS_OF_CALLERS, *ERRORS_OF_BODIES, 404, 409, 503),
 )
 def start(
     body: StartExecution,
@@ -199,6 +216,7 @@ def start(
         channel="api",
         ticket=body.ticket,
         idempotency_key=idempotency_key,
+        change_request=body.change_request,
     )
     if not execution.state.finished:
         runtime.submit(execution.id)

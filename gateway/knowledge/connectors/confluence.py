@@ -13,31 +13,18 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
 
 from gateway.http import open_client
 from gateway.knowledge.article import ArticleMeta, PublishedCopy
 from gateway.knowledge.connectors.html import article_html
 from gateway.knowledge.connectors.http import call_json, knowledge_http
+from gateway.knowledge.connectors.settings import ConfluenceSettings
 from gateway.knowledge.errors import PublishError
 
 __all__ = ["ConfluenceSettings", "ConfluenceSpace"]
 
 CONTENT = "/rest/api/content"
 SYSTEM = "confluence"
-
-
-class ConfluenceSettings(BaseModel):
-    """``[knowledge.confluence]``; the API token comes from ``token_env``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    base_url: HttpUrl  # e.g. https://example.atlassian.net/wiki
-    space_key: str = Field(pattern=r"^[A-Za-z0-9~]{1,255}$")
-    username: str = Field(min_length=1)
-    token: SecretStr
-    parent_page: str | None = Field(default=None, pattern=r"^[0-9]{1,32}$")
-    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
 
 def _version(page: dict[str, Any]) -> int:
@@ -59,7 +46,7 @@ class ConfluenceSpace:
         self.settings = settings
         client = open_client(
             base_url=str(settings.base_url),
-            basic=(settings.username, settings.token),
+            basic=(settings.username, settings.secret("token")),
             timeout=settings.timeout_seconds,
             transport=transport,
         )

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 
 from gateway.errors import TargetUnavailableError
-from gateway.http import Failure, RetryingClient, RetryPolicy, map_failure, secret_from_env
+from gateway.http import Failure, RetryingClient, RetryPolicy, map_failure
 from gateway.knowledge.errors import PublishError
 from gateway.knowledge.text import one_line
 
-__all__ = ["call_json", "knowledge_http", "secret_from_env"]
+__all__ = ["call_json", "knowledge_http"]
 
 _ONCE = RetryPolicy(max_retries=0)
 

@@ -11,45 +11,21 @@ record whose sys_id the article keeps.
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
 
 from gateway.http import open_client
 from gateway.knowledge.article import ArticleMeta, PublishedCopy
 from gateway.knowledge.connectors.html import article_html
 from gateway.knowledge.connectors.http import call_json, knowledge_http
+from gateway.knowledge.connectors.settings import ServiceNowKnowledgeSettings
 from gateway.knowledge.errors import PublishError
 
 __all__ = ["ServiceNowKnowledge", "ServiceNowKnowledgeSettings"]
 
 TABLE = "/api/now/table/kb_knowledge"
 SYSTEM = "servicenow knowledge"
-
-
-class ServiceNowKnowledgeSettings(BaseModel):
-    """``[knowledge.servicenow]``; the password or token comes from ``password_env`` or
-    ``token_env``, never from the file."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    instance_url: HttpUrl
-    knowledge_base: str = Field(min_length=1, max_length=64)  # sys_id of kb_knowledge_base
-    workflow_state: Literal["draft", "review", "published"] = "published"
-    category: str | None = None  # sys_id of kb_category
-    username: str | None = None
-    password: SecretStr | None = None
-    token: SecretStr | None = None
-    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-
-    @model_validator(mode="after")
-    def _one_credential(self) -> ServiceNowKnowledgeSettings:
-        if (self.username is None) != (self.password is None):
-            raise ValueError("username and password go together")
-        if (self.password is None) == (self.token is None):
-            raise ValueError("set either username and password_env, or token_env")
-        return self
 
 
 def _marker(article: ArticleMeta) -> str:
@@ -68,7 +44,7 @@ class ServiceNowKnowledge:
         self._base = str(settings.instance_url).rstrip("/")
         basic = None
         if settings.token is None:  # then the settings hold a username and password
-            basic = (str(settings.username), cast(SecretStr, settings.password))
+            basic = (str(settings.username), settings.secret("password"))
         client = open_client(
             base_url=self._base,
             token=settings.token,

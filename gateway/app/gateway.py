@@ -1,0 +1,127 @@
+"""The enforcement point built from configuration: ``Gateway.from_config``, with the audit
+log, step-up and approvals it holds."""
+
+from __future__ import annotations
+
+from gateway.app.directory import build_directory
+from gateway.approvals.auto import AutoApprover
+from gateway.approvals.model import ApprovalRequest
+from gateway.approvals.reading import ApprovalReads
+from gateway.approvals.service import ApprovalService
+from gateway.audit.keys import PRIVATE_KEY_FILE, init_keys, load_signer
+from gateway.audit.log import AuditLog
+from gateway.audit.unsafe import warn_no_audit_log
+from gateway.changes.setup import open_change_calendar
+from gateway.config import ApprovalsConfig, AuditConfig, GatewayConfig, StepUpConfig, load_config
+from gateway.enforcement.point import EnforcementPoint
+from gateway.identity.resolver import IdentityResolver
+from gateway.policy.decision import StepUpObligation
+from gateway.policy.request import AccessRequest
+from gateway.policy.settings import DEVELOPMENT_KEY_STEM
+from gateway.policy.store import PolicyStore
+from gateway.policy.trust import BundleTrust, open_trust
+from gateway.stepup.service import StepUpService
+
+__all__ = ["Gateway", "open_approvals", "open_audit_log", "open_policy_trust", "open_stepup"]
+
+
+def open_policy_trust(config: GatewayConfig) -> BundleTrust:
+    """The keys a policy bundle must be signed with (``[policy] trusted_keys``), or the
+    development key next to the audit signing key when none are configured."""
+    policy = config.policy
+    development = config.audit.signing_key.parent / f"{DEVELOPMENT_KEY_STEM}.key"
+    return open_trust(
+        [(key.signer, key.public_key) for key in policy.trusted_keys],
+        policy.threshold,
+        development_key=development,
+        create_key=config.audit.create_key,
+    )
+
+
+def open_audit_log(config: AuditConfig) -> AuditLog:
+    """The configured audit log, making its signing key first when allowed and missing."""
+    key_path = config.signing_key
+    if config.create_key and not key_path.exists() and key_path.name == PRIVATE_KEY_FILE:
+        init_keys(key_path.parent)
+    return AuditLog(config.log, load_signer(key_path))
+
+
+def open_stepup(config: StepUpConfig, audit: AuditLog | None) -> StepUpService:
+    """The step-up service, recording enrolments and verifications in the audit log."""
+    return StepUpService.open(config, audit=audit.append if audit is not None else None)
+
+
+def open_approvals(config: ApprovalsConfig, gateway: Gateway) -> ApprovalService:
+    """Approvals whose voters the policy decision point must allow (``approval.vote``),
+    with roles from the bundle in force and, when configured, a fresh bound step-up."""
+
+    def authorise(approver: str, item: ApprovalRequest) -> str | None:
+        vote = AccessRequest(actor=approver, action="approval.vote", resource=f"approval:{item.id}")
+        decision = gateway.authorize(vote)
+        return None if decision.allowed else "; ".join(r.message for r in decision.reasons)
+
+    step_up = None
+    stepup = gateway.stepup
+    if config.require_step_up and stepup is not None:
+
+        def step_up(approver: str, digest: str) -> bool:
+            return stepup.satisfies(StepUpObligation(policy="approval"), approver, bound_to=digest)
+
+    audit = gateway.audit
+    return ApprovalService.at(
+        config.database,
+        gateway.directory,
+        authorise=authorise,
+        roles=gateway.roles,
+        step_up=step_up,
+        audit=audit.append if audit is not None else None,
+        reject_on_first=config.reject_on_first,
+    )
+
+
+class Gateway(EnforcementPoint):
+    """The enforcement point built from configuration: the policy bundle, the directory,
+    the audit log, step-up, the change calendar and approvals, each as configured."""
+
+    @classmethod
+    def from_config(cls, config: GatewayConfig | None = None) -> Gateway:
+        config = config if config is not None else load_config()
+        audit = None if config.audit.unsafe_no_audit else open_audit_log(config.audit)
+        if audit is None:
+            warn_no_audit_log()
+        policies = PolicyStore(
+            config.policy.dir,
+            audit=audit.append if audit is not None else None,
+            trust=open_policy_trust(config),
+        )
+        tolerant = frozenset(config.identity.stale_tolerant_actions)
+        directory = build_directory(config.identity)
+        stepup = open_stepup(config.stepup, audit) if config.stepup.enabled else None
+        changes = open_change_calendar(config.changes.calendar, config.changes.servicenow)
+        gateway = cls(
+            policies,
+            directory,
+            audit,
+            stale_tolerant_actions=tolerant,
+            stepup=stepup,
+            changes=changes,
+        )
+        if isinstance(directory, IdentityResolver):
+            directory.on_conflict = gateway.record_conflict
+        if config.approvals.enabled:
+            gateway.approvals = open_approvals(config.approvals, gateway)
+            gateway.auto_approver = AutoApprover(
+                gateway.approvals,
+                gateway.decision_point,
+                record=gateway._audited,
+                gateway_context=gateway.gateway_context,
+            )
+            gateway.approval_reads = ApprovalReads(
+                gateway.approvals, gateway.decision_point, record=gateway._audited
+            )
+        return gateway
+
+    def close(self) -> None:
+        if self.changes is not None:
+            self.changes.close()  # its ServiceNow client, when configured
+        super().close()

@@ -1,0 +1,132 @@
+"""The guarded runtime bound to the configured systems, and what a serving gateway does
+on every beat."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from gateway.app.knowledge import open_knowledge
+from gateway.app.notifier import build_notifier
+from gateway.approvals.model import ApprovalRequest
+from gateway.approvals.notices import approval_notice, approvers_to_ask
+from gateway.config import GatewayConfig
+from gateway.enforcement.point import EnforcementPoint
+from gateway.notify.model import NotificationKind
+from gateway.notify.reliable import ReliableNotifier
+
+if TYPE_CHECKING:
+    from gateway.runtime.executor import Executor
+
+__all__ = ["background_jobs", "open_runtime"]
+
+
+def open_runtime(
+    config: GatewayConfig, gateway: EnforcementPoint, *, notifier: ReliableNotifier | None = None
+) -> Executor:
+    """The guarded executor with the shipped actions bound to the configured systems: the
+    configured directory when it can make changes (LDAP, Okta), else the embedded one; the
+    Snipe-IT asset manager when ``[selfservice.snipeit]`` is set, else the embedded one.
+    Approvers are told through ``notifier`` (the process's one; built when not given)."""
+    from gateway.changes.setup import open_change_requests
+    from gateway.devices.embedded import EmbeddedDeviceManager
+    from gateway.devices.installer import SoftwareInstaller
+    from gateway.identity.directory import DirectoryActions
+    from gateway.identity.embedded_actions import EmbeddedDirectoryActions
+    from gateway.knowledge.actions import knowledge_actions
+    from gateway.runtime.actions import ActionRegistry
+    from gateway.runtime.builtin import (
+        directory_actions,
+        notification_actions,
+        software_actions,
+    )
+    from gateway.runtime.executor import Executor
+    from gateway.runtime.sealing import OutputSealer
+    from gateway.runtime.store import ExecutionStore
+    from gateway.runtime.workflows import WorkflowCatalog
+
+    settings = config.runtime
+    changes: DirectoryActions
+    closers: list[Callable[[], object]] = []
+    if isinstance(gateway.directory, DirectoryActions):
+        changes, system = gateway.directory, "directory"
+    else:
+        embedded = EmbeddedDirectoryActions(
+            settings.embedded_systems / "directory.db", gateway.directory
+        )
+        changes, system = embedded, "embedded directory"
+        closers.append(embedded.close)
+    devices: SoftwareInstaller
+    if config.selfservice.snipeit is not None:  # a real asset manager
+        from gateway.devices.snipeit import SnipeItInstaller
+
+        snipeit = SnipeItInstaller(config.selfservice.snipeit.with_secrets("selfservice.snipeit"))
+        devices = snipeit
+        closers.append(snipeit.close)
+    else:
+        embedded_devices = EmbeddedDeviceManager(settings.embedded_systems / "devices.db")
+        devices = embedded_devices
+        closers.append(embedded_devices.close)
+    if notifier is None:
+        notifier = build_notifier(config.notifications)
+    told = notifier
+    actions = ActionRegistry(
+        [
+            *directory_actions(gateway.directory, changes, system=system),
+            *software_actions(devices),
+            *notification_actions(notifier),
+            *knowledge_actions(partial(open_knowledge, config.knowledge)),
+        ]
+    )
+
+    def ask_approvers(item: ApprovalRequest) -> None:
+        kind = NotificationKind.APPROVAL_REQUESTED
+        told.send(approval_notice(kind, item, approvers_to_ask(item)))
+
+    workflows = WorkflowCatalog.load(settings.workflows, actions)
+    change_requests = open_change_requests(
+        config.changes.register_file,
+        config.changes.servicenow,
+        notes=settings.database.with_name("change-notes.jsonl"),
+    )
+    closer = getattr(change_requests, "close", None)
+    if callable(closer):
+        closers.append(closer)
+    audit = gateway.audit
+    executor = Executor(
+        gateway,
+        workflows,
+        actions,
+        ExecutionStore(settings.database),
+        audit=audit.append if audit is not None else None,
+        sealer=OutputSealer.from_key_file(settings.output_key, settings.output_ttl_seconds),
+        settings=settings,
+        approval_opened=ask_approvers,
+        changes=change_requests,
+    )
+    for closer in closers:
+        executor.close_with(closer)
+    return executor
+
+
+def background_jobs(
+    gateway: EnforcementPoint, runtime: Executor, notifier: ReliableNotifier
+) -> list[Callable[[], object]]:
+    """What a serving gateway does on every beat: resume executions (and the steps a dead
+    process left), expire and escalate approvals (telling the people concerned), and
+    retry undelivered notifications through the process's one ``notifier``."""
+
+    def approvals() -> None:
+        if gateway.approvals is None:
+            return
+        for change in gateway.approvals.tick():
+            kind = (
+                NotificationKind.ESCALATED
+                if change.kind == "escalated"
+                else NotificationKind.EXPIRED
+            )
+            people = change.notify if change.kind == "escalated" else (change.request.requester,)
+            notifier.send(approval_notice(kind, change.request, tuple(people)))
+
+    return [approvals, runtime.tick, notifier.flush]
