@@ -25,6 +25,7 @@ def test_the_data_api_answers_as_opa_does_and_audits_the_decision(api: Api) -> N
     assert body["decision_id"] == result["decision_id"]
     assert {reason["policy"] for reason in result["reasons"]} >= {"password-reset-helpdesk"}
     assert result["policy_digest"] == api.gateway.policies.engine.digest
+    assert result["policy_signers"] == ["development"]  # no trusted keys configured
     (record,) = api.audited("decision")
     assert (record.actor, record.action, record.resource) == (
         "elena",

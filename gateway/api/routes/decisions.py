@@ -118,6 +118,7 @@ class DecisionResult(BaseModel):
     remedies: list[str]
     decision_id: str
     policy_digest: str
+    policy_signers: list[str]  # who signed the bundle that decided
     decided_at: datetime
 
     @classmethod
@@ -130,6 +131,7 @@ class DecisionResult(BaseModel):
             remedies=list(decision.remedies),
             decision_id=decision.decision_id,
             policy_digest=decision.policy_digest,
+            policy_signers=list(decision.policy_signers),
             decided_at=decision.decided_at,
         )
 
