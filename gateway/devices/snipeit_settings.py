@@ -7,23 +7,14 @@ connector is built (``gateway.secrets``), never from the file.
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, field_validator
 
 from gateway.secrets import EnvSecret, EnvSecrets
+from gateway.urls import is_loopback_host
 
 __all__ = ["SnipeItSettings"]
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class SnipeItSettings(EnvSecrets):
@@ -47,7 +38,7 @@ class SnipeItSettings(EnvSecrets):
         parts = urlsplit(value)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError("expected an https:// URL such as https://assets.example.com")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
             raise ValueError("plain http is allowed only for a loopback host; use https://")
         if parts.username or parts.password or parts.query or parts.fragment:
             raise ValueError("expected scheme, host, port and path only")

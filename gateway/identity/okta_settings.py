@@ -13,7 +13,6 @@ naming the field.
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from gateway.errors import IdentityError
 from gateway.secrets import EnvSecret, EnvSecrets
+from gateway.urls import is_loopback_host
 
 __all__ = [
     "OktaErrorObject",
@@ -32,17 +32,6 @@ __all__ = [
     "OktaUser",
     "parse_answer",
 ]
-
-_LOOPBACK_NAMES = frozenset({"localhost"})
-
-
-def _is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class OktaSettings(EnvSecrets):
@@ -75,7 +64,7 @@ class OktaSettings(EnvSecrets):
         parts = urlsplit(value)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError("expected an https:// URL such as https://example.okta.com")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
             raise ValueError("plain http is allowed only for a loopback host; use https://")
         if parts.username or parts.password or parts.query or parts.fragment:
             raise ValueError("expected scheme, host and port only (no credentials or query)")

@@ -11,13 +11,13 @@ file.
 
 from __future__ import annotations
 
-import ipaddress
 from string import Template
 from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from gateway.secrets import EnvSecret, EnvSecrets
+from gateway.urls import is_loopback_host
 
 __all__ = ["ALERTS_KIND", "DEFAULT_QUERIES", "PLACEHOLDERS", "PrometheusSettings"]
 
@@ -32,15 +32,6 @@ DEFAULT_QUERIES = {
     "host_up": "up{instance=~$instance}",
     "service": "up{job=$target}",
 }
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class PrometheusSettings(EnvSecrets):
@@ -101,7 +92,7 @@ class PrometheusSettings(EnvSecrets):
     @model_validator(mode="after")
     def _check_plain_http(self) -> PrometheusSettings:
         host = urlsplit(self.url).hostname or ""
-        if self.url.startswith("http://") and not (self.allow_plain_http or _is_loopback(host)):
+        if self.url.startswith("http://") and not (self.allow_plain_http or is_loopback_host(host)):
             raise ValueError(
                 "url: plain http is allowed only for a loopback host or with "
                 "allow_plain_http = true; use https://"
