@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 # Modules whose every line and branch must be covered.
-CRITICAL := gateway/policy/*,gateway/audit/*,gateway/identity/*,gateway/stepup/*,gateway/approvals/*,gateway/notify/*,gateway/embedded_db.py,gateway/runtime/*,gateway/devices/*,gateway/expressions/*,gateway/callers/*,gateway/tickets/*,gateway/troubleshooting/*,gateway/selfservice/*,gateway/knowledge/*,gateway/changes/*,gateway/enforcement/*,gateway/http/*
+CRITICAL := gateway/policy/*,gateway/audit/*,gateway/storage/*,gateway/identity/*,gateway/stepup/*,gateway/approvals/*,gateway/notify/*,gateway/embedded_db.py,gateway/runtime/*,gateway/devices/*,gateway/expressions/*,gateway/callers/*,gateway/tickets/*,gateway/troubleshooting/*,gateway/selfservice/*,gateway/knowledge/*,gateway/changes/*,gateway/enforcement/*,gateway/http/*,gateway/offline/*,gateway/chat/*,gateway/privacy/*
 
 .PHONY: help run test check lint types coverage policy bench clean servers
 
@@ -33,8 +33,9 @@ types: $(STAMP)
 policy: $(STAMP)  ## validate the policy bundle and run its policy tests
 	$(BIN)/gateway policy check
 	$(BIN)/gateway policy test
+	$(BIN)/gateway policy fmt --check
 
-servers:  ## install the servers the tests start (slapd, prometheus), or say how
+servers:  ## install the servers the tests start (slapd, prometheus, postgresql), or say how
 	@bash .ci/servers
 
 test: servers check policy  ## the whole suite with its coverage gates
@@ -49,12 +50,17 @@ bench: $(STAMP)  ## every benchmark, with ratios against the naive baselines
 	$(BIN)/python -m benchmarks.obligations
 	$(BIN)/python -m benchmarks.runtime
 	$(BIN)/python -m benchmarks.http_decisions
+	$(BIN)/python -m benchmarks.http_decisions --workers 2
 	$(BIN)/python -m benchmarks.tickets
 	$(BIN)/python -m benchmarks.troubleshooting
 	$(BIN)/python -m benchmarks.monitoring
 	$(BIN)/python -m benchmarks.selfservice
 	$(BIN)/python -m benchmarks.knowledge
 	$(BIN)/python -m benchmarks.cel_candidates
+	$(BIN)/python -m benchmarks.policy_impact
+	$(BIN)/python -m benchmarks.offline
+	$(BIN)/python -m benchmarks.privacy
+	$(BIN)/python -m benchmarks.chat
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .pytest_cache .ruff_cache .hypothesis

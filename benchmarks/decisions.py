@@ -517,7 +517,7 @@ def engine_in_force(engine: PolicyEngine) -> Callable[[], PolicyEngine]:
 def fresh_engine(bundle: PolicyBundle) -> PolicyEngine:
     engine = PolicyEngine(bundle)
     for action in ACTIONS:
-        engine.cedar.policy_set(action)  # parse the per-action slices up front, once
+        engine.cedar.prepare(action)  # parse the per-action policy sets up front, once
     return engine
 
 
@@ -645,7 +645,8 @@ def run(requests: int, seed: int) -> dict[str, Any]:
                 )
             )
 
-        # Cedar alone: entities JSON + the gateway's per-action policy slice, no answer cache.
+        # Cedar alone: entities JSON + the gateway's per-action policy slice split by principal
+        # scope (only the sets the actor's groups can match), no answer cache.
         cedar = fresh_engine(bundles[small]).cedar
 
         def gateway_cedar(case: Case) -> bool:
@@ -660,6 +661,7 @@ def run(requests: int, seed: int) -> dict[str, Any]:
                 case.cedar_request["resource"],
                 json.dumps(request.context, sort_keys=True, separators=(",", ":")),
                 json.dumps(entities, separators=(",", ":")),
+                principal_groups=case.actor.groups,
             )
             return outcome.allowed
 

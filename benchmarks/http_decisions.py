@@ -2,10 +2,11 @@
 
 Run with ``python -m benchmarks.http_decisions``; ``--help`` lists the options.
 
-The server is started exactly as a user would (``python -m gateway serve --port 0``, one
-uvicorn process, on loopback) in a temporary folder holding a copy of ``policies/``, the
-embedded directory and a fresh audit log; every decision is audited (durably, with group
-commit) before it is answered.  An API key with ``decisions:write`` is made first.
+The server is started exactly as a user would (``python -m gateway serve --port 0
+--workers N``, one process by default, on loopback) in a temporary folder holding a copy
+of ``policies/``, the embedded directory and a fresh audit log; every decision is
+audited (durably, with group commit) before it is answered.  An API key with
+``decisions:write`` is made first.
 
 The client runs in this process: asyncio with ``--concurrency`` requests in flight, each
 a ``POST /v1/decisions`` drawn from a fixed mix of the sample directory's requests
@@ -89,12 +90,19 @@ class Server:
     key: str
 
     def cpu_seconds(self) -> float | None:
-        """User and system CPU time the server has used so far (Linux), else ``None``."""
+        """User and system CPU time the server (with its worker processes) has used so far
+        (Linux), else ``None``."""
+        pids = [self.process.pid]
         try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+                pids += [int(child) for child in (task / "children").read_text().split()]
+            used = 0
+            for pid in pids:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                used += int(fields[11]) + int(fields[12])
         except OSError:
             return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return used / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -105,12 +113,12 @@ class Server:
             self.process.wait()
 
 
-def start_server(folder: Path, access_log: bool) -> Server:
+def start_server(folder: Path, access_log: bool, workers: int = 1) -> Server:
     shutil.copytree(REPO / "policies", folder / "policies")
     store = ApiKeyStore(folder / "var" / "api-keys.db")
     key = store.create("bench", ["decisions:write"]).secret.get_secret_value()
     store.close()
-    command = [sys.executable, "-m", "gateway", "serve", "--port", "0"]
+    command = [sys.executable, "-m", "gateway", "serve", "--port", "0", "--workers", str(workers)]
     if not access_log:
         command.append("--no-access-log")
     process = subprocess.Popen(
@@ -320,7 +328,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gateway-http-bench-") as temporary:
         folder = Path(temporary)
         progress("starting gateway serve ...")
-        server = start_server(folder, args.access_log)
+        server = start_server(folder, args.access_log, args.workers)
         try:
             progress(f"server at {server.url}; {args.client} client; measuring ...")
             for label, key, path, keep_alive in ROWS:
@@ -344,6 +352,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "concurrency": args.concurrency,
             "runs": args.runs,
             "access_log": args.access_log,
+            "workers": args.workers,
             "audit_records_written": audit_lines,
         },
         **results,
@@ -365,7 +374,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def render(report: dict[str, Any]) -> str:
     config, host = report["config"], report["machine"]
     lines = [
-        "Gateway decisions over HTTP (gateway serve, one uvicorn process, loopback)",
+        f"Gateway decisions over HTTP (gateway serve --workers {config['workers']}, loopback)",
         f"machine: {host['platform']} ({host['processor']}, {host['cpus']} CPUs), {host['python']}",
         f"load: {config['client']} client, {config['requests']:,} requests per run after "
         f"{config['warmup']:,} warm-up, {config['concurrency']} in flight, median of "
@@ -405,10 +414,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--access-log", action="store_true", help="keep uvicorn's access log on (off by default)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="gateway serve --workers N"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    if min(args.requests, args.concurrency, args.runs) < 1 or args.warmup < 0:
-        parser.error("--requests, --concurrency and --runs must be at least 1")
+    if min(args.requests, args.concurrency, args.runs, args.workers) < 1 or args.warmup < 0:
+        parser.error("--requests, --concurrency, --runs and --workers must be at least 1")
     report = run(args)
     print(json.dumps(report, indent=2) if args.json else render(report))
     errors = sum(report[key]["errors"] for _, key, _, _ in ROWS)

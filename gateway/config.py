@@ -7,14 +7,23 @@ when there is none).  See ``docs/configuration.md``.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gateway.callers.settings import ApiConfig
 from gateway.changes.servicenow_settings import ServiceNowChangeSettings
+from gateway.chat.settings import ChatSettings
 from gateway.config_lines import toml_lines
 from gateway.defaults import (
     EMBEDDED_CHANGE_CALENDAR,
@@ -34,10 +43,13 @@ from gateway.notify.settings import (
     SmtpSettings,
     TeamsSettings,
 )
+from gateway.offline.settings import OfflineSettings
 from gateway.policy.settings import TrustedKeySettings
+from gateway.privacy.settings import PrivacySettings
 from gateway.runtime.settings import RuntimeSettings
 from gateway.secrets import FILE_CONTEXT
 from gateway.stepup.settings import StepUpSettings
+from gateway.storage.settings import StorageSettings
 from gateway.tickets.alertmanager_settings import AlertmanagerSettings
 from gateway.tickets.settings import JiraSettings, ServiceNowSettings
 from gateway.troubleshooting.prometheus_settings import PrometheusSettings
@@ -76,6 +88,16 @@ class PolicyConfig(BaseModel):
     # count, and how many distinct ones a bundle needs; none: a development key signs.
     trusted_keys: list[TrustedKeySettings] = []
     threshold: int = Field(default=1, ge=1)
+    # Key ids (16 hex digits, as `gateway keys init` prints them) whose signatures never count.
+    revoked_keys: list[str] = []
+
+    @field_validator("revoked_keys")
+    @classmethod
+    def _key_ids(cls, value: list[str]) -> list[str]:
+        wrong = [item for item in value if not re.fullmatch(r"[0-9a-f]{16}", item)]
+        if wrong:
+            raise ValueError(f"expected key ids of 16 hex digits, found {wrong[0]!r}")
+        return value
 
     @model_validator(mode="after")
     def _threshold_reachable(self) -> PolicyConfig:
@@ -296,6 +318,10 @@ class GatewayConfig(BaseModel):
     knowledge: KnowledgeConfig = KnowledgeConfig()
     api: ApiConfig = ApiConfig()
     changes: ChangesConfig = ChangesConfig()
+    chat: ChatSettings = ChatSettings()
+    offline: OfflineSettings = OfflineSettings()  # field kits (docs/offline.md)
+    storage: StorageSettings = StorageSettings()  # SQLite files or PostgreSQL (docs/storage.md)
+    privacy: PrivacySettings = PrivacySettings()  # sealed personal fields (docs/privacy.md)
 
     def resolved(self, base: Path) -> GatewayConfig:
         """The same configuration with relative paths made absolute against ``base``."""
@@ -368,6 +394,8 @@ class GatewayConfig(BaseModel):
                         "register_file": base / self.changes.register_file,
                     }
                 ),
+                "offline": self.offline.resolved(base),
+                "privacy": self.privacy.resolved(base),
                 "stepup": self.stepup.model_copy(
                     update={
                         "database": base / self.stepup.database,

@@ -84,6 +84,7 @@ def create_app(
         troubleshooting=troubleshooting,
         tickets=tickets,
         knowledge=knowledge,
+        offline_quarantine=config.offline.quarantine,
     )
     app = FastAPI(
         title="IT support gateway",

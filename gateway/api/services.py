@@ -8,12 +8,14 @@ runtime, say) becomes one more field here, set by whoever builds the app.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import cast
 
 from starlette.requests import Request
 
 from gateway.api.metrics import ApiMetrics
 from gateway.callers.authentication import Callers
+from gateway.chat.service import ChatEntries
 from gateway.config import ApiConfig
 from gateway.enforcement.point import EnforcementPoint
 from gateway.knowledge.base import KnowledgeBase
@@ -41,10 +43,15 @@ class ApiServices:
     troubleshooting: TroubleshootingEngine | None = None  # guided troubleshooting routes
     tickets: TicketService | None = None  # help desk webhooks
     knowledge: KnowledgeBase | None = None  # knowledge base search and articles
+    offline_quarantine: Path | None = None  # where refused offline segments are kept
+    chat: ChatEntries | None = None  # Slack and Teams interactivity
 
     def close(self) -> None:
-        """Close caller authentication (the gateway belongs to whoever built it)."""
+        """Close caller authentication and the chat entries (the gateway belongs to
+        whoever built it)."""
         self.callers.close()
+        if self.chat is not None:
+            self.chat.close()
 
 
 async def get_services(request: Request) -> ApiServices:

@@ -9,6 +9,7 @@ from gateway.app.directory import build_directory
 from gateway.app.gateway import Gateway, open_approvals, open_audit_log, open_stepup
 from gateway.app.knowledge import open_destinations, open_knowledge
 from gateway.app.notifier import build_notifier
+from gateway.app.offline import OfflineGateway
 from gateway.app.runtime import background_jobs, open_runtime
 from gateway.app.selfservice import listed_software, open_selfservice
 from gateway.app.services import Services, open_services, ticket_jobs
@@ -22,6 +23,7 @@ from gateway.app.troubleshooting import (
 
 __all__ = [
     "Gateway",
+    "OfflineGateway",
     "Services",
     "background_jobs",
     "build_directory",

@@ -3,6 +3,9 @@ log, step-up and approvals it holds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from gateway.app.directory import build_directory
 from gateway.approvals.auto import AutoApprover
 from gateway.approvals.model import ApprovalRequest
@@ -14,13 +17,17 @@ from gateway.audit.unsafe import warn_no_audit_log
 from gateway.changes.setup import open_change_calendar
 from gateway.config import ApprovalsConfig, AuditConfig, GatewayConfig, StepUpConfig, load_config
 from gateway.enforcement.point import EnforcementPoint
+from gateway.errors import ConfigError
 from gateway.identity.resolver import IdentityResolver
 from gateway.policy.decision import StepUpObligation
 from gateway.policy.request import AccessRequest
 from gateway.policy.settings import DEVELOPMENT_KEY_STEM
 from gateway.policy.store import PolicyStore
 from gateway.policy.trust import BundleTrust, open_trust
+from gateway.privacy.sealer import open_sealer
+from gateway.privacy.settings import PrivacySettings
 from gateway.stepup.service import StepUpService
+from gateway.storage import Backend, SqliteBackend, open_backend
 
 __all__ = ["Gateway", "open_approvals", "open_audit_log", "open_policy_trust", "open_stepup"]
 
@@ -35,20 +42,28 @@ def open_policy_trust(config: GatewayConfig) -> BundleTrust:
         policy.threshold,
         development_key=development,
         create_key=config.audit.create_key,
+        revoked=policy.revoked_keys,
     )
 
 
-def open_audit_log(config: AuditConfig) -> AuditLog:
-    """The configured audit log, making its signing key first when allowed and missing."""
+def open_audit_log(config: AuditConfig, privacy: PrivacySettings | None = None) -> AuditLog:
+    """The configured audit log, making its signing key first when allowed and missing,
+    sealing personal fields with data keys from ``privacy.key_store`` when ``privacy.seal``."""
     key_path = config.signing_key
     if config.create_key and not key_path.exists() and key_path.name == PRIVATE_KEY_FILE:
         init_keys(key_path.parent)
-    return AuditLog(config.log, load_signer(key_path))
+    sealer = open_sealer(privacy) if privacy is not None and privacy.seal else None
+    return AuditLog(config.log, load_signer(key_path), sealer=sealer)
 
 
-def open_stepup(config: StepUpConfig, audit: AuditLog | None) -> StepUpService:
-    """The step-up service, recording enrolments and verifications in the audit log."""
-    return StepUpService.open(config, audit=audit.append if audit is not None else None)
+def open_stepup(
+    config: StepUpConfig, audit: AuditLog | None, storage: Backend | None = None
+) -> StepUpService:
+    """The step-up service, recording enrolments and verifications in the audit log, its
+    tables on ``storage`` (SQLite files when not given)."""
+    return StepUpService.open(
+        config, audit=audit.append if audit is not None else None, backend=storage
+    )
 
 
 def open_approvals(config: ApprovalsConfig, gateway: Gateway) -> ApprovalService:
@@ -71,6 +86,7 @@ def open_approvals(config: ApprovalsConfig, gateway: Gateway) -> ApprovalService
     return ApprovalService.at(
         config.database,
         gateway.directory,
+        backend=gateway.storage,
         authorise=authorise,
         roles=gateway.roles,
         step_up=step_up,
@@ -81,12 +97,23 @@ def open_approvals(config: ApprovalsConfig, gateway: Gateway) -> ApprovalService
 
 class Gateway(EnforcementPoint):
     """The enforcement point built from configuration: the policy bundle, the directory,
-    the audit log, step-up, the change calendar and approvals, each as configured."""
+    the audit log, step-up, the change calendar and approvals, each as configured;
+    ``storage`` is the backend every store of this process opens its tables on."""
+
+    storage: Backend = SqliteBackend()
+    # Builds the gateway of a field kit (``gateway --offline KIT``); set by gateway.app.offline.
+    kit_gateway: ClassVar[Callable[[GatewayConfig], Gateway] | None] = None
 
     @classmethod
     def from_config(cls, config: GatewayConfig | None = None) -> Gateway:
         config = config if config is not None else load_config()
-        audit = None if config.audit.unsafe_no_audit else open_audit_log(config.audit)
+        if config.offline.kit is not None and cls is Gateway:  # gateway --offline KIT
+            if Gateway.kit_gateway is None:
+                raise ConfigError("offline mode is not available (gateway.app.offline)")
+            return Gateway.kit_gateway(config)
+        audit = (
+            None if config.audit.unsafe_no_audit else open_audit_log(config.audit, config.privacy)
+        )
         if audit is None:
             warn_no_audit_log()
         policies = PolicyStore(
@@ -96,7 +123,8 @@ class Gateway(EnforcementPoint):
         )
         tolerant = frozenset(config.identity.stale_tolerant_actions)
         directory = build_directory(config.identity)
-        stepup = open_stepup(config.stepup, audit) if config.stepup.enabled else None
+        storage = open_backend(config.storage)
+        stepup = open_stepup(config.stepup, audit, storage) if config.stepup.enabled else None
         changes = open_change_calendar(config.changes.calendar, config.changes.servicenow)
         gateway = cls(
             policies,
@@ -106,6 +134,7 @@ class Gateway(EnforcementPoint):
             stepup=stepup,
             changes=changes,
         )
+        gateway.storage = storage
         if isinstance(directory, IdentityResolver):
             directory.on_conflict = gateway.record_conflict
         if config.approvals.enabled:
@@ -125,3 +154,4 @@ class Gateway(EnforcementPoint):
         if self.changes is not None:
             self.changes.close()  # its ServiceNow client, when configured
         super().close()
+        self.storage.close()  # after the stores that use it

@@ -18,6 +18,7 @@ from gateway.notify.reliable import ReliableNotifier
 
 if TYPE_CHECKING:
     from gateway.runtime.executor import Executor
+    from gateway.storage.leases import Leases
 
 __all__ = ["background_jobs", "open_runtime"]
 
@@ -98,7 +99,7 @@ def open_runtime(
         gateway,
         workflows,
         actions,
-        ExecutionStore(settings.database),
+        ExecutionStore(settings.database, backend=getattr(gateway, "storage", None)),
         audit=audit.append if audit is not None else None,
         sealer=OutputSealer.from_key_file(settings.output_key, settings.output_ttl_seconds),
         settings=settings,
@@ -111,11 +112,18 @@ def open_runtime(
 
 
 def background_jobs(
-    gateway: EnforcementPoint, runtime: Executor, notifier: ReliableNotifier
+    gateway: EnforcementPoint,
+    runtime: Executor,
+    notifier: ReliableNotifier,
+    *,
+    leases: Leases | None = None,
 ) -> list[Callable[[], object]]:
     """What a serving gateway does on every beat: resume executions (and the steps a dead
     process left), expire and escalate approvals (telling the people concerned), and
-    retry undelivered notifications through the process's one ``notifier``."""
+    retry undelivered notifications through the process's one ``notifier``.  With
+    ``leases`` (state shared by several processes), the work on shared state runs only in
+    the process holding its lease (``runtime.tick``, ``approvals.tick``); the notifier's
+    outbox is this process's own and is always flushed."""
 
     def approvals() -> None:
         if gateway.approvals is None:
@@ -129,4 +137,10 @@ def background_jobs(
             people = change.notify if change.kind == "escalated" else (change.request.requester,)
             notifier.send(approval_notice(kind, change.request, tuple(people)))
 
-    return [approvals, runtime.tick, notifier.flush]
+    if leases is None:
+        return [approvals, runtime.tick, notifier.flush]
+    return [
+        leases.guard("approvals.tick", approvals),
+        leases.guard("runtime.tick", runtime.tick),
+        notifier.flush,
+    ]

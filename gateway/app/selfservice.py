@@ -49,7 +49,7 @@ def open_selfservice(
         catalog,
         gateway,
         executor,
-        RunStore(settings.database),
+        RunStore(settings.database, backend=getattr(gateway, "storage", None)),
         inventory,
         sources,
         audit=audit.append if audit is not None else None,

@@ -22,6 +22,9 @@ from gateway.app.tickets import open_ticket_service
 from gateway.app.troubleshooting import open_troubleshooting
 from gateway.config import GatewayConfig
 from gateway.notify.reliable import ReliableNotifier
+from gateway.privacy.keystore import DataKeyStore
+from gateway.privacy.retention import RetentionSweeper, sweep_job
+from gateway.storage.leases import Leases
 
 if TYPE_CHECKING:
     from gateway.knowledge.base import KnowledgeBase
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
     from gateway.tickets.service import Advance, TicketService
     from gateway.troubleshooting.engine import TroubleshootingEngine
 
-__all__ = ["Services", "open_services"]
+__all__ = ["Services", "open_services", "retention_sweeper"]
 
 Job = Callable[[], object]
 
@@ -51,6 +54,16 @@ class Services:
         self._closers: list[Job] = []
         self.gateway = Gateway.from_config(config)
         self._closers.append(self.gateway.close)
+
+    @cached_property
+    def leases(self) -> Leases | None:
+        """This process's leases on background work, when its state is shared with other
+        processes (``[storage] backend = "postgresql"``); released when it closes."""
+        storage = self.gateway.storage
+        if storage.name != "postgresql":
+            return None
+        leases = Leases(storage, self.config.runtime.database.with_name("leases.db"))
+        return self._closing(leases)
 
     @cached_property
     def notifier(self) -> ReliableNotifier:
@@ -84,9 +97,12 @@ class Services:
     def background_jobs(self) -> list[Job]:
         """What a serving gateway does on every beat: the runtime's and approvals' work,
         notifications retried, and, when ``[tickets]`` is enabled, ticket work and polling."""
-        jobs = background_jobs(self.gateway, self.runtime, self.notifier)
+        jobs = background_jobs(self.gateway, self.runtime, self.notifier, leases=self.leases)
         if self.config.tickets.enabled:
             jobs.extend(ticket_jobs(self.tickets, self.config.tickets.poll_interval_seconds))
+        if self.config.privacy.retention:  # shred what aged out, at most once an hour
+            keys = self._closing(DataKeyStore(self.config.privacy.key_store))
+            jobs.append(sweep_job(retention_sweeper(self.config, self.gateway, keys)))
         return jobs
 
     def close(self) -> None:
@@ -121,3 +137,18 @@ def open_services(
         yield services
     finally:
         services.close()
+
+
+def retention_sweeper(
+    config: GatewayConfig, gateway: Gateway, keys: DataKeyStore, actor: str | None = None
+) -> RetentionSweeper:
+    """The ``[privacy] retention`` sweeper, deciding as ``actor`` (default: the runtime's
+    system actor) and recording in the gateway's audit log."""
+    audit = gateway.audit
+    return RetentionSweeper(
+        gateway,
+        audit.append if audit is not None else None,
+        keys,
+        config.privacy.retention,
+        actor or config.runtime.system_actor,
+    )

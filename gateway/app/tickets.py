@@ -47,7 +47,7 @@ def open_ticket_service(
         desks["jira"] = JiraDesk(settings.jira.with_secrets("tickets.jira"))
     audit = gateway.audit
     service = TicketService(
-        store=TicketStore(settings.database),
+        store=TicketStore(settings.database, backend=getattr(gateway, "storage", None)),
         router=Router(triggers, gateway.directory, catalog, assets),
         executor=executor,
         desks=desks,

@@ -93,7 +93,7 @@ def open_troubleshooting(
     audit = gateway.audit
     return TroubleshootingEngine(
         load_trees(config),
-        SessionStore(settings.database),
+        SessionStore(settings.database, backend=getattr(gateway, "storage", None)),
         runner,
         workflows=workflows,
         audit=audit.append if audit is not None else None,

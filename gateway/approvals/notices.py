@@ -29,7 +29,12 @@ def approval_notice(
         title=f"Approval {item.id[:8]}: {request.action} {request.resource}",
         text=texts[kind],
         recipients=recipients,
-        fields={"request": item.id, "state": str(item.state), "requester": item.requester},
+        fields={
+            "request": item.id,
+            "state": str(item.state),
+            "requester": item.requester,
+            "digest": item.digest,  # what a vote from a chat button is bound to
+        },
     )
 
 

@@ -64,6 +64,7 @@ from gateway.identity.directory import DirectoryConnector
 from gateway.identity.facts import AccountStatus, IdentityFacts
 from gateway.policy.decision import ApprovalObligation, Decision
 from gateway.policy.request import AccessRequest, caller_request
+from gateway.storage import Backend
 
 __all__ = ["ApprovalService", "Authorise", "StepUpCheck"]
 
@@ -104,9 +105,17 @@ class ApprovalService:
         self._new_id = new_id
 
     @classmethod
-    def at(cls, path: Path, directory: DirectoryConnector, **options: Any) -> ApprovalService:
-        """A service over the store at ``path`` (created when missing)."""
-        return cls(ApprovalStore(path), directory, **options)
+    def at(
+        cls,
+        path: Path,
+        directory: DirectoryConnector,
+        *,
+        backend: Backend | None = None,
+        **options: Any,
+    ) -> ApprovalService:
+        """A service over the store at ``path`` (created when missing), or over its tables
+        on ``backend``."""
+        return cls(ApprovalStore(path, backend=backend), directory, **options)
 
     # -- opening -----------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Durable approval state in SQLite (WAL).
+"""Durable approval state.
 
 Tables (every ``*_at`` is UTC text ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, which sorts in time
 order)::
@@ -10,37 +10,47 @@ order)::
     escalations  request_id, obligation (PK both), at
     auto_approvals  request_id PK, decision_id, policies (JSON list), at
 
-Tables are only ever added (``CREATE TABLE IF NOT EXISTS``): a file written before
-``auto_approvals`` existed gains it, empty, when opened, and keeps schema version 1.
+The tables live on the configured storage backend (``gateway.storage``): a SQLite file
+by default, or a schema of the shared PostgreSQL database.  Migration 2 adds
+``auto_approvals``, so a store written before it existed gains it, empty, when opened.
 
-One connection is shared by the threads of a process and guarded by a lock; every
-operation runs in a transaction (``BEGIN IMMEDIATE`` for writes), so processes sharing the
-file take turns too.  A vote is checked and counted inside one write transaction, so two
-votes for the last slot of a quorum give exactly one ``approved`` transition.
+Every operation runs in a transaction; write transactions of the store run one at a time
+across threads, processes and hosts.  A vote is checked and counted inside one write
+transaction, so two votes for the last slot of a quorum give exactly one ``approved``
+transition.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from gateway.approvals.errors import ApprovalStoreError
 from gateway.approvals.model import ApprovalRequest, ApprovalState, AutoApproval, Verdict, Vote
-from gateway.embedded_db import EmbeddedDatabase
 from gateway.policy.decision import ApprovalObligation
 from gateway.policy.request import AccessRequest
+from gateway.storage import Backend, Connection, Schema, SqliteBackend
 
-__all__ = ["SCHEMA_VERSION", "ApprovalStore", "Transaction", "format_time", "parse_time"]
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "ApprovalStore",
+    "Transaction",
+    "format_time",
+    "parse_time",
+]
 
-SCHEMA_VERSION = 1
 _CACHED = 4096
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-_SCHEMA = """
+SCHEMA = Schema(
+    "approvals",
+    (
+        """
 CREATE TABLE IF NOT EXISTS requests (
     id TEXT PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT NULL, digest TEXT NOT NULL,
     requester TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
@@ -52,10 +62,15 @@ CREATE TABLE IF NOT EXISTS votes (
 CREATE TABLE IF NOT EXISTS escalations (
     request_id TEXT NOT NULL, obligation INTEGER NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (request_id, obligation));
+""",
+        """
 CREATE TABLE IF NOT EXISTS auto_approvals (
     request_id TEXT PRIMARY KEY, decision_id TEXT NOT NULL, policies TEXT NOT NULL,
     at TEXT NOT NULL);
-"""
+""",
+    ),
+)
+SCHEMA_VERSION = SCHEMA.version
 _COLUMNS = "id, state, body, digest, requester, created_at, expires_at, finished_at, finished_by"
 
 
@@ -100,7 +115,7 @@ class _Body:
 class Transaction:
     """The operations of one transaction; only valid inside ``ApprovalStore.transaction``."""
 
-    def __init__(self, connection: sqlite3.Connection, bodies: dict[str, _Body]) -> None:
+    def __init__(self, connection: Connection, bodies: dict[str, _Body]) -> None:
         self._db = connection
         self._bodies = bodies
 
@@ -133,7 +148,7 @@ class Transaction:
         ).fetchone()
         return None if row is None else self._build(row)
 
-    def _build(self, row: tuple[str, ...]) -> ApprovalRequest:
+    def _build(self, row: Any) -> ApprovalRequest:
         ident, state, body_text, digest, requester, created, expires, finished, by = row
         body = self._bodies.get(ident)
         if body is None:
@@ -217,19 +232,15 @@ class Transaction:
 
 
 class ApprovalStore:
-    """The SQLite file holding approval state; safe to share between threads."""
+    """The approval tables on a storage backend (a SQLite file at ``path`` unless another
+    backend is given); safe to share between threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, backend: Backend | None = None) -> None:
         self.path = path
         self._bodies: dict[str, _Body] = {}  # parsed bodies by id, at most _CACHED
-        self._database = EmbeddedDatabase(
-            path,
-            schema=_SCHEMA,
-            version=SCHEMA_VERSION,
-            what="approval store",
-            error=ApprovalStoreError,
+        self._database = (backend or SqliteBackend()).open(
+            SCHEMA, path, what="approval store", error=ApprovalStoreError
         )
-        self._db = self._database.connection
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Transaction]:

@@ -35,12 +35,13 @@ from gateway.audit.records import (
     KEY_ROTATED,
     AuditEvent,
     AuditRecord,
+    PayloadSealer,
     format_time,
     parse_record,
     seal_record,
 )
 from gateway.clock import Clock, utcnow
-from gateway.errors import AuditWriteError, VerificationError
+from gateway.errors import AuditWriteError, GatewayError, VerificationError
 
 __all__ = ["AuditLog", "read_lines"]
 
@@ -79,6 +80,9 @@ class AuditLog:
     path: Path
     signer: Signer
     clock: Clock = utcnow
+    # Seals personal payload members before signing (``gateway.privacy``); ``None`` writes
+    # them as given.
+    sealer: PayloadSealer | None = None
     _descriptor: int = field(init=False, default=-1)
     _head: _Head = field(init=False, default_factory=_Head)
     _condition: threading.Condition = field(init=False, default_factory=threading.Condition)
@@ -234,8 +238,10 @@ class AuditLog:
         written: list[tuple[_Pending, AuditRecord]] = []
         for item in batch:
             try:
-                record = seal_record(item.event, seq=seq, prev=prev, time=time, signer=signer)
-            except (CanonicalError, RecursionError, ValueError) as exc:
+                record = seal_record(
+                    item.event, seq=seq, prev=prev, time=time, signer=signer, sealer=self.sealer
+                )
+            except (CanonicalError, RecursionError, ValueError, GatewayError) as exc:
                 # This event alone is refused; the others of the group go ahead.
                 item.outcome = AuditWriteError(f"{self.path}: append failed: {_describe(exc)}")
                 continue
@@ -265,6 +271,9 @@ class AuditLog:
         if self._descriptor >= 0:
             os.close(self._descriptor)
             self._descriptor = -1
+            closer = getattr(self.sealer, "close", None)
+            if callable(closer):
+                closer()  # the sealer's data key store
 
     def __enter__(self) -> AuditLog:
         return self

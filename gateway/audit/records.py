@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,7 @@ __all__ = [
     "SIGNING_CONTEXT",
     "AuditEvent",
     "AuditRecord",
+    "PayloadSealer",
     "format_time",
     "parse_record",
     "seal_record",
@@ -78,6 +80,11 @@ class AuditEvent(BaseModel):
     decision_id: str | None = None
     policy_digest: str | None = None
     payload: dict[str, Any] = {}
+
+
+PayloadSealer = Callable[[AuditEvent, dict[str, Any], str], dict[str, Any]]
+"""Replaces a record's personal payload members by their sealed form, given the event,
+its payload (secrets already redacted) and the record time (``gateway.privacy``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,19 +128,31 @@ def format_time(moment: datetime) -> str:
 
 
 def seal_record(
-    event: AuditEvent, *, seq: int, prev: str, time: datetime | str, signer: Signer
+    event: AuditEvent,
+    *,
+    seq: int,
+    prev: str,
+    time: datetime | str,
+    signer: Signer,
+    sealer: PayloadSealer | None = None,
 ) -> AuditRecord:
-    """Build, redact, sign and encode one record; raise ``CanonicalError`` on bad payload.
+    """Build, redact, seal personal fields, sign and encode one record; raise
+    ``CanonicalError`` on bad payload.
 
-    ``time`` may be given already formatted, when many records share it.
+    ``time`` may be given already formatted, when many records share it.  ``sealer``
+    replaces personal payload members by envelopes after secrets are redacted, so the
+    signature covers the sealed form.
     """
     fields, dropped = redact(
         {name: getattr(event, name) for name in (*_OPTIONAL_TEXT, "payload")}, "event"
     )
+    stamp = time if isinstance(time, str) else format_time(time)
+    if sealer is not None:
+        fields["payload"] = sealer(event, fields["payload"], stamp)
     body: dict[str, Any] = {
         "v": FORMAT_VERSION,
         "seq": seq,
-        "time": time if isinstance(time, str) else format_time(time),
+        "time": stamp,
         "prev": prev,
         "type": event.type,
         **fields,

@@ -15,6 +15,10 @@ first failure, naming ``i`` and the kind of failure:
                        checkpoint's root
 ``shorter than checkpoint``  the log ends before the checkpoint's size
 
+Offline segments merged into the log (``offline.*`` records) are checked on the way by
+``gateway.audit.segments.SegmentChecker`` (``bad segment``, ``unknown kit``, ``revoked
+kit``, ``incomplete merge``).
+
 Memory stays constant: only the previous hash, the key in force and O(log n) subtree
 hashes for the checkpoint root are kept.
 """
@@ -31,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from gateway.audit.keys import key_id, verify_signature
 from gateway.audit.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from gateway.audit.records import GENESIS_PREV, KEY_ROTATED, AuditRecord, parse_record
+from gateway.audit.segments import OFFLINE_MARK, SegmentChecker
 from gateway.errors import VerificationError
 
 __all__ = [
@@ -254,11 +259,14 @@ def verify_records(
     checkpoint's signature, and only up to its size.
     """
     keys = _KeyChain(trusted_key)
+    offline = SegmentChecker()  # merged offline segments (gateway.audit.segments)
 
     def full(line: bytes, index: int, prev: str) -> str:
         record = parse_record(line, index)
         _check_link(record, index, prev)
         keys.check(record, index)
+        if record.type.startswith("offline."):
+            offline.see(record, index)
         return record.hash
 
     def chain_only(line: bytes, index: int, prev: str) -> str:
@@ -272,9 +280,15 @@ def verify_records(
             record = parse_record(line, index)
             if record.type == KEY_ROTATED:
                 keys.check(record, index)
+        if OFFLINE_MARK in line:
+            record = parse_record(line, index)
+            if record.type.startswith("offline."):
+                offline.see(record, index)
         return hashlib.sha256(line).hexdigest()
 
-    return _stream(lines, checkpoint, progress, full if check_signatures else chain_only, keys)
+    report = _stream(lines, checkpoint, progress, full if check_signatures else chain_only, keys)
+    offline.finish(report.records)
+    return report
 
 
 def find_rotation_to(lines: Iterable[bytes], wanted_key_id: str) -> int | None:

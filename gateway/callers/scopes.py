@@ -21,6 +21,7 @@ __all__ = [
     "EXECUTIONS_WRITE",
     "KNOWLEDGE_READ",
     "METRICS_READ",
+    "OFFLINE_SYNC",
     "PERSON_DEFAULT_SCOPES",
     "PERSON_ONLY_SCOPES",
     "SCOPES",
@@ -42,6 +43,7 @@ CATALOG_USAGE = "catalog:usage"
 TROUBLESHOOTING_WRITE = "troubleshooting:write"
 TICKETS_WRITE = "tickets:write"
 KNOWLEDGE_READ = "knowledge:read"
+OFFLINE_SYNC = "offline:sync"
 
 SCOPES: dict[str, str] = {
     DECISIONS_WRITE: "ask for decisions (a service for any actor, a person for themselves)",
@@ -57,6 +59,7 @@ SCOPES: dict[str, str] = {
     TROUBLESHOOTING_WRITE: "guide troubleshooting sessions and read their reports",
     TICKETS_WRITE: "deliver ticket events from help desk webhooks (ServiceNow, generic)",
     KNOWLEDGE_READ: "search the knowledge base, read articles and suggestions",
+    OFFLINE_SYNC: "merge the audit segments field kits bring back (docs/offline.md)",
 }
 PERSON_ONLY_SCOPES = frozenset({STEPUP_WRITE, APPROVALS_WRITE})
 # What a person's token grants unless other scopes are asked for.

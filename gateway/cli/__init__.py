@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kb": ("gateway.cli.kb", "kb"),
     "tickets": ("gateway.cli.tickets", "tickets"),
     "tree": ("gateway.cli.tree", "tree"),
+    "offline": ("gateway.cli.offline", "offline"),
+    "privacy": ("gateway.cli.privacy", "privacy"),
 }
 
 
@@ -65,10 +67,24 @@ class _Gateway(click.Group):
     default=None,
     help="Configuration file (default: ./gateway.toml when present, else embedded defaults).",
 )
+@click.option(
+    "--offline",
+    "offline_kit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="KIT",
+    help="Decide with this field kit only, recording in its segment (docs/offline.md).",
+)
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None) -> None:
+def cli(ctx: click.Context, config_path: Path | None, offline_kit: Path | None) -> None:
     """Policy-as-code authorization and automation gateway for IT support."""
-    ctx.obj = load_config(config_path)
+    config = load_config(config_path)
+    if offline_kit is not None:
+        from gateway.app.offline import offline_config
+        from gateway.clock import utcnow
+
+        config = offline_config(config, offline_kit, utcnow())
+    ctx.obj = config
 
 
 def main() -> None:

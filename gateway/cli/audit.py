@@ -24,8 +24,12 @@ from gateway.audit.keys import load_public_key, load_signer
 from gateway.audit.log import AuditLog
 from gateway.audit.merkle import HASH_SIZE
 from gateway.audit.records import AuditEvent
+from gateway.cli.audit_view import describe, show_records
 from gateway.cli.output import emit, json_option
+from gateway.config import GatewayConfig
 from gateway.errors import ExitCode, RequestError, VerificationError
+from gateway.privacy.sealer import open_sealer
+from gateway.privacy.settings import PrivacySettings
 
 __all__ = ["audit"]
 
@@ -242,9 +246,13 @@ def consistency(log_path: Path, old_size: int, new_size: int, as_json: bool) -> 
     help="The event as JSON, or - to read it from standard input.",
 )
 @json_option
-def record(log_path: Path, key_path: Path, event_text: str, as_json: bool) -> None:
+@click.pass_obj
+def record(
+    config: GatewayConfig | None, log_path: Path, key_path: Path, event_text: str, as_json: bool
+) -> None:
     """Record a manual action, e.g. --event '{"type": "manual.action", "actor": "elena",
-    "action": "printer.reboot", "resource": "host:printer-3f"}'."""
+    "action": "printer.reboot", "resource": "host:printer-3f"}'. Personal fields are
+    sealed with the [privacy] data key store (docs/privacy.md)."""
     raw = sys.stdin.read() if event_text == "-" else event_text
     try:
         event = AuditEvent.model_validate_json(raw)
@@ -252,12 +260,39 @@ def record(log_path: Path, key_path: Path, event_text: str, as_json: bool) -> No
         detail = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in detail["loc"]) or "event"
         raise RequestError(f"--event: {where}: {detail['msg']}") from exc
-    with AuditLog(log_path, load_signer(key_path)) as log:
+    settings = config.privacy if config is not None else PrivacySettings()
+    sealer = open_sealer(settings) if settings.seal else None
+    with AuditLog(log_path, load_signer(key_path), sealer=sealer) as log:
         written = log.append(event)
     result = {"seq": written.seq, "hash": written.hash, "redacted": list(written.redacted)}
     emit(
         result, as_json, human=lambda r: click.echo(f"recorded as seq {r['seq']}, hash {r['hash']}")
     )
+
+
+@audit.command()
+@_EXISTING_LOG
+@click.option(
+    "--data-keys",
+    "keys_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The data key store that opens sealed fields (default: [privacy] key_store).",
+)
+@click.option("--seq", "only", type=click.IntRange(min=0), default=None, help="One record.")
+@json_option
+@click.pass_context
+def show(
+    ctx: click.Context, log_path: Path, keys_path: Path | None, only: int | None, as_json: bool
+) -> None:
+    """The auditor's view: every record with its sealed personal fields opened where the
+    data key is held, "erased" where it was shredded, "unavailable" without the key
+    store.  Verification does not need this: it checks the sealed form."""
+    config = ctx.find_root().obj
+    if keys_path is None and isinstance(config, GatewayConfig):
+        keys_path = config.privacy.key_store
+    shown = list(show_records(log_path, keys_path, only))
+    emit(shown, as_json, human=lambda rows: click.echo("\n".join(map(describe, rows))))
 
 
 @audit.command(name="check-consistency")

@@ -13,7 +13,11 @@ from gateway.audit.keys import PUBLIC_KEY_FILE, load_public_key
 from gateway.changes.calendar import ChangeCalendar
 from gateway.cli.demo_alerts import run_alerts_scenario
 from gateway.cli.demo_changes import run_changes_scenario
+from gateway.cli.demo_chat import run_chat_scenario
 from gateway.cli.demo_knowledge import run_knowledge_scenario
+from gateway.cli.demo_offline import run_offline_scenario
+from gateway.cli.demo_policy import run_policy_scenario
+from gateway.cli.demo_privacy import run_privacy_scenario
 from gateway.cli.demo_selfservice import run_selfservice_scenario
 from gateway.cli.demo_tickets import run_tickets_scenario
 from gateway.cli.demo_troubleshooting import run_troubleshooting_scenario
@@ -35,7 +39,11 @@ LATER_SCENARIOS = (
     ("Change requests", run_changes_scenario),
     ("Guided troubleshooting", run_troubleshooting_scenario),
     ("Self-service catalog", run_selfservice_scenario),
+    ("Approvals and self-service in chat", run_chat_scenario),
     ("Resolution documentation", run_knowledge_scenario),
+    ("Policy lifecycle", run_policy_scenario),
+    ("Branch-office visit (offline)", run_offline_scenario),
+    ("Right to erasure", run_privacy_scenario),
 )
 
 # A scenario whose context holds this key is decided while the change calendar says a

@@ -142,7 +142,9 @@ def _document(
     _say(f"after escalating to the desktop team: install 7zip: {fixed.status}")
     session = archive_session(f"session-{ticket.lower()}", ticket, user, failed, fixed)
     records = {e.id: e.as_json() for e in (failed, fixed)}
-    trail = collect_session(session, records, read_audit(config.audit.log))
+    trail = collect_session(
+        session, records, read_audit(config.audit.log, config.privacy.key_store)
+    )
     technician = base.summarize(trail, Audience.TECHNICIAN)
     user_summary = base.summarize(trail, Audience.USER)
     return technician, user_summary, base.record(trail)

@@ -36,7 +36,11 @@ def knowledge(config: GatewayConfig) -> Iterator[KnowledgeBase]:
 def _trail(config: GatewayConfig, execution_id: str | None, session_id: str | None) -> Trail:
     """The trail of one execution, or of one troubleshooting session with the executions
     its actions started."""
-    audit = read_audit(config.audit.log) if config.audit.enabled else AuditIndex()
+    audit = (
+        read_audit(config.audit.log, config.privacy.key_store)
+        if config.audit.enabled
+        else AuditIndex()
+    )
     if session_id is None:
         if execution_id is None:
             raise click.UsageError("name an EXECUTION_ID or a --session")

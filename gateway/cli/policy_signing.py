@@ -43,6 +43,8 @@ def _actor(by: str | None) -> str:
 
 
 def _signer_name(config: GatewayConfig, signer: Signer, given: str | None) -> str:
+    if signer.key_id in config.policy.revoked_keys:
+        raise ConfigError(f"key {signer.key_id} is revoked ([policy] revoked_keys)")
     if given is not None:
         return given
     trusted = open_policy_trust(config)

@@ -12,6 +12,7 @@ from gateway.cli.output import emit, json_option
 from gateway.config import GatewayConfig
 from gateway.enforcement import PolicyDeniedError, require_allowed
 from gateway.stepup.service import Enrolment
+from gateway.storage import open_backend
 
 __all__ = ["ENROL", "RESET", "stepup"]
 
@@ -61,7 +62,7 @@ def enrol(config: GatewayConfig, user: str, by: str | None, as_json: bool) -> No
 
 def _enrol(gateway: Gateway, config: GatewayConfig, user: str, actor: str) -> Enrolment:
     """Decide ``actor`` enrolling ``user`` (audited), then enrol, audited first."""
-    service = gateway.stepup or open_stepup(config.stepup, gateway.audit)
+    service = gateway.stepup or open_stepup(config.stepup, gateway.audit, gateway.storage)
     try:
         replacing = service.is_enrolled(user)
         action, resource = (RESET if replacing else ENROL), f"account:{user}"
@@ -104,7 +105,8 @@ def verify(
     accepted, 3 when refused (wrong, reused, locked out), 4 when malformed or not
     enrolled."""
     audit = open_audit_log(config.audit) if config.audit.enabled else None
-    service = open_stepup(config.stepup, audit)
+    storage = open_backend(config.storage)
+    service = open_stepup(config.stepup, audit, storage)
     try:
         if recovery:
             service.verify_recovery_code(user, code, bound_to=bound_to)
@@ -112,6 +114,7 @@ def verify(
             service.verify(user, code, bound_to=bound_to)
     finally:
         service.close()
+        storage.close()
         if audit is not None:
             audit.close()
     bound = f" (bound to {bound_to})" if bound_to else ""
@@ -125,7 +128,8 @@ def verify(
 @click.pass_obj
 def status(config: GatewayConfig, user: str, as_json: bool) -> None:
     """Whether USER is enrolled, locked out, and when they last stepped up."""
-    service = open_stepup(config.stepup, None)
+    storage = open_backend(config.storage)
+    service = open_stepup(config.stepup, None, storage)
     try:
         now = datetime.now(UTC)
         result = {
@@ -136,6 +140,7 @@ def status(config: GatewayConfig, user: str, as_json: bool) -> None:
         }
     finally:
         service.close()
+        storage.close()
     emit(result, as_json, human=_print_status)
 
 

@@ -184,14 +184,17 @@ def dead_letters() -> None:
 @click.pass_obj
 def list_letters(config: GatewayConfig, show_all: bool, as_json: bool) -> None:
     """The dead letters (open ones unless --all), oldest first."""
+    from gateway.storage import open_backend
     from gateway.tickets.store import TicketStore
 
-    store = TicketStore(config.tickets.database)
+    storage = open_backend(config.storage)
+    store = TicketStore(config.tickets.database, backend=storage)
     try:
         with store.transaction(write=False) as tx:
             letters = tx.dead_letters(state=None if show_all else "open", limit=1000)
     finally:
         store.close()
+        storage.close()
     emit(letters, as_json, human=_print_letters)
 
 

@@ -11,6 +11,7 @@ configuration.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from pydantic import JsonValue
 
@@ -30,6 +31,7 @@ from gateway.identity.facts import IdentityFacts
 from gateway.identity.resolver import Conflict
 from gateway.policy.decision import ApprovalObligation, Decision
 from gateway.policy.decision_point import PolicyDecisionPoint
+from gateway.policy.recorded_facts import recorded_facts
 from gateway.policy.request import GATEWAY_CONTEXT, AccessRequest
 from gateway.policy.store import PolicyStore
 from gateway.stepup.service import StepUpService
@@ -45,8 +47,19 @@ def conflict_event(conflict: Conflict) -> AuditEvent:
     )
 
 
-def decision_event(decision: Decision) -> AuditEvent:
+def decision_event(decision: Decision, facts: dict[str, Any] | None = None) -> AuditEvent:
+    """The decision record; ``facts`` (``recorded_facts``) when the policies decided on
+    directory facts, so that the decision can be replayed on exactly those facts."""
     request = decision.request
+    payload: dict[str, Any] = {
+        "decision": str(decision.decision),
+        "policy_signers": list(decision.policy_signers),
+        "context": request.context,
+        "obligations": [item.model_dump(mode="json") for item in decision.obligations],
+        "reasons": [reason.model_dump(mode="json") for reason in decision.reasons],
+    }
+    if facts is not None:
+        payload["facts"] = facts
     return AuditEvent(
         type="decision",
         actor=request.actor,
@@ -54,13 +67,7 @@ def decision_event(decision: Decision) -> AuditEvent:
         resource=str(request.resource),
         decision_id=decision.decision_id,
         policy_digest=decision.policy_digest,
-        payload={
-            "decision": str(decision.decision),
-            "policy_signers": list(decision.policy_signers),
-            "context": request.context,
-            "obligations": [item.model_dump(mode="json") for item in decision.obligations],
-            "reasons": [reason.model_dump(mode="json") for reason in decision.reasons],
-        },
+        payload=payload,
     )
 
 
@@ -130,6 +137,8 @@ class EnforcementPoint:
             decision = self.decision_point.refuse(request, str(exc), unavailable=True)
         else:
             decision = self.decision_point.decide(request, actor, resource)
+            if actor is not None:
+                return self._audited(decision, recorded_facts(actor, resource))
         return self._audited(decision)
 
     def gateway_context(self, actor: str) -> dict[str, JsonValue]:
@@ -169,9 +178,9 @@ class EnforcementPoint:
             return self._audited(self.decision_point.refuse(item.request, message))
         return decision
 
-    def _audited(self, decision: Decision) -> Decision:
+    def _audited(self, decision: Decision, facts: dict[str, Any] | None = None) -> Decision:
         if self.audit is not None:
-            self.audit.append(decision_event(decision))
+            self.audit.append(decision_event(decision, facts))
         else:
             request = decision.request
             warn_unaudited(f"decision {request.action} on {request.resource} by {request.actor}")

@@ -37,6 +37,7 @@ from gateway.callers.scopes import (
     EXECUTIONS_WRITE,
     KNOWLEDGE_READ,
     METRICS_READ,
+    OFFLINE_SYNC,
     STEPUP_WRITE,
     TICKETS_WRITE,
     TROUBLESHOOTING_WRITE,
@@ -131,6 +132,8 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     # -- self-service catalog --------------------------------------------------------------
     _route("GET /v1/catalog", BOTH, CATALOG_RUN, "selfservice.view"),
     _route("GET /v1/catalog/items/{item_id}", BOTH, CATALOG_RUN, "selfservice.view"),
+    _route("GET /v1/catalog/items/{item_id}/schema", BOTH, CATALOG_RUN, "selfservice.view",
+           note="the person's own form (JSON Schema 2020-12)"),
     _route("POST /v1/catalog/items/{item_id}/runs", BOTH, CATALOG_RUN, "selfservice.run",
            "selfservice.run_admitted", "a service names the person it acts for"),
     _route("GET /v1/catalog/runs/{run_id}", BOTH, CATALOG_RUN, note="a person sees their own"),
@@ -139,6 +142,14 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     _route("POST /v1/catalog/runs/{run_id}/cancel", BOTH, CATALOG_RUN, None,
            "selfservice.cancelled"),
     _route("GET /v1/catalog/usage", BOTH, CATALOG_USAGE),
+    # -- chat --------------------------------------------------------------------------------
+    _route("POST /v1/chat/slack/interactions", SIGNED, None, "approval.vote",
+           "chat.interaction_accepted", "Slack's signature; the mapped person votes or runs "
+           "(selfservice.run); refusals are chat.interaction_refused"),
+    _route("POST /v1/chat/slack/commands", SIGNED, None, "selfservice.view",
+           "chat.interaction_accepted", "Slack's signature; the mapped person's catalog"),
+    _route("POST /v1/chat/teams/activities", SIGNED, None, "approval.vote",
+           "chat.interaction_accepted", "the Bot Framework's token; the mapped person votes"),
     # -- troubleshooting -------------------------------------------------------------------
     _route("GET /v1/troubleshooting/trees", BOTH, TROUBLESHOOTING_WRITE),
     _route("POST /v1/troubleshooting/sessions", BOTH, TROUBLESHOOTING_WRITE, None,
@@ -173,6 +184,9 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     _route("GET /v1/audit/checkpoint", BOTH, AUDIT_READ),
     _route("GET /v1/audit/proofs/inclusion", BOTH, AUDIT_READ),
     _route("GET /v1/audit/proofs/consistency", BOTH, AUDIT_READ),
+    # -- field kits ------------------------------------------------------------------------
+    _route("POST /v1/offline/segments", BOTH, OFFLINE_SYNC, None, "offline.segment_merged",
+           "a segment that does not verify is offline.segment_refused (422), kept aside"),
     # == commands ==========================================================================
     _command("authorize", "*", "decision"),
     _command("demo", None, "decision", "the starter scenarios, decided and audited"),
@@ -193,6 +207,13 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     _command("audit consistency"),
     _command("audit check-consistency"),
     _command("audit record"),
+    _command("audit show", note="reads the log; opens sealed fields with the data key store"),
+    _command("privacy export", "privacy.export", "decision",
+             "everything held about a person, sealed fields opened"),
+    _command("privacy erase", "privacy.erase", "privacy.erased",
+             "shreds the person's data keys; idempotent; unknown person refused"),
+    _command("privacy sweep", "privacy.sweep", "privacy.swept",
+             "each retention rule decided first; legal hold refuses the sweep"),
     _command("stepup enrol", "stepup.enrol", "stepup.enrolled",
              "--by names who enrols; replacing a factor is stepup.reset, audited as "
              "stepup.reset, and revokes the step-ups made under the old seed"),
@@ -249,6 +270,13 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     _command("tree undo", "troubleshooting.session.drive", "troubleshooting.undone"),
     _command("tree resume", "troubleshooting.session.drive", "troubleshooting.action_requested"),
     _command("tree run", None, "troubleshooting.started"),
+    _command("offline prepare", "offline.prepare", "offline.kit_prepared",
+             "--by names who prepares; the record enrols the kit's device key"),
+    _command("offline revoke", "offline.revoke", "offline.kit_revoked"),
+    _command("offline request", "*", "decision",
+             "on a field kit (--offline KIT); --queue records offline.action_queued"),
+    _command("offline sync", "*", "offline.segment_merged",
+             "a refused segment is offline.segment_refused; queued actions decided afresh"),
 )  # fmt: skip
 
 

@@ -17,6 +17,8 @@ from gateway.audit.log import read_lines
 from gateway.audit.records import AuditRecord, parse_record
 from gateway.errors import VerificationError
 from gateway.knowledge.errors import KnowledgeStoreError
+from gateway.privacy.keystore import DataKeyStore
+from gateway.privacy.sealer import open_record
 
 __all__ = ["AuditIndex", "read_audit"]
 
@@ -44,18 +46,26 @@ class AuditIndex:
         return list(self.by_execution.get(execution_id, ()))
 
 
-def read_audit(path: Path) -> AuditIndex:
-    """Every readable record of the log at ``path``; unreadable lines become problems."""
+def read_audit(path: Path, data_keys: Path | None = None) -> AuditIndex:
+    """Every readable record of the log at ``path``; unreadable lines become problems.
+
+    With ``data_keys`` (``[privacy] key_store``), sealed personal fields are opened where
+    their key is held, and read ``"erased"``/``"unavailable"`` otherwise
+    (``gateway.privacy``): documentation is written from what may still be read."""
     records: list[AuditRecord] = []
     problems: list[str] = []
+    keys = DataKeyStore(data_keys) if data_keys is not None and data_keys.exists() else None
     try:
         for position, line in enumerate(read_lines(path)):
             try:
-                records.append(parse_record(line, position))
+                records.append(open_record(parse_record(line, position), keys))
             except VerificationError as exc:
                 problems.append(f"audit record at line {position + 1} is unreadable ({exc.kind})")
     except FileNotFoundError:
         problems.append("the audit log does not exist")
     except OSError as exc:
         raise KnowledgeStoreError(f"{path}: cannot read the audit log: {exc.strerror}") from exc
+    finally:
+        if keys is not None:
+            keys.close()
     return AuditIndex.of(records, problems)

@@ -44,9 +44,92 @@ _IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\w+
 _INLINE_SECRET = re.compile(
     r"(?P<key>\b(?:password|passwd|passphrase|pwd|pin|passcode|secret|token|api[ _-]?key"
     r"|access[ _-]?key|client[ _-]?secret|otp|totp|seed|recovery[ _-]?code|one[ -]time[ _-]?code"
-    r"|verification[ _-]?code|auth[ _-]?code)\b[\"']?\s*(?:is|was|[:=])\s*)"
+    r"|verification[ _-]?code|auth[ _-]?code)\b[\"']?\s*(?P<verb>is|was|[:=])\s*)"
     r"(?P<value>\"[^\"]*\"|'[^']*'|\S+)",
     re.IGNORECASE,
+)
+# After "is"/"was" these words say what happened to a secret, not what it is: "your
+# password was reset" keeps its meaning; "password: reset" (a value) is still taken out.
+_PROSE = frozenset(
+    [
+        "reset",
+        "changed",
+        "expired",
+        "updated",
+        "set",
+        "wrong",
+        "incorrect",
+        "locked",
+        "unlocked",
+        "rejected",
+        "accepted",
+        "required",
+        "sent",
+        "emailed",
+        "mailed",
+        "texted",
+        "not",
+        "never",
+        "still",
+        "now",
+        "correct",
+        "valid",
+        "invalid",
+        "weak",
+        "strong",
+        "blank",
+        "empty",
+        "missing",
+        "too",
+        "the",
+        "a",
+        "an",
+        "successfully",
+        "already",
+        "being",
+        "just",
+        "recently",
+        "forgotten",
+        "lost",
+        "compromised",
+        "stolen",
+        "leaked",
+        "shared",
+        "rotated",
+        "revoked",
+        "generated",
+        "issued",
+        "regenerated",
+        "enrolled",
+        "verified",
+        "used",
+        "reused",
+        "unchanged",
+        "due",
+        "about",
+        "going",
+        "also",
+        "only",
+        "then",
+        "ready",
+        "working",
+        "fine",
+        "ok",
+        "okay",
+        "given",
+        "removed",
+        "cleared",
+        "disabled",
+        "enabled",
+        "entered",
+        "typed",
+        "mistyped",
+        "saved",
+        "stored",
+        "synced",
+        "synchronised",
+        "synchronized",
+    ]
 )
 _SECRET_SHAPES = re.compile(
     r"\b(?:bearer|basic|ssws)\s+[A-Za-z0-9._~+/=-]{8,}"
@@ -82,6 +165,14 @@ def _phone(match: re.Match[str]) -> str:
     if not 7 <= digits <= 15 or _DATE.match(core) or _IPV4.fullmatch(core):
         return text
     return PHONE
+
+
+def _inline_secret(match: re.Match[str]) -> str:
+    verb = match.group("verb").lower()
+    word = match.group("value").strip(".,;:!?)").lower()
+    if verb in ("is", "was") and word in _PROSE:
+        return match.group(0)
+    return match.group("key") + REDACTED
 
 
 def _address(match: re.Match[str]) -> str:
@@ -139,7 +230,7 @@ class Redactor:
     def _redact(self, text: str) -> str:
         text = unicodedata.normalize("NFKC", text)
         text = _SECRET_SHAPES.sub(REDACTED, text)
-        text = _INLINE_SECRET.sub(lambda m: m.group("key") + REDACTED, text)
+        text = _INLINE_SECRET.sub(_inline_secret, text)
         cleaned, _ = redact(text)  # anything else the audit log would not keep
         text = str(cleaned)
         if self.options.emails:

@@ -30,6 +30,7 @@ class NotificationKind(StrEnum):
     EXPIRED = "expired"
     ESCALATED = "escalated"
     EXECUTION = "execution"  # a workflow tells a person what it did or what they must do
+    ALERT = "alert"  # something needs attention: a refused offline segment
 
 
 def _new_id() -> str:

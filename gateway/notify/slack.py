@@ -24,10 +24,22 @@ import httpx
 
 from gateway.http import RetryingClient, RetryPolicy, hide_url_in_logs, map_failure, open_client
 from gateway.notify.errors import NotificationError
-from gateway.notify.model import Notification
+from gateway.notify.model import Notification, NotificationKind
 from gateway.notify.settings import SlackBotSettings, SlackWebhookSettings
 
-__all__ = ["SlackBotSettings", "SlackNotifier", "SlackWebhookSettings", "slack_blocks"]
+__all__ = [
+    "APPROVE_ACTION",
+    "REJECT_ACTION",
+    "SlackBotSettings",
+    "SlackNotifier",
+    "SlackWebhookSettings",
+    "approval_buttons",
+    "slack_blocks",
+]
+
+APPROVE_ACTION = "approval.approve"
+REJECT_ACTION = "approval.reject"
+_ASKING = frozenset({NotificationKind.APPROVAL_REQUESTED, NotificationKind.ESCALATED})
 
 _PERMANENT_WEBHOOK = frozenset({400, 403, 404, 410})
 
@@ -37,8 +49,25 @@ def _plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": cut}
 
 
+def approval_buttons(approval_id: str, digest: str) -> dict[str, Any]:
+    """Approve / Reject buttons whose value binds the vote to the request and its digest
+    (``<approval id> <digest>``); the gateway's Slack interactivity endpoint takes them."""
+    value = f"{approval_id} {digest}"
+    return {
+        "type": "actions",
+        "block_id": "approval",
+        "elements": [
+            {"type": "button", "action_id": APPROVE_ACTION, "style": "primary",
+             "text": _plain("Approve", 75), "value": value},
+            {"type": "button", "action_id": REJECT_ACTION, "style": "danger",
+             "text": _plain("Reject", 75), "value": value},
+        ],
+    }  # fmt: skip
+
+
 def slack_blocks(notification: Notification) -> list[dict[str, Any]]:
-    """Block Kit blocks for ``notification``, within Slack's length limits."""
+    """Block Kit blocks for ``notification``, within Slack's length limits; a request for
+    an approval (its ``request`` and ``digest`` fields) carries Approve / Reject buttons."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(notification.title, 150)},
         {"type": "section", "text": _plain(notification.text, 3000)},
@@ -50,6 +79,9 @@ def slack_blocks(notification: Notification) -> list[dict[str, Any]]:
     if notification.link:
         button = {"type": "button", "text": _plain("Open", 75), "url": notification.link}
         blocks.append({"type": "actions", "elements": [button]})
+    request, digest = notification.fields.get("request"), notification.fields.get("digest")
+    if notification.kind in _ASKING and request and digest:
+        blocks.append(approval_buttons(request, digest))
     return blocks
 
 

@@ -22,10 +22,41 @@ import httpx
 
 from gateway.http import RetryingClient, RetryPolicy, hide_url_in_logs, map_failure, open_client
 from gateway.notify.errors import NotificationError
-from gateway.notify.model import Notification
+from gateway.notify.model import Notification, NotificationKind
 from gateway.notify.settings import TeamsSettings
 
-__all__ = ["TeamsNotifier", "TeamsSettings", "adaptive_card", "message_card"]
+__all__ = ["TeamsNotifier", "TeamsSettings", "adaptive_card", "approval_card", "message_card"]
+
+_ASKING = frozenset({NotificationKind.APPROVAL_REQUESTED, NotificationKind.ESCALATED})
+
+
+def _execute(approval_id: str, digest: str) -> list[dict[str, Any]]:
+    """Approve / Reject as ``Action.Execute`` (a bot receives them as ``adaptiveCard/action``
+    invokes), bound to the request and its digest."""
+    data = {"approval_id": approval_id, "digest": digest}
+    return [
+        {"type": "Action.Execute", "title": "Approve", "verb": "approve", "data": data,
+         "style": "positive"},
+        {"type": "Action.Execute", "title": "Reject", "verb": "reject", "data": data,
+         "style": "destructive"},
+    ]  # fmt: skip
+
+
+def approval_card(
+    approval_id: str, digest: str, title: str, text: str, *, pending: bool
+) -> dict[str, Any]:
+    """The card of an approval request; its actions while it is pending."""
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": [
+            {"type": "TextBlock", "text": title, "weight": "Bolder", "wrap": True},
+            {"type": "TextBlock", "text": text, "wrap": True},
+        ],
+    }
+    if pending:
+        card["actions"] = _execute(approval_id, digest)
+    return card
 
 
 def adaptive_card(notification: Notification) -> dict[str, Any]:
@@ -44,8 +75,14 @@ def adaptive_card(notification: Notification) -> dict[str, Any]:
         "version": "1.4",
         "body": body,
     }
+    actions: list[dict[str, Any]] = []
     if notification.link:
-        content["actions"] = [{"type": "Action.OpenUrl", "title": "Open", "url": notification.link}]
+        actions.append({"type": "Action.OpenUrl", "title": "Open", "url": notification.link})
+    request, digest = notification.fields.get("request"), notification.fields.get("digest")
+    if notification.kind in _ASKING and request and digest:
+        actions.extend(_execute(request, digest))
+    if actions:
+        content["actions"] = actions
     attachment = {
         "contentType": "application/vnd.microsoft.card.adaptive",
         "contentUrl": None,

@@ -63,7 +63,13 @@ class PolicyEngine:
         self._cedar_cached = lru_cache(maxsize=cache_size)(self._cedar_uncached)
 
     def _cedar_uncached(
-        self, action: str, principal: str, resource: tuple[str, str], context: str, entities: str
+        self,
+        action: str,
+        principal: str,
+        resource: tuple[str, str],
+        context: str,
+        entities: str,
+        groups: frozenset[str],
     ) -> CedarOutcome:
         return self.cedar.evaluate(
             action,
@@ -71,6 +77,7 @@ class PolicyEngine:
             {"type": resource[0], "id": resource[1]},
             context,
             entities,
+            principal_groups=groups,
         )
 
     def evaluate(
@@ -88,5 +95,6 @@ class PolicyEngine:
             resource_uid,
             cedar_context(request),
             json.dumps(entities, separators=(",", ":")),
+            frozenset(actor.groups),  # the principal's ancestors in the entities
         )
         return Evaluation(rbac, cedar)

@@ -18,6 +18,7 @@ GATEWAY_CONTEXT = frozenset(
         "change_window",
         "change_calendar_problem",
         "change_request",
+        "offline",  # decided on a field kit (gateway.offline)
     }
 )
 

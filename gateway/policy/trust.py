@@ -1,7 +1,8 @@
 """Which bundles the gateway trusts: signatures from distinct trusted signers, a threshold.
 
     check(root, digest)
-        a signature counts when ........ its key is a trusted key, it verifies over the
+        a signature counts when ........ its key is a trusted key and not a revoked one
+                                         (``[policy] revoked_keys``), it verifies over the
                                          bundle's digest, and its signer was not yet counted
         ok ............................. counted signers >= threshold
         unsigned ....................... no signature file at all
@@ -114,13 +115,19 @@ class PolicyTrustError(PolicyBundleError):
 
 
 def _counted(
-    signatures: Sequence[BundleSignature], keys: dict[str, TrustedKey], digest: str
+    signatures: Sequence[BundleSignature],
+    keys: dict[str, TrustedKey],
+    digest: str,
+    revoked: frozenset[str],
 ) -> tuple[list[str], list[str]]:
     signers: list[str] = []
     problems: list[str] = []
     for item in signatures:
         if item.digest != digest:
             problems.append(f"{item.signer}: signature over another digest {item.digest}")
+            continue
+        if item.key_id in revoked:
+            problems.append(f"{item.signer}: key {item.key_id} is revoked")
             continue
         trusted = keys.get(item.key_id)
         if trusted is None:
@@ -137,10 +144,12 @@ def _counted(
 
 @dataclass
 class BundleTrust:
-    """Trusted keys and how many distinct signers a bundle needs."""
+    """Trusted keys and how many distinct signers a bundle needs; signatures by a revoked
+    key (its key id in ``revoked``) never count, even while the key is still trusted."""
 
     keys: tuple[TrustedKey, ...]
     threshold: int = 1
+    revoked: frozenset[str] = frozenset()
     _by_id: dict[str, TrustedKey] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -155,7 +164,7 @@ class BundleTrust:
     def check(self, root: Path, digest: str) -> TrustCheck:
         """Count the valid signatures of the bundle at ``root`` over ``digest``."""
         signatures, file_problems = read_signatures(root)
-        signers, problems = _counted(signatures, self._by_id, digest)
+        signers, problems = _counted(signatures, self._by_id, digest, self.revoked)
         problems = [str(problem) for problem in file_problems] + problems
         verdict: Verdict = "ok"
         if len(signers) < self.threshold:
@@ -209,12 +218,14 @@ def open_trust(
     *,
     development_key: Path,
     create_key: bool = True,
+    revoked: Sequence[str] = (),
 ) -> BundleTrust:
-    """The trust root of the configuration: the trusted keys and threshold, or with none
-    the development key at ``development_key`` (made on first use when ``create_key``)."""
+    """The trust root of the configuration: the trusted keys and threshold (less the
+    ``revoked`` key ids), or with none the development key at ``development_key`` (made on
+    first use when ``create_key``)."""
     if trusted_keys:
         keys = tuple(TrustedKey.load(signer, path) for signer, path in trusted_keys)
-        return BundleTrust(keys, threshold)
+        return BundleTrust(keys, threshold, frozenset(revoked))
     if create_key and not development_key.exists():
         init_keys(development_key.parent, stem=development_key.name.removesuffix(".key"))
         log.warning("made a development key for policy bundles: %s", development_key)

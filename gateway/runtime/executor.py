@@ -234,6 +234,18 @@ class Executor:
             )
         return execution
 
+    def acting_on(self, workflow_id: str, parameters: Mapping[str, object]) -> tuple[str, str]:
+        """The target an execution of ``workflow_id`` with ``parameters`` would lock, and
+        the unfinished execution holding it now (``""`` when free, or the workflow names
+        no target); nothing is started."""
+        workflow = self.workflows.get(workflow_id)
+        plain, _ = workflow.parameter_set.validate(parameters)
+        target = self._target(workflow, plain)
+        if target is None:
+            return "", ""
+        with self.store.transaction(write=False) as tx:
+            return target, tx.active_on(target) or ""
+
     def _target(self, workflow: Workflow, params: Mapping[str, Any]) -> str | None:
         template = workflow.definition.target
         if template is None:

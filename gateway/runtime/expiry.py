@@ -48,15 +48,15 @@ def covers(tx: Transaction, revocation: str, parent: Execution, now: datetime) -
     granted and the workflow ``revocation`` ends (none for a workflow without a target:
     NULL equals nothing in SQL)."""
     rows = tx.db.execute(
-        "SELECT id, rowid FROM executions WHERE workflow = ? AND target = ?"
-        " AND state = 'succeeded' AND id != ? ORDER BY rowid",
+        "SELECT id, number FROM executions WHERE workflow = ? AND target = ?"
+        " AND state = 'succeeded' AND id != ? ORDER BY number",
         (parent.workflow, parent.target, parent.id),
     ).fetchall()
     found = []
     for execution_id, order in rows:
         revoked_since = tx.db.execute(
             "SELECT 1 FROM executions WHERE workflow = ? AND target = ?"
-            " AND state = 'succeeded' AND rowid > ?",
+            " AND state = 'succeeded' AND number > ?",
             (revocation, parent.target, order),
         ).fetchone()
         if revoked_since is not None:

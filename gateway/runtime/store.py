@@ -1,17 +1,22 @@
 """The execution store: executions, their steps, timers, sealed secret outputs and the
-audit records of outcomes kept until the log takes them (``outbox``) (SQLite).
+audit records of outcomes kept until the log takes them (``outbox``), on the configured
+storage backend (``gateway.storage``: a SQLite file, or a schema of the shared PostgreSQL
+database).
 
 Two invariants live in the schema itself, so no race between processes can break them:
 
 - one execution per (actor, idempotency key): a repeated request finds the first one;
 - one unfinished execution per target: a second request on the same account or access
   while one is in flight is refused as a conflict.
+
+Write transactions run one at a time across processes and hosts, so the checks before an
+insert (the same idempotency key, a busy target) and a step's claim see every earlier
+commit.  ``executions.number`` orders executions as they were started.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -19,14 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from gateway.audit.records import format_time
-from gateway.embedded_db import EmbeddedDatabase
 from gateway.runtime.errors import ExecutionStoreError
 from gateway.runtime.model import Execution, ExecutionState, StepRecord, StepState, Timer
+from gateway.storage import Backend, Connection, Migration, Schema, SqliteBackend
 
-__all__ = ["ExecutionStore", "Transaction"]
+__all__ = ["SCHEMA", "ExecutionStore", "Transaction"]
 
-SCHEMA_VERSION = 1
-SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS executions (
     id TEXT PRIMARY KEY,
     workflow TEXT NOT NULL,
@@ -113,6 +117,17 @@ CREATE TABLE IF NOT EXISTS unrecorded (
 );
 CREATE INDEX IF NOT EXISTS unrecorded_execution ON unrecorded(execution_id);
 """
+SCHEMA = Schema(
+    "runtime",
+    (
+        _TABLES,
+        Migration(
+            sqlite="ALTER TABLE executions ADD COLUMN number INTEGER;"
+            " UPDATE executions SET number = rowid;",
+            postgresql="ALTER TABLE executions ADD COLUMN number BIGINT;",
+        ),
+    ),
+)
 
 
 _STEP_COLUMNS = frozenset(
@@ -142,7 +157,7 @@ def _when(moment: datetime | None) -> str | None:
     return None if moment is None else format_time(moment)
 
 
-def _step(row: sqlite3.Row) -> StepRecord:
+def _step(row: Any) -> StepRecord:
     return StepRecord(
         step_id=row["step_id"],
         index=row["position"],
@@ -164,7 +179,7 @@ def _step(row: sqlite3.Row) -> StepRecord:
 class Transaction:
     """Reads and writes inside one store transaction."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     # -- executions ------------------------------------------------------------------------
@@ -173,7 +188,8 @@ class Transaction:
         self.db.execute(
             "INSERT INTO executions (id, workflow, workflow_version, workflow_digest, snapshot,"
             " actor, parameters, channel, ticket, idempotency_key, request_digest, target, state,"
-            " parent, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " parent, created_at, updated_at, number) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+            " (SELECT coalesce(max(number), 0) + 1 FROM executions))",
             (
                 execution.id,
                 execution.workflow,
@@ -398,8 +414,8 @@ class Transaction:
 
     def add_timer(self, timer: Timer) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO timers (id, due_at, workflow, parameters, parent)"
-            " VALUES (?,?,?,?,?)",
+            "INSERT INTO timers (id, due_at, workflow, parameters, parent)"
+            " VALUES (?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
             (
                 timer.id,
                 format_time(timer.due_at),
@@ -423,7 +439,7 @@ class Transaction:
         return [self._timer(row) for row in rows]
 
     @staticmethod
-    def _timer(row: sqlite3.Row) -> Timer:
+    def _timer(row: Any) -> Timer:
         return Timer(
             id=row["id"],
             due_at=datetime.fromisoformat(row["due_at"]),
@@ -442,7 +458,10 @@ class Transaction:
         self, execution_id: str, name: str, nonce: bytes, ciphertext: bytes, expires: datetime
     ) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO sealed_outputs VALUES (?,?,?,?,?)",
+            "INSERT INTO sealed_outputs (execution_id, name, nonce, ciphertext, expires_at)"
+            " VALUES (?,?,?,?,?) ON CONFLICT (execution_id, name) DO UPDATE SET"
+            " nonce = excluded.nonce, ciphertext = excluded.ciphertext,"
+            " expires_at = excluded.expires_at",
             (execution_id, name, nonce, ciphertext, format_time(expires)),
         )
 
@@ -472,19 +491,14 @@ class Transaction:
 
 
 class ExecutionStore:
-    def __init__(self, path: Path) -> None:
-        self._db = EmbeddedDatabase(
-            path,
-            schema=SCHEMA,
-            version=SCHEMA_VERSION,
-            what="execution store",
-            error=ExecutionStoreError,
-        )
-        self._db.connection.row_factory = sqlite3.Row
+    """The execution tables on a storage backend (a SQLite file at ``path`` unless another
+    backend is given); safe to share between threads."""
 
-    @property
-    def path(self) -> Path:
-        return self._db.path
+    def __init__(self, path: Path, *, backend: Backend | None = None) -> None:
+        self.path = path
+        self._db = (backend or SqliteBackend()).open(
+            SCHEMA, path, what="execution store", error=ExecutionStoreError
+        )
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Transaction]:

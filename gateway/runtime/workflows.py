@@ -83,6 +83,7 @@ class WorkflowDefinition(BaseModel):
     # bound to a change request: the change number given at start is checked before
     # each privileged step (docs/runtime.md)
     change_request: Literal["required", "optional"] | None = None
+    offline: bool = False  # may run on a field kit (docs/offline.md)
     steps: list[StepDefinition] = Field(min_length=1, max_length=100)
 
 

@@ -54,6 +54,7 @@ class RefusalReason(StrEnum):
     MAINTENANCE = "maintenance"
     BLAST_RADIUS = "blast_radius"
     TARGET_NOT_ALLOWED = "target_not_allowed"
+    TARGET_BUSY = "target_busy"  # something else is acting on a target: before any quota
     UNAVAILABLE = "unavailable"  # facts could not be read: try again later
 
 

@@ -39,6 +39,7 @@ from gateway.selfservice.admission import check_limits
 from gateway.selfservice.analytics import UsageReport
 from gateway.selfservice.browsing import CHANNEL, CatalogBrowser, FactsAndDecisions, item_context
 from gateway.selfservice.catalog import Catalog, CatalogItem
+from gateway.selfservice.conflicts import busy_target, in_flight, target_locks
 from gateway.selfservice.errors import (
     RunRefusedError,
     RunStateError,
@@ -49,6 +50,7 @@ from gateway.selfservice.guardrails import above_threshold, check_static
 from gateway.selfservice.inputs import CheckedInput, ValueSource, check_input
 from gateway.selfservice.model import DryRunPlan, Refusal, RefusalReason, Run, RunState
 from gateway.selfservice.runs import RunKeeper, run_event
+from gateway.selfservice.schema import check_submission, item_schema
 from gateway.selfservice.store import RunStore
 
 __all__ = ["CatalogGateway", "SelfService"]
@@ -141,6 +143,15 @@ class SelfService:
         refusal = check_static(d.guardrails, checked.targets, actor, self._clock(), self.inventory)
         if refusal is not None:
             raise self._refuse(item.id, actor, department, refusal)
+        try:  # the form a portal shows this person is the contract: checked the same way
+            schema = item_schema(item, self.browser.choices(actor, item))
+            secrets = {n: v.get_secret_value() for n, v in checked.secrets.items()}
+            check_submission(schema, {**checked.plain, **secrets}, f"catalog item {item.id}")
+        except ParameterError as exc:
+            self._refuse(
+                item.id, actor, department, Refusal(RefusalReason.INVALID_PARAMETERS, str(exc))
+            )
+            raise
         workflow = self.executor.workflows.get(d.workflow)
         plans: list[dict[str, Any]] = []
         try:
@@ -249,6 +260,8 @@ class SelfService:
             ticket=ticket,
             minutes_saved=minutes,
         )
+        locks = target_locks(self.executor, item.definition.workflow, prepared.plans)
+        resync = self.runs.resync
         with self.store.transaction() as tx:
             if idempotency_key is not None:
                 found = tx.find_idempotent(actor, idempotency_key)
@@ -256,9 +269,19 @@ class SelfService:
                     if found[1] != digest:
                         raise IdempotencyConflictError(idempotency_key, found[0].id)
                     return found[0]
-            limits = check_limits(tx, item, actor, now, self.runs.resync)
-            if limits.refusal is None:
-                tx.insert(run, idempotency_key=idempotency_key, request_digest=digest)
+            same = in_flight(tx, actor, item.id, digest, resync)
+            if same is not None:
+                return same
+            refusal = busy_target(tx, locks, resync)
+            if refusal is None:
+                refusal = check_limits(tx, item, actor, now, resync).refusal
+            if refusal is None:
+                tx.insert(
+                    run,
+                    idempotency_key=idempotency_key,
+                    request_digest=digest,
+                    locks=tuple(target for target, _ in locks),
+                )
                 self.runs.record(
                     run_event(
                         "selfservice.run_admitted",
@@ -266,8 +289,8 @@ class SelfService:
                         {"parameters": plain, "targets": list(run.targets)},
                     )
                 )
-        if limits.refusal is not None:
-            raise self._refuse(item.id, actor, prepared.department, limits.refusal)
+        if refusal is not None:
+            raise self._refuse(item.id, actor, prepared.department, refusal)
         return self._decide(
             run, item, self._run_request(actor, prepared, ticket), prepared.plans, background
         )

@@ -1,28 +1,29 @@
-"""The run store: catalog runs, refusals and dry runs in SQLite (``[selfservice] database``).
+"""The run store: catalog runs, refusals and dry runs, on the configured storage backend
+(``gateway.storage``: the SQLite file ``[selfservice] database``, or a schema of the
+shared PostgreSQL database).
 
-Admission is one ``BEGIN IMMEDIATE`` transaction (``EmbeddedDatabase.transaction``): the
-counts behind rate limits, quotas and concurrency are read and the new run is inserted
-while every other writer, in this process or another, waits.  So a quota of 3 is never
-exceeded, however many requests race.  Idempotency keys are unique per person in an index.
+Admission is one write transaction: the counts behind rate limits, quotas and concurrency
+are read and the new run is inserted while every other writer, in this process or another
+(on another host too, with PostgreSQL), waits.  So a quota of 3 is never exceeded, however
+many requests race.  Idempotency keys are unique per person in an index.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.embedded_db import EmbeddedDatabase
 from gateway.selfservice.errors import SelfServiceStoreError
 from gateway.selfservice.model import Run, RunState
+from gateway.storage import Backend, Connection, Schema, SqliteBackend
 
-__all__ = ["RunStore", "RunTransaction", "UsageRow"]
+__all__ = ["SCHEMA", "RunStore", "RunTransaction", "UsageRow"]
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     item TEXT NOT NULL,
@@ -68,6 +69,9 @@ CREATE TABLE IF NOT EXISTS dry_runs (
     at REAL NOT NULL
 );
 """
+# The targets a run's executions will lock (``Executor.acting_on``), held from admission.
+_LOCKS = "ALTER TABLE runs ADD COLUMN locks TEXT NOT NULL DEFAULT '[]';"
+SCHEMA = Schema("selfservice", (_TABLES, _LOCKS))
 
 _COLUMNS = (
     "id, item, item_version, actor, department, state, created_at, updated_at, finished_at, "
@@ -117,7 +121,7 @@ def _run(row: tuple[Any, ...]) -> Run:
 class RunTransaction:
     """Reads and writes inside one store transaction."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     def count_runs(self, item: str, since: datetime, actor: str | None = None) -> int:
@@ -141,12 +145,40 @@ class RunTransaction:
             args.append(item)
         return [row[0] for row in self._db.execute(query + " ORDER BY created_at", args)]
 
+    def in_flight(self, actor: str, item: str, request_digest: str) -> list[str]:
+        """Unfinished runs of ``item`` by ``actor`` for exactly this request, oldest first."""
+        marks = ", ".join("?" for _ in _FINISHED)
+        query = (
+            "SELECT id FROM runs WHERE actor = ? AND item = ? AND request_digest = ? "  # noqa: S608
+            f"AND state NOT IN ({marks}) ORDER BY created_at, id"
+        )
+        args = [actor, item, request_digest, *_FINISHED]
+        return [row[0] for row in self._db.execute(query, args)]
+
+    def holding(self, targets: list[str]) -> list[tuple[str, str]]:
+        """Unfinished runs holding any of ``targets``: (run id, target), oldest first."""
+        marks = ", ".join("?" for _ in _FINISHED)
+        query = (
+            f"SELECT id, locks FROM runs WHERE state NOT IN ({marks}) "  # noqa: S608 - only ?s
+            "AND locks != '[]' ORDER BY created_at, id"
+        )
+        wanted = set(targets)
+        found: list[tuple[str, str]] = []
+        for run_id, locks in self._db.execute(query, list(_FINISHED)):
+            found.extend((run_id, t) for t in json.loads(locks) if t in wanted)
+        return found
+
     def insert(
-        self, run: Run, *, idempotency_key: str | None = None, request_digest: str = ""
+        self,
+        run: Run,
+        *,
+        idempotency_key: str | None = None,
+        request_digest: str = "",
+        locks: tuple[str, ...] = (),
     ) -> None:
         self._db.execute(
-            f"INSERT INTO runs ({_COLUMNS}, idempotency_key, request_digest) "  # noqa: S608
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO runs ({_COLUMNS}, idempotency_key, request_digest, locks) "  # noqa: S608
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run.id,
                 run.item,
@@ -169,6 +201,7 @@ class RunTransaction:
                 run.minutes_saved,
                 idempotency_key,
                 request_digest,
+                json.dumps(list(locks)),
             ),
         )
 
@@ -254,11 +287,13 @@ class RunTransaction:
 
 
 class RunStore:
-    """The SQLite file behind catalog runs; thread-safe, and safe across processes."""
+    """The run tables on a storage backend (a SQLite file at ``path`` unless another backend
+    is given); thread-safe, and safe across processes."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = EmbeddedDatabase(
-            path, schema=_SCHEMA, version=1, what="self-service store", error=SelfServiceStoreError
+    def __init__(self, path: Path, *, backend: Backend | None = None) -> None:
+        self.path = path
+        self._db = (backend or SqliteBackend()).open(
+            SCHEMA, path, what="self-service store", error=SelfServiceStoreError
         )
 
     @contextmanager

@@ -51,6 +51,7 @@ from gateway.stepup.errors import (
 from gateway.stepup.seeds import SeedCipher
 from gateway.stepup.settings import StepUpSettings
 from gateway.stepup.store import StepUpStore, Transaction, format_time
+from gateway.storage import Backend
 
 __all__ = ["Enrolment", "StepUpService"]
 
@@ -107,11 +108,14 @@ class StepUpService:
         *,
         clock: Clock = utcnow,
         audit: AuditSink | None = None,
+        backend: Backend | None = None,
     ) -> StepUpService:
-        """The service over ``settings.database`` and ``settings.seed_key_file``."""
+        """The service over ``settings.database`` (or its tables on ``backend``) and
+        ``settings.seed_key_file``."""
         settings = settings or StepUpSettings()
         cipher = SeedCipher.from_key_file(settings.seed_key_file, create=settings.create_seed_key)
-        return cls(StepUpStore(settings.database), cipher, settings, clock=clock, audit=audit)
+        store = StepUpStore(settings.database, backend=backend)
+        return cls(store, cipher, settings, clock=clock, audit=audit)
 
     def close(self) -> None:
         self._store.close()

@@ -1,4 +1,4 @@
-"""Durable step-up state in SQLite (WAL), one table per concept.
+"""Durable step-up state, one table per concept.
 
 Tables (every ``*_at``/``until`` is UTC text ``YYYY-MM-DDTHH:MM:SS.ffffffZ``)::
 
@@ -10,31 +10,30 @@ Tables (every ``*_at``/``until`` is UTC text ``YYYY-MM-DDTHH:MM:SS.ffffffZ``)::
     step_ups        id PK, user_id, at, method, bound_to
     step_up_uses    step_up_id PK, consumer, at   the one execution a bound step-up let go on
 
-One connection is shared by the threads of a process and guarded by a lock; every
-operation runs in a transaction (``BEGIN IMMEDIATE`` for writes), so processes sharing
-the file take turns too.  ``synchronous=FULL`` makes each commit durable, so an accepted
-code stays refused after a crash.
+The tables live on the configured storage backend (``gateway.storage``): a SQLite file
+by default, or a schema of the shared PostgreSQL database.  Every operation runs in a
+transaction; write transactions of the store run one at a time across threads, processes
+and hosts, so a time step or recovery code is accepted once however many gateways see
+it.  Each commit is durable, so an accepted code stays refused after a crash.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.embedded_db import EmbeddedDatabase
 from gateway.stepup.errors import StepUpStoreError
 from gateway.stepup.recovery import HashedCode
 from gateway.stepup.seeds import SealedSeed
+from gateway.storage import Backend, Connection, Schema, SqliteBackend
 
-__all__ = ["SCHEMA_VERSION", "StepUpStore", "Transaction", "format_time", "parse_time"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "StepUpStore", "Transaction", "format_time", "parse_time"]
 
-SCHEMA_VERSION = 1
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _END_OF_TIME = "9999-12-31T23:59:59.999999Z"  # later than any time in that format
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS seeds (
     user_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, nonce BLOB NOT NULL,
     ciphertext BLOB NOT NULL, enrolled_at TEXT NOT NULL);
@@ -54,6 +53,8 @@ CREATE INDEX IF NOT EXISTS step_ups_by_user ON step_ups (user_id, at);
 CREATE TABLE IF NOT EXISTS step_up_uses (
     step_up_id INTEGER PRIMARY KEY, consumer TEXT NOT NULL, at TEXT NOT NULL);
 """
+SCHEMA = Schema("stepup", (_TABLES,))
+SCHEMA_VERSION = SCHEMA.version
 
 
 def format_time(moment: datetime) -> str:
@@ -70,7 +71,7 @@ def parse_time(text: str) -> datetime:
 class Transaction:
     """The operations of one transaction; only valid inside ``StepUpStore.transaction``."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     # -- seeds and replay guard ------------------------------------------------------------
@@ -85,8 +86,10 @@ class Transaction:
         """Store ``sealed`` as the user's seed and reset the replay guard; True if replaced."""
         replaced = self.seed(user) is not None
         self._db.execute(
-            "INSERT OR REPLACE INTO seeds (user_id, key_id, nonce, ciphertext, enrolled_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO seeds (user_id, key_id, nonce, ciphertext, enrolled_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+            "key_id = excluded.key_id, nonce = excluded.nonce, "
+            "ciphertext = excluded.ciphertext, enrolled_at = excluded.enrolled_at",
             (user, sealed.key_id, sealed.nonce, sealed.ciphertext, format_time(at)),
         )
         self._db.execute("DELETE FROM replay_guard WHERE user_id = ?", (user,))
@@ -97,7 +100,7 @@ class Transaction:
         cursor = self._db.execute(
             "INSERT INTO replay_guard (user_id, last_step) VALUES (?, ?) "
             "ON CONFLICT (user_id) DO UPDATE SET last_step = excluded.last_step "
-            "WHERE last_step < excluded.last_step",
+            "WHERE replay_guard.last_step < excluded.last_step",
             (user, step),
         )
         return cursor.rowcount == 1
@@ -160,7 +163,9 @@ class Transaction:
 
     def lock(self, user: str, at: datetime, until: datetime) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO lockouts (user_id, locked_at, until) VALUES (?, ?, ?)",
+            "INSERT INTO lockouts (user_id, locked_at, until) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET "
+            "locked_at = excluded.locked_at, until = excluded.until",
             (user, format_time(at), format_time(until)),
         )
         self.clear_failures(user)
@@ -237,18 +242,14 @@ class Transaction:
 
 
 class StepUpStore:
-    """The SQLite file holding step-up state; safe to share between threads."""
+    """The step-up tables on a storage backend (a SQLite file at ``path`` unless another
+    backend is given); safe to share between threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, backend: Backend | None = None) -> None:
         self.path = path
-        self._database = EmbeddedDatabase(
-            path,
-            schema=_SCHEMA,
-            version=SCHEMA_VERSION,
-            what="step-up store",
-            error=StepUpStoreError,
+        self._database = (backend or SqliteBackend()).open(
+            SCHEMA, path, what="step-up store", error=StepUpStoreError
         )
-        self._db = self._database.connection
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Transaction]:

@@ -1,5 +1,6 @@
 """The ticket store: events seen, ticket-to-execution links, watermarks, dead letters and
-the write-back outbox, in one embedded SQLite database (``[tickets] database``).
+the write-back outbox, on the configured storage backend (``gateway.storage``: the SQLite
+file ``[tickets] database``, or a schema of the shared PostgreSQL database).
 
 Exactly once rests on two unique keys: an event key is claimed once (a redelivery finds
 it taken), and a ticket has one link (the automation it started, or the note that it
@@ -9,7 +10,6 @@ was left for people).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from gateway.audit.records import format_time
-from gateway.embedded_db import EmbeddedDatabase
+from gateway.storage import Backend, Connection, Database, Schema, SqliteBackend
 from gateway.tickets.errors import TicketStoreError, UnknownDeadLetterError
 from gateway.tickets.writeback import WriteBack, WriteBackKind
 
-__all__ = ["DeadLetter", "Link", "OutboxItem", "StoreTransaction", "TicketStore"]
+__all__ = ["SCHEMA", "DeadLetter", "Link", "OutboxItem", "StoreTransaction", "TicketStore"]
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS events (
     key TEXT PRIMARY KEY, ticket TEXT NOT NULL, received_at TEXT NOT NULL, outcome TEXT NOT NULL
 );
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS desk_entries (
     text TEXT NOT NULL
 );
 """
-_VERSION = 1
+SCHEMA = Schema("tickets", (_TABLES,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,22 +109,22 @@ class OutboxItem:
     last_error: str | None
 
 
-def _link(row: sqlite3.Row | tuple[Any, ...]) -> Link:
+def _link(row: Any) -> Link:
     return Link(*row)
 
 
 class StoreTransaction:
     """The store's operations inside one transaction."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     # events
     def claim_event(self, key: str, ticket: str, now: datetime) -> bool:
         """True when ``key`` was not seen before (and is now taken)."""
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO events (key, ticket, received_at, outcome) "
-            "VALUES (?, ?, ?, 'claimed')",
+            "INSERT INTO events (key, ticket, received_at, outcome) "
+            "VALUES (?, ?, ?, 'claimed') ON CONFLICT (key) DO NOTHING",
             (key, ticket, format_time(now)),
         )
         return cursor.rowcount == 1
@@ -146,8 +146,13 @@ class StoreTransaction:
 
     def save_link(self, link: Link, now: datetime) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO links (ticket, source, ticket_id, execution_id, workflow, "
-            "reported, note_digest, done_note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO links (ticket, source, ticket_id, execution_id, workflow, reported, "
+            "note_digest, done_note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (ticket) DO UPDATE SET source = excluded.source, "
+            "ticket_id = excluded.ticket_id, execution_id = excluded.execution_id, "
+            "workflow = excluded.workflow, reported = excluded.reported, "
+            "note_digest = excluded.note_digest, done_note = excluded.done_note, "
+            "created_at = excluded.created_at",
             (
                 link.ticket, link.source, link.ticket_id, link.execution_id, link.workflow,
                 link.reported, link.note_digest, link.done_note, format_time(now),
@@ -173,7 +178,9 @@ class StoreTransaction:
 
     def set_watermark(self, source: str, value: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO watermarks (source, value) VALUES (?, ?)", (source, value)
+            "INSERT INTO watermarks (source, value) VALUES (?, ?) "
+            "ON CONFLICT (source) DO UPDATE SET value = excluded.value",
+            (source, value),
         )
 
     # dead letters
@@ -190,13 +197,13 @@ class StoreTransaction:
     ) -> int:
         cursor = self.db.execute(
             "INSERT INTO dead_letters (source, channel, received_at, reason, body, headers, "
-            "size, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "size, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 source, channel, format_time(now), reason, body[:keep_bytes],
                 json.dumps(headers, sort_keys=True), len(body), int(len(body) > keep_bytes),
             ),
         )  # fmt: skip
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
     def dead_letter(self, letter_id: int) -> DeadLetter:
         row = self.db.execute(
@@ -232,13 +239,13 @@ class StoreTransaction:
     def enqueue(self, item: WriteBack, now: datetime) -> int:
         cursor = self.db.execute(
             "INSERT INTO outbox (ticket, source, ticket_id, kind, text, next_at, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 item.ticket, item.source, item.ticket_id, str(item.kind), item.text,
                 format_time(now), format_time(now),
             ),
         )  # fmt: skip
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
     def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
         rows = self.db.execute(
@@ -277,7 +284,7 @@ class StoreTransaction:
         )
 
 
-def _outbox(row: tuple[Any, ...]) -> OutboxItem:
+def _outbox(row: Any) -> OutboxItem:
     item = WriteBack(
         ticket=row[1], source=row[2], ticket_id=row[3], kind=WriteBackKind(row[4]), text=row[5]
     )
@@ -285,16 +292,17 @@ def _outbox(row: tuple[Any, ...]) -> OutboxItem:
 
 
 class TicketStore:
-    """The ticket store over one database file."""
+    """The ticket tables on a storage backend (a SQLite file at ``path`` unless another
+    backend is given)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, backend: Backend | None = None) -> None:
         self.path = path
-        self._db = EmbeddedDatabase(
-            path, schema=_SCHEMA, version=_VERSION, what="ticket store", error=TicketStoreError
+        self._db = (backend or SqliteBackend()).open(
+            SCHEMA, path, what="ticket store", error=TicketStoreError
         )
 
     @property
-    def database(self) -> EmbeddedDatabase:
+    def database(self) -> Database:
         return self._db
 
     @contextmanager

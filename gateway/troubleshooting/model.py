@@ -166,5 +166,6 @@ class TreeDefinition(BaseModel):
     description: str = ""
     version: int = Field(default=1, ge=1)
     start: str = Field(pattern=ID_PATTERN)
+    offline: bool = False  # may run on a field kit (docs/offline.md)
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     nodes: dict[str, Node] = Field(min_length=1, max_length=100_000)

@@ -1,8 +1,10 @@
-"""Sessions on disk: one SQLite file (WAL), written after every step.
+"""Sessions, written after every step, on the configured storage backend
+(``gateway.storage``: one SQLite file in WAL mode, or a schema of the shared PostgreSQL
+database).
 
-Commits are not synced to the disk one by one unless ``durable`` is set: a session
-survives a crash or restart of the gateway exactly as it was; a power cut may take back
-its last steps.  Start and outcome are in the audit log either way.
+On SQLite, commits are not synced to the disk one by one unless ``durable`` is set: a
+session survives a crash or restart of the gateway exactly as it was; a power cut may take
+back its last steps.  Start and outcome are in the audit log either way.
 
 ``sessions`` holds each session's state as JSON next to the columns reports query;
 ``trees`` keeps each tree version a session started with (by digest), so a session whose
@@ -13,20 +15,20 @@ branches finished sessions took, for success rates and resolution paths.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.embedded_db import EmbeddedDatabase
+from gateway.storage import Backend, Schema, SqliteBackend
+from gateway.storage.sqlite import SqliteDatabase
 from gateway.troubleshooting.errors import SessionStoreError, UnknownSessionError
 from gateway.troubleshooting.session import Session, SessionStatus, Step, StepKind
 
-__all__ = ["SessionRow", "SessionStore"]
+__all__ = ["SCHEMA", "SessionRow", "SessionStore"]
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
     tree TEXT NOT NULL,
@@ -55,7 +57,7 @@ CREATE TABLE IF NOT EXISTS edges (
 CREATE INDEX IF NOT EXISTS edges_node ON edges (tree, node);
 CREATE INDEX IF NOT EXISTS edges_session ON edges (session);
 """
-_VERSION = 1
+SCHEMA = Schema("troubleshooting", (_TABLES,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,7 @@ def _step(data: dict[str, Any]) -> Step:
     )
 
 
-def _session(row: sqlite3.Row) -> Session:
+def _session(row: Any) -> Session:
     state = json.loads(row["state"])
     return Session(
         id=row["id"],
@@ -118,12 +120,13 @@ def _session(row: sqlite3.Row) -> Session:
 class SessionStore:
     """Sessions, tree snapshots and the branches finished sessions took."""
 
-    def __init__(self, path: Path, *, durable: bool = False) -> None:
-        self._db = EmbeddedDatabase(
-            path, schema=_SCHEMA, version=_VERSION, what="session store", error=SessionStoreError
+    def __init__(
+        self, path: Path, *, durable: bool = False, backend: Backend | None = None
+    ) -> None:
+        self._db = (backend or SqliteBackend()).open(
+            SCHEMA, path, what="session store", error=SessionStoreError
         )
-        self._db.connection.row_factory = sqlite3.Row
-        if not durable:
+        if not durable and isinstance(self._db, SqliteDatabase):
             # WAL without a sync per commit: a process crash or restart loses nothing; a
             # power cut may lose the last steps, which the technician answers again.
             self._db.connection.execute("PRAGMA synchronous = NORMAL")
@@ -146,13 +149,21 @@ class SessionStore:
                 before()
             if snapshot is not None:
                 db.execute(
-                    "INSERT OR IGNORE INTO trees (digest, snapshot) VALUES (?, ?)",
+                    "INSERT INTO trees (digest, snapshot) VALUES (?, ?) "
+                    "ON CONFLICT (digest) DO NOTHING",
                     (session.tree_digest, snapshot),
                 )
             db.execute(
-                "INSERT OR REPLACE INTO sessions (id, tree, tree_version, tree_digest, "
-                "technician, ticket, status, current, steps, path, outcome_node, created_at, "
-                "updated_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sessions (id, tree, tree_version, tree_digest, technician, "
+                "ticket, status, current, steps, path, outcome_node, created_at, updated_at, "
+                "state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET tree = excluded.tree, "
+                "tree_version = excluded.tree_version, tree_digest = excluded.tree_digest, "
+                "technician = excluded.technician, ticket = excluded.ticket, "
+                "status = excluded.status, current = excluded.current, "
+                "steps = excluded.steps, path = excluded.path, "
+                "outcome_node = excluded.outcome_node, created_at = excluded.created_at, "
+                "updated_at = excluded.updated_at, state = excluded.state",
                 (
                     session.id,
                     session.tree,
@@ -243,7 +254,7 @@ class SessionStore:
                 "WHERE tree = ? AND node = ? GROUP BY goto",
                 (tree, node),
             ).fetchall()
-        return {str(row["goto"]): row["resolved"] / row["taken"] for row in rows}
+        return {str(row["goto"]): float(row["resolved"]) / row["taken"] for row in rows}
 
     def close(self) -> None:
         self._db.close()

@@ -19,6 +19,7 @@ from gateway.policy.bundle import load_bundle
 from gateway.policy.decision import ApprovalObligation, Decision, Effect
 from gateway.policy.engine import PolicyEngine
 from gateway.policy.request import AccessRequest
+from gateway.storage import Backend
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -97,6 +98,7 @@ class Harness:
     """A service with its clock, directory, store and audit log; close it after use."""
 
     root: Path
+    backend: Backend | None = None  # SQLite files unless a test gives another
     clock: FakeClock = field(default_factory=FakeClock)
     signer: Signer = field(default_factory=Signer.generate)
     log: AuditLog = field(init=False)
@@ -105,7 +107,7 @@ class Harness:
 
     def __post_init__(self) -> None:
         self.log = AuditLog(self.root / "audit.jsonl", self.signer)
-        self.store = ApprovalStore(self.root / "var" / "approvals.db")
+        self.store = ApprovalStore(self.root / "var" / "approvals.db", backend=self.backend)
         self.service = self.build()
 
     def build(self, **options: Any) -> ApprovalService:

@@ -18,12 +18,13 @@ from gateway.audit.log import read_lines
 from gateway.audit.records import AuditEvent
 from gateway.audit.verify import verify_records
 from gateway.identity.static import StaticDirectory
+from gateway.storage import Backend
 from tests.approvals import DIRECTORY, Harness, access, decision, failing_sink, obligation
 
 
 @pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(tmp_path)
+def h(tmp_path: Path, storage_backend: Backend) -> Iterator[Harness]:
+    harness = Harness(tmp_path, storage_backend)
     yield harness
     harness.close()
 

@@ -379,6 +379,7 @@ def test_a_store_written_before_automatic_approvals_existed_opens(w: World) -> N
     w.store.close()
     with sqlite3.connect(w.root / "approvals.db") as db:
         db.execute("DROP TABLE auto_approvals")
+        db.execute("PRAGMA user_version = 1")  # as the gateway wrote it then
     db.close()
 
     w.store = ApprovalStore(w.root / "approvals.db")

@@ -14,6 +14,7 @@ from gateway.approvals.notices import approval_notice, approvers_to_ask, recipie
 from gateway.notify.model import NotificationKind
 from gateway.policy.decision import ApprovalObligation, Decision
 from gateway.policy.request import AccessRequest
+from gateway.storage import Backend
 from tests.approvals import Harness, access, decision, obligation
 
 
@@ -22,8 +23,8 @@ def opening(request: AccessRequest) -> tuple[AccessRequest, Decision, list[Appro
 
 
 @pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(tmp_path)
+def h(tmp_path: Path, storage_backend: Backend) -> Iterator[Harness]:
+    harness = Harness(tmp_path, storage_backend)
     yield harness
     harness.close()
 

@@ -15,12 +15,13 @@ from gateway.identity.facts import IdentityFacts, ResourceFacts
 from gateway.policy.decision import Decision
 from gateway.policy.decision_point import PolicyDecisionPoint
 from gateway.policy.request import AccessRequest
+from gateway.storage import Backend
 from tests.approvals import Harness, access, engine, obligation
 
 
 @pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(tmp_path)
+def h(tmp_path: Path, storage_backend: Backend) -> Iterator[Harness]:
+    harness = Harness(tmp_path, storage_backend)
     yield harness
     harness.close()
 

@@ -12,12 +12,13 @@ import pytest
 from gateway.approvals import ApprovalRequest, engine_roles, no_roles
 from gateway.approvals.recheck import shortfall
 from gateway.identity.static import StaticDirectory, StaticDirectoryFile
+from gateway.storage import Backend
 from tests.approvals import DIRECTORY, Harness, access, engine, obligation
 
 
 @pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(tmp_path)
+def h(tmp_path: Path, storage_backend: Backend) -> Iterator[Harness]:
+    harness = Harness(tmp_path, storage_backend)
     yield harness
     harness.close()
 

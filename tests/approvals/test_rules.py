@@ -18,12 +18,13 @@ from gateway.approvals import (
     StepUpRequiredError,
     approval_digest,
 )
+from gateway.storage import Backend
 from tests.approvals import Harness, access, obligation
 
 
 @pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(tmp_path)
+def h(tmp_path: Path, storage_backend: Backend) -> Iterator[Harness]:
+    harness = Harness(tmp_path, storage_backend)
     yield harness
     harness.close()
 

@@ -1,4 +1,5 @@
-"""Durability across restarts, concurrent votes, and the SQLite store's failures."""
+"""Durability across restarts and concurrent votes (on both backends), and the SQLite
+store's failures."""
 
 from __future__ import annotations
 
@@ -20,12 +21,13 @@ from gateway.approvals import (
 )
 from gateway.approvals.store import format_time
 from gateway.identity.static import StaticDirectory
+from gateway.storage import Backend
 from tests.approvals import DIRECTORY, Harness, obligation
 
 
 @pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(tmp_path)
+def h(tmp_path: Path, storage_backend: Backend) -> Iterator[Harness]:
+    harness = Harness(tmp_path, storage_backend)
     yield harness
     harness.close()
 
@@ -34,10 +36,11 @@ def test_state_survives_a_restart(h: Harness, tmp_path: Path) -> None:
     item = h.open(obligation("group:security-team", quorum=2), obligation(name="manager"))
     h.service.approve(item.id, "sue", digest=item.digest)
     h.store.close()
-    h.store = ApprovalStore(tmp_path / "var" / "approvals.db")
+    h.store = ApprovalStore(tmp_path / "var" / "approvals.db", backend=h.backend)
     again = ApprovalService.at(
         tmp_path / "var" / "approvals.db",
         StaticDirectory(DIRECTORY),
+        backend=h.backend,
         authorise=lambda approver, item: None,
         clock=h.clock,
     )
@@ -109,7 +112,7 @@ def test_services_on_separate_connections_also_give_one_transition(
     h: Harness, tmp_path: Path
 ) -> None:
     other = h.build()
-    other.store = ApprovalStore(tmp_path / "var" / "approvals.db")
+    other.store = ApprovalStore(tmp_path / "var" / "approvals.db", backend=h.backend)
     try:
         for _ in range(5):
             item = h.open(obligation("group:security-team", quorum=2))

@@ -11,12 +11,13 @@ import pytest
 from gateway.approvals import ApprovalState, NotEligibleError, RequestFinishedError
 from gateway.approvals.store import Transaction
 from gateway.policy.decision import ApprovalObligation
+from gateway.storage import Backend
 from tests.approvals import Harness, obligation
 
 
 @pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(tmp_path)
+def h(tmp_path: Path, storage_backend: Backend) -> Iterator[Harness]:
+    harness = Harness(tmp_path, storage_backend)
     yield harness
     harness.close()
 

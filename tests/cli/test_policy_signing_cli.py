@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.app import Gateway
-from gateway.audit.keys import init_keys
+from gateway.audit.keys import init_keys, load_signer
 from gateway.audit.log import read_lines
 from gateway.audit.records import AuditRecord, parse_record
 from gateway.cli import cli
@@ -247,3 +247,26 @@ def test_history_of_an_empty_log_says_so(workdir: Path) -> None:
     assert (
         invoke("policy", "history", "--log", "empty.log")[1] == "no bundle in the audit log yet\n"
     )
+
+
+def test_a_bundle_signed_by_a_revoked_key_is_refused_and_the_key_cannot_sign(
+    workdir: Path,
+) -> None:
+    keys = trust(workdir, "alice")
+    invoke("policy", "sign", "--key", str(keys["alice"]))
+    key_id = json.loads(invoke("policy", "verify", "--json")[1])
+    alice_id = load_signer(keys["alice"]).key_id
+    with (workdir / "gateway.toml").open("a") as config:
+        config.write(f'revoked_keys = ["{alice_id}"]\n')
+
+    verified = json.loads(invoke("policy", "verify", "--json")[1])
+    refused = invoke("authorize", *ALLOWED)
+    signing = invoke("policy", "sign", "--key", str(keys["alice"]))
+
+    assert key_id["verdict"] == "ok"
+    assert (verified["verdict"], verified["signers"]) == ("under_signed", [])
+    assert f"alice: key {alice_id} is revoked" in verified["problems"]
+    assert refused[0] == 4
+    assert "is revoked" in refused[2]
+    assert signing[0] == 4
+    assert f"key {alice_id} is revoked ([policy] revoked_keys)" in signing[2]

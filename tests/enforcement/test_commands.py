@@ -169,10 +169,28 @@ RECIPES: dict[str, Recipe] = {
         refused=("tree", "resume", "{session}", "--by", "tom"),
     ),
     "gateway demo": Recipe(allowed=("demo",)),
+    "gateway offline prepare": Recipe(
+        refused=("offline", "prepare", "--technician", "tom", "--site", "branch-7"),
+        allowed=("offline", "prepare", "--technician", "elena", "--site", "branch-7"),
+    ),
 }  # fmt: skip
 
 # Commands whose story needs more than command lines, and the test that tells it.
 TOLD_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "gateway privacy export": (
+        "tests/cli/test_privacy_cli.py", "test_the_helpdesk_cannot_export_a_persons_data"),
+    "gateway privacy erase": (
+        "tests/cli/test_privacy_cli.py",
+        "test_erase_shreds_the_person_and_the_log_still_verifies"),
+    "gateway privacy sweep": (
+        "tests/cli/test_privacy_cli.py", "test_a_sweep_over_records_under_legal_hold_is_refused"),
+    "gateway offline revoke": (
+        "tests/offline/test_prepare.py", "test_a_kit_is_revoked_once_decided_and_audited"),
+    "gateway offline request": (
+        "tests/offline/test_mode.py", "test_a_refused_password_reset_is_queued_in_the_segment"),
+    "gateway offline sync": (
+        "tests/offline/test_sync.py",
+        "test_a_merged_segment_is_part_of_the_verified_central_history"),
     "gateway stepup verify": (
         "tests/cli/test_stepup_cli.py", "test_an_enrolled_user_steps_up_once_per_code"),
     "gateway approvals tick": (

@@ -159,6 +159,11 @@ STORIES: dict[str, tuple[Story | None, Story | None]] = {
         lambda api: Call("GET", "/v1/catalog/items/grant-temporary-access", api.as_person("tom")),
         None,  # a read
     ),
+    "GET /v1/catalog/items/{item_id}/schema": (
+        lambda api: Call("GET", "/v1/catalog/items/grant-temporary-access/schema",
+                         api.as_person("tom")),
+        None,  # a read
+    ),
     "POST /v1/executions/{execution_id}/secrets/{name}": (
         lambda api: Call("POST", f"/v1/executions/{reset(api)}/secrets/temporary_password",
                          api.as_person("tom")),
@@ -198,6 +203,8 @@ STORIES: dict[str, tuple[Story | None, Story | None]] = {
 }  # fmt: skip
 
 TOLD_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "POST /v1/offline/segments": (  # needs a field kit prepared and worked with offline
+        "tests/offline/test_api.py", "test_a_segment_is_merged_over_http_once"),
     "GET /v1/catalog": (  # what one may not see is left out of the list
         "tests/selfservice/test_api.py",
         "test_services_name_the_person_and_people_act_as_themselves"),
@@ -218,6 +225,13 @@ TOLD_ELSEWHERE: dict[str, tuple[str, str]] = {
     "POST /v1/tickets/jira": (
         "tests/tickets/test_jira.py",
         "test_a_signed_webhook_starts_the_workflow_and_the_issue_is_resolved"),
+    "POST /v1/chat/slack/interactions": (  # needs Slack's signature and the Slack stand-in
+        "tests/chat/test_slack_approvals.py",
+        "test_a_forged_signature_is_refused_audited_and_changes_nothing"),
+    "POST /v1/chat/slack/commands": (
+        "tests/chat/test_slack_catalog.py", "test_tom_installs_7zip_from_the_command"),
+    "POST /v1/chat/teams/activities": (
+        "tests/chat/test_teams.py", "test_a_token_for_another_audience_is_refused"),
 }  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from tests.knowledge.conftest import Runtime
 
 
 def _audit(runtime: Runtime) -> AuditIndex:
-    return read_audit(runtime.config.audit.log)
+    return read_audit(runtime.config.audit.log, runtime.config.privacy.key_store)
 
 
 def test_an_execution_brings_its_decisions_reasons_and_fix(runtime: Runtime) -> None:

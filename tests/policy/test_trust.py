@@ -12,6 +12,7 @@ import pytest
 
 from gateway.audit.keys import Signer, init_keys
 from gateway.audit.records import AuditEvent
+from gateway.config import PolicyConfig
 from gateway.errors import PolicyBundleError
 from gateway.policy.bundle import bundle_digest
 from gateway.policy.signatures import (
@@ -219,3 +220,24 @@ def test_a_store_puts_a_bundle_in_force_once_it_is_signed_enough(unsigned: Path)
     assert refused.digest == before
     assert accepted.changed
     assert accepted.digest == store.engine.digest != before
+
+
+def test_a_signature_by_a_revoked_key_does_not_count_even_when_the_key_is_trusted(
+    unsigned: Path,
+) -> None:
+    alice, bob = Signer.generate(), Signer.generate()
+    signed(unsigned, alice, "alice")
+    signed(unsigned, bob, "bob")
+    keys = (TrustedKey("alice", alice.public_key), TrustedKey("bob", bob.public_key))
+
+    check = BundleTrust(keys, 2, revoked=frozenset({alice.key_id})).check(
+        unsigned, bundle_digest(unsigned)
+    )
+
+    assert (check.verdict, check.signers) == ("under_signed", ("bob",))
+    assert f"alice: key {alice.key_id} is revoked" in check.problems
+
+
+def test_a_revoked_key_is_named_by_its_key_id() -> None:
+    with pytest.raises(ValueError, match="expected key ids of 16 hex digits, found 'alice'"):
+        PolicyConfig(revoked_keys=["alice"])

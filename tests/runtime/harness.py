@@ -29,6 +29,8 @@ from gateway.devices.embedded import EmbeddedDeviceManager
 from gateway.errors import ActionFailedError, TargetUnavailableError
 from gateway.identity.embedded_actions import EmbeddedDirectoryActions
 from gateway.knowledge.actions import knowledge_actions
+from gateway.privacy.keystore import DataKeyStore
+from gateway.privacy.sealer import open_record
 from gateway.runtime.actions import ActionCall, ActionOutput, ActionRegistry, ActionSpec
 from gateway.runtime.builtin import directory_actions, notification_actions, software_actions
 from gateway.runtime.executor import Executor, RuntimeSettings
@@ -384,7 +386,7 @@ class Runtime:
             self.gateway,
             WorkflowCatalog.load(config.runtime.workflows, actions),
             actions,
-            ExecutionStore(config.runtime.database),
+            ExecutionStore(config.runtime.database, backend=self.gateway.storage),
             audit=None if self.gateway.audit is None else self._sink,
             sealer=sealer,
             settings=self.settings,
@@ -451,8 +453,12 @@ class Runtime:
     # -- reading the audit log -------------------------------------------------------------
 
     def records(self) -> list[AuditRecord]:
+        """The log's records as the auditor sees them: sealed personal fields opened."""
         log = self.config.audit.log
-        return [parse_record(line, n) for n, line in enumerate(read_lines(log))]
+        with DataKeyStore(self.config.privacy.key_store) as keys:
+            return [
+                open_record(parse_record(line, n), keys) for n, line in enumerate(read_lines(log))
+            ]
 
     def trail(self, execution_id: str) -> list[AuditRecord]:
         """The records about ``execution_id``, oldest first."""

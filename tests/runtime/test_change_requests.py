@@ -18,6 +18,9 @@ from gateway.runtime.store import ExecutionStore
 from tests.runtime.conftest import MakeRuntime
 from tests.runtime.harness import Clock, Runtime
 
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
+
+
 WORKFLOW = """
 id: reset-under-change
 title: Reset a password under a change request

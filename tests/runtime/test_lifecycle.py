@@ -21,6 +21,8 @@ from gateway.runtime.model import ExecutionState, StepState
 from tests.runtime.conftest import MakeRuntime
 from tests.runtime.harness import Runtime
 
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
+
 
 def test_the_same_idempotency_key_and_request_give_the_same_execution(runtime: Runtime) -> None:
     executor = runtime.executor
@@ -66,6 +68,17 @@ def test_a_workflow_without_a_target_may_run_many_times_at_once(runtime: Runtime
 
     assert first.target is second.target is None
     assert first.state is second.state is ExecutionState.WAITING_FOR_TARGET
+    assert runtime.executor.acting_on("escalate", {"ticket": "T-1"}) == ("", "")
+
+
+def test_what_an_execution_would_lock_and_who_holds_it_now(runtime: Runtime) -> None:
+    assert runtime.executor.acting_on("account-unlock", {"user": "tom"}) == ("account:tom", "")
+    runtime.ticketing.down = 2
+    held = runtime.executor.start("account-unlock", {"user": "tom"}, actor="elena")
+    assert runtime.executor.acting_on("account-unlock", {"user": "tom"}) == (
+        "account:tom",
+        held.id,
+    )
 
 
 def test_a_target_that_renders_empty_is_no_target(runtime: Runtime) -> None:

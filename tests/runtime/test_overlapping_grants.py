@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from gateway.audit.records import format_time
 from gateway.runtime.expiry import SKIPPED
 from gateway.runtime.model import Execution, ExecutionState
 from tests.runtime.conftest import MakeRuntime
 from tests.runtime.harness import Clock, Runtime
 from tests.runtime.test_outside_failures import FailingAudit
+
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
 
 
 def grant(runtime: Runtime, hours: int | None = None) -> Execution:

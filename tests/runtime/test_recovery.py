@@ -12,6 +12,8 @@ import pytest
 from gateway.runtime.model import ExecutionState, StepState
 from tests.runtime.harness import Runtime
 
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
+
 
 def gone_process() -> str:
     """``host:pid`` of a process that has exited."""

@@ -13,6 +13,9 @@ from gateway.runtime.sealing import OutputSealer
 from tests.runtime.conftest import MakeRuntime
 from tests.runtime.harness import Clock, Runtime
 
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
+
+
 PASSWORD = re.compile(r"[A-Za-z0-9\-_.!@#%+=]{20}")
 
 

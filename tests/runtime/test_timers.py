@@ -11,6 +11,8 @@ from gateway.audit.records import format_time
 from gateway.runtime.model import ExecutionState, StepState
 from tests.runtime.harness import Clock, Runtime
 
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
+
 
 def grant_for_two_hours(runtime: Runtime) -> str:
     waiting = runtime.run("access-grant", "omar", user="tom", system="payroll", duration_hours=2)

@@ -14,6 +14,8 @@ from tests.runtime.conftest import MakeRuntime
 from tests.runtime.harness import Clock
 from tests.runtime.test_outside_failures import FailingAudit
 
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
+
 
 def test_a_success_the_log_refuses_is_kept_and_the_execution_ends_once_it_is_on_record(
     make_runtime: MakeRuntime, clock: Clock

@@ -29,6 +29,8 @@ from gateway.audit.records import AuditRecord, parse_record
 from gateway.cli import cli
 from gateway.config import load_config
 from gateway.identity.resolver import IdentityResolver
+from gateway.privacy.keystore import DataKeyStore
+from gateway.privacy.sealer import open_record
 from gateway.runtime.executor import Executor
 from gateway.runtime.model import Execution
 from tests.integration.slapd import ADMIN_DN, BASE_DN, GROUPS, PEOPLE, Slapd, user_dn
@@ -66,8 +68,13 @@ def write_config(
 
 
 def audit_records(folder: Path) -> list[AuditRecord]:
+    """The records as the auditor sees them: sealed personal fields opened."""
     log = folder / "var" / "audit.log"
-    return [parse_record(line, index) for index, line in enumerate(read_lines(log))]
+    with DataKeyStore(folder / "var" / "privacy" / "data-keys.sqlite") as keys:
+        return [
+            open_record(parse_record(line, index), keys)
+            for index, line in enumerate(read_lines(log))
+        ]
 
 
 def verify_audit(folder: Path) -> int:

@@ -33,6 +33,7 @@ from gateway.config import AuditConfig, GatewayConfig, IdentityConfig, PolicyCon
 from gateway.identity.resolver import IdentityResolver
 from gateway.policy.decision import ApprovalObligation, Decision, StepUpObligation
 from gateway.policy.request import AccessRequest
+from gateway.privacy.sealer import open_record
 from tests.integration.okta_server import OktaServer
 from tests.integration.slapd import (
     ADMIN_DN,
@@ -121,7 +122,12 @@ class Scenario:
         return self.gateway.authorize(request)
 
     def records(self) -> list[AuditRecord]:
-        return [parse_record(line, index) for index, line in enumerate(read_lines(self.log))]
+        """The records as the auditor sees them: sealed personal fields opened."""
+        keys = getattr(getattr(self.gateway.audit, "sealer", None), "keys", None)
+        return [
+            open_record(parse_record(line, index), keys)
+            for index, line in enumerate(read_lines(self.log))
+        ]
 
     def conflicts(self, user: str) -> dict[str, dict[str, Any]]:
         """The ``identity.conflict`` payloads about ``user``, by fact (the last one wins)."""

@@ -12,8 +12,13 @@ from tests.selfservice.harness import Clock, Stack, make_config
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> GatewayConfig:
-    return make_config(tmp_path)
+def config(tmp_path: Path, request: pytest.FixtureRequest) -> GatewayConfig:
+    """The test configuration; on both storage backends in the modules that use the
+    ``storage_settings`` fixture (``pytestmark = pytest.mark.usefixtures(...)``)."""
+    config = make_config(tmp_path)
+    if "storage_settings" in request.fixturenames:
+        config = config.model_copy(update={"storage": request.getfixturevalue("storage_settings")})
+    return config
 
 
 @pytest.fixture

@@ -5,8 +5,12 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from gateway.selfservice import UsageReport, prometheus_text
 from tests.selfservice.harness import Stack
+
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
 
 
 def test_usage_per_item_and_department_in_every_format(stack: Stack) -> None:

@@ -180,8 +180,9 @@ def test_a_dry_run_that_would_be_refused_exits_3(workdir: Path) -> None:
     assert code == 3
     assert "would be refused" in out
     assert "IT tools in the catalog are for the IT department only" in out
-    for _ in range(5):
-        invoke("run", "unlock-my-account", "--actor", "tom")
+    for _ in range(5):  # each waits for Tom's step-up; cancelled, it still counts
+        _, started, _ = invoke("run", "unlock-my-account", "--actor", "tom", "--json")
+        invoke("cancel", json.loads(started)["id"], "--by", "tom")
     code, out, _ = invoke("run", "unlock-my-account", "--actor", "tom", "--dry-run")
     assert code == 3
     assert "refusal: quota: your quota of 5 runs per day is used up" in out

@@ -12,6 +12,9 @@ from gateway.selfservice.model import RunState
 from tests.selfservice.harness import Stack
 
 # 2024-06-09 is a Sunday, 2024-06-10 a Monday.
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
+
+
 OVERNIGHT = MaintenanceWindow(days=["sun"], start=time(22, 0), end=time(2, 0))
 
 

@@ -10,6 +10,8 @@ from gateway.selfservice import RunRefusedError, RunState, RunStateError, Unknow
 from gateway.selfservice.errors import UnknownRunError
 from tests.selfservice.harness import Stack
 
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
+
 
 def installed(stack: Stack, device: str) -> list[str]:
     manager = EmbeddedDeviceManager(stack.config.runtime.embedded_systems / "devices.db")
@@ -85,9 +87,11 @@ def test_the_fourth_run_of_the_day_is_refused_by_the_quota(stack: Stack) -> None
 def test_a_rate_limit_refuses_until_the_window_passes(stack: Stack) -> None:
     first = stack.service.run("tom", "reset-my-password", {})
     assert first.state is RunState.RUNNING  # the reset waits for Tom's step-up
+    # asked again while it waits: that run; once it is over, a new one is rate limited
+    assert stack.service.run("tom", "reset-my-password", {}).id == first.id
+    stack.service.cancel(first.id, "tom")
     with pytest.raises(RunRefusedError, match=r"at most 1 runs per 10m for each person"):
         stack.service.run("tom", "reset-my-password", {})
-    stack.service.cancel(first.id, "tom")
     stack.clock.advance(minutes=11)
     assert stack.service.run("tom", "reset-my-password", {}).state is RunState.RUNNING
 
@@ -237,17 +241,22 @@ def test_the_same_idempotency_key_gives_the_same_run(stack: Stack) -> None:
     assert stack.service.usage().total.runs == 1
 
 
-def test_a_target_already_being_acted_on_fails_the_run_with_the_conflict(stack: Stack) -> None:
-    first = stack.service.run(
-        "tom", "install-software", {"title": "visio", "devices": "tom-laptop"}
-    )
-    second = stack.service.run(
-        "tom", "install-software", {"title": "visio", "devices": "tom-laptop"}
-    )
+def test_a_target_already_being_acted_on_is_refused_before_the_run_is_charged(
+    stack: Stack,
+) -> None:
+    visio = {"title": "visio", "devices": "tom-laptop"}
+    first = stack.service.run("tom", "install-software", visio)
     assert first.state is RunState.RUNNING
-    assert second.state is RunState.FAILED
-    assert second.error is not None
-    assert "already acting on device:tom-laptop:visio" in second.error
+    assert stack.service.run("tom", "install-software", visio).id == first.id
+    with pytest.raises(RunRefusedError) as caught:
+        stack.service.run(
+            "tom", "install-software", {"title": "visio", "devices": "tom-laptop,tom-desktop"}
+        )
+    assert caught.value.reason == "target_busy"
+    assert f"execution {first.executions[0]} is already acting on device:tom-laptop:visio" in (
+        str(caught.value)
+    )
+    assert [run.id for run in stack.service.recent("tom")] == [first.id]
 
 
 def test_a_failing_execution_fails_the_run(stack: Stack) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 import pyotp
 
 from gateway.audit.records import AuditEvent
-from gateway.stepup import Enrolment, StepUpService, StepUpSettings
+from gateway.stepup import Enrolment, StepUpService, StepUpSettings, StepUpStore
+from gateway.storage import Backend
 
 # 2024-05-01T09:30:00Z is 1714555800 s, a multiple of 30: the start of a time step.
 START = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
@@ -63,6 +64,7 @@ class Harness:
 
     root: Path
     settings: StepUpSettings
+    backend: Backend | None = None  # SQLite files unless a test gives another
     clock: FakeClock = field(default_factory=FakeClock)
     events: list[AuditEvent] = field(default_factory=list)
     seeds: list[Enrolment] = field(default_factory=list)  # kept by tests that need them
@@ -73,7 +75,9 @@ class Harness:
 
     def reopen(self) -> StepUpService:
         """A new service object over the same files (a restart)."""
-        return StepUpService.open(self.settings, clock=self.clock, audit=self.events.append)
+        return StepUpService.open(
+            self.settings, clock=self.clock, audit=self.events.append, backend=self.backend
+        )
 
     def enrol(self, user: str = "alice") -> Enrolment:
         return self.service.enrol(user)
@@ -88,5 +92,17 @@ class Harness:
         return wrong_code(enrolment.seed.get_secret_value(), self.clock.now)
 
 
-def harness(root: Path, **changes: Any) -> Harness:
-    return Harness(root, fast_settings(root, **changes))
+def harness(root: Path, backend: Backend | None = None, **changes: Any) -> Harness:
+    return Harness(root, fast_settings(root, **changes), backend)
+
+
+def elsewhere(h: Harness, sql: str, parameters: tuple[object, ...] = ()) -> list[Any]:
+    """Run ``sql`` through another handle on the same store (as another process would) and
+    return the rows it read."""
+    other = StepUpStore(h.settings.database, backend=h.backend)
+    try:
+        with other.transaction() as tx:
+            cursor = tx._db.execute(sql, parameters)
+            return list(cursor.fetchall()) if sql.startswith("SELECT") else []
+    finally:
+        other.close()

@@ -12,14 +12,15 @@ from gateway.audit.records import AuditEvent
 from gateway.errors import AuditWriteError, RequestError
 from gateway.policy.decision import StepUpObligation
 from gateway.stepup import EnrolmentChangedError, StepUpService
+from gateway.storage import Backend
 from tests.stepup import DIGEST_A, Harness, harness
 
 ONCE = StepUpObligation(max_age_seconds=300, policy="password-reset-own-account")
 
 
 @pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    subject = harness(tmp_path)
+def h(tmp_path: Path, storage_backend: Backend) -> Iterator[Harness]:
+    subject = harness(tmp_path, storage_backend)
     yield subject
     subject.service.close()
 
@@ -91,7 +92,7 @@ def test_a_reset_that_cannot_be_audited_leaves_the_old_seed_and_its_step_ups(
     def failing(_: AuditEvent) -> None:
         raise AuditWriteError("audit.jsonl: append failed: disk full")
 
-    broken = StepUpService.open(h.settings, clock=h.clock, audit=failing)
+    broken = StepUpService.open(h.settings, clock=h.clock, audit=failing, backend=h.backend)
     with pytest.raises(AuditWriteError):
         broken.enrol("alice", by="hank", replacing=True)
     broken.close()

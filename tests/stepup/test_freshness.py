@@ -12,14 +12,15 @@ import pytest
 from gateway.errors import RequestError
 from gateway.policy.decision import StepUpObligation
 from gateway.stepup import request_digest
+from gateway.storage import Backend
 from tests.stepup import DIGEST_A, DIGEST_B, START, Harness, harness
 
 FIVE_MINUTES = StepUpObligation(max_age_seconds=300, policy="account-unlock")
 
 
 @pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    subject = harness(tmp_path)
+def h(tmp_path: Path, storage_backend: Backend) -> Iterator[Harness]:
+    subject = harness(tmp_path, storage_backend)
     yield subject
     subject.service.close()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +15,13 @@ from gateway.stepup import (
     StepUpService,
     recovery,
 )
-from tests.stepup import DIGEST_A, START, Harness, harness
+from gateway.storage import Backend
+from tests.stepup import DIGEST_A, START, Harness, elsewhere, harness
 
 
 @pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    subject = harness(tmp_path)
+def h(tmp_path: Path, storage_backend: Backend) -> Iterator[Harness]:
+    subject = harness(tmp_path, storage_backend)
     yield subject
     subject.service.close()
 
@@ -88,9 +88,7 @@ def test_a_code_used_by_someone_else_meanwhile_is_refused(
 
     def use_first(service: StepUpService, *args: object) -> None:
         # Between the comparison and the claim, another process uses the same code.
-        with sqlite3.connect(h.settings.database) as db:
-            db.execute("UPDATE recovery_codes SET used_at = 'x' WHERE slot = 0")
-        db.close()
+        elsewhere(h, "UPDATE recovery_codes SET used_at = 'x' WHERE slot = 0")
         attempt(service, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(StepUpService, "_attempt", use_first)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -25,12 +24,13 @@ from gateway.stepup import (
     StepUpStoreError,
 )
 from gateway.stepup.recovery import normalise_code
-from tests.stepup import START, Harness, code_at, fast_settings, harness
+from gateway.storage import Backend
+from tests.stepup import START, Harness, code_at, elsewhere, fast_settings, harness
 
 
 @pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    subject = harness(tmp_path)
+def h(tmp_path: Path, storage_backend: Backend) -> Iterator[Harness]:
+    subject = harness(tmp_path, storage_backend)
     yield subject
     subject.service.close()
 
@@ -57,7 +57,8 @@ def test_enrolment_gives_a_uri_with_issuer_and_secret(h: Harness) -> None:
     h.service.verify("alice", h.code(enrolment))
 
 
-def test_the_seed_and_recovery_codes_never_reach_the_store_in_clear(h: Harness) -> None:
+def test_the_seed_and_recovery_codes_never_reach_the_store_in_clear(tmp_path: Path) -> None:
+    h = harness(tmp_path)  # the bytes of the SQLite files
     enrolment = h.enrol("alice")
     seed = enrolment.seed.get_secret_value()
     stored = _files_bytes(h.settings.database.parent)
@@ -70,7 +71,8 @@ def test_the_seed_and_recovery_codes_never_reach_the_store_in_clear(h: Harness) 
         assert normalise_code(code.get_secret_value()).encode() not in stored
 
 
-def test_the_store_and_key_are_private_files(h: Harness) -> None:
+def test_the_store_and_key_are_private_files(tmp_path: Path) -> None:
+    h = harness(tmp_path)
     h.enrol("alice")
     assert h.settings.database.stat().st_mode & 0o077 == 0
     assert h.settings.seed_key_file.stat().st_mode & 0o777 == 0o600
@@ -302,15 +304,14 @@ def test_lockouts_are_per_user(h: Harness) -> None:
 def test_a_seed_row_copied_to_another_user_is_refused(h: Harness) -> None:
     alice = h.enrol("alice")
     h.enrol("mallory")
-    with sqlite3.connect(h.settings.database) as db:
-        nonce, ciphertext = db.execute(
-            "SELECT nonce, ciphertext FROM seeds WHERE user_id = 'alice'"
-        ).fetchone()
-        db.execute(
-            "UPDATE seeds SET nonce = ?, ciphertext = ? WHERE user_id = 'mallory'",
-            (nonce, ciphertext),
-        )
-    db.close()
+    ((nonce, ciphertext),) = elsewhere(
+        h, "SELECT nonce, ciphertext FROM seeds WHERE user_id = 'alice'"
+    )
+    elsewhere(
+        h,
+        "UPDATE seeds SET nonce = ?, ciphertext = ? WHERE user_id = 'mallory'",
+        (nonce, ciphertext),
+    )
     with pytest.raises(StepUpStoreError, match="stored seed of 'mallory' does not decrypt"):
         h.service.verify("mallory", h.code(alice))
     assert h.events[-1].payload == {"method": "totp", "reason": "seed_unreadable"}

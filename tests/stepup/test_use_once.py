@@ -12,6 +12,7 @@ from gateway.audit.records import AuditEvent
 from gateway.errors import AuditWriteError
 from gateway.policy.decision import StepUpObligation
 from gateway.stepup import StepUpService
+from gateway.storage import Backend
 from tests.stepup import DIGEST_A, DIGEST_B, Harness, harness
 
 ONCE = StepUpObligation(max_age_seconds=300, policy="password-reset-own-account")
@@ -19,8 +20,8 @@ WINDOW = StepUpObligation(max_age_seconds=300, reuse="window", policy="kb-publis
 
 
 @pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    subject = harness(tmp_path)
+def h(tmp_path: Path, storage_backend: Backend) -> Iterator[Harness]:
+    subject = harness(tmp_path, storage_backend)
     yield subject
     subject.service.close()
 
@@ -101,7 +102,7 @@ def test_a_use_that_cannot_be_audited_does_not_happen(h: Harness) -> None:
     def failing(_: AuditEvent) -> None:
         raise AuditWriteError("audit.jsonl: append failed: disk full")
 
-    broken = StepUpService.open(h.settings, clock=h.clock, audit=failing)
+    broken = StepUpService.open(h.settings, clock=h.clock, audit=failing, backend=h.backend)
     with pytest.raises(AuditWriteError):
         broken.claim(ONCE, "alice", bound_to=DIGEST_A, consumer="run-1/reset")
     broken.close()

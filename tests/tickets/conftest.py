@@ -68,13 +68,22 @@ MakeDesk = Callable[..., Desk]
 
 
 @pytest.fixture
-def make_desk(tmp_path: Path) -> Iterator[MakeDesk]:
+def make_desk(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[MakeDesk]:
+    """Desks over their own folders; on both storage backends in the modules that use the
+    ``storage_settings`` fixture (on PostgreSQL, the desks of one test share its schemas)."""
     made: list[Desk] = []
+    storage = (
+        request.getfixturevalue("storage_settings")
+        if "storage_settings" in request.fixturenames
+        else None
+    )
 
     def make(extra: str = "", *, advance: Advance = "inline", **options: Any) -> Desk:
         folder = tmp_path / f"gateway-{len(made)}"
         folder.mkdir()
         config = write_config(folder, extra, **options)
+        if storage is not None:
+            config = config.model_copy(update={"storage": storage})
         gateway = Gateway.from_config(config)
         executor = open_runtime(config, gateway)
         service = open_ticket_service(config, gateway, executor, advance=advance)

@@ -21,6 +21,9 @@ from gateway.tickets import (
 from gateway.tickets.store import TicketStore
 from tests.tickets.conftest import Desk, MakeDesk, generic
 
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
+
+
 RESET = ("I forgot my password", "Please reset my password, I cannot log on.")
 
 

@@ -10,6 +10,9 @@ from gateway.runtime.model import Execution, ExecutionState
 from gateway.tickets.progress import progress_writebacks
 from gateway.tickets.writeback import WriteBackKind
 
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
+
+
 NOW = datetime(2024, 5, 1, tzinfo=UTC)
 
 

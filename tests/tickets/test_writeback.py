@@ -10,6 +10,8 @@ from gateway.tickets import WriteBackRefusedError
 from gateway.tickets.writeback import MAX_TEXT, OutboxPolicy, WriteBack, WriteBackKind, check_text
 from tests.tickets.conftest import Desk, generic
 
+pytestmark = pytest.mark.usefixtures("storage_settings")  # SQLite and PostgreSQL
+
 
 @pytest.mark.parametrize(
     "text",

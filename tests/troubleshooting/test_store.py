@@ -6,21 +6,28 @@ from pathlib import Path
 
 import pytest
 
+from gateway.storage import Backend
 from gateway.troubleshooting.session import Session, SessionStatus, Step, StepKind
 from gateway.troubleshooting.store import SessionStore
 from tests.troubleshooting.support import NOW
 
 
 @pytest.mark.parametrize("durable", [True, False], ids=["synced per commit", "synced by WAL"])
-def test_a_session_reads_back_as_written(tmp_path: Path, durable: bool) -> None:
-    store = SessionStore(tmp_path / "sessions.db", durable=durable)
+def test_a_session_reads_back_as_written(
+    tmp_path: Path, durable: bool, storage_backend: Backend
+) -> None:
+    store = SessionStore(tmp_path / "sessions.db", durable=durable, backend=storage_backend)
     step = Step("ask", StepKind.ANSWERED, "done", "branch 0", NOW, True, {})
     session = Session("s1", "lab", 1, "sha256:0", "elena", SessionStatus.RESOLVED, "done",
                       NOW, NOW, steps=(step,), outcome={"node": "done"})  # fmt: skip
     store.save(session, snapshot="{}")
+    store.save(session, snapshot="{}")  # written again: one session, one snapshot
     store.close()
-    reopened = SessionStore(tmp_path / "sessions.db")
+    reopened = SessionStore(tmp_path / "sessions.db", backend=storage_backend)
     assert reopened.load("s1") == session
     assert reopened.snapshot("sha256:0") == "{}"
     assert reopened.success_rates("lab", "ask") == {"done": 1.0}
+    assert reopened.recent(tree="lab") == [session]
+    assert [row.path for row in reopened.rows("lab")] == [tuple(session.path)]
+    assert reopened.trees() == ["lab"]
     reopened.close()

@@ -32,6 +32,7 @@ from gateway.selfservice import (
 )
 from gateway.selfservice.catalog import CatalogItem
 from gateway.selfservice.model import Run
+from gateway.selfservice.schema import item_schema
 
 __all__ = ["RunRequest", "router"]
 
@@ -171,6 +172,42 @@ def show(
     except SelfServiceError as exc:
         raise _problem(exc) from exc
     return _item_view(item, service.browser.choices(person, item))
+
+
+_FORM: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The item's parameters as a JSON Schema (2020-12) for this person.",
+        "content": {"application/schema+json": {"schema": {"type": "object"}}},
+    },
+    **problem_responses(*ERRORS_OF_CALLERS, 404),
+}
+
+
+@router.get("/v1/catalog/items/{item_id}/schema", response_class=JSONResponse, responses=_FORM)
+def form(
+    item_id: _ItemId,
+    caller: _Runner,
+    services: _Services,
+    actor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=256,
+            description=_ACTOR,
+        ),
+    ] = None,
+) -> JSONResponse:
+    """The item's parameters as a JSON Schema (2020-12) a portal renders as a form, with
+    the person's own choices (their devices, the approved titles) as ``enum``; a run is
+    checked against the same schema."""
+    service = _service(services)
+    person = _actor(caller, actor)
+    try:
+        item = service.browser.show(person, item_id)
+    except SelfServiceError as exc:
+        raise _problem(exc) from exc
+    schema = item_schema(item, service.browser.choices(person, item))
+    return JSONResponse(schema, media_type="application/schema+json")
 
 
 _OBJECT = {"application/json": {"schema": {"type": "object", "additionalProperties": True}}}

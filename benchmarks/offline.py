@@ -1,0 +1,247 @@
+"""Field kit speed: preparing a kit, deciding offline, verifying and merging a segment.
+
+Run with ``python -m benchmarks.offline`` (``--json`` for the figures).
+
+* **Prepare**: a kit for a site of 500 people and 1,000 devices, picked from a directory
+  of 5,000 people and 10,000 devices (decision, enrolment record, snapshot, signature,
+  file), median of 5; against the naive kit that ships the whole directory and inventory.
+* **Offline decision**: ``OfflineGateway.authorize`` with the kit's bundle and facts, p50
+  and p99 over 2,000 decisions; the decision alone (the decision point on the kit's facts)
+  and with its durable append to the segment (an ``fsync`` each, as every decision has).
+* **Verify and merge**: a 10,000-record segment verified (parse, chain, device key
+  signature, times, digest) and merged as a sub-log (one group commit), records per second;
+  against the naive merge appending each record on its own (one ``fsync`` each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from gateway.app.gateway import Gateway
+from gateway.app.offline import OfflineGateway, offline_config, open_kit
+from gateway.audit.canonical import canonical_bytes
+from gateway.audit.keys import init_keys
+from gateway.audit.records import AuditEvent, seal_record
+from gateway.config import GatewayConfig
+from gateway.devices.inventory import Device, InventoryFile
+from gateway.identity.static import StaticDirectoryFile, StaticGroup, StaticUser
+from gateway.offline.kit import Kit
+from gateway.offline.prepare import KitSources, prepare_kit
+from gateway.offline.sync import merge_segment
+from gateway.policy.request import AccessRequest
+
+REPO = Path(__file__).resolve().parents[1]
+GOAL_PREPARE_S = 2.0
+GOAL_DECISION_MS = 1.0
+GOAL_MERGE_PER_S = 5_000.0
+
+
+def _directory(people: int, site_people: int) -> StaticDirectoryFile:
+    users = {
+        f"user{n}": StaticUser(
+            display_name=f"User {n}", email=f"user{n}@example.com", department="Sales",
+            groups=["sales"], manager="omar",
+            location="branch-7" if n < site_people else f"branch-{n % 50 + 8}",
+        )
+        for n in range(people)
+    }  # fmt: skip
+    users["elena"] = StaticUser(display_name="Elena", groups=["helpdesk"], manager="omar")
+    users["omar"] = StaticUser(display_name="Omar", groups=["it-admins"])
+    groups = {name: StaticGroup(member_of=["staff"]) for name in ("sales", "helpdesk")}
+    groups["it-admins"] = StaticGroup(member_of=["staff"])
+    return StaticDirectoryFile(privileged_groups=["domain-admins"], groups=groups, users=users)
+
+
+def _inventory(people: int) -> InventoryFile:
+    return InventoryFile(
+        devices={f"dev{n}": Device(owner=f"user{n % people}") for n in range(people * 2)}
+    )
+
+
+def _config(folder: Path) -> GatewayConfig:
+    init_keys(folder / "keys")
+    return (
+        GatewayConfig()
+        .resolved(folder)
+        .model_copy(
+            update={"policy": GatewayConfig().policy.model_copy(update={"dir": REPO / "policies"})}
+        )
+    )
+
+
+def bench_prepare(folder: Path, runs: int = 5) -> tuple[dict[str, float], Path]:
+    config = _config(folder)
+    gateway = Gateway.from_config(config)  # the central gateway
+    sources = KitSources(
+        bundle=gateway.policies.engine.bundle,
+        directory=_directory(5_000, 500),
+        inventory=_inventory(5_000),
+        workflows=REPO / "automations/workflows",
+        trees=REPO / "automations/troubleshooting",
+        central_actions=tuple(config.offline.central_actions),
+        max_valid=timedelta(hours=168),
+    )
+    assert gateway.audit is not None
+    times, kit_path = [], folder / "kit.kit.json"
+    for _ in range(runs):
+        start = time.perf_counter()
+        prepared = prepare_kit(
+            gateway, gateway.audit, sources, technician="elena", site="branch-7",
+            valid=timedelta(hours=72), actor="elena", now=datetime.now(UTC), out=kit_path,
+        )  # fmt: skip
+        times.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    naive = canonical_bytes(
+        {
+            "directory": sources.directory.model_dump(mode="json"),
+            "devices": sources.inventory.model_dump(mode="json"),
+        }
+    )
+    naive_s = time.perf_counter() - start
+    gateway.close()
+    return {
+        "prepare_s": statistics.median(times),
+        "people": prepared.people,
+        "devices": prepared.devices,
+        "kit_bytes": kit_path.stat().st_size,
+        "naive_whole_directory_bytes": len(naive),
+        "naive_serialise_s": naive_s,
+    }, kit_path
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.99)]
+
+
+def bench_decisions(folder: Path, kit_path: Path, count: int = 2_000) -> dict[str, float]:
+    config = offline_config(_config_of(folder), kit_path, datetime.now(UTC))
+    gateway = OfflineGateway.from_config(config)
+    request = AccessRequest(actor="elena", action="diagnostics.run", resource="host:dev1")
+    actor = gateway.directory.get_user("elena")
+    bare, audited = [], []
+    for _ in range(count):
+        start = time.perf_counter()
+        gateway.decision_point.decide(request, actor, None)
+        bare.append((time.perf_counter() - start) * 1000)
+    for _ in range(count):
+        start = time.perf_counter()
+        gateway.authorize(request)
+        audited.append((time.perf_counter() - start) * 1000)
+    gateway.close()
+    (bare50, bare99), (full50, full99) = _percentiles(bare), _percentiles(audited)
+    return {"decide_p50_ms": bare50, "decide_p99_ms": bare99,
+            "authorize_p50_ms": full50, "authorize_p99_ms": full99}  # fmt: skip
+
+
+def _config_of(folder: Path) -> GatewayConfig:
+    return (
+        GatewayConfig()
+        .resolved(folder)
+        .model_copy(
+            update={"policy": GatewayConfig().policy.model_copy(update={"dir": REPO / "policies"})}
+        )
+    )
+
+
+def _segment(kit: Kit, records: int) -> bytes:
+    signer, prev = kit.device_signer(), kit.body.checkpoint.head_hash
+    lines = []
+    for index in range(records):
+        moment = kit.issued + timedelta(seconds=1 + index // 100)
+        event = AuditEvent(
+            type="decision", actor="elena", action="diagnostics.run", resource=f"host:dev{index}",
+            decision_id=f"{index:032x}", policy_digest=kit.body.policy.digest,
+            payload={"decision": "allow", "context": {"offline": True}},
+        )  # fmt: skip
+        record = seal_record(event, seq=index, prev=prev, time=moment, signer=signer)
+        lines.append(record.line)
+        prev = record.hash
+    return b"".join(line + b"\n" for line in lines)
+
+
+def bench_merge(folder: Path, kit_path: Path, records: int) -> dict[str, float]:
+    config = _config_of(folder)
+    kit = open_kit(config, kit_path, datetime.now(UTC))
+    data = _segment(kit, records)
+    gateway = Gateway.from_config(config)
+    assert gateway.audit is not None
+    start = time.perf_counter()
+    outcome = merge_segment(
+        data, "bench.segment.log", audit=gateway.audit, quarantine=folder / "q",
+        now=datetime.now(UTC), actor="svc-gateway",
+    )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    if outcome.status != "merged":
+        raise SystemExit(f"merge failed: {outcome.reason}")
+    naive_records = min(records, 1_000)
+    start = time.perf_counter()
+    for line in data.splitlines()[:naive_records]:
+        gateway.audit.append(AuditEvent(type="offline.record", payload={"line": line.decode()}))
+    naive_elapsed = time.perf_counter() - start
+    gateway.close()
+    return {"records": records, "merge_records_per_s": records / elapsed,
+            "naive_records_per_s": naive_records / naive_elapsed}  # fmt: skip
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.offline", description=__doc__)
+    parser.add_argument("--records", type=int, default=10_000, help="segment records")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        print("... preparing kits", file=sys.stderr, flush=True)
+        prepare, kit_path = bench_prepare(folder)
+        print("... offline decisions", file=sys.stderr, flush=True)
+        decisions = bench_decisions(folder, kit_path)
+        print(f"... merging {args.records:,} records", file=sys.stderr, flush=True)
+        merge = bench_merge(folder, kit_path, args.records)
+    figures: dict[str, Any] = {
+        "machine": f"{platform.platform()}, CPython {platform.python_version()}",
+        "prepare": prepare,
+        "decisions": decisions,
+        "merge": merge,
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    print("Field kit benchmark")
+    print(f"machine: {figures['machine']}")
+    print(
+        f"prepare, {prepare['people']:.0f} people / {prepare['devices']:.0f} devices   "
+        f"{prepare['prepare_s']:.3f} s   kit {prepare['kit_bytes'] / 1e6:.2f} MB, the whole "
+        f"directory {prepare['naive_whole_directory_bytes'] / 1e6:.2f} MB   goal <= 2 s "
+        f"{_verdict(prepare['prepare_s'] <= GOAL_PREPARE_S)}"
+    )
+    print(
+        f"offline decision p50 {decisions['decide_p50_ms']:.3f} ms (p99 "
+        f"{decisions['decide_p99_ms']:.3f})   with the durable segment append p50 "
+        f"{decisions['authorize_p50_ms']:.3f} ms (p99 {decisions['authorize_p99_ms']:.3f})   "
+        f"goal p50 <= 1 ms {_verdict(decisions['decide_p50_ms'] <= GOAL_DECISION_MS)}"
+    )
+    ratio = merge["merge_records_per_s"] / merge["naive_records_per_s"]
+    print(
+        f"verify + merge {merge['records']:,} records   {merge['merge_records_per_s']:,.0f}/s   "
+        f"naive one-by-one {merge['naive_records_per_s']:,.0f}/s   x{ratio:.1f}   goal "
+        f">= 5,000/s {_verdict(merge['merge_records_per_s'] >= GOAL_MERGE_PER_S)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,217 @@
+"""The shared backend: one PostgreSQL database for every gateway process and host.
+
+``PostgresBackend`` holds one connection pool (psycopg 3, ``psycopg_pool``); each store
+gets its own schema (``<prefix><component>``, e.g. ``gateway_approvals``) with a
+``schema_migrations`` table listing the migrations applied.  Opening a store takes the
+store's advisory lock, creates its schema and applies the missing migrations, so processes
+starting together migrate once.
+
+Every transaction sets ``search_path`` to the store's schema.  A write transaction first
+takes the store's transaction-scoped advisory lock (``pg_advisory_xact_lock``): write
+transactions of one store run one at a time across every process, as they do on SQLite,
+and under READ COMMITTED each statement after the lock sees every earlier commit.  A read
+transaction is REPEATABLE READ and READ ONLY: one snapshot, and a write in it fails.
+
+Every psycopg failure (an unreachable server, a timeout waiting for the pool, a broken
+connection, a constraint) becomes the owner's domain error; the DSN is never in a message.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.adapt import Dumper
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import RowMaker
+from psycopg_pool import ConnectionPool
+
+from gateway.errors import GatewayError
+from gateway.storage.base import Connection, Cursor, Schema
+from gateway.storage.dialect import lock_key, postgres_ddl, postgres_sql, quote_identifier
+from gateway.storage.errors import StorageUnavailableError
+
+__all__ = ["PostgresBackend", "PostgresDatabase", "Row"]
+
+
+class Row(tuple[Any, ...]):
+    """A row read by position (a tuple) or by column name, like ``sqlite3.Row``."""
+
+    _names: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], names: dict[str, int]) -> Row:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names[key])
+        return tuple.__getitem__(self, key)
+
+
+def _rows(cursor: Any) -> RowMaker[Row]:
+    names = {column.name: index for index, column in enumerate(cursor.description or ())}
+
+    def make(values: Sequence[Any]) -> Row:
+        return Row(values, names)
+
+    return make
+
+
+class _BooleanAsInteger(Dumper):
+    """Booleans stored as 0/1 integers, as SQLite stores them."""
+
+    oid = psycopg.postgres.types["int8"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+def _configure(connection: psycopg.Connection[Any]) -> None:
+    connection.adapters.register_dumper(bool, _BooleanAsInteger)
+    connection.row_factory = _rows
+
+
+class PostgresConnection:
+    """A pooled connection inside one transaction, speaking the stores' SQL."""
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        return self._connection.execute(postgres_sql(sql), tuple(parameters))
+
+    def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]], /) -> object:
+        with self._connection.cursor() as cursor:
+            cursor.executemany(postgres_sql(sql), [tuple(row) for row in seq_of_parameters])
+        return None
+
+
+class PostgresDatabase:
+    """One store's schema in the shared database."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool[psycopg.Connection[Any]],
+        namespace: str,
+        schema: Schema,
+        *,
+        what: str,
+        error: type[GatewayError],
+    ) -> None:
+        self._pool = pool
+        self._namespace = quote_identifier(namespace)
+        self._key = lock_key(namespace)
+        self._what = what
+        self._error = error
+        self._closed = threading.Event()
+        self.where = f"postgresql schema {namespace}"
+        path = f"SET LOCAL search_path TO {self._namespace}"
+        self._begin_write = f"{path}; SELECT pg_advisory_xact_lock({self._key})"
+        self._begin_read = f"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; {path}"
+        try:
+            self._migrate(schema)
+        except psycopg.Error as exc:
+            raise error(f"{self.where}: cannot open {what}: {exc}") from exc
+
+    def _migrate(self, schema: Schema) -> None:
+        with self._pool.connection() as db:
+            db.execute(f"SELECT pg_advisory_xact_lock({self._key})")
+            db.execute(f"CREATE SCHEMA IF NOT EXISTS {self._namespace}")
+            db.execute(f"SET LOCAL search_path TO {self._namespace}")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY,"
+                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            row = db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+            found = int(row[0]) if row is not None else 0
+            if found > schema.version:
+                raise psycopg.DataError(
+                    f"schema version {found} is not supported (expected {schema.version})"
+                )
+            for version, script in enumerate(schema.scripts("postgresql", found), start=found + 1):
+                db.execute(postgres_ddl(script))
+                db.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        if self._closed.is_set():
+            raise self._error(f"{self.where}: {self._what} failed: the store is closed")
+        try:
+            with self._pool.connection() as db:
+                db.execute(self._begin_write if write else self._begin_read)
+                yield PostgresConnection(db)
+        except psycopg.Error as exc:
+            raise self._error(f"{self.where}: {self._what} failed: {exc}") from exc
+
+    def close(self) -> None:
+        """This store stops; the pool stays open for the others (``PostgresBackend.close``)."""
+        self._closed.set()
+
+
+def _reason(exc: psycopg.Error, dsn: str) -> str:
+    """Why connecting failed, never showing the connection string or its password (libpq
+    quotes a malformed string back)."""
+    try:
+        password = conninfo_to_dict(dsn).get("password")
+    except psycopg.Error:
+        return "the connection string is not valid"
+    text = str(exc).strip()
+    if password and str(password) in text:
+        return "connection failed"
+    return text
+
+
+class PostgresBackend:
+    """Every store in one PostgreSQL database, through one pool of ``pool_size``
+    connections; ``prefix`` starts the name of each store's schema."""
+
+    name = "postgresql"
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        pool_size: int = 10,
+        prefix: str = "gateway_",
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self.prefix = prefix
+        try:
+            psycopg.connect(dsn, connect_timeout=max(1, round(timeout_seconds))).close()
+        except psycopg.Error as exc:
+            raise StorageUnavailableError(
+                f"cannot reach the PostgreSQL database: {_reason(exc, dsn)}"
+            ) from None
+        self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=pool_size,
+            timeout=timeout_seconds,
+            configure=_configure,
+            open=False,
+            name="gateway",
+        )
+        try:
+            self.pool.open(wait=True, timeout=timeout_seconds)
+        except psycopg.Error as exc:
+            self.pool.close()
+            raise StorageUnavailableError(
+                f"cannot reach the PostgreSQL database: {_reason(exc, dsn)}"
+            ) from None
+
+    def open(
+        self, schema: Schema, path: Path, *, what: str, error: type[GatewayError]
+    ) -> PostgresDatabase:
+        return PostgresDatabase(
+            self.pool, f"{self.prefix}{schema.component}", schema, what=what, error=error
+        )
+
+    def close(self) -> None:
+        self.pool.close()

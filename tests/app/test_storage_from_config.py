@@ -1,0 +1,121 @@
+"""``[storage] backend = "postgresql"``: every store of the process opens its tables in the
+one configured database, none in a SQLite file."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gateway.app import open_services
+from gateway.config import GatewayConfig, IdentityConfig, NotificationsConfig, TicketsConfig
+from gateway.secrets import FILE_CONTEXT
+from gateway.storage.postgres import PostgresBackend
+from tests.postgres import PostgresServer
+
+REPO = Path(__file__).resolve().parents[2]
+STORES = ["approvals", "runtime", "selfservice", "stepup", "tickets", "troubleshooting"]
+
+
+def _config(root: Path, prefix: str) -> GatewayConfig:
+    """A gateway over its own folder whose stores are in the test database, in schemas
+    starting with ``prefix``."""
+    shutil.copytree(REPO / "policies", root / "policies")
+    shutil.copytree(REPO / "automations", root / "automations")
+    shutil.copy(REPO / "gateway" / "defaults" / "directory.yaml", root / "directory.yaml")
+    storage = {
+        "backend": "postgresql",
+        "dsn_env": "GATEWAY_TEST_DATABASE_URL",
+        "schema_prefix": prefix,
+        "pool_size": 4,
+    }
+    config = GatewayConfig.model_validate({"storage": storage}, context=FILE_CONTEXT).model_copy(
+        update={
+            "identity": IdentityConfig(static_file=Path("directory.yaml")),
+            "notifications": NotificationsConfig(channel="file"),
+            "tickets": TicketsConfig(enabled=True),
+        }
+    )
+    return config.resolved(root)
+
+
+@pytest.mark.postgresql
+def test_every_store_opens_in_the_configured_postgresql_database(
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    shared_postgres: PostgresBackend,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEWAY_TEST_DATABASE_URL", postgres_server.dsn)
+    prefix = f"app{uuid.uuid4().hex[:10]}_"
+    config = _config(tmp_path, prefix)
+
+    with open_services(config) as parts:
+        started = parts.runtime.start(
+            "access-grant", {"user": "tom", "system": "payroll", "duration_hours": 8}, actor="omar"
+        )
+        waiting = parts.runtime.advance(started.id)
+        assert waiting.state == "pending_approval"
+        assert parts.selfservice is parts.selfservice
+        assert parts.troubleshooting is parts.troubleshooting
+        assert parts.tickets is parts.tickets
+        assert parts.gateway.stepup is not None
+        assert parts.gateway.stepup.last_step_up("tom") is None
+
+    with shared_postgres.pool.connection() as db:
+        found = [
+            name
+            for (name,) in db.execute(
+                "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) ORDER BY 1",
+                (prefix,),
+            ).fetchall()
+        ]
+        pending = db.execute(
+            f'SELECT count(*) FROM "{prefix}approvals".requests WHERE state = %s', ("pending",)
+        ).fetchone()
+        for name in found:
+            db.execute(f'DROP SCHEMA "{name}" CASCADE')
+    assert found == [f"{prefix}{store}" for store in STORES]
+    assert pending == (1,)
+    for path in (
+        config.approvals.database,
+        config.runtime.database,
+        config.stepup.database,
+        config.selfservice.database,
+        config.tickets.database,
+        config.troubleshooting.database,
+    ):
+        assert not path.exists(), path
+
+
+@pytest.mark.postgresql
+def test_the_background_work_on_shared_state_runs_in_one_of_two_gateways(
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    shared_postgres: PostgresBackend,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEWAY_TEST_DATABASE_URL", postgres_server.dsn)
+    prefix = f"app{uuid.uuid4().hex[:10]}_"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        open_services(_config(tmp_path / "a", prefix)) as first,
+        open_services(_config(tmp_path / "b", prefix)) as second,
+    ):
+        for job in first.background_jobs() + second.background_jobs():
+            job()
+        assert first.leases is not None
+        assert second.leases is not None
+        for work in ("runtime.tick", "approvals.tick"):
+            assert second.leases.holder_of(work) == first.leases.holder
+        assert second.notifier.flush in second.background_jobs()  # its own outbox, always
+    with shared_postgres.pool.connection() as db:
+        left = db.execute(f'SELECT count(*) FROM "{prefix}leases".leases').fetchone()
+        for (name,) in db.execute(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (prefix,)
+        ).fetchall():
+            db.execute(f'DROP SCHEMA "{name}" CASCADE')
+    assert left == (0,)  # both released their leases as they closed

@@ -1,0 +1,199 @@
+"""Merged offline segments are checked whenever the central log is verified."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.audit.canonical import canonical_bytes
+from gateway.audit.keys import Signer, raw_public_key
+from gateway.audit.log import AuditLog, read_lines
+from gateway.audit.records import AuditEvent, format_time
+from gateway.audit.segments import SegmentChecker
+from gateway.audit.verify import verify_records
+from gateway.errors import VerificationError
+from gateway.offline.segment import SegmentLog
+
+NOW = datetime(2026, 5, 1, 8, tzinfo=UTC)
+DIGEST = "sha256:" + "a" * 64
+
+
+class Central:
+    def __init__(self, folder: Path) -> None:
+        self.signer = Signer.generate()
+        self.device = Signer.generate()
+        self.log = AuditLog(folder / "audit.log", self.signer, clock=lambda: NOW)
+        self.folder = folder
+
+    def enrol(self, kit_id: str = "kit-0000000000000001", **changes: Any) -> str:
+        payload = {
+            "kit_id": kit_id,
+            "issued": format_time(NOW - timedelta(hours=1)),
+            "expires": format_time(NOW + timedelta(hours=72)),
+            "device_public_key": raw_public_key(self.device.public_key).hex(),
+            "policy_digest": DIGEST,
+            **changes,
+        }
+        return self.log.append(AuditEvent(type="offline.kit_prepared", payload=payload)).hash
+
+    def segment(self, start: str, count: int = 2) -> list[bytes]:
+        path = self.folder / f"segment-{start[:8]}.log"
+        segment = SegmentLog(path, self.device, clock=lambda: NOW, start_prev=start)
+        for _ in range(count):
+            segment.append(AuditEvent(type="decision", policy_digest=DIGEST))
+        segment.close()
+        return list(read_lines(path))
+
+    def merge(self, lines: list[bytes], kit_id: str = "kit-0000000000000001", **extra: Any) -> None:
+        head = sha256(lines[-1]).hexdigest()
+        payload = {"kit_id": kit_id, "records": len(lines), "head_hash": head, **extra}
+        self.log.append(AuditEvent(type="offline.segment_merged", payload=payload))
+        for index, line in enumerate(lines):
+            self.record(line, index, kit_id)
+
+    def record(self, line: bytes, index: int, kit_id: str = "kit-0000000000000001") -> None:
+        payload = {"kit_id": kit_id, "index": index, "line": line.decode()}
+        self.log.append(AuditEvent(type="offline.record", payload=payload))
+
+    def verify(self, *, check_signatures: bool = True) -> None:
+        verify_records(
+            read_lines(self.log.path), self.signer.public_key, check_signatures=check_signatures
+        )
+
+
+@pytest.fixture
+def central(tmp_path: Path) -> Central:
+    return Central(tmp_path)
+
+
+@pytest.mark.parametrize("full", [True, False], ids=["every signature", "chain only"])
+def test_a_merged_segment_verifies_with_the_central_key_alone(central: Central, full: bool) -> None:
+    central.merge(central.segment(central.enrol()))
+
+    central.verify(check_signatures=full)
+
+
+@pytest.mark.parametrize("full", [True, False], ids=["every signature", "chain only"])
+def test_a_forged_segment_line_in_the_central_log_is_located(central: Central, full: bool) -> None:
+    first, second = central.segment(central.enrol())
+    forged = json.loads(second)
+    forged["actor"] = "mallory"
+    central.merge([first, canonical_bytes(forged)])
+
+    with pytest.raises(VerificationError) as caught:
+        central.verify(check_signatures=full)
+
+    assert caught.value.kind == "bad segment"
+    assert caught.value.sequence == 3  # enrolment, merge, line 0, line 1
+    assert "segment record 1: bad signature" in str(caught.value)
+
+
+def test_a_merge_of_an_unknown_kit_is_refused(central: Central) -> None:
+    lines = central.segment(central.enrol())
+    central.merge(lines, kit_id="kit-0000000000000009")
+
+    with pytest.raises(VerificationError, match="unknown kit: no kit kit-0000000000000009"):
+        central.verify()
+
+
+def test_a_merge_after_the_kit_was_revoked_is_refused(central: Central) -> None:
+    lines = central.segment(central.enrol())
+    central.log.append(
+        AuditEvent(type="offline.kit_revoked", payload={"kit_id": "kit-0000000000000001"})
+    )
+    central.merge(lines)
+
+    with pytest.raises(VerificationError, match="revoked kit: kit kit-0000000000000001 was"):
+        central.verify()
+
+
+def test_a_merge_cut_short_is_incomplete(central: Central) -> None:
+    first, second = central.segment(central.enrol())
+    central.merge([first, second])
+    lines = list(read_lines(central.log.path))
+    central.log.path.write_bytes(b"".join(line + b"\n" for line in lines[:-1]))
+
+    with pytest.raises(VerificationError, match="incomplete merge: kit kit-0000000000000001"):
+        central.verify()
+
+
+def test_a_merge_whose_head_differs_from_its_lines_is_refused(central: Central) -> None:
+    lines = central.segment(central.enrol())
+    central.merge(lines, head_hash="f" * 64)
+
+    with pytest.raises(VerificationError, match="the segment's head is"):
+        central.verify()
+
+
+def test_a_segment_line_outside_a_merge_is_malformed(central: Central) -> None:
+    first, _ = central.segment(central.enrol())
+    central.record(first, 0)
+
+    with pytest.raises(VerificationError, match="a segment record outside a merge"):
+        central.verify()
+
+
+def test_a_merge_without_its_checkpoint_is_malformed(central: Central) -> None:
+    central.enrol()
+    central.log.append(
+        AuditEvent(type="offline.segment_merged", payload={"kit_id": "kit-0000000000000001"})
+    )
+
+    with pytest.raises(VerificationError, match="a merge without its checkpoint"):
+        central.verify()
+
+
+def test_an_enrolment_without_a_device_key_is_malformed(central: Central) -> None:
+    central.enrol(device_public_key="not hex")
+
+    with pytest.raises(VerificationError, match="kit enrolment without its device key"):
+        central.verify()
+
+
+def test_an_empty_merge_closes_at_once(central: Central) -> None:
+    start = central.enrol()
+    central.log.append(
+        AuditEvent(
+            type="offline.segment_merged",
+            payload={"kit_id": "kit-0000000000000001", "records": 0, "head_hash": start},
+        )
+    )
+
+    central.verify()
+    assert SegmentChecker().open == {}
+
+
+def test_a_payload_that_only_mentions_an_offline_type_is_not_a_kit_record(
+    central: Central,
+) -> None:
+    central.log.append(AuditEvent(type="note.made", payload={"type": "offline.record"}))
+
+    central.verify(check_signatures=False)
+
+
+def test_a_segment_record_that_is_a_key_rotation_is_refused(central: Central) -> None:
+    start = central.enrol()
+    path = central.folder / "rotating.log"
+    segment = SegmentLog(path, central.device, clock=lambda: NOW, start_prev=start)
+    segment.rotate_key(Signer.generate())
+    segment.close()
+    central.merge(list(read_lines(path)))
+
+    with pytest.raises(VerificationError, match="segment record 0: unknown key"):
+        central.verify()
+
+
+def test_segment_records_spliced_from_another_segment_break_the_chain(
+    central: Central,
+) -> None:
+    first, _ = central.segment(central.enrol())
+    _, spliced = central.segment("c" * 64)
+    central.merge([first, spliced])
+
+    with pytest.raises(VerificationError, match="segment record 1: broken chain"):
+        central.verify()

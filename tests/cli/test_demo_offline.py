@@ -1,0 +1,41 @@
+"""The branch-office visit of ``gateway demo``: kit, offline work, merge, replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.app import Gateway, open_runtime
+from gateway.audit.checkpoints import verify_log_file
+from gateway.audit.keys import load_public_key
+from gateway.audit.log import read_lines
+from gateway.audit.records import parse_record
+from gateway.cli.demo_offline import run_offline_scenario
+from tests.api.conftest import write_config
+
+
+def test_the_branch_visit_merges_a_verified_segment_and_replays_the_reset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path, "")
+    gateway = Gateway.from_config(config)
+    executor = open_runtime(config, gateway)
+    try:
+        run_offline_scenario(config, gateway, executor)
+    finally:
+        executor.close()
+        gateway.close()
+    out = capsys.readouterr().out
+    assert "troubleshooting network-connectivity on the kit: escalated" in out
+    assert "elena runs diagnostics on tom-laptop: allow (offline)" in out
+    assert "refused: offline: password.reset needs a central system" in out
+    assert "replayed password.reset on account:tom: allow" in out
+    assert "workflow succeeded" in out
+    assert "a tampered copy is refused: segment record 0: bad signature" in out
+    types = [parse_record(line, n).type for n, line in enumerate(read_lines(config.audit.log))]
+    assert types.count("offline.record") == 7  # 3 troubleshooting, 4 decision and queue
+    assert "offline.segment_refused" in types
+    key = load_public_key(config.audit.signing_key.with_suffix(".pub"))
+    assert verify_log_file(config.audit.log, key).report.records == len(types)
