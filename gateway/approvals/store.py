@@ -33,7 +33,8 @@ from typing import Any
 from gateway.approvals.errors import ApprovalStoreError
 from gateway.approvals.model import ApprovalRequest, ApprovalState, AutoApproval, Verdict, Vote
 from gateway.policy.decision import ApprovalObligation
-from gateway.policy.request import AccessRequest
+from gateway.policy.request import GATEWAY_CONTEXT, AccessRequest
+from gateway.privacy.sources import ERASED_TEXT as ERASED
 from gateway.storage import Backend, Connection, Schema, SqliteBackend
 
 __all__ = [
@@ -90,7 +91,7 @@ def _optional_time(text: str | None) -> datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class _Body:
-    """The part of a request that never changes, parsed once per process."""
+    """The part of a request that never changes (but on erasure), parsed once per process."""
 
     request: AccessRequest
     decision_id: str
@@ -112,10 +113,13 @@ class _Body:
         )
 
 
+_Cache = dict[str, tuple[str, _Body]]
+
+
 class Transaction:
     """The operations of one transaction; only valid inside ``ApprovalStore.transaction``."""
 
-    def __init__(self, connection: Connection, bodies: dict[str, _Body]) -> None:
+    def __init__(self, connection: Connection, bodies: _Cache) -> None:
         self._db = connection
         self._bodies = bodies
 
@@ -150,11 +154,12 @@ class Transaction:
 
     def _build(self, row: Any) -> ApprovalRequest:
         ident, state, body_text, digest, requester, created, expires, finished, by = row
-        body = self._bodies.get(ident)
-        if body is None:
+        cached = self._bodies.get(ident)
+        if cached is None or cached[0] != body_text:  # new, or erased since it was read
             if len(self._bodies) >= _CACHED:
                 self._bodies.clear()
-            body = self._bodies[ident] = _Body.parse(body_text)
+            cached = self._bodies[ident] = (body_text, _Body.parse(body_text))
+        body = cached[1]
         votes = tuple(
             Vote(obligation, approver, Verdict(verdict), parse_time(at))
             for obligation, approver, verdict, at in self._db.execute(
@@ -202,6 +207,43 @@ class Transaction:
         ).fetchall()
         return [self._build(row) for row in rows]
 
+    def about(self, login: str) -> list[ApprovalRequest]:
+        """Every request ``login`` made, is the actor of, or is the target of, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM requests WHERE requester = ? "  # noqa: S608
+            "OR body LIKE ? OR body LIKE ? ORDER BY created_at, id",
+            (login, f'%"actor":{json.dumps(login)}%', f'%"target":{json.dumps(login)}%'),
+        ).fetchall()
+        found = [self._build(row) for row in rows]
+        return [
+            item for item in found if login in (item.requester, item.request.actor, item.target)
+        ]
+
+    def erase_about(self, login: str, *, dry_run: bool = False) -> int:
+        """Replace the free text of finished requests by or about ``login`` (every value of
+        the request's context but what the gateway itself adds, such as a justification)
+        with ``(erased)``; ids, states, votes and logins stay.  Pending requests keep their
+        context until they finish.  The number of requests changed (or that would be)."""
+        changed = 0
+        for item in self.about(login):
+            context = item.request.context
+            erased = {k: v if k in GATEWAY_CONTEXT else ERASED for k, v in context.items()}
+            if item.state is ApprovalState.PENDING or erased == context:
+                continue
+            changed += 1
+            if dry_run:
+                continue
+            (body_text,) = self._db.execute(
+                "SELECT body FROM requests WHERE id = ?", (item.id,)
+            ).fetchone()
+            body = json.loads(body_text)
+            body["request"]["context"] = erased
+            self._db.execute(
+                "UPDATE requests SET body = ? WHERE id = ?",
+                (json.dumps(body, sort_keys=True, separators=(",", ":")), item.id),
+            )
+        return changed
+
     def add_vote(self, request_id: str, vote: Vote) -> None:
         self._db.execute(
             "INSERT INTO votes (request_id, obligation, approver, verdict, at) "
@@ -237,7 +279,7 @@ class ApprovalStore:
 
     def __init__(self, path: Path, *, backend: Backend | None = None) -> None:
         self.path = path
-        self._bodies: dict[str, _Body] = {}  # parsed bodies by id, at most _CACHED
+        self._bodies: _Cache = {}  # parsed bodies (and their text) by id, at most _CACHED
         self._database = (backend or SqliteBackend()).open(
             SCHEMA, path, what="approval store", error=ApprovalStoreError
         )

@@ -16,9 +16,11 @@ checks are, in this order (the first failure is reported, naming ``i``):
 ``policy mismatch``    it names a policy digest other than the kit's
 
 Merged into the central log, a segment is an ``offline.segment_merged`` record (kit id,
-record count, head hash, first and last times), then one ``offline.record`` per segment
-record, in order, each carrying the original line (``payload.line``) and its index; other
-records may come between them.  ``SegmentChecker`` follows these while the central log is
+record count, head hash, first and last times), then ``offline.record`` records, in order,
+each carrying a batch of up to ``MERGE_BATCH`` original lines (``payload.lines``) from index
+``payload.first``; other records may come between them.  Logs merged before batches hold one
+``offline.record`` per segment record (``payload.line``, ``payload.index``, no ``lines``)
+instead: both are read.  ``SegmentChecker`` follows these while the central log is
 verified: every embedded line is checked as above, the merge must name an enrolled kit
 not revoked before it, the lines' head hash must be the one merged, and a merge must be
 complete by the end of the log.
@@ -40,6 +42,7 @@ __all__ = [
     "ACTION_QUEUED",
     "KIT_PREPARED",
     "KIT_REVOKED",
+    "MERGE_BATCH",
     "OFFLINE_MARK",
     "OFFLINE_RECORD",
     "SEGMENT_MERGED",
@@ -53,7 +56,8 @@ KIT_PREPARED = "offline.kit_prepared"
 KIT_REVOKED = "offline.kit_revoked"
 SEGMENT_MERGED = "offline.segment_merged"
 SEGMENT_REFUSED = "offline.segment_refused"
-OFFLINE_RECORD = "offline.record"
+OFFLINE_RECORD = "offline.record"  # up to MERGE_BATCH segment lines
+MERGE_BATCH = 500
 ACTION_QUEUED = "offline.action_queued"  # in a segment: a request replayed on sync
 OFFLINE_MARK = b'"type":"offline.'
 _HEX64 = re.compile(r"[0-9a-f]{64}", re.ASCII)
@@ -162,6 +166,22 @@ class SegmentVerifier:
         }
 
 
+def _batch(payload: dict[str, Any]) -> list[str] | None:
+    """The lines an ``offline.record`` carries: ``lines`` (a batch), else the one ``line`` of
+    a log merged before batches; ``None`` when malformed."""
+    if "lines" not in payload:
+        line = payload.get("line")
+        return [line] if isinstance(line, str) else None
+    lines = payload["lines"]
+    if (
+        isinstance(lines, list)
+        and 0 < len(lines) <= MERGE_BATCH
+        and all(isinstance(line, str) for line in lines)
+    ):
+        return lines
+    return None
+
+
 @dataclass
 class _Merge:
     verifier: SegmentVerifier
@@ -189,7 +209,7 @@ class SegmentChecker:
         elif kind == SEGMENT_MERGED:
             self._open(record, position)
         elif kind == OFFLINE_RECORD:
-            self._embedded(record, position)
+            self._embedded(record, position, _batch(record.payload))
 
     def _open(self, record: AuditRecord, position: int) -> None:
         payload = record.payload
@@ -208,21 +228,28 @@ class SegmentChecker:
         self.open[kit_id] = _Merge(SegmentVerifier(device), expected, head, position)
         self._close_if_done(kit_id, position)
 
-    def _embedded(self, record: AuditRecord, position: int) -> None:
+    def _embedded(self, record: AuditRecord, position: int, lines: list[str] | None) -> None:
         kit_id = str(record.payload.get("kit_id"))
         merge = self.open.get(kit_id)
-        line = record.payload.get("line")
-        if merge is None or not isinstance(line, str):
+        if merge is None or lines is None or merge.verifier.count + len(lines) > merge.expected:
             raise VerificationError(
-                "malformed record", f"a segment record outside a merge of kit {kit_id}", position
+                "malformed record", f"segment records outside a merge of kit {kit_id}", position
             )
-        try:
-            merge.verifier.add(line.encode("utf-8"))
-        except VerificationError as exc:
+        first = record.payload.get("first" if "lines" in record.payload else "index")
+        if type(first) is not int or first != merge.verifier.count:
             raise VerificationError(
-                "bad segment", f"kit {kit_id}, segment {exc}", position
-            ) from exc
-        self.merged += 1
+                "malformed record",
+                f"kit {kit_id}: segment records from {first}, expected {merge.verifier.count}",
+                position,
+            )
+        for line in lines:
+            try:
+                merge.verifier.add(line.encode("utf-8"))
+            except VerificationError as exc:
+                raise VerificationError(
+                    "bad segment", f"kit {kit_id}, segment {exc}", position
+                ) from exc
+        self.merged += len(lines)
         self._close_if_done(kit_id, position)
 
     def _close_if_done(self, kit_id: str, position: int) -> None:

@@ -13,9 +13,10 @@ from gateway.app.services import Services, retention_sweeper
 from gateway.cli.output import emit, json_option
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
+from gateway.notify.outbox import Outbox
 from gateway.privacy.keystore import DataKeyStore
 from gateway.privacy.rights import SubjectRights
-from gateway.privacy.sources import KnowledgeArticles, PersonalDataSource, RecordsOf
+from gateway.privacy.sources import KnowledgeArticles, Person, PersonalDataSource, RecordsOf
 
 __all__ = ["privacy"]
 
@@ -30,35 +31,77 @@ def privacy() -> None:
 def _sources(services: Services) -> list[PersonalDataSource]:
     config = services.config
     gateway = services.gateway
+    outbox_path = config.notifications.outbox
 
-    def runs(person: str) -> Iterator[dict[str, Any]]:
+    def runs(person: Person) -> Iterator[dict[str, Any]]:
         with services.selfservice.store.transaction(write=False) as tx:
-            yield from (run.as_json() for run in tx.recent(person, _MANY))
+            yield from (run.as_json() for run in tx.recent(person.login, _MANY))
 
-    def sessions(person: str) -> Iterator[dict[str, Any]]:
+    def erase_runs(person: Person, dry_run: bool) -> int:
+        with services.selfservice.store.transaction(write=not dry_run) as tx:
+            return tx.erase_person(person.login, dry_run=dry_run)
+
+    def tickets(person: Person) -> list[dict[str, Any]]:
+        with services.tickets.store.transaction(write=False) as tx:
+            return tx.reported_by(person.login)
+
+    def erase_tickets(person: Person, dry_run: bool) -> int:
+        with services.tickets.store.transaction(write=not dry_run) as tx:
+            return tx.erase_reporter(person.login, dry_run=dry_run)
+
+    def sessions(person: Person) -> Iterator[dict[str, Any]]:
         for session in services.troubleshooting.store.recent(limit=_MANY):
-            if session.technician == person:
+            if person.login in (session.technician, session.facts.get("user")):
                 yield session.as_json()
 
-    def approvals(person: str) -> Iterator[dict[str, Any]]:
+    def erase_sessions(person: Person, dry_run: bool) -> int:
+        return services.troubleshooting.store.erase_user(person.login, dry_run=dry_run)
+
+    def approvals(person: Person) -> Iterator[dict[str, Any]]:
         if gateway.approvals is None:
             return
         with gateway.approvals.store.transaction(write=False) as tx:
-            for item in tx.pending():
-                if person in (item.requester, item.request.actor, item.target):
-                    yield {
-                        "id": item.id,
-                        "state": str(item.state),
-                        "requester": item.requester,
-                        "action": item.request.action,
-                        "resource": str(item.request.resource),
-                        "created_at": item.created_at.isoformat(),
-                    }
+            for item in tx.about(person.login):
+                yield {
+                    "id": item.id,
+                    "state": str(item.state),
+                    "requester": item.requester,
+                    "actor": item.request.actor,
+                    "target": item.target,
+                    "action": item.request.action,
+                    "resource": str(item.request.resource),
+                    "context": item.request.context,
+                    "created_at": item.created_at.isoformat(),
+                }
+
+    def erase_approvals(person: Person, dry_run: bool) -> int:
+        if gateway.approvals is None:
+            return 0
+        with gateway.approvals.store.transaction(write=not dry_run) as tx:
+            return tx.erase_about(person.login, dry_run=dry_run)
+
+    # Approval records kept for legal reasons in the log keep their text in the store too.
+    keep_approvals = any(kind.startswith("approval.") for kind in config.privacy.keep_on_erasure)
+
+    def notifications(person: Person) -> Iterator[dict[str, Any]]:
+        if not outbox_path.exists():
+            return
+        wanted = {item.casefold() for item in person.identifiers}
+        for item in Outbox(outbox_path).pending():
+            if not wanted.isdisjoint(r.casefold() for r in item.notification.recipients):
+                yield {**item.notification.model_dump(mode="json"), "attempts": item.attempts}
+
+    def erase_notifications(person: Person, dry_run: bool) -> int:
+        if not outbox_path.exists():
+            return 0
+        return Outbox(outbox_path).erase_recipient(person.identifiers, dry_run=dry_run)
 
     return [
-        RecordsOf("approvals", approvals),
-        RecordsOf("selfservice_runs", runs),
-        RecordsOf("troubleshooting_sessions", sessions),
+        RecordsOf("approvals", approvals, None if keep_approvals else erase_approvals),
+        RecordsOf("selfservice_runs", runs, erase_runs),
+        RecordsOf("troubleshooting_sessions", sessions, erase_sessions),
+        RecordsOf("tickets", tickets, erase_tickets),
+        RecordsOf("notifications", notifications, erase_notifications),
         KnowledgeArticles(config.knowledge.articles, lambda: services.knowledge.reindex()),
     ]
 
@@ -96,7 +139,7 @@ _BY = click.option("--by", required=True, help="Who asks (decided by policy, aud
 @click.pass_obj
 def export(config: GatewayConfig, person: str, by: str, as_json: bool) -> None:
     """Everything held about PERSON: audit records (sealed fields opened), approvals,
-    self-service runs, troubleshooting sessions, knowledge base lines."""
+    self-service runs, troubleshooting sessions, tickets reported, knowledge base lines."""
     with _rights(config) as rights:
         result = rights.export(person, by=by)
     emit(result, as_json, human=_describe_export)
@@ -121,8 +164,9 @@ def _describe_export(result: dict[str, Any]) -> None:
 @click.pass_obj
 def erase(config: GatewayConfig, person: str, by: str, as_json: bool) -> None:
     """Erase PERSON's personal data: their data keys (sealed audit fields become
-    unreadable; the log still verifies) and their data in the knowledge base. Decided by
-    policy (privacy.erase) and recorded first (privacy.erased). Erasing again is allowed."""
+    unreadable; the log still verifies), their personal data in the stores and in the
+    knowledge base (docs/privacy.md). Decided by policy (privacy.erase) and recorded
+    first (privacy.erased). Erasing again is allowed."""
     with _rights(config) as rights:
         erasure = rights.erase(person, by=by)
     result = erasure.as_json()

@@ -211,7 +211,8 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     _command("privacy export", "privacy.export", "decision",
              "everything held about a person, sealed fields opened"),
     _command("privacy erase", "privacy.erase", "privacy.erased",
-             "shreds the person's data keys; idempotent; unknown person refused"),
+             "shreds the person's data keys, erases their data in the stores and knowledge "
+             "base; idempotent; unknown person refused"),
     _command("privacy sweep", "privacy.sweep", "privacy.swept",
              "each retention rule decided first; legal hold refuses the sweep"),
     _command("stepup enrol", "stepup.enrol", "stepup.enrolled",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from gateway.notify.errors import NotificationError
 from gateway.notify.model import Notification
+from gateway.privacy.sources import ERASED_TEXT as ERASED
 
 __all__ = ["Outbox", "PendingNotification"]
 
@@ -97,13 +98,43 @@ class Outbox:
                 (error, notification_id),
             )
 
+    def erase_recipient(self, identifiers: Collection[str], *, dry_run: bool = False) -> int:
+        """Replace the title, text and field values of undelivered notifications to a
+        person (a recipient equal to one of ``identifiers``: their login or e-mail address,
+        in any case) with ``(erased)``; the rows stay and are still delivered.  The number
+        of notifications changed (or that would be, ``dry_run``)."""
+        wanted = {item.casefold() for item in identifiers}
+        changed = 0
+        with self._db() as db:
+            for item in self._pending(db):
+                note = item.notification
+                if wanted.isdisjoint(r.casefold() for r in note.recipients):
+                    continue
+                update = {
+                    "title": ERASED,
+                    "text": ERASED,
+                    "fields": dict.fromkeys(note.fields, ERASED),
+                }
+                erased = note.model_copy(update=update)
+                if erased == note:
+                    continue
+                changed += 1
+                if not dry_run:
+                    db.execute(
+                        "UPDATE outbox SET body = ? WHERE id = ?",
+                        (erased.model_dump_json(), note.id),
+                    )
+        return changed
+
     def pending(self) -> list[PendingNotification]:
         """Every notification not yet delivered, oldest first."""
         with self._db() as db:
-            rows = db.execute(
-                "SELECT id, body, queued_at, attempts, last_error FROM outbox "
-                "ORDER BY queued_at, rowid"
-            ).fetchall()
+            return self._pending(db)
+
+    def _pending(self, db: sqlite3.Connection) -> list[PendingNotification]:
+        rows = db.execute(
+            "SELECT id, body, queued_at, attempts, last_error FROM outbox ORDER BY queued_at, rowid"
+        ).fetchall()
         pending = []
         for row_id, body, queued_at, attempts, last_error in rows:
             try:

@@ -9,7 +9,8 @@ In this order:
    quarantine folder with the reason naming the first bad record, an
    ``offline.segment_refused`` record is appended and an alert sent; nothing is replayed;
 3. a segment whose head is already merged is not merged again (idempotent);
-4. append ``offline.segment_merged`` and one ``offline.record`` per segment record;
+4. append ``offline.segment_merged`` and ``offline.record`` records carrying the segment's
+   lines, ``MERGE_BATCH`` at a time (one central signature per batch, not per line);
 5. replay the queued actions (``offline.action_queued``) with fresh decisions on current
    facts, reporting central changes to the same resource since the kit was made.
 """
@@ -28,6 +29,7 @@ from gateway.audit.log import AuditLog, read_lines
 from gateway.audit.records import AuditEvent, AuditRecord, parse_record
 from gateway.audit.segments import (
     ACTION_QUEUED,
+    MERGE_BATCH,
     OFFLINE_RECORD,
     SEGMENT_MERGED,
     SEGMENT_REFUSED,
@@ -249,9 +251,11 @@ def merge_segment(
     notifier: Notifier | None = None,
     kit_id: str | None = None,
     replay: Replay | None = None,
+    batch: int | None = None,
 ) -> SyncOutcome:
     """Verify and merge a segment's bytes (``name`` names it in records and the
-    quarantine) into ``audit``'s log; see the module docstring."""
+    quarantine) into ``audit``'s log, ``batch`` lines per ``offline.record`` (1 to
+    ``MERGE_BATCH``, the default); see the module docstring."""
     name = _SAFE.sub("_", name)[:100] or "segment"
     lines = data.split(b"\n")
     if lines[-1] == b"":  # the newline ending the last record
@@ -285,13 +289,18 @@ def merge_segment(
             name, data, error, kit.kit_id,
             audit=audit, notifier=notifier, quarantine=quarantine, now=now, actor=actor,
         )  # fmt: skip
+    size = max(1, min(batch or MERGE_BATCH, MERGE_BATCH))  # what a verifier accepts
     events = [AuditEvent(type=SEGMENT_MERGED, actor=actor, payload=summary)]
     events += [
         AuditEvent(
             type=OFFLINE_RECORD,
-            payload={"kit_id": kit.kit_id, "index": index, "line": line.decode("utf-8")},
+            payload={
+                "kit_id": kit.kit_id,
+                "first": first,
+                "lines": [line.decode("utf-8") for line in lines[first : first + size]],
+            },
         )
-        for index, line in enumerate(lines)
+        for first in range(0, len(lines), size)
     ]
     written = append_batch(audit, events)
     replayed = tuple(replay(item) for item in _queued(kit, records, central)) if replay else ()

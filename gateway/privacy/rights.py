@@ -7,7 +7,8 @@ Order of an erasure (fail closed, record first):
 2. ``privacy.erase`` on ``account:<login>`` is decided by policy (audited as a decision);
    a deny raises ``PolicyDeniedError``;
 3. a ``privacy.erased`` record is appended (the login, the number of data keys, the
-   types kept for legal reasons, the sources): if it cannot be written nothing changes;
+   types kept for legal reasons, and per source how many items it is about to erase): if
+   it cannot be written nothing changes;
 4. the person's data keys are deleted (but those of ``keep_on_erasure`` types), then each
    source takes their data out.
 
@@ -139,8 +140,9 @@ class SubjectRights:
             self.authorizer, actor=by, action=ERASE_ACTION, resource=f"account:{login}"
         )
         again = self.keys.was_erased(login)
-        held = self.keys.count(login, self.keep_on_erasure)
+        keys = self.keys.count(login, self.keep_on_erasure)
         kept = tuple(sorted(self.keep_on_erasure))
+        held = {source.name: source.held(person) for source in self.sources}
         record_first(
             self.audit,
             AuditEvent(
@@ -151,10 +153,10 @@ class SubjectRights:
                 decision_id=decision.decision_id,
                 policy_digest=decision.policy_digest,
                 payload={
-                    "data_keys": held,
+                    "data_keys": keys,
                     "again": again,
                     "kept_for_legal_reasons": list(kept),
-                    "sources": [source.name for source in self.sources],
+                    "sources": held,
                 },
             ),
         )

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["ERASED_TEXT", "KnowledgeArticles", "Person", "PersonalDataSource", "RecordsOf"]
+__all__ = [
+    "ERASED_TEXT",
+    "Erasing",
+    "KnowledgeArticles",
+    "Person",
+    "PersonalDataSource",
+    "RecordsOf",
+]
 
 ERASED_TEXT = "(erased)"  # plain text in Markdown and in YAML front matter alike
 
@@ -42,24 +49,36 @@ class PersonalDataSource(Protocol):
 
     def export(self, person: Person) -> list[dict[str, Any]]: ...
 
+    def held(self, person: Person) -> int:
+        """How many items ``erase`` would change now."""
+        ...
+
     def erase(self, person: Person) -> int:
         """Take ``person``'s data out; the number of items changed."""
         ...
 
 
+Erasing = Callable[[Person, bool], int]  # (person, dry_run) -> items changed (or would be)
+
+
 @dataclass
 class RecordsOf:
-    """A store read through a function listing a person's items as JSON (export only: the
-    items are operational records kept for their own retention)."""
+    """A store read through a function listing a person's items as JSON, and erased in
+    place through ``erasing`` (the rows stay, their personal values become ``(erased)``);
+    without it the items are exported only."""
 
     name: str
-    listing: Callable[[str], Iterable[dict[str, Any]]]
+    listing: Callable[[Person], Iterable[dict[str, Any]]]
+    erasing: Erasing | None = None
 
     def export(self, person: Person) -> list[dict[str, Any]]:
-        return list(self.listing(person.login))
+        return list(self.listing(person))
+
+    def held(self, person: Person) -> int:
+        return 0 if self.erasing is None else self.erasing(person, True)
 
     def erase(self, person: Person) -> int:
-        return 0
+        return 0 if self.erasing is None else self.erasing(person, False)
 
 
 @dataclass
@@ -87,6 +106,10 @@ class KnowledgeArticles:
             if lines:
                 found.append({"file": str(path.relative_to(self.folder)), "lines": lines})
         return found
+
+    def held(self, person: Person) -> int:
+        pattern = person.pattern()
+        return sum(1 for path in self._files() if pattern.search(path.read_text("utf-8")))
 
     def erase(self, person: Person) -> int:
         pattern = person.pattern()

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gateway.privacy.sources import ERASED_TEXT as ERASED
 from gateway.selfservice.errors import SelfServiceStoreError
 from gateway.selfservice.model import Run, RunState
 from gateway.storage import Backend, Connection, Schema, SqliteBackend
@@ -246,6 +247,35 @@ class RunTransaction:
         query += " ORDER BY created_at DESC, id LIMIT ?"
         args.append(limit)
         return [_run(row) for row in self._db.execute(query, args)]
+
+    def erase_person(self, actor: str, *, dry_run: bool = False) -> int:
+        """Replace the personal values of ``actor``'s finished runs (parameter values,
+        status and error text) with ``(erased)``, keeping the rows so counts, quotas and
+        usage still add up; the number of runs changed (or that would be, ``dry_run``).
+        Unfinished runs keep their parameters until they finish."""
+        marks = ", ".join("?" for _ in _FINISHED)
+        query = (
+            "SELECT id, parameters, status, error FROM runs "  # noqa: S608 - only ?s
+            f"WHERE actor = ? AND state IN ({marks}) ORDER BY id"
+        )
+        rows = self._db.execute(query, [actor, *_FINISHED]).fetchall()
+        changed = 0
+        for run_id, parameters, status, error in rows:
+            values = dict.fromkeys(json.loads(parameters), ERASED)
+            erased = (
+                json.dumps(values, sort_keys=True),
+                ERASED if status else status,
+                None if error is None else ERASED,
+            )
+            if erased == (parameters, status, error):
+                continue
+            changed += 1
+            if not dry_run:
+                self._db.execute(
+                    "UPDATE runs SET parameters = ?, status = ?, error = ? WHERE id = ?",
+                    (*erased, run_id),
+                )
+        return changed
 
     def refuse(
         self, item: str, actor: str, department: str, reason: str, message: str, at: datetime

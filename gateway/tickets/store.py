@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.audit.records import format_time
+from gateway.privacy.sources import ERASED_TEXT as ERASED
 from gateway.storage import Backend, Connection, Database, Schema, SqliteBackend
 from gateway.tickets.errors import TicketStoreError, UnknownDeadLetterError
 from gateway.tickets.writeback import WriteBack, WriteBackKind
@@ -282,6 +283,63 @@ class StoreTransaction:
             "WHERE id = ?",
             (state, format_time(next_at), error, item_id),
         )
+
+    # -- a person's tickets in the embedded desk (``gateway privacy``) --------------------
+
+    def _reported_by(self, login: str) -> list[tuple[str, dict[str, Any], str]]:
+        rows = self.db.execute(
+            "SELECT id, body, state FROM desk_tickets WHERE body LIKE ? ORDER BY id",
+            (f'%"requester_username": {json.dumps(login)}%',),
+        ).fetchall()
+        found = [(str(ref), json.loads(body), str(state)) for ref, body, state in rows]
+        return [item for item in found if item[1]["requester_username"] == login]
+
+    def _entries(self, ref: str) -> list[tuple[int, str, str]]:
+        rows = self.db.execute(
+            "SELECT seq, kind, text FROM desk_entries WHERE ticket_id = ? ORDER BY seq", (ref,)
+        ).fetchall()
+        return [(int(seq), str(kind), str(text)) for seq, kind, text in rows]
+
+    def reported_by(self, login: str) -> list[dict[str, Any]]:
+        """The embedded desk's tickets ``login`` reported, with what was written to them."""
+        return [
+            {
+                **body,
+                "state": state,
+                "entries": [{"kind": kind, "text": text} for _, kind, text in self._entries(ref)],
+            }
+            for ref, body, state in self._reported_by(login)
+        ]
+
+    def erase_reporter(self, login: str, *, dry_run: bool = False) -> int:
+        """Replace the texts of the tickets ``login`` reported (subject, description, the
+        requester's name and e-mail, custom fields, and every comment, note and resolution
+        written to them) with ``(erased)``; ids, states and the requester's login stay.
+        The number of tickets changed (or that would be, ``dry_run``)."""
+        changed = 0
+        for ref, body, _ in self._reported_by(login):
+            erased = {
+                **body,
+                "subject": ERASED,
+                "description": ERASED,
+                "requester_email": None if body["requester_email"] is None else ERASED,
+                "requester_name": ERASED if body["requester_name"] else "",
+                "fields": dict.fromkeys(body["fields"], ERASED),
+            }
+            entries = [seq for seq, _, text in self._entries(ref) if text != ERASED]
+            if erased == body and not entries:
+                continue
+            changed += 1
+            if dry_run:
+                continue
+            self.db.execute(
+                "UPDATE desk_tickets SET body = ? WHERE id = ?",
+                (json.dumps(erased, sort_keys=True), ref),
+            )
+            self.db.executemany(
+                "UPDATE desk_entries SET text = ? WHERE seq = ?", [(ERASED, s) for s in entries]
+            )
+        return changed
 
 
 def _outbox(row: Any) -> OutboxItem:

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from gateway.privacy.sources import ERASED_TEXT as ERASED
 from gateway.storage import Backend, Schema, SqliteBackend
 from gateway.storage.sqlite import SqliteDatabase
 from gateway.troubleshooting.errors import SessionStoreError, UnknownSessionError
@@ -256,5 +257,65 @@ class SessionStore:
             ).fetchall()
         return {str(row["goto"]): float(row["resolved"]) / row["taken"] for row in rows}
 
+    def erase_user(self, login: str, *, dry_run: bool = False) -> int:
+        """Replace what finished sessions about ``login`` (the ``user`` fact) hold about
+        them with ``(erased)``: the facts and answers (but the login, kept as the
+        pseudonymous identifier), check results and the outcome's summary; paths, branches
+        and statuses stay, so reports still add up.  Unfinished sessions keep their facts
+        until they finish.  The number of sessions changed (or that would be)."""
+        finished = [str(status) for status in SessionStatus if status.finished]
+        marks = ", ".join("?" for _ in finished)
+        query = (
+            "SELECT id, state FROM sessions "  # noqa: S608 - only ?s
+            f"WHERE state LIKE ? AND status IN ({marks}) ORDER BY id"
+        )
+        changed = 0
+        with self._db.transaction(write=not dry_run) as db:
+            rows = db.execute(query, (f'%"user": {json.dumps(login)}%', *finished)).fetchall()
+            for row in rows:
+                state = json.loads(row["state"])
+                if state["facts"].get("user") != login:
+                    continue
+                erased = json.dumps(_erased_state(state, login), sort_keys=True)
+                if erased == row["state"]:
+                    continue
+                changed += 1
+                if not dry_run:
+                    db.execute("UPDATE sessions SET state = ? WHERE id = ?", (erased, row["id"]))
+        return changed
+
     def close(self) -> None:
         self._db.close()
+
+
+_ERASED_STEPS = frozenset({StepKind.ANSWERED, StepKind.SKIPPED, StepKind.CHECKED})
+
+
+def _erased(value: Any, login: str) -> Any:
+    return value if value is None or value == login else ERASED
+
+
+def _erased_facts(facts: dict[str, Any] | None, login: str) -> dict[str, Any] | None:
+    return None if facts is None else {key: _erased(item, login) for key, item in facts.items()}
+
+
+def _erased_state(state: dict[str, Any], login: str) -> dict[str, Any]:
+    steps = [
+        {
+            **step,
+            "value": _erased(step["value"], login),
+            "facts_before": _erased_facts(step["facts_before"], login),
+        }
+        if step["kind"] in _ERASED_STEPS
+        else step
+        for step in state["steps"]
+    ]
+    outcome = state["outcome"]
+    if outcome is not None and outcome.get("summary"):
+        outcome = {**outcome, "summary": ERASED}
+    return {
+        **state,
+        "facts": _erased_facts(state["facts"], login),
+        "steps": steps,
+        "outcome": outcome,
+    }

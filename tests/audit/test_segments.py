@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from gateway.audit import segments
 from gateway.audit.canonical import canonical_bytes
 from gateway.audit.keys import Signer, raw_public_key
 from gateway.audit.log import AuditLog, read_lines
@@ -49,16 +50,32 @@ class Central:
         segment.close()
         return list(read_lines(path))
 
-    def merge(self, lines: list[bytes], kit_id: str = "kit-0000000000000001", **extra: Any) -> None:
+    def merge(
+        self,
+        lines: list[bytes],
+        kit_id: str = "kit-0000000000000001",
+        *,
+        batch: int = 0,  # lines per offline.record; 0: one offline.record per line
+        **extra: Any,
+    ) -> None:
         head = sha256(lines[-1]).hexdigest()
         payload = {"kit_id": kit_id, "records": len(lines), "head_hash": head, **extra}
         self.log.append(AuditEvent(type="offline.segment_merged", payload=payload))
+        if batch:
+            for first in range(0, len(lines), batch):
+                self.records(lines[first : first + batch], first, kit_id)
+            return
         for index, line in enumerate(lines):
             self.record(line, index, kit_id)
 
     def record(self, line: bytes, index: int, kit_id: str = "kit-0000000000000001") -> None:
         payload = {"kit_id": kit_id, "index": index, "line": line.decode()}
         self.log.append(AuditEvent(type="offline.record", payload=payload))
+
+    def records(self, lines: Any, first: Any, kit_id: str = "kit-0000000000000001") -> int:
+        lines = [line.decode() for line in lines] if isinstance(lines, list) else lines
+        payload = {"kit_id": kit_id, "first": first, "lines": lines}
+        return self.log.append(AuditEvent(type="offline.record", payload=payload)).seq
 
     def verify(self, *, check_signatures: bool = True) -> None:
         verify_records(
@@ -72,10 +89,88 @@ def central(tmp_path: Path) -> Central:
 
 
 @pytest.mark.parametrize("full", [True, False], ids=["every signature", "chain only"])
-def test_a_merged_segment_verifies_with_the_central_key_alone(central: Central, full: bool) -> None:
-    central.merge(central.segment(central.enrol()))
+@pytest.mark.parametrize("batch", [0, 1, 2, 3], ids=["one per record", "1", "2", "3 a batch"])
+def test_a_merged_segment_verifies_with_the_central_key_alone(
+    central: Central, full: bool, batch: int
+) -> None:
+    central.merge(central.segment(central.enrol(), count=5), batch=batch)
 
     central.verify(check_signatures=full)
+
+
+@pytest.mark.parametrize("full", [True, False], ids=["every signature", "chain only"])
+def test_a_forged_line_inside_a_batch_names_the_central_and_the_segment_record(
+    central: Central, full: bool
+) -> None:
+    lines = central.segment(central.enrol(), count=5)
+    forged = json.loads(lines[3])
+    forged["actor"] = "mallory"
+    lines[3] = canonical_bytes(forged)
+    central.merge(lines, batch=2)  # central 2: lines 0-1, 3: lines 2-3, 4: line 4
+
+    with pytest.raises(VerificationError) as caught:
+        central.verify(check_signatures=full)
+
+    assert caught.value.kind == "bad segment"
+    assert caught.value.sequence == 3
+    assert "segment record 3: bad signature" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("lines", "first", "message"),
+    [
+        ("not a list", 0, "segment records outside a merge"),
+        ([], 0, "segment records outside a merge"),
+        ([b"x"] * 3, 0, "segment records outside a merge"),  # more than the merge holds
+        (None, 1, "segment records from 1, expected 0"),
+        (None, True, "segment records from True, expected 0"),
+        (None, None, "segment records from None, expected 0"),
+    ],
+    ids=["not a list", "empty", "too many", "skips a line", "not an integer", "no first"],
+)
+def test_a_malformed_batch_is_named(central: Central, lines: Any, first: Any, message: str) -> None:
+    segment = central.segment(central.enrol())
+    central.log.append(
+        AuditEvent(
+            type="offline.segment_merged",
+            payload={"kit_id": "kit-0000000000000001", "records": 2,
+                     "head_hash": sha256(segment[-1]).hexdigest()},
+        )
+    )  # fmt: skip
+    seq = central.records(segment[:1] if lines is None else lines, first)
+
+    with pytest.raises(VerificationError, match=message) as caught:
+        central.verify()
+
+    assert (caught.value.kind, caught.value.sequence) == ("malformed record", seq)
+
+
+def test_a_batch_longer_than_the_limit_is_malformed(
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(segments, "MERGE_BATCH", 2)
+    central.merge(central.segment(central.enrol(), count=3), batch=3)
+
+    with pytest.raises(VerificationError, match="segment records outside a merge"):
+        central.verify()
+
+
+def test_an_old_form_line_that_is_not_text_is_malformed(central: Central) -> None:
+    first, second = central.segment(central.enrol())
+    central.log.append(
+        AuditEvent(
+            type="offline.segment_merged",
+            payload={"kit_id": "kit-0000000000000001", "records": 2,
+                     "head_hash": sha256(second).hexdigest()},
+        )
+    )  # fmt: skip
+    central.record(first, 0)
+    central.log.append(
+        AuditEvent(type="offline.record", payload={"kit_id": "kit-0000000000000001", "line": 7})
+    )
+
+    with pytest.raises(VerificationError, match="segment records outside a merge"):
+        central.verify()
 
 
 @pytest.mark.parametrize("full", [True, False], ids=["every signature", "chain only"])
@@ -134,7 +229,7 @@ def test_a_segment_line_outside_a_merge_is_malformed(central: Central) -> None:
     first, _ = central.segment(central.enrol())
     central.record(first, 0)
 
-    with pytest.raises(VerificationError, match="a segment record outside a merge"):
+    with pytest.raises(VerificationError, match="segment records outside a merge"):
         central.verify()
 
 

@@ -76,7 +76,8 @@ def test_export_lists_what_is_held_with_sealed_fields_opened(workdir: Path) -> N
     assert note["sealed"] == {"payload.note": "opened"}
     assert result["sources"]["knowledge_base"]
     assert set(result["sources"]) == {
-        "approvals", "selfservice_runs", "troubleshooting_sessions", "knowledge_base",
+        "approvals", "selfservice_runs", "troubleshooting_sessions", "tickets",
+        "notifications", "knowledge_base",
     }  # fmt: skip
     code, out, _ = invoke("privacy", "export", "--person", "tom", "--by", "grace")
     assert code == 0

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from gateway.audit.canonical import canonical_bytes
 from gateway.audit.keys import Signer, load_public_key
 from gateway.audit.records import AuditEvent
 from gateway.defaults import EMBEDDED_DIRECTORY
+from gateway.offline import sync as offline_sync
 from gateway.offline.kit import load_kit
 from gateway.offline.segment import SegmentLog
 
@@ -72,8 +74,26 @@ def test_a_merged_segment_is_part_of_the_verified_central_history(central: Path,
     records = audit_lines(central)
     merged = records[int(str(result["record"]))]
     assert merged["type"] == "offline.segment_merged"
-    embedded = [r for r in records if r["type"] == "offline.record"]
-    assert [r["payload"]["line"].encode() for r in embedded] == lines(segment)  # type: ignore[index]
+    [batch] = [r for r in records if r["type"] == "offline.record"]
+    assert batch["payload"]["first"] == 0  # type: ignore[index]
+    assert [line.encode() for line in batch["payload"]["lines"]] == lines(segment)  # type: ignore[index]
+    assert verify(central)[0] == 0
+
+
+def test_a_segment_longer_than_a_batch_is_merged_in_several_central_records(
+    central: Path, kit: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(offline_sync, "MERGE_BATCH", 2)
+    segment = work_offline(kit)
+
+    code, _, err = sync(segment)
+
+    assert code == 0, err
+    batches: list[Any] = [
+        r["payload"] for r in audit_lines(central) if r["type"] == "offline.record"
+    ]
+    assert [(b["first"], len(b["lines"])) for b in batches] == [(0, 2), (2, 1)]
+    assert [line.encode() for b in batches for line in b["lines"]] == lines(segment)
     assert verify(central)[0] == 0
 
 

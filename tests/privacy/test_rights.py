@@ -97,7 +97,7 @@ def test_a_person_only_the_key_store_knows_can_be_exported_and_erased(
 
 
 def test_stores_are_exported_and_kept(tmp_path: Path) -> None:
-    source = RecordsOf("runs", lambda login: [{"actor": login}])
+    source = RecordsOf("runs", lambda person: [{"actor": person.login}])
     person = Person("tom", ("tom",))
     assert source.export(person) == [{"actor": "tom"}]
     assert source.erase(person) == 0

@@ -31,3 +31,25 @@ def test_a_session_reads_back_as_written(
     assert [row.path for row in reopened.rows("lab")] == [tuple(session.path)]
     assert reopened.trees() == ["lab"]
     reopened.close()
+
+
+def test_erasing_a_user_leaves_sessions_only_mentioning_them_and_outcomes_without_summary(
+    tmp_path: Path, storage_backend: Backend
+) -> None:
+    store = SessionStore(tmp_path / "sessions.db", backend=storage_backend)
+    about_tom = Session("s1", "lab", 1, "sha256:0", "elena", SessionStatus.ESCALATED, "done",
+                        NOW, NOW, facts={"user": "tom", "seen": "tom@example.com"},
+                        outcome={"node": "done"})  # fmt: skip
+    # the login shows up in a check's result, yet the session is about sam
+    mentions_tom = Session("s2", "lab", 1, "sha256:0", "elena", SessionStatus.RESOLVED, "done",
+                           NOW, NOW, facts={"user": "sam", "check": {"user": "tom"}},
+                           outcome={"node": "done", "summary": "ok"})  # fmt: skip
+    store.save(about_tom)
+    store.save(mentions_tom)
+    assert store.erase_user("tom", dry_run=True) == 1
+    assert store.load("s1") == about_tom  # a dry run changes nothing
+    assert store.erase_user("tom") == 1
+    assert store.load("s1").facts == {"user": "tom", "seen": "(erased)"}
+    assert store.load("s1").outcome == {"node": "done"}
+    assert store.load("s2") == mentions_tom
+    store.close()
