@@ -32,9 +32,9 @@ from typing import Any
 
 from gateway.approvals.errors import ApprovalStoreError
 from gateway.approvals.model import ApprovalRequest, ApprovalState, AutoApproval, Verdict, Vote
+from gateway.erasure import ERASED_TEXT as ERASED
 from gateway.policy.decision import ApprovalObligation
 from gateway.policy.request import GATEWAY_CONTEXT, AccessRequest
-from gateway.privacy.sources import ERASED_TEXT as ERASED
 from gateway.storage import Backend, Connection, Schema, SqliteBackend
 
 __all__ = [

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from gateway.erasure import ERASED_TEXT as ERASED
 from gateway.notify.errors import NotificationError
 from gateway.notify.model import Notification
-from gateway.privacy.sources import ERASED_TEXT as ERASED
 
 __all__ = ["Outbox", "PendingNotification"]
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway.erasure import ERASED_TEXT
+
 __all__ = [
     "ERASED_TEXT",
     "Erasing",
@@ -25,8 +27,6 @@ __all__ = [
     "PersonalDataSource",
     "RecordsOf",
 ]
-
-ERASED_TEXT = "(erased)"  # plain text in Markdown and in YAML front matter alike
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.privacy.sources import ERASED_TEXT as ERASED
+from gateway.erasure import ERASED_TEXT as ERASED
 from gateway.selfservice.errors import SelfServiceStoreError
 from gateway.selfservice.model import Run, RunState
 from gateway.storage import Backend, Connection, Schema, SqliteBackend

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.audit.records import format_time
-from gateway.privacy.sources import ERASED_TEXT as ERASED
+from gateway.erasure import ERASED_TEXT as ERASED
 from gateway.storage import Backend, Connection, Database, Schema, SqliteBackend
 from gateway.tickets.errors import TicketStoreError, UnknownDeadLetterError
 from gateway.tickets.writeback import WriteBack, WriteBackKind

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.privacy.sources import ERASED_TEXT as ERASED
+from gateway.erasure import ERASED_TEXT as ERASED
 from gateway.storage import Backend, Schema, SqliteBackend
 from gateway.storage.sqlite import SqliteDatabase
 from gateway.troubleshooting.errors import SessionStoreError, UnknownSessionError
