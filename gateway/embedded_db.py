@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,6 +35,29 @@ class EmbeddedDatabase:
     def __init__(
         self, path: Path, *, schema: str, version: int, what: str, error: type[GatewayError]
     ) -> None:
+        self._open(path, what, error, lambda db: _set_up(db, schema, version))
+
+    @classmethod
+    def prepared(
+        cls,
+        path: Path,
+        set_up: Callable[[sqlite3.Connection], None],
+        *,
+        what: str,
+        error: type[GatewayError],
+    ) -> EmbeddedDatabase:
+        """The file opened and made ready by ``set_up`` (its own schema handling)."""
+        database = cls.__new__(cls)
+        database._open(path, what, error, set_up)
+        return database
+
+    def _open(
+        self,
+        path: Path,
+        what: str,
+        error: type[GatewayError],
+        set_up: Callable[[sqlite3.Connection], None],
+    ) -> None:
         self.path = path
         self._what = what
         self._error = error
@@ -47,7 +70,7 @@ class EmbeddedDatabase:
         db: sqlite3.Connection | None = None
         try:
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-            _set_up(db, schema, version)
+            set_up(db)
         except sqlite3.Error as exc:
             if db is not None:
                 db.close()

@@ -11,13 +11,11 @@ domain error, naming the file.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from gateway.embedded_db import EmbeddedDatabase
 from gateway.errors import GatewayError
 from gateway.storage.base import Connection, Schema
 
@@ -57,56 +55,32 @@ def _migrate(db: sqlite3.Connection, schema: Schema) -> None:
             db.execute("ROLLBACK")
 
 
+def _prepare(db: sqlite3.Connection, schema: Schema) -> None:
+    db.row_factory = sqlite3.Row
+    _migrate(db, schema)
+
+
 class SqliteDatabase:
-    """An open database file; ``what`` names it in errors ("approval store")."""
+    """An open database file (``gateway.embedded_db``: private, WAL, one transaction at a
+    time per process) whose tables follow ``schema``; ``what`` names it in errors."""
 
     def __init__(self, path: Path, schema: Schema, *, what: str, error: type[GatewayError]) -> None:
         self.path = path
-        self._what = what
-        self._error = error
-        self._lock = threading.Lock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-        except OSError as exc:
-            raise error(f"{path}: cannot open {what}: {exc.strerror}") from exc
-        db: sqlite3.Connection | None = None
-        try:
-            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-            db.row_factory = sqlite3.Row
-            _migrate(db, schema)
-        except sqlite3.Error as exc:
-            if db is not None:
-                db.close()
-            raise error(f"{path}: cannot open {what}: {exc}") from exc
-        self.connection = db
+        self._file = EmbeddedDatabase.prepared(
+            path, lambda db: _prepare(db, schema), what=what, error=error
+        )
+        self.connection = self._file.connection
 
     @property
     def where(self) -> str:
         return str(self.path)
 
-    @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with self._lock:
-            db = self.connection
-            try:
-                db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            except sqlite3.Error as exc:
-                raise self._error(f"{self.path}: {self._what} failed: {exc}") from exc
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise self._error(f"{self.path}: {self._what} failed: {exc}") from exc
-                raise
+        return self._file.transaction(write=write)
 
     def close(self) -> None:
-        with self._lock:
-            self.connection.close()
+        self._file.close()
 
 
 class SqliteBackend:
