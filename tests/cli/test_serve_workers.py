@@ -72,7 +72,12 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
     try:
         assert server.stdout is not None
         first = server.stdout.readline()
-        assert first.startswith("gateway API on http://127.0.0.1:"), first
+        if not first.startswith("gateway API on http://127.0.0.1:"):
+            assert server.stderr is not None
+            server.wait(timeout=60)
+            pytest.fail(
+                f"gateway serve did not start ({server.returncode}): {server.stderr.read()}"
+            )
         url = first.split()[3]
         wait_until_healthy(url)
         yield url, key, server
