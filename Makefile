@@ -60,6 +60,9 @@ bench: $(STAMP)  ## every benchmark, with ratios against the naive baselines
 	$(BIN)/python -m benchmarks.policy_impact
 	$(BIN)/python -m benchmarks.offline
 	$(BIN)/python -m benchmarks.privacy
+	$(BIN)/python -m benchmarks.shared_stores
+	$(BIN)/python -m benchmarks.audit_postgres
+	$(BIN)/python -m benchmarks.postgres_executions
 	$(BIN)/python -m benchmarks.chat
 
 clean:

@@ -23,8 +23,11 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psycopg
 
 from gateway.errors import GatewayError
 from gateway.storage import Schema
@@ -209,3 +212,24 @@ class FreshSchemas:
         with self.shared.pool.connection() as db:
             for namespace in sorted(self.namespaces):
                 db.execute(f'DROP SCHEMA IF EXISTS "{namespace}" CASCADE')
+
+
+def restart(server: PostgresServer) -> None:
+    """Stop the server (a fast shutdown: every client connection is cut) and start it
+    again on the same port and data."""
+    server.stop()
+    server.start()
+
+
+@contextmanager
+def fresh_database(server: PostgresServer) -> Iterator[str]:
+    """A database no other test uses, on ``server``: yields its connection string; the
+    database is dropped afterwards (its sessions cut)."""
+    name = f"t{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.dsn.replace("dbname=postgres", f"dbname={name}")
+    finally:
+        with psycopg.connect(server.dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

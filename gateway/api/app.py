@@ -74,7 +74,11 @@ def create_app(
     settings = config.api
     services = ApiServices(
         gateway=gateway,
-        callers=callers if callers is not None else open_callers(settings),
+        callers=(
+            callers
+            if callers is not None
+            else open_callers(settings, backend=getattr(gateway, "storage", None))
+        ),
         settings=settings,
         audit_name=config.audit.name,
         metrics=ApiMetrics(),

@@ -4,7 +4,9 @@ A problem's ``type`` is ``urn:it-support-gateway:problem:<name>``; ``title`` is 
 type, ``detail`` says what happened this time (never a secret: the gateway's messages
 hold none), ``instance`` is the request path.  ``problem_for`` maps the gateway's errors
 to a status and a type by walking the error's class hierarchy, so a new subclass gets its
-parent's answer until it is given its own.
+parent's answer until it is given its own.  A store's error raised because the database
+cannot serve (``gateway.storage.errors.unavailable_cause``) is answered as
+``storage-unavailable`` (503), whichever store met it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from gateway.stepup.errors import (
     StepUpLockedError,
     StepUpStoreError,
 )
+from gateway.storage.errors import StorageUnavailableError, unavailable_cause
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -154,6 +157,7 @@ _MAPPING: dict[type[GatewayError], tuple[int, str, str]] = {
     UnknownActorError: (422, "unknown-user", "Unknown user"),
     IdentityError: (503, "directory-unavailable", "Directory unavailable"),
     AuditError: (503, "audit-unavailable", "Audit log unavailable"),
+    StorageUnavailableError: (503, "storage-unavailable", "Storage unavailable"),
 }
 _REASONED = frozenset({AuthenticationError, ForbiddenError, ApprovalError})
 _INTERNAL = (500, "internal-error", "Internal error")
@@ -164,6 +168,9 @@ def problem_for(error: GatewayError, *, now: datetime | None = None) -> ApiProbl
     whose detail says nothing more."""
     if isinstance(error, ApiProblem):
         return error
+    unavailable = unavailable_cause(error)  # whichever store met it: the database is down
+    if unavailable is not None:
+        error = unavailable
     kind = next((kind for kind in type(error).__mro__ if kind in _MAPPING), None)
     status, name, title = _MAPPING[kind] if kind is not None else _INTERNAL
     if kind in _REASONED:  # one type per reason: missing-scope, self-approval, ...

@@ -2,7 +2,8 @@
 
 * **audit**: auditing is on, the log file is still where the gateway writes it, is a
   regular file, can be opened for appending, ends with a complete line and its last record
-  reads (what the next append needs); a missing, moved, torn or garbled log fails.  When
+  reads (what the next append needs); a missing, moved, torn or garbled log fails.  On
+  PostgreSQL, the audit table can be read and its last record reads.  When
   the last append failed (a full disk, say), the check tries one: an
   ``audit.appends_resumed`` record naming the failure.  Until it is written the gateway is
   not ready; the record tells an auditor that appends failed before it.
@@ -16,15 +17,13 @@ No check calls an outside system: they read local state only (and write that one
 
 from __future__ import annotations
 
-import os
-import stat
 import threading
 
-from gateway.audit.log import AuditLog
-from gateway.audit.records import AuditEvent, parse_record
+from gateway.audit.records import AuditEvent
+from gateway.audit.store import AuditStore
 from gateway.audit.unsafe import UNSAFE_SETTING
 from gateway.enforcement.point import EnforcementPoint
-from gateway.errors import AuditWriteError, VerificationError
+from gateway.errors import AuditWriteError
 from gateway.identity.directory import DirectoryConnector
 from gateway.identity.resolver import IdentityResolver
 
@@ -32,38 +31,17 @@ __all__ = ["APPENDS_RESUMED", "check_audit", "check_directory", "readiness_probl
 
 APPENDS_RESUMED = "audit.appends_resumed"  # the first record written after a failed append
 
-_TAIL_BYTES = 65_536
 _resuming = threading.Lock()
 
 
-def check_audit(log: AuditLog | None) -> str | None:
+def check_audit(log: AuditStore | None) -> str | None:
     """Why the next audit append would fail, or ``None``."""
     if log is None:
         return f"auditing is off ({UNSAFE_SETTING}): actions are not audited"
-    path = log.path
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND)  # never creates it
-        os.close(descriptor)
-        with path.open("rb") as handle:
-            status = os.fstat(handle.fileno())
-            size = status.st_size
-            start = max(0, size - _TAIL_BYTES)
-            tail = os.pread(handle.fileno(), size - start, start)
-    except OSError as exc:
-        return f"audit log {path} cannot be appended to: {exc.strerror}"
-    if not stat.S_ISREG(status.st_mode):
-        return f"audit log {path} is not a regular file"
-    if tail and not tail.endswith(b"\n"):
-        return f"audit log {path} ends in a torn record"
-    if tail:
-        try:
-            parse_record(tail[:-1].rsplit(b"\n", 1)[-1], -1)
-        except VerificationError as exc:
-            return f"audit log {path}: last record is unreadable: {exc}"
-    return _resume_appends(log)
+    return log.readiness_problem() or _resume_appends(log)
 
 
-def _resume_appends(log: AuditLog) -> str | None:
+def _resume_appends(log: AuditStore) -> str | None:
     """After a failed append, write one record saying so; why it fails, or ``None``."""
     with _resuming:  # concurrent checks write one record, not one each
         failure = log.last_failure
@@ -72,7 +50,7 @@ def _resume_appends(log: AuditLog) -> str | None:
         try:
             log.append(AuditEvent(type=APPENDS_RESUMED, payload={"after_failure": failure}))
         except AuditWriteError as exc:
-            return f"audit log {log.path}: appends fail: {exc}"
+            return f"audit log {log.where}: appends fail: {exc}"
     return None
 
 

@@ -11,8 +11,10 @@ from gateway.approvals.auto import AutoApprover
 from gateway.approvals.model import ApprovalRequest
 from gateway.approvals.reading import ApprovalReads
 from gateway.approvals.service import ApprovalService
+from gateway.audit.database import DatabaseAuditLog
 from gateway.audit.keys import PRIVATE_KEY_FILE, init_keys, load_signer
 from gateway.audit.log import AuditLog
+from gateway.audit.store import AuditStore
 from gateway.audit.unsafe import warn_no_audit_log
 from gateway.changes.setup import open_change_calendar
 from gateway.config import ApprovalsConfig, AuditConfig, GatewayConfig, StepUpConfig, load_config
@@ -46,18 +48,26 @@ def open_policy_trust(config: GatewayConfig) -> BundleTrust:
     )
 
 
-def open_audit_log(config: AuditConfig, privacy: PrivacySettings | None = None) -> AuditLog:
+def open_audit_log(
+    config: AuditConfig, privacy: PrivacySettings | None = None, storage: Backend | None = None
+) -> AuditStore:
     """The configured audit log, making its signing key first when allowed and missing,
-    sealing personal fields with data keys from ``privacy.key_store`` when ``privacy.seal``."""
+    sealing personal fields with data keys from ``privacy.key_store`` when ``privacy.seal``
+    (on ``storage``, shared by every process on PostgreSQL; its SQLite file when not given).
+    On PostgreSQL the log itself is a table of the shared database, one chain for every
+    process and host (``gateway.audit.database``); otherwise the file ``[audit] log``."""
     key_path = config.signing_key
     if config.create_key and not key_path.exists() and key_path.name == PRIVATE_KEY_FILE:
         init_keys(key_path.parent)
-    sealer = open_sealer(privacy) if privacy is not None and privacy.seal else None
-    return AuditLog(config.log, load_signer(key_path), sealer=sealer)
+    signer = load_signer(key_path)
+    sealer = open_sealer(privacy, storage) if privacy is not None and privacy.seal else None
+    if storage is not None and storage.name == "postgresql":
+        return DatabaseAuditLog(storage, signer, sealer=sealer)
+    return AuditLog(config.log, signer, sealer=sealer)
 
 
 def open_stepup(
-    config: StepUpConfig, audit: AuditLog | None, storage: Backend | None = None
+    config: StepUpConfig, audit: AuditStore | None, storage: Backend | None = None
 ) -> StepUpService:
     """The step-up service, recording enrolments and verifications in the audit log, its
     tables on ``storage`` (SQLite files when not given)."""
@@ -111,8 +121,11 @@ class Gateway(EnforcementPoint):
             if Gateway.kit_gateway is None:
                 raise ConfigError("offline mode is not available (gateway.app.offline)")
             return Gateway.kit_gateway(config)
+        storage = open_backend(config.storage)  # first: the sealer's data keys live there
         audit = (
-            None if config.audit.unsafe_no_audit else open_audit_log(config.audit, config.privacy)
+            None
+            if config.audit.unsafe_no_audit
+            else open_audit_log(config.audit, config.privacy, storage)
         )
         if audit is None:
             warn_no_audit_log()
@@ -123,7 +136,6 @@ class Gateway(EnforcementPoint):
         )
         tolerant = frozenset(config.identity.stale_tolerant_actions)
         directory = build_directory(config.identity)
-        storage = open_backend(config.storage)
         stepup = open_stepup(config.stepup, audit, storage) if config.stepup.enabled else None
         changes = open_change_calendar(config.changes.calendar, config.changes.servicenow)
         gateway = cls(

@@ -6,14 +6,16 @@ from gateway.config import NotificationsConfig
 from gateway.errors import ConfigError
 from gateway.notify.outbox import Outbox
 from gateway.notify.reliable import ReliableNotifier
+from gateway.storage import Backend
 
 __all__ = ["build_notifier"]
 
 
-def build_notifier(config: NotificationsConfig) -> ReliableNotifier:
-    """The configured channel behind a durable outbox: a failed notification is kept and
-    retried by ``flush``, never lost and never in the way of an approval.  The channel's
-    secret is read from the environment here."""
+def build_notifier(config: NotificationsConfig, storage: Backend | None = None) -> ReliableNotifier:
+    """The configured channel behind a durable outbox (on ``storage``, shared by every
+    process on PostgreSQL; its own SQLite file when not given): a failed notification is
+    kept and retried by ``flush``, never lost and never in the way of an approval.  The
+    channel's secret is read from the environment here."""
     from gateway.notify import (
         FileNotifier,
         Notifier,
@@ -27,7 +29,7 @@ def build_notifier(config: NotificationsConfig) -> ReliableNotifier:
     channel = config.channel
     notifier: Notifier
     if channel == "file":
-        return ReliableNotifier(FileNotifier(config.file), Outbox(config.outbox))
+        return ReliableNotifier(FileNotifier(config.file), Outbox(config.outbox, backend=storage))
     tables = {
         "slack_webhook": config.slack_webhook,
         "slack_bot": config.slack_bot,
@@ -44,4 +46,4 @@ def build_notifier(config: NotificationsConfig) -> ReliableNotifier:
         notifier = TeamsNotifier(settings)
     else:
         notifier = SlackNotifier(settings)
-    return ReliableNotifier(notifier, Outbox(config.outbox))
+    return ReliableNotifier(notifier, Outbox(config.outbox, backend=storage))

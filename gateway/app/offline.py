@@ -5,7 +5,8 @@ foreign, tampered, not yet valid or expired), writes its contents next to it and
 the configuration pointing at them, with the audit log replaced by the kit's segment.
 ``OfflineGateway`` decides with the kit's policy bundle and site facts only, appends every
 decision and action to the segment (signed by the device key, chained from the central
-checkpoint), tells the policy ``offline = true``, and refuses what cannot be done offline,
+checkpoint), checks step-up codes against the kit's own enrolment (``kit_stepup``), tells
+the policy ``offline = true``, and refuses what cannot be done offline,
 saying so: the kit's central actions (a central system) and decisions whose obligations
 include approvals by others.  Such refusals can be queued.
 """
@@ -21,25 +22,31 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import JsonValue
 
 from gateway.app.directory import build_directory
-from gateway.app.gateway import Gateway, open_policy_trust, open_stepup
+from gateway.app.gateway import Gateway, open_policy_trust
 from gateway.audit.keys import load_public_key
 from gateway.changes.setup import open_change_calendar
 from gateway.clock import utcnow
 from gateway.config import GatewayConfig, load_config
 from gateway.errors import ConfigError
+from gateway.identity.directory import DirectoryConnector
+from gateway.identity.static import StaticDirectoryFile
 from gateway.offline.kit import Kit, load_kit
-from gateway.offline.mode import KitTrust, materialise, segment_path
+from gateway.offline.kit_stepup import open_kit_stepup
+from gateway.offline.mode import KitTrust, materialise, segment_path, stepup_path
 from gateway.offline.segment import SegmentLog
+from gateway.offline.snapshot import DirectorySource
 from gateway.policy.decision import ApprovalObligation, Decision
 from gateway.policy.request import AccessRequest
 from gateway.policy.store import PolicyStore
 from gateway.storage import open_backend
+from gateway.yaml_source import load_yaml_model
 
 __all__ = [
     "OFFLINE_REFUSAL",
     "OfflineGateway",
     "central_key_path",
     "central_public_key",
+    "kit_directory",
     "offline_config",
     "open_kit",
     "queueable",
@@ -61,6 +68,29 @@ def central_public_key(config: GatewayConfig) -> Ed25519PublicKey:
 
 def open_kit(config: GatewayConfig, path: Path, now: datetime) -> Kit:
     return load_kit(path, central_public_key(config), now)
+
+
+def kit_directory(
+    config: GatewayConfig, people: DirectoryConnector
+) -> StaticDirectoryFile | DirectorySource:
+    """Where a kit's people come from: the static directory file when it is the only
+    source (its group graph is kept), else ``people``, the identity source in force,
+    with the privileged groups configured for it and the static file's resource facts."""
+    identity = config.identity
+    static = (
+        load_yaml_model(identity.static_file, StaticDirectoryFile, "invalid directory file")[0]
+        if "static" in identity.sources
+        else None
+    )
+    if static is not None and identity.sources == ["static"]:
+        return static
+    privileged = [
+        *identity.privileged_groups,
+        *(identity.ldap.privileged_groups if identity.ldap is not None else ()),
+        *(identity.okta.privileged_groups if identity.okta is not None else ()),
+    ]
+    resources = static.resources if static is not None else None
+    return DirectorySource(people, tuple(dict.fromkeys(privileged)), resources)
 
 
 def offline_config(
@@ -139,7 +169,13 @@ class OfflineGateway(Gateway):
         trust = KitTrust(kit.body.policy.digest, f"field kit {kit.manifest.kit_id}", inner)
         policies = PolicyStore(config.policy.dir, audit=segment.append, trust=trust)
         storage = open_backend(config.storage)
-        stepup = open_stepup(config.stepup, segment, storage) if config.stepup.enabled else None
+        stepup = (
+            open_kit_stepup(
+                kit, stepup_path(kit_path), config.stepup, audit=segment.append, clock=utcnow
+            )
+            if config.stepup.enabled
+            else None
+        )
         gateway = cls(
             policies,
             build_directory(config.identity),

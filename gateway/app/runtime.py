@@ -70,7 +70,7 @@ def open_runtime(
         devices = embedded_devices
         closers.append(embedded_devices.close)
     if notifier is None:
-        notifier = build_notifier(config.notifications)
+        notifier = build_notifier(config.notifications, getattr(gateway, "storage", None))
     told = notifier
     actions = ActionRegistry(
         [
@@ -121,9 +121,9 @@ def background_jobs(
     """What a serving gateway does on every beat: resume executions (and the steps a dead
     process left), expire and escalate approvals (telling the people concerned), and
     retry undelivered notifications through the process's one ``notifier``.  With
-    ``leases`` (state shared by several processes), the work on shared state runs only in
-    the process holding its lease (``runtime.tick``, ``approvals.tick``); the notifier's
-    outbox is this process's own and is always flushed."""
+    ``leases`` (state shared by several processes), each runs only in the process holding
+    its lease (``approvals.tick``, ``runtime.tick``, ``notify.flush``: the outbox is shared
+    too, and each notification is claimed by the process delivering it)."""
 
     def approvals() -> None:
         if gateway.approvals is None:
@@ -142,5 +142,5 @@ def background_jobs(
     return [
         leases.guard("approvals.tick", approvals),
         leases.guard("runtime.tick", runtime.tick),
-        notifier.flush,
+        leases.guard("notify.flush", notifier.flush),
     ]

@@ -62,13 +62,17 @@ class Services:
         storage = self.gateway.storage
         if storage.name != "postgresql":
             return None
-        leases = Leases(storage, self.config.runtime.database.with_name("leases.db"))
+        leases = Leases(
+            storage,
+            self.config.runtime.database.with_name("leases.db"),
+            ttl_seconds=self.config.storage.lease_seconds,
+        )
         return self._closing(leases)
 
     @cached_property
     def notifier(self) -> ReliableNotifier:
         """The one notifier: the configured channel behind its durable outbox."""
-        return build_notifier(self.config.notifications)
+        return self._closing(build_notifier(self.config.notifications, self.gateway.storage))
 
     @cached_property
     def runtime(self) -> Executor:
@@ -96,14 +100,23 @@ class Services:
 
     def background_jobs(self) -> list[Job]:
         """What a serving gateway does on every beat: the runtime's and approvals' work,
-        notifications retried, and, when ``[tickets]`` is enabled, ticket work and polling."""
-        jobs = background_jobs(self.gateway, self.runtime, self.notifier, leases=self.leases)
+        notifications retried, and, when ``[tickets]`` is enabled, ticket work and polling;
+        with ``leases``, each runs only in the process holding its lease."""
+        leases = self.leases
+        jobs = background_jobs(self.gateway, self.runtime, self.notifier, leases=leases)
         if self.config.tickets.enabled:
-            jobs.extend(ticket_jobs(self.tickets, self.config.tickets.poll_interval_seconds))
+            ticket_work = ticket_jobs(self.tickets, self.config.tickets.poll_interval_seconds)
+            jobs.extend(_leased(leases, TICKET_LEASES, ticket_work))
         if self.config.privacy.retention:  # shred what aged out, at most once an hour
-            keys = self._closing(DataKeyStore(self.config.privacy.key_store))
-            jobs.append(sweep_job(retention_sweeper(self.config, self.gateway, keys)))
+            keys = self._closing(self.data_keys())
+            sweep = sweep_job(retention_sweeper(self.config, self.gateway, keys))
+            jobs.extend(_leased(leases, ("privacy.sweep",), [sweep]))
         return jobs
+
+    def data_keys(self) -> DataKeyStore:
+        """A handle on the data key store (``[privacy] key_store``) on this process's
+        storage backend, shared with every process on PostgreSQL; the caller closes it."""
+        return DataKeyStore(self.config.privacy.key_store, self.gateway.storage)
 
     def close(self) -> None:
         """Close every part made, the last made first."""
@@ -113,6 +126,18 @@ class Services:
     def _closing(self, part: Part) -> Part:
         self._closers.append(part.close)
         return part
+
+
+# The leases of ticket work, in the order of ``ticket_jobs``.
+TICKET_LEASES = ("tickets.follow_up", "tickets.writeback", "tickets.poll")
+
+
+def _leased(leases: Leases | None, names: tuple[str, ...], jobs: list[Job]) -> list[Job]:
+    """``jobs``, each guarded by the lease of the same position in ``names`` when the
+    state is shared (``leases``)."""
+    if leases is None:
+        return jobs
+    return [leases.guard(name, job) for name, job in zip(names, jobs, strict=True)]
 
 
 def ticket_jobs(service: TicketService, poll_every: float) -> list[Job]:

@@ -28,39 +28,20 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 
-from gateway.audit.canonical import CanonicalError
-from gateway.audit.keys import Signer, raw_public_key
-from gateway.audit.records import (
-    GENESIS_PREV,
-    KEY_ROTATED,
-    AuditEvent,
-    AuditRecord,
-    PayloadSealer,
-    format_time,
-    parse_record,
-    seal_record,
-)
+from gateway.audit.batching import GroupCommit, Head, Pending, key_in_force, seal_batch
+from gateway.audit.keys import Signer
+from gateway.audit.records import AuditEvent, AuditRecord, PayloadSealer, parse_record
+from gateway.audit.snapshot import committed_lines, file_problem
 from gateway.clock import Clock, utcnow
-from gateway.errors import AuditWriteError, GatewayError, VerificationError
+from gateway.errors import AuditWriteError, VerificationError
 
 __all__ = ["AuditLog", "read_lines"]
 
 _TAIL_CHUNK = 65_536
 
 
-@dataclass
-class _Pending:
-    event: AuditEvent
-    rotates_to: Signer | None = None  # for a rotation record: the key in force after it
-    outcome: AuditRecord | AuditWriteError | None = None  # set once the batch is written
-
-
-@dataclass
-class _Head:
-    size: int = 0
-    next_seq: int = 0
-    prev: str = GENESIS_PREV
-    key_id: str | None = None
+# Where a field kit's segment starts its chain (``gateway.offline.segment``).
+_Head = Head
 
 
 def read_lines(path: Path) -> Iterator[bytes]:
@@ -74,8 +55,8 @@ def read_lines(path: Path) -> Iterator[bytes]:
 
 
 @dataclass
-class AuditLog:
-    """An open audit log; ``append`` is safe from many threads and processes."""
+class AuditLog(GroupCommit):
+    """An open audit log file; ``append`` is safe from many threads and processes."""
 
     path: Path
     signer: Signer
@@ -84,9 +65,9 @@ class AuditLog:
     # them as given.
     sealer: PayloadSealer | None = None
     _descriptor: int = field(init=False, default=-1)
-    _head: _Head = field(init=False, default_factory=_Head)
+    _head: Head = field(init=False, default_factory=Head)
     _condition: threading.Condition = field(init=False, default_factory=threading.Condition)
-    _pending: list[_Pending] = field(init=False, default_factory=list)
+    _pending: list[Pending] = field(init=False, default_factory=list)
     _writing: bool = field(init=False, default=False)
     # Why the last write failed; ``None`` once a write works again (readiness reports it).
     last_failure: str | None = field(init=False, default=None)
@@ -128,7 +109,7 @@ class AuditLog:
             record = parse_record(last, -1)
         except VerificationError as exc:
             raise AuditWriteError(f"{self.path}: last record is unreadable: {exc}") from exc
-        self._head = _Head(size, record.seq + 1, record.hash, _key_in_force(record))
+        self._head = Head(size, record.seq + 1, record.hash, key_in_force(record))
 
     def _cut_torn_tail(self) -> AuditEvent | None:
         size = os.fstat(self._descriptor).st_size
@@ -168,90 +149,41 @@ class AuditLog:
     def _locked(self) -> _FileLock:
         return _FileLock(self._descriptor)
 
-    def append(self, event: AuditEvent) -> AuditRecord:
-        """Append one record and return it once it is durable."""
-        return self._submit(_Pending(event))
+    @property
+    def where(self) -> str:
+        return str(self.path)
 
-    def rotate_key(self, new_signer: Signer) -> AuditRecord:
-        """Introduce ``new_signer``: the current key signs a record naming the new key, and
-        every later record is signed by the new key."""
-        event = AuditEvent(
-            type=KEY_ROTATED,
-            payload={
-                "new_key_id": new_signer.key_id,
-                "new_public_key": raw_public_key(new_signer.public_key).hex(),
-            },
-        )
-        return self._submit(_Pending(event, rotates_to=new_signer))
+    def lines(self) -> Iterator[bytes]:
+        """The records committed now, in order, without newlines (a snapshot: records
+        appended meanwhile are not read)."""
+        return committed_lines(self.path)
 
-    def _submit(self, pending: _Pending) -> AuditRecord:
-        with self._condition:
-            self._pending.append(pending)
-            while self._writing and pending.outcome is None:
-                self._condition.wait()
-            leader = pending.outcome is None
-            if leader:
-                self._writing = True
-                batch, self._pending = self._pending, []
-        if leader:
-            try:
-                self._write(batch)
-            finally:
-                with self._condition:
-                    self._writing = False
-                    self._condition.notify_all()
-        outcome = pending.outcome
-        if isinstance(outcome, AuditRecord):
-            return outcome
-        raise outcome or RuntimeError("audit append finished without an outcome")
+    def readiness_problem(self) -> str | None:
+        """Why the next append would fail, reading the file only, or ``None``."""
+        return file_problem(self.path)
 
-    def _write(self, batch: list[_Pending]) -> None:
-        """Seal and write one group; every entry of ``batch`` gets its outcome."""
-        try:
-            with self._locked():
-                self._refresh_head()
-                written = self._seal_and_write(batch)
-        except Exception as exc:  # fail closed: whatever went wrong, nothing was written
-            error = (
-                exc
-                if isinstance(exc, AuditWriteError)
-                else AuditWriteError(f"{self.path}: append failed: {_describe(exc)}")
-            )
-            for item in batch:
-                if item.outcome is None:
-                    item.outcome = error
-            self.last_failure = str(error)
-            return
-        self.last_failure = None
-        for item, record in written:
-            item.outcome = record
+    def _commit(self, batch: list[Pending]) -> list[tuple[Pending, AuditRecord]]:
+        with self._locked():
+            self._refresh_head()
+            return self._seal_and_write(batch)
 
-    def _seal_and_write(self, batch: list[_Pending]) -> list[tuple[_Pending, AuditRecord]]:
+    def _seal_and_write(self, batch: list[Pending]) -> list[tuple[Pending, AuditRecord]]:
         head = self._head
-        seq, prev, time = head.next_seq, head.prev, format_time(self.clock())
-        signer = self.signer
-        if head.key_id is not None and signer.key_id != head.key_id:
-            raise AuditWriteError(
-                f"{self.path}: the log is signed by key {head.key_id}, this writer holds "
-                f"{signer.key_id} (was the key rotated?)"
-            )
-        written: list[tuple[_Pending, AuditRecord]] = []
-        for item in batch:
-            try:
-                record = seal_record(
-                    item.event, seq=seq, prev=prev, time=time, signer=signer, sealer=self.sealer
-                )
-            except (CanonicalError, RecursionError, ValueError, GatewayError) as exc:
-                # This event alone is refused; the others of the group go ahead.
-                item.outcome = AuditWriteError(f"{self.path}: append failed: {_describe(exc)}")
-                continue
-            written.append((item, record))
-            signer = item.rotates_to or signer
-            seq, prev = seq + 1, record.hash
+        written, signer = seal_batch(
+            batch,
+            head,
+            self.signer,
+            time=self._sealed_time(),
+            sealer=self.sealer,
+            where=self.where,
+        )
         data = b"".join(record.line + b"\n" for _, record in written)
         self._write_durably(data, head.size)
-        self._head = _Head(
-            head.size + len(data), seq, prev, signer.key_id if written else head.key_id
+        self._head = Head(
+            head.size + len(data),
+            head.next_seq + len(written),
+            written[-1][1].hash if written else head.prev,
+            signer.key_id if written else head.key_id,
         )
         self.signer = signer
         return written
@@ -280,19 +212,6 @@ class AuditLog:
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-
-def _key_in_force(record: AuditRecord) -> str:
-    """The key that must sign the record after ``record``."""
-    if record.type == KEY_ROTATED:
-        return str(record.payload.get("new_key_id"))
-    return record.key_id
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, OSError):
-        return exc.strerror or type(exc).__name__
-    return str(exc)
 
 
 class _FileLock:

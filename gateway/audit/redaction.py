@@ -60,24 +60,41 @@ def _is_secret_key(key: str) -> bool:
     return normalised in _SECRET_NAMES or _STEM.search(normalised) is not None
 
 
-def _walk(value: Any, path: str, dropped: list[str]) -> Any:
+# Values kept as they are without a look: they can hold no secret.
+_PLAIN = frozenset({int, bool, float, type(None)})
+
+
+def _path(trail: Any) -> str:
+    """The text of ``trail``: a path, or ``(parent trail, key or index, is an index)``;
+    only built for what is dropped."""
+    if isinstance(trail, str):
+        return trail
+    parent, step, index = trail
+    return f"{_path(parent)}[{step}]" if index else f"{_path(parent)}.{step}"
+
+
+def _walk(value: Any, trail: Any, dropped: list[str]) -> Any:
     if isinstance(value, (SecretStr, SecretBytes)):
-        dropped.append(path)
+        dropped.append(_path(trail))
         return REDACTED
     if isinstance(value, dict):
         clean = {}
         for key, item in value.items():
-            where = f"{path}.{key}"
             if isinstance(key, str) and _is_secret_key(key):
-                dropped.append(where)
+                dropped.append(_path((trail, key, False)))
                 clean[key] = REDACTED
+            elif type(item) in _PLAIN or (type(item) is str and not _SECRET_VALUE.search(item)):
+                clean[key] = item
             else:
-                clean[key] = _walk(item, where, dropped)
+                clean[key] = _walk(item, (trail, key, False), dropped)
         return clean
     if isinstance(value, (list, tuple)):
-        return [_walk(item, f"{path}[{index}]", dropped) for index, item in enumerate(value)]
+        return [
+            item if type(item) in _PLAIN else _walk(item, (trail, index, True), dropped)
+            for index, item in enumerate(value)
+        ]
     if isinstance(value, str) and _SECRET_VALUE.search(value):
-        dropped.append(path)
+        dropped.append(_path(trail))
         return REDACTED
     return value
 

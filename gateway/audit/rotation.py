@@ -15,7 +15,9 @@ changes.  See ``docs/adr/0007-auditors-pin-the-first-key.md``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from gateway.audit.keys import (
@@ -29,9 +31,16 @@ from gateway.audit.keys import (
 )
 from gateway.audit.log import AuditLog, read_lines
 from gateway.audit.records import AuditRecord, parse_record
+from gateway.audit.store import AuditStore
 from gateway.errors import AuditError, AuditKeyError, VerificationError
 
-__all__ = ["Rotation", "first_key_id", "rotate_signing_key", "rotated_public_key_file"]
+__all__ = [
+    "Rotation",
+    "first_key_id",
+    "first_key_in",
+    "rotate_signing_key",
+    "rotated_public_key_file",
+]
 
 
 def rotated_public_key_file(new_key_id: str) -> str:
@@ -54,7 +63,12 @@ class Rotation:
 
 def first_key_id(log: Path) -> str:
     """The key id record 0 of ``log`` is signed by."""
-    for line in read_lines(log):
+    return first_key_in(read_lines(log))
+
+
+def first_key_in(lines: Iterable[bytes]) -> str:
+    """The key id the first of ``lines`` is signed by."""
+    for line in lines:
         return parse_record(line, 0).key_id
     raise VerificationError("malformed record", "the log has no records", 0)
 
@@ -66,32 +80,51 @@ def _pinned_key_id(path: Path) -> str | None:
         return None
 
 
-def rotate_signing_key(log_path: Path, directory: Path) -> Rotation:
-    """Replace the signing key in ``directory`` for ``log_path``, recording it first."""
+def rotate_signing_key(
+    log_path: Path,
+    directory: Path,
+    *,
+    open_log: Callable[[Signer], AuditStore] | None = None,
+) -> Rotation:
+    """Replace the signing key in ``directory`` for the log, recording it first: the file
+    at ``log_path``, or the log ``open_log`` opens with a key (the shared database's)."""
     private_path = directory / PRIVATE_KEY_FILE
     old = load_signer(private_path)
     staging = directory / f".rotating-{old.key_id}"
     _, _, new = init_keys(staging, force=True)
+    opener = open_log if open_log is not None else partial(AuditLog, log_path)
     try:
-        with AuditLog(log_path, old) as log:
-            record = log.rotate_key(new)
+        log = opener(old)
     except AuditError:
-        for name in (PRIVATE_KEY_FILE, PUBLIC_KEY_FILE):
-            (staging / name).unlink()
-        staging.rmdir()
+        _discard(staging)
         raise
-    private_path.rename(directory / f"{PRIVATE_KEY_FILE}.retired-{old.key_id}")
-    (staging / PRIVATE_KEY_FILE).rename(private_path)
-    new_public = directory / rotated_public_key_file(new.key_id)
-    (staging / PUBLIC_KEY_FILE).rename(new_public)
-    staging.rmdir()
+    try:
+        try:
+            record = log.rotate_key(new)
+        except AuditError:
+            _discard(staging)
+            raise
+        private_path.rename(directory / f"{PRIVATE_KEY_FILE}.retired-{old.key_id}")
+        (staging / PRIVATE_KEY_FILE).rename(private_path)
+        new_public = directory / rotated_public_key_file(new.key_id)
+        (staging / PUBLIC_KEY_FILE).rename(new_public)
+        staging.rmdir()
+        first = first_key_in(log.lines())
+    finally:
+        log.close()
     pin = directory / PUBLIC_KEY_FILE
     return Rotation(
         old=old,
         new=new,
         record=record,
-        first_key_id=first_key_id(log_path),
+        first_key_id=first,
         pin=pin,
         pin_key_id=_pinned_key_id(pin),
         new_public_key=new_public,
     )
+
+
+def _discard(staging: Path) -> None:
+    for name in (PRIVATE_KEY_FILE, PUBLIC_KEY_FILE):
+        (staging / name).unlink()
+    staging.rmdir()

@@ -7,7 +7,16 @@ it is compared in constant time.  The key is shown once, when it is made.
 
 Checking a key, in order: its form; the stored key with that id (unknown or a wrong
 secret give the same refusal); revocation; expiry.  ``last_used_at`` is written at most
-once a minute per key, so checks stay reads.
+once a minute per key (per process), so checks stay reads.
+
+The keys live on the configured storage backend (``gateway.storage``): a SQLite file by
+default, or the ``callers`` schema of the shared PostgreSQL database, so a key issued or
+revoked through one gateway process is seen by every other.  A process remembers the keys
+it has checked (their hash, scopes and times, never the secret), each under the store's
+revocation ``generation``, which every revocation raises in its own transaction.  Each check
+reads that one number first: while it is unchanged, a remembered key is checked in memory;
+once any process has revoked any key, every remembered key is read again, so a revoked key
+is never accepted, not even by a process that checked it a moment before.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import hmac
 import json
 import re
 import secrets
-import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -30,17 +39,27 @@ from gateway.callers.caller import Caller, CallerKind
 from gateway.callers.errors import AuthenticationError, CallerRequestError, CallerStoreError
 from gateway.callers.scopes import check_scopes
 from gateway.clock import Clock, utcnow
-from gateway.embedded_db import EmbeddedDatabase
+from gateway.storage import (
+    Backend,
+    Connection,
+    Schema,
+    SqliteBackend,
+    StorageSettings,
+    open_backend,
+)
 
-__all__ = ["KEY_PREFIX", "ApiKey", "ApiKeyStore", "IssuedKey", "looks_like_api_key"]
+__all__ = ["KEY_PREFIX", "SCHEMA", "ApiKey", "ApiKeyStore", "IssuedKey", "looks_like_api_key"]
 
 KEY_PREFIX = "gwk_"
 _KEY = re.compile(r"gwk_([0-9a-f]{16})_([0-9a-f]{64})")
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+_REMEMBERED = 4096  # keys checked and kept in memory, at most
 
-SCHEMA_VERSION = 1
-SCHEMA = """
+SCHEMA = Schema(
+    "callers",
+    (
+        """
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -53,7 +72,17 @@ CREATE TABLE IF NOT EXISTS api_keys (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS api_keys_active_name ON api_keys (name)
     WHERE revoked_at IS NULL;
-"""
+""",
+        """
+CREATE TABLE IF NOT EXISTS generation (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT INTO generation (name, value) VALUES ('revocations', 0) ON CONFLICT (name) DO NOTHING;
+""",
+    ),
+)
+_GENERATION = "SELECT value FROM generation WHERE name = 'revocations'"
 _SELECT_ALL = (
     "SELECT id, name, scopes, created_at, expires_at, last_used_at, revoked_at FROM api_keys "
     "ORDER BY created_at, id"
@@ -123,21 +152,45 @@ class IssuedKey:
     secret: SecretStr
 
 
-class ApiKeyStore:
-    """API keys in an embedded SQLite database; thread-safe."""
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A key this process has checked: what it needs to check it again in memory."""
 
-    def __init__(self, path: Path, *, clock: Clock = utcnow) -> None:
-        self._db = EmbeddedDatabase(
-            path,
-            schema=SCHEMA,
-            version=SCHEMA_VERSION,
-            what="API key store",
-            error=CallerStoreError,
-        )
+    key: ApiKey
+    secret_sha256: bytes
+    generation: int
+
+
+class ApiKeyStore:
+    """API keys on ``backend`` (the SQLite file at ``path`` when not given); thread-safe."""
+
+    def __init__(
+        self, path: Path, *, backend: Backend | None = None, clock: Clock = utcnow
+    ) -> None:
+        backend = backend if backend is not None else SqliteBackend()
+        self._db = backend.open(SCHEMA, path, what="API key store", error=CallerStoreError)
         self._clock = clock
+        self._checked: dict[str, _Checked] = {}
+        self._lock = threading.Lock()
+        self._owned: Backend | None = None
+
+    @classmethod
+    def configured(cls, path: Path, storage: StorageSettings) -> ApiKeyStore:
+        """The store on the backend ``storage`` configures, opened for this store alone
+        (a command outside a serving gateway) and closed with it."""
+        backend = open_backend(storage)
+        try:
+            store = cls(path, backend=backend)
+        except BaseException:
+            backend.close()
+            raise
+        store._owned = backend
+        return store
 
     def close(self) -> None:
         self._db.close()
+        if self._owned is not None:
+            self._owned.close()
 
     def create(
         self,
@@ -171,26 +224,23 @@ class ApiKeyStore:
             expires_at=now + expires_in if expires_in is not None else None,
         )
         secret = secrets.token_hex(32)
-        try:
-            with self._db.transaction() as db:
-                db.execute(
-                    "INSERT INTO api_keys (id, name, secret_sha256, scopes, created_at, "
-                    "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        key.id,
-                        name,
-                        _hash(secret),
-                        json.dumps(sorted(granted)),
-                        format_time(now),
-                        format_time(key.expires_at) if key.expires_at is not None else None,
-                    ),
-                )
-                if before_commit is not None:
-                    before_commit(key)
-        except CallerStoreError as exc:
-            if isinstance(exc.__cause__, sqlite3.IntegrityError):
-                raise CallerRequestError(f"an active API key is already named {name!r}") from None
-            raise
+        with self._db.transaction() as db:
+            if db.execute(_SELECT_ACTIVE_NAME, (name,)).fetchone() is not None:
+                raise CallerRequestError(f"an active API key is already named {name!r}")
+            db.execute(
+                "INSERT INTO api_keys (id, name, secret_sha256, scopes, created_at, "
+                "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    key.id,
+                    name,
+                    _hash(secret),
+                    json.dumps(sorted(granted)),
+                    format_time(now),
+                    format_time(key.expires_at) if key.expires_at is not None else None,
+                ),
+            )
+            if before_commit is not None:
+                before_commit(key)
         return IssuedKey(key, SecretStr(f"{KEY_PREFIX}{key.id}_{secret}"))
 
     def list_keys(self) -> list[ApiKey]:
@@ -219,6 +269,7 @@ class ApiKeyStore:
             db.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE id = ?", (format_time(now), key.id)
             )
+            db.execute("UPDATE generation SET value = value + 1 WHERE name = 'revocations'")
             revoked = replace(key, revoked_at=now)
             if before_commit is not None:
                 before_commit(revoked)
@@ -230,11 +281,10 @@ class ApiKeyStore:
         if match is None:
             raise AuthenticationError("malformed_key", "API key is malformed")
         key_id, secret = match.groups()
-        with self._db.transaction(write=False) as db:
-            row = db.execute(_SELECT_ID_WITH_HASH, (key_id,)).fetchone()
-        if row is None or not hmac.compare_digest(bytes(row[-1]), _hash(secret)):
+        checked = self._check(key_id)
+        if checked is None or not hmac.compare_digest(checked.secret_sha256, _hash(secret)):
             raise AuthenticationError("unknown_key", "unknown API key")
-        key = ApiKey.from_row(row[:-1])
+        key = checked.key
         now = self._clock()
         state = key.state(now)
         if state != "active":
@@ -244,7 +294,34 @@ class ApiKeyStore:
                 db.execute(
                     "UPDATE api_keys SET last_used_at = ? WHERE id = ?", (format_time(now), key.id)
                 )
+            self._remember(key_id, replace(checked, key=replace(key, last_used_at=now)))
         return Caller(CallerKind.API_KEY, key.id, key.name, key.scopes)
+
+    def _check(self, key_id: str) -> _Checked | None:
+        """The key ``key_id`` as stored now: from memory while no key has been revoked
+        since it was read (the generation, read first, says so), else read again."""
+        with self._db.transaction(write=False) as db:
+            generation = _generation(db)
+            checked = self._checked.get(key_id)
+            if checked is not None and checked.generation == generation:
+                return checked
+            row = db.execute(_SELECT_ID_WITH_HASH, (key_id,)).fetchone()
+        if row is None:
+            return None
+        found = _Checked(ApiKey.from_row(row[:-1]), bytes(row[-1]), generation)
+        self._remember(key_id, found)
+        return found
+
+    def _remember(self, key_id: str, checked: _Checked) -> None:
+        with self._lock:
+            if len(self._checked) >= _REMEMBERED:
+                self._checked.clear()
+            self._checked[key_id] = checked
+
+
+def _generation(db: Connection) -> int:
+    row = db.execute(_GENERATION).fetchone()
+    return int(row[0])
 
 
 def _hash(secret: str) -> bytes:

@@ -19,6 +19,7 @@ from gateway.callers.issuer import TokenIssuer
 from gateway.callers.key_sets import RemoteKeySet, StaticKeySet
 from gateway.callers.settings import ApiConfig
 from gateway.callers.tokens import TokenVerifier
+from gateway.storage import Backend
 
 __all__ = ["CallerAuthenticator", "Callers", "open_callers"]
 
@@ -69,10 +70,13 @@ class Callers:
             self.remote_keys.close()
 
 
-def open_callers(config: ApiConfig, *, http_client: httpx.Client | None = None) -> Callers:
+def open_callers(
+    config: ApiConfig, *, http_client: httpx.Client | None = None, backend: Backend | None = None
+) -> Callers:
     """Caller authentication for ``config``: the embedded issuer (its key made on first
-    use) unless ``token_issuer`` and ``jwks_url`` name an identity provider."""
-    api_keys = ApiKeyStore(config.api_keys)
+    use) unless ``token_issuer`` and ``jwks_url`` name an identity provider; API keys on
+    ``backend`` (the gateway's storage; the ``api_keys`` SQLite file when not given)."""
+    api_keys = ApiKeyStore(config.api_keys, backend=backend)
     skew = config.clock_skew_seconds
     if config.token_issuer is None or config.jwks_url is None:
         issuer = TokenIssuer.from_config(config)

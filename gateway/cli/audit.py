@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +21,16 @@ from gateway.audit.checkpoints import (
     open_signed_checkpoint,
     verify_log_file,
 )
+from gateway.audit.export import export_lines
 from gateway.audit.keys import load_public_key, load_signer
 from gateway.audit.log import AuditLog
 from gateway.audit.merkle import HASH_SIZE
 from gateway.audit.records import AuditEvent
 from gateway.cli.audit_view import describe, show_records
 from gateway.cli.output import emit, json_option
-from gateway.config import GatewayConfig
+from gateway.config import GatewayConfig, load_config
 from gateway.errors import ExitCode, RequestError, VerificationError
 from gateway.privacy.sealer import open_sealer
-from gateway.privacy.settings import PrivacySettings
 
 __all__ = ["audit"]
 
@@ -38,13 +39,6 @@ _EXISTING_LOG = click.option(
     "log_path",
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The audit log file.",
-)
-_LOG = click.option(
-    "--log",
-    "log_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
     help="The audit log file.",
 )
 
@@ -230,13 +224,20 @@ def consistency(log_path: Path, old_size: int, new_size: int, as_json: bool) -> 
 
 
 @audit.command()
-@_LOG
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The audit log file (default: the configured log, in the shared database when "
+    "[storage] backend is postgresql).",
+)
 @click.option(
     "--key",
     "key_path",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The private key (PEM) that signs the record.",
+    default=None,
+    help="The private key (PEM) that signs the record (with --log; default: [audit] signing_key).",
 )
 @click.option(
     "--event",
@@ -248,7 +249,11 @@ def consistency(log_path: Path, old_size: int, new_size: int, as_json: bool) -> 
 @json_option
 @click.pass_obj
 def record(
-    config: GatewayConfig | None, log_path: Path, key_path: Path, event_text: str, as_json: bool
+    config: GatewayConfig | None,
+    log_path: Path | None,
+    key_path: Path | None,
+    event_text: str,
+    as_json: bool,
 ) -> None:
     """Record a manual action, e.g. --event '{"type": "manual.action", "actor": "elena",
     "action": "printer.reboot", "resource": "host:printer-3f"}'. Personal fields are
@@ -260,10 +265,18 @@ def record(
         detail = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in detail["loc"]) or "event"
         raise RequestError(f"--event: {where}: {detail['msg']}") from exc
-    settings = config.privacy if config is not None else PrivacySettings()
-    sealer = open_sealer(settings) if settings.seal else None
-    with AuditLog(log_path, load_signer(key_path), sealer=sealer) as log:
-        written = log.append(event)
+    config = config if config is not None else load_config()
+    if log_path is None:
+        from gateway.app.audit import configured_audit_log  # the composition root
+
+        with configured_audit_log(config) as configured:
+            written = configured.append(event)
+    else:
+        settings = config.privacy
+        sealer = open_sealer(settings) if settings.seal else None
+        signer = load_signer(key_path or config.audit.signing_key)
+        with AuditLog(log_path, signer, sealer=sealer) as log:
+            written = log.append(event)
     result = {"seq": written.seq, "hash": written.hash, "redacted": list(written.redacted)}
     emit(
         result, as_json, human=lambda r: click.echo(f"recorded as seq {r['seq']}, hash {r['hash']}")
@@ -271,7 +284,60 @@ def record(
 
 
 @audit.command()
-@_EXISTING_LOG
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write the log to (replaced whole when it exists).",
+)
+@click.option(
+    "--checkpoint",
+    "checkpoint_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a checkpoint over exactly the records exported, signed with "
+    "[audit] signing_key under [audit] name.",
+)
+@json_option
+@click.pass_obj
+def export(
+    config: GatewayConfig | None, output: Path, checkpoint_path: Path | None, as_json: bool
+) -> None:
+    """Write the configured audit log, in sequence order, as the log file `gateway audit
+    verify` reads: from the file [audit] log, or from the shared database when [storage]
+    backend is postgresql."""
+    from gateway.app.audit import audit_records  # the composition root, only when used
+
+    config = config if config is not None else load_config()
+    with audit_records(config) as reader:
+        written = export_lines(reader.lines(), output)
+        where = reader.where
+    if checkpoint_path is not None:
+        note = written.checkpoint(load_signer(config.audit.signing_key), config.audit.name)
+        checkpoint_path.write_text(note, encoding="utf-8")
+    result = {
+        "records": written.records,
+        "output": str(output),
+        "root_hash": _b64(written.root),
+        "from": where,
+        "checkpoint": None if checkpoint_path is None else str(checkpoint_path),
+    }
+    emit(
+        result,
+        as_json,
+        human=lambda r: click.echo(f"exported {r['records']} records from {r['from']} to {output}"),
+    )
+
+
+@audit.command()
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The audit log file (default: the configured log, in the shared database when "
+    "[storage] backend is postgresql).",
+)
 @click.option(
     "--data-keys",
     "keys_path",
@@ -283,15 +349,26 @@ def record(
 @json_option
 @click.pass_context
 def show(
-    ctx: click.Context, log_path: Path, keys_path: Path | None, only: int | None, as_json: bool
+    ctx: click.Context,
+    log_path: Path | None,
+    keys_path: Path | None,
+    only: int | None,
+    as_json: bool,
 ) -> None:
     """The auditor's view: every record with its sealed personal fields opened where the
     data key is held, "erased" where it was shredded, "unavailable" without the key
     store.  Verification does not need this: it checks the sealed form."""
     config = ctx.find_root().obj
-    if keys_path is None and isinstance(config, GatewayConfig):
-        keys_path = config.privacy.key_store
-    shown = list(show_records(log_path, keys_path, only))
+    if not isinstance(config, GatewayConfig):  # called on its own, without a configuration
+        shown = list(show_records(log_path or Path("var/audit.log"), keys_path, only))
+    else:
+        from gateway.app.audit import audit_log_file, data_keys  # the composition root
+
+        with ExitStack() as stack:
+            # the configured log as a file: an export of it when it is in PostgreSQL
+            path = log_path or stack.enter_context(audit_log_file(config))
+            held = stack.enter_context(data_keys(config, keys_path))
+            shown = list(show_records(path, None, only, held=held))
     emit(shown, as_json, human=lambda rows: click.echo("\n".join(map(describe, rows))))
 
 

@@ -17,10 +17,13 @@ __all__ = ["describe", "show_records"]
 
 
 def show_records(
-    log_path: Path, keys_path: Path | None, only: int | None
+    log_path: Path, keys_path: Path | None, only: int | None, *, held: DataKeyStore | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Each record (or record ``only``) as the auditor sees it."""
-    keys = DataKeyStore(keys_path) if keys_path is not None and keys_path.exists() else None
+    """Each record (or record ``only``) as the auditor sees it, opened with the key store
+    ``held`` (the caller's, left open) or the one at ``keys_path``."""
+    keys = held
+    if keys is None and keys_path is not None and keys_path.exists():
+        keys = DataKeyStore(keys_path)
     try:
         for index, line in enumerate(read_lines(log_path)):
             if only is not None and index != only:
@@ -41,7 +44,7 @@ def show_records(
                 "redacted": list(record.redacted),
             }
     finally:
-        if keys is not None:
+        if keys is not None and keys is not held:
             keys.close()
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import click
 
-from gateway.app import build_directory, open_audit_log
+from gateway.app import build_directory
+from gateway.app.audit import configured_audit_log
 from gateway.audit.sink import AuditSink
 from gateway.callers.administration import create_api_key, issue_token, revoke_api_key
 from gateway.callers.api_keys import ApiKey, ApiKeyStore
@@ -56,12 +57,13 @@ def _actor(by: str | None) -> str:
 @contextmanager
 def _audit_log(config: GatewayConfig) -> Iterator[AuditSink | None]:
     """The audit log's append, closed afterwards (``None`` when auditing is off)."""
-    audit = open_audit_log(config.audit) if config.audit.enabled else None
-    try:
-        yield audit.append if audit is not None else None
-    finally:
-        if audit is not None:
-            audit.close()
+    if not config.audit.enabled:
+        yield None
+        return
+    # the log every gateway of this configuration writes (the shared one on PostgreSQL),
+    # sealing personal fields as they do
+    with configured_audit_log(config) as audit:
+        yield audit.append
 
 
 def _closing(thing: object) -> Callable[[], object]:
@@ -147,7 +149,7 @@ def create(
     lifetime = timedelta(days=expires_days) if expires_days is not None else None
     actor = _actor(by)
     with _audit_log(config) as audit:
-        store = ApiKeyStore(config.api.api_keys)
+        store = ApiKeyStore.configured(config.api.api_keys, config.storage)
         try:
             issued = create_api_key(
                 store, name, scope_names, by=actor, audit=audit, expires_in=lifetime
@@ -172,7 +174,7 @@ def create(
 @click.pass_obj
 def list_keys(config: GatewayConfig, as_json: bool) -> None:
     """Every key with its scopes and state (never its secret)."""
-    store = ApiKeyStore(config.api.api_keys)
+    store = ApiKeyStore.configured(config.api.api_keys, config.storage)
     try:
         keys = store.list_keys()
     finally:
@@ -197,7 +199,7 @@ def revoke(config: GatewayConfig, key: str, by: str | None, as_json: bool) -> No
     Recorded in the audit log first; with the log unwritable the key stays (exit 5)."""
     actor = _actor(by)
     with _audit_log(config) as audit:
-        store = ApiKeyStore(config.api.api_keys)
+        store = ApiKeyStore.configured(config.api.api_keys, config.storage)
         try:
             revoked = revoke_api_key(store, key, by=actor, audit=audit)
         finally:

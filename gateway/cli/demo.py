@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from gateway.app import Services, open_services
+from gateway.app.audit import audit_log_file
 from gateway.audit.checkpoints import verify_log_file
 from gateway.audit.keys import PUBLIC_KEY_FILE, load_public_key
 from gateway.changes.calendar import ChangeCalendar
@@ -168,7 +169,8 @@ def _decide_and_run(config: GatewayConfig, parts: Services, as_json: bool) -> No
     else:
         click.echo(f"no workflows in {config.runtime.workflows}: run the demo from a checkout")
     if gateway.audit is not None:
-        _show_audit(gateway.audit.path, config.audit.signing_key.with_name(PUBLIC_KEY_FILE))
+        with audit_log_file(config) as log:  # an export when the log is in PostgreSQL
+            _show_audit(log, config.audit.signing_key.with_name(PUBLIC_KEY_FILE))
 
 
 def _print_decisions(decisions: list[Decision]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import click
 
 from gateway.app import Gateway, open_knowledge
+from gateway.app.audit import audit_log_file
 from gateway.config import GatewayConfig
 from gateway.knowledge.audit_trail import read_audit
 from gateway.knowledge.base import ArticleChange, KnowledgeBase, Suggestion
@@ -142,9 +143,9 @@ def _document(
     _say(f"after escalating to the desktop team: install 7zip: {fixed.status}")
     session = archive_session(f"session-{ticket.lower()}", ticket, user, failed, fixed)
     records = {e.id: e.as_json() for e in (failed, fixed)}
-    trail = collect_session(
-        session, records, read_audit(config.audit.log, config.privacy.key_store)
-    )
+    with audit_log_file(config) as log:  # an export when the log is in PostgreSQL
+        audit = read_audit(log, config.privacy.key_store, config.storage)
+    trail = collect_session(session, records, audit)
     technician = base.summarize(trail, Audience.TECHNICIAN)
     user_summary = base.summarize(trail, Audience.USER)
     return technician, user_summary, base.record(trail)

@@ -2,10 +2,11 @@
 gateway, then a verified merge.
 
 Elena takes a kit to branch 7 (its uplink is down): she runs diagnostics on Tom's laptop
-(decided with the kit, recorded in its segment), Tom's password reset is refused offline
-and queued; back online the segment is verified and merged, the reset is decided again on
-current facts and run, and a tampered copy of the segment is refused naming its first bad
-record.
+(decided with the kit, recorded in its segment), steps up with the code her authenticator
+shows for the kit's own enrolment to take local admin rights on it (a used code is
+refused), Tom's password reset is refused offline and queued; back online the segment is
+verified and merged, the reset is decided again on current facts and run, and a tampered
+copy of the segment is refused naming its first bad record.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+import pyotp
 from cryptography.hazmat.primitives import serialization
+from pydantic import SecretStr
 
 from gateway.app import Gateway
 from gateway.app.offline import OfflineGateway, offline_config
 from gateway.app.troubleshooting import open_troubleshooting
+from gateway.approvals.model import approval_digest
 from gateway.audit.keys import Signer
 from gateway.cli.offline import kit_sources, request_offline
 from gateway.clock import utcnow
@@ -30,6 +34,7 @@ from gateway.offline.replay import make_replay
 from gateway.offline.sync import QueuedAction, sync_segment
 from gateway.policy.request import AccessRequest
 from gateway.runtime.executor import Executor
+from gateway.stepup.errors import StepUpError
 
 __all__ = ["run_offline_scenario"]
 
@@ -54,8 +59,14 @@ def run_offline_scenario(config: GatewayConfig, gateway: Gateway, executor: Exec
             f"  > kit {manifest.kit_id} for elena at branch-7: {kit.people} people, "
             f"{kit.devices} devices, device key {manifest.device_key_id} enrolled"
         )
+        if kit.stepup_uri is not None:
+            click.echo(
+                "  > elena adds the kit's own step-up enrolment to her authenticator "
+                f"(valid until {manifest.expires}, never in a record)"
+            )
         click.echo("  > the uplink is down: decisions come from the kit alone")
-        segment = _work_offline(_laptop(config, audit.signer, Path(folder)), kit_path)
+        laptop = _laptop(config, audit.signer, Path(folder))
+        segment = _work_offline(laptop, kit_path, kit.stepup_uri)
         click.echo(f"  > back online: merging {segment.name}")
 
         def run_workflow(item: QueuedAction) -> dict[str, str]:
@@ -115,7 +126,32 @@ def _troubleshoot(kit_config: GatewayConfig, offline: OfflineGateway) -> None:
     )
 
 
-def _work_offline(config: GatewayConfig, kit_path: Path) -> Path:
+def _step_up_on_site(offline: OfflineGateway, uri: SecretStr | None) -> None:
+    """Local admin rights on Tom's laptop: the policy demands a step-up, checked against
+    the kit's own enrolment; a code used once is refused."""
+    action, resource = "device.local_admin", "host:tom-laptop"
+    try:
+        request_offline(offline, "elena", action, resource, queue=False)
+    except PolicyDeniedError:
+        click.echo("  > elena takes local admin rights on tom-laptop: refused until she steps up")
+    stepup = offline.stepup
+    if uri is None or stepup is None:
+        return
+    code = pyotp.TOTP(pyotp.parse_uri(uri.get_secret_value()).secret).now()  # her phone
+    asked = AccessRequest(
+        actor="elena", action=action, resource=resource, context={"channel": "cli"}
+    )
+    stepup.verify("elena", code, bound_to=approval_digest(asked))
+    click.echo("  > she types the code her authenticator shows: accepted, checked on the laptop")
+    allowed = request_offline(offline, "elena", action, resource, queue=False)
+    click.echo(f"  > elena takes local admin rights on tom-laptop: {allowed['message']} (offline)")
+    try:
+        stepup.verify("elena", code)
+    except StepUpError as exc:
+        click.echo(f"  > the same code typed again: refused: {exc}")
+
+
+def _work_offline(config: GatewayConfig, kit_path: Path, uri: SecretStr | None) -> Path:
     kit_config = offline_config(config, kit_path, utcnow())
     offline = OfflineGateway.from_config(kit_config)
     try:
@@ -127,6 +163,7 @@ def _work_offline(config: GatewayConfig, kit_path: Path) -> Path:
             )
         )  # fmt: skip
         click.echo(f"  > elena runs diagnostics on tom-laptop: {diagnostics.decision} (offline)")
+        _step_up_on_site(offline, uri)
         try:
             request_offline(offline, "elena", "password.reset", "account:tom", queue=False)
         except PolicyDeniedError as exc:

@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from gateway.app import Gateway
+from gateway.app.audit import audit_log_file
 from gateway.audit.keys import PUBLIC_KEY_FILE, init_keys, load_public_key
 from gateway.audit.records import AuditEvent
 from gateway.cli.policy_sealed import open_sealed_facts
@@ -73,9 +74,10 @@ def run_policy_scenario(config: GatewayConfig, gateway: Gateway, executor: Execu
         click.echo("no audit log: nothing to replay the candidate against")
         return
     public = load_public_key(config.audit.signing_key.with_name(PUBLIC_KEY_FILE))
-    records = read_decision_log(gateway.audit.path, public, origin=config.audit.name)
-    records = open_sealed_facts(records, config.privacy.key_store)
-    _print_impact(analyse_impact(records, engine, gateway.directory))
+    with audit_log_file(config) as log:  # an export when the log is in PostgreSQL
+        records = read_decision_log(log, public, origin=config.audit.name)
+        records = open_sealed_facts(records, config.privacy.key_store, config.storage)
+        _print_impact(analyse_impact(records, engine, gateway.directory))
 
 
 def _signed_store(gateway: Gateway, root: Path, keys: Path) -> PolicyStore:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from gateway.app import open_knowledge, open_services
+from gateway.app.audit import audit_log_file
 from gateway.cli.executions import exit_code, print_execution, runtime
 from gateway.cli.output import emit, json_option
 from gateway.config import GatewayConfig
@@ -36,11 +37,10 @@ def knowledge(config: GatewayConfig) -> Iterator[KnowledgeBase]:
 def _trail(config: GatewayConfig, execution_id: str | None, session_id: str | None) -> Trail:
     """The trail of one execution, or of one troubleshooting session with the executions
     its actions started."""
-    audit = (
-        read_audit(config.audit.log, config.privacy.key_store)
-        if config.audit.enabled
-        else AuditIndex()
-    )
+    audit = AuditIndex()
+    if config.audit.enabled:
+        with audit_log_file(config) as log:  # an export when the log is in PostgreSQL
+            audit = read_audit(log, config.privacy.key_store, config.storage)
     if session_id is None:
         if execution_id is None:
             raise click.UsageError("name an EXECUTION_ID or a --session")

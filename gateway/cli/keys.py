@@ -12,6 +12,7 @@ from gateway.audit.keys import init_keys
 from gateway.audit.note import verifier_key
 from gateway.audit.rotation import Rotation, rotate_signing_key
 from gateway.cli.output import emit, json_option
+from gateway.config import GatewayConfig, load_config
 
 __all__ = ["keys"]
 
@@ -62,9 +63,10 @@ def _print_init(result: dict[str, str]) -> None:
 @click.option(
     "--log",
     "log_path",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The audit log whose signing key is replaced.",
+    default=None,
+    help="The audit log file whose signing key is replaced (default: the configured log, "
+    "in the shared database when [storage] backend is postgresql).",
 )
 @click.option(
     "--dir",
@@ -76,12 +78,25 @@ def _print_init(result: dict[str, str]) -> None:
 )
 @click.option("--name", default=DEFAULT_LOG_NAME, show_default=True, help="The log's name.")
 @json_option
-def rotate(log_path: Path, directory: Path, name: str, as_json: bool) -> None:
+@click.pass_obj
+def rotate(
+    config: GatewayConfig | None, log_path: Path | None, directory: Path, name: str, as_json: bool
+) -> None:
     """Replace the signing key: the current key signs a record that introduces the new
     one, the old private key is kept as audit-signing.key.retired-KEYID, the new public key
     is written as audit-signing-KEYID.pub, and later records use the new key.
     audit-signing.pub, the key auditors pin, is left as it is."""
-    rotation = rotate_signing_key(log_path, directory)
+    if log_path is not None:
+        rotation = rotate_signing_key(log_path, directory)
+        place = str(log_path)
+    else:
+        from gateway.app.audit import audit_log_opener  # the composition root
+
+        configured = config if config is not None else load_config()
+        with audit_log_opener(configured) as opener:
+            rotation = rotate_signing_key(configured.audit.log, directory, open_log=opener)
+        shared = configured.storage.backend == "postgresql"
+        place = "the audit log in the shared database" if shared else str(configured.audit.log)
     verifier = verifier_key(name, rotation.new.public_key)
     result = {
         "old_key_id": rotation.old.key_id,
@@ -93,13 +108,13 @@ def rotate(log_path: Path, directory: Path, name: str, as_json: bool) -> None:
         "pin": str(rotation.pin),
         "pin_key_id": rotation.pin_key_id,
     }
-    emit(result, as_json, human=lambda _: _print_rotation(rotation, log_path, verifier))
+    emit(result, as_json, human=lambda _: _print_rotation(rotation, place, verifier))
 
 
-def _print_rotation(rotation: Rotation, log_path: Path, verifier: str) -> None:
+def _print_rotation(rotation: Rotation, place: str, verifier: str) -> None:
     click.echo(
         f"rotated {rotation.old.key_id} -> {rotation.new.key_id} "
-        f"(record {rotation.record.seq} of {log_path})"
+        f"(record {rotation.record.seq} of {place})"
     )
     click.echo(f"new public key {rotation.new_public_key}")
     click.echo(f"verifier key {verifier}")

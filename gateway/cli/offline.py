@@ -10,10 +10,11 @@ from typing import Any
 import click
 
 from gateway.app import Gateway, open_services
-from gateway.app.offline import queueable
-from gateway.audit.log import AuditLog
+from gateway.app.offline import OfflineGateway, kit_directory, queueable
+from gateway.approvals.model import approval_digest
 from gateway.audit.records import AuditEvent
 from gateway.audit.sink import record_first
+from gateway.audit.store import AuditStore
 from gateway.cli.output import emit, json_option
 from gateway.cli.pairs import KeyValue
 from gateway.clock import utcnow
@@ -21,11 +22,12 @@ from gateway.config import GatewayConfig
 from gateway.devices.inventory import InventoryFile
 from gateway.enforcement import PolicyDeniedError
 from gateway.errors import AuditWriteError, ConfigError, ExitCode
-from gateway.identity.static import StaticDirectoryFile
 from gateway.offline.prepare import KitSources, PreparedKit, prepare_kit, revoke_kit
 from gateway.offline.registry import ACTION_QUEUED
 from gateway.offline.replay import make_replay
+from gateway.offline.segment import close_segment
 from gateway.offline.sync import QueuedAction, SyncOutcome, sync_segment
+from gateway.policy.decision import Decision, StepUpObligation
 from gateway.policy.request import AccessRequest
 from gateway.yaml_source import load_yaml_model
 
@@ -45,9 +47,7 @@ def parse_validity(text: str) -> timedelta:
 
 def kit_sources(config: GatewayConfig, gateway: Gateway) -> KitSources:
     """What a kit is made of, as the central gateway is configured."""
-    directory, _ = load_yaml_model(
-        config.identity.static_file, StaticDirectoryFile, "invalid directory file"
-    )
+    directory = kit_directory(config, gateway.directory)
     inventory_path = config.selfservice.catalog / config.selfservice.inventory
     inventory = (
         load_yaml_model(inventory_path, InventoryFile, "invalid device inventory")[0]
@@ -62,6 +62,7 @@ def kit_sources(config: GatewayConfig, gateway: Gateway) -> KitSources:
         trees=config.troubleshooting.trees,
         central_actions=tuple(config.offline.central_actions),
         max_valid=timedelta(hours=config.offline.max_valid_hours),
+        stepup_issuer=config.stepup.issuer,
     )
 
 
@@ -70,7 +71,7 @@ def _central(config: GatewayConfig) -> None:
         raise ConfigError("kits are prepared, revoked and merged on the central gateway")
 
 
-def _central_log(gateway: Gateway) -> AuditLog:
+def _central_log(gateway: Gateway) -> AuditStore:
     if gateway.audit is None:
         raise AuditWriteError("field kits need the audit log: they are enrolled in it")
     return gateway.audit
@@ -134,6 +135,12 @@ def _print_prepared(prepared: PreparedKit) -> None:
     click.echo(f"  valid      {manifest.issued} .. {manifest.expires}")
     click.echo(f"  device key {manifest.device_key_id} (enrolled by record {prepared.record_seq})")
     click.echo(f"  facts      {prepared.people} people, {prepared.devices} devices")
+    if prepared.stepup_uri is not None:
+        click.echo(
+            f"  step-up    for {manifest.technician} on this kit only, until {manifest.expires};"
+            " add to an authenticator app (shown once):"
+        )
+        click.echo(f"    {prepared.stepup_uri.get_secret_value()}")
 
 
 @offline.command()
@@ -206,10 +213,10 @@ def request_offline(
     params: tuple[tuple[str, Any], ...] = (),
 ) -> dict[str, str]:
     """Decide on the kit; queue a refusal that only being offline caused when asked."""
-    decision = gateway.authorize(
-        AccessRequest(actor=actor, action=action, resource=resource, context={"channel": "cli"})
-    )
+    asked = AccessRequest(actor=actor, action=action, resource=resource, context={"channel": "cli"})
+    decision = gateway.authorize(asked)
     if decision.allowed:
+        _meet_step_up(gateway, asked, decision)
         return {"outcome": "allowed", "decision_id": decision.decision_id, "message": "allow"}
     reasons = tuple(reason.message for reason in decision.reasons if reason.effect != "note")
     if not (queue and queueable(decision)):
@@ -237,6 +244,56 @@ def request_offline(
         "decision_id": decision.decision_id,
         "message": f"{action} on {resource} queued until the segment is synced",
     }
+
+
+def _meet_step_up(gateway: Gateway, request: AccessRequest, decision: Decision) -> None:
+    """Refuse an allow whose step-up the actor has not given for this very request (the
+    kit's step-up, bound to the request's digest, used up by this decision)."""
+    digest = approval_digest(request)
+    for obligation in decision.obligations:
+        if not isinstance(obligation, StepUpObligation):
+            continue
+        stepup = gateway.stepup
+        if stepup is not None and stepup.claim(
+            obligation, request.actor, bound_to=digest, consumer=decision.decision_id
+        ):
+            continue
+        why = (
+            f"the policy demands a step-up (totp) within {obligation.max_age_seconds}s "
+            f"[{obligation.policy}]; step up with: gateway --offline KIT stepup verify "
+            f"--user {request.actor} --bound-to {digest}"
+        )
+        raise PolicyDeniedError(request.action, str(request.resource), (why,), decision.decision_id)
+
+
+@offline.command("close-segment")
+@click.option("--by", default=None, metavar="ACTOR", help="Who closes it, for the record.")
+@json_option
+@click.pass_obj
+def close_segment_command(config: GatewayConfig, by: str | None, as_json: bool) -> None:
+    """On a field kit (gateway --offline KIT offline close-segment): end the current
+    segment with an offline.segment_closed record and move it aside as
+    <kit>.segment-N.log, to be synced; later work goes on in a new segment chained from
+    its last record."""
+    if config.offline.kit is None:
+        raise ConfigError("close-segment runs on a field kit: gateway --offline KIT ...")
+    gateway = Gateway.from_config(config)
+    try:
+        if not isinstance(gateway, OfflineGateway):  # pragma: no cover - a kit builds one
+            raise ConfigError("close-segment runs on a field kit")
+        closed = close_segment(gateway.segment, by)
+    finally:
+        gateway.close()
+    result = {"closed": str(closed.path), "records": closed.records, "first": closed.first,
+              "head_hash": closed.head_hash}  # fmt: skip
+    emit(
+        result,
+        as_json,
+        human=lambda r: click.echo(
+            f"segment closed: {r['closed']} ({r['records']} records); sync it, work goes on "
+            "in a new segment"
+        ),
+    )
 
 
 @offline.command()
@@ -287,9 +344,17 @@ def _print_sync(outcome: SyncOutcome) -> None:
         click.echo(f"kept aside as {outcome.quarantined} (record {outcome.record})", err=True)
         return
     click.echo(
-        f"{outcome.status}: kit {outcome.kit_id}, {outcome.records} records "
-        f"(record {outcome.record})"
+        f"{outcome.status}: kit {outcome.kit_id} segment {outcome.segment}, "
+        f"{outcome.records} records (record {outcome.record})"
     )
+    for conflict in outcome.conflicts:
+        on_site, seqs = conflict["segment_record"], conflict["central_records"]
+        click.echo(
+            f"  conflict: {conflict['resource']} changed on site (segment record "
+            f"{on_site['index']}, merged by record {on_site['merged_by']}) and centrally "
+            f"(records {', '.join(str(c['seq']) for c in seqs)}): offline.conflict record "
+            f"{conflict['record']}"
+        )
     for item in outcome.replayed:
         line = f"  replayed {item['action']} on {item['resource']}: {item['decision']}"
         if item["decision"] != "allow":

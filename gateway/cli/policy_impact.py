@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
 import click
 
+from gateway.app.audit import audit_log_file
 from gateway.app.directory import build_directory
 from gateway.audit.keys import load_public_key
 from gateway.audit.records import format_time
@@ -123,17 +125,23 @@ def impact(
     cutoff = _since(since)
     engine = PolicyEngine(load_bundle(candidate))
     expectations = load_expectations(expect_path) if expect_path is not None else None
-    log = log_path or config.audit.log
-    records = read_decision_log(
-        log,
-        load_public_key(key_path or config.audit.signing_key.with_suffix(".pub")),
-        checkpoint=_read(checkpoint_path) if checkpoint_path is not None else None,
-        origin=config.audit.name,
-    )
-    records = open_sealed_facts(records, config.privacy.key_store)
-    report = analyse_impact(
-        records, engine, build_directory(config.identity), since=cutoff, expectations=expectations
-    )
+    with ExitStack() as stack:
+        # the configured log as a file: an export of it when it is in PostgreSQL
+        log = log_path or stack.enter_context(audit_log_file(config))
+        records = read_decision_log(
+            log,
+            load_public_key(key_path or config.audit.signing_key.with_suffix(".pub")),
+            checkpoint=_read(checkpoint_path) if checkpoint_path is not None else None,
+            origin=config.audit.name,
+        )
+        records = open_sealed_facts(records, config.privacy.key_store, config.storage)
+        report = analyse_impact(
+            records,
+            engine,
+            build_directory(config.identity),
+            since=cutoff,
+            expectations=expectations,
+        )
     if as_markdown and not as_json:
         click.echo(markdown(report, str(candidate)), nl=False)
     else:

@@ -15,16 +15,20 @@ from pathlib import Path
 from gateway.audit.records import AuditRecord
 from gateway.privacy.envelope import Envelope, EnvelopeError, open_envelope, read_envelope
 from gateway.privacy.keystore import DataKeyStore, KeyState, KeyStatus
+from gateway.storage import StorageSettings
 
 __all__ = ["open_sealed_facts"]
 
 _FIELD = "payload.facts"
 
 
-def open_sealed_facts(records: Iterable[AuditRecord], key_store: Path) -> Iterator[AuditRecord]:
+def open_sealed_facts(
+    records: Iterable[AuditRecord], key_store: Path, storage: StorageSettings | None = None
+) -> Iterator[AuditRecord]:
     """``records`` with the sealed ``facts`` of decision records opened where the data key
-    store at ``key_store`` (when it exists) still holds their key."""
-    store = DataKeyStore(key_store) if key_store.exists() else None
+    store (shared on PostgreSQL, per ``storage``; else the file ``key_store``, when it
+    exists) still holds their key."""
+    store = DataKeyStore.for_reading(key_store, storage)
     known: dict[str, KeyStatus] = {}
     try:
         for record in records:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from gateway.app import open_audit_log
+from gateway.app.audit import audit_log_file, configured_audit_log
 from gateway.app.gateway import open_policy_trust
 from gateway.audit.keys import Signer, load_signer
 from gateway.audit.records import AuditEvent
@@ -97,14 +97,12 @@ def sign(
         resource=f"policy_bundle:{root.name}",
         payload={"digest": bundle.digest, "signer": name, "key_id": private.key_id},
     )
-    audit = open_audit_log(config.audit) if config.audit.enabled else None
-    try:
-        if audit is not None:
+    if config.audit.enabled:
+        with configured_audit_log(config) as audit:  # the shared log on PostgreSQL
             record_first(audit.append, event)
+            path = write_signature(root, signature)
+    else:
         path = write_signature(root, signature)
-    finally:
-        if audit is not None:
-            audit.close()
     result = {"digest": bundle.digest, "signer": name, "key_id": private.key_id, "file": path}
     emit(result, as_json, human=lambda _: click.echo(f"{path}: {name} signed {bundle.digest}"))
 
@@ -169,5 +167,9 @@ def _print_history(entries: list[BundleInForce]) -> None:
 def history(config: GatewayConfig, log_path: Path | None, as_json: bool) -> None:
     """Every bundle digest in force according to the audit log: since when, until when,
     who signed it and how many decisions it made, oldest first."""
-    entries = read_history(log_path or config.audit.log)
+    if log_path is not None:
+        entries = read_history(log_path)
+    else:
+        with audit_log_file(config) as configured:  # an export when the log is in PostgreSQL
+            entries = read_history(configured)
     emit({"bundles": entries}, as_json, human=lambda _: _print_history(entries))

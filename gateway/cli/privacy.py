@@ -14,7 +14,6 @@ from gateway.cli.output import emit, json_option
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
 from gateway.notify.outbox import Outbox
-from gateway.privacy.keystore import DataKeyStore
 from gateway.privacy.rights import SubjectRights
 from gateway.privacy.sources import KnowledgeArticles, Person, PersonalDataSource, RecordsOf
 
@@ -83,18 +82,26 @@ def _sources(services: Services) -> list[PersonalDataSource]:
     # Approval records kept for legal reasons in the log keep their text in the store too.
     keep_approvals = any(kind.startswith("approval.") for kind in config.privacy.keep_on_erasure)
 
+    def outbox() -> Outbox | None:
+        """The process's outbox, unless it would be a new, empty SQLite file."""
+        if gateway.storage.name == "sqlite" and not outbox_path.exists():
+            return None
+        return services.notifier.outbox
+
     def notifications(person: Person) -> Iterator[dict[str, Any]]:
-        if not outbox_path.exists():
+        found = outbox()
+        if found is None:
             return
         wanted = {item.casefold() for item in person.identifiers}
-        for item in Outbox(outbox_path).pending():
+        for item in [*found.pending(), *found.dead_letters()]:
             if not wanted.isdisjoint(r.casefold() for r in item.notification.recipients):
                 yield {**item.notification.model_dump(mode="json"), "attempts": item.attempts}
 
     def erase_notifications(person: Person, dry_run: bool) -> int:
-        if not outbox_path.exists():
+        found = outbox()
+        if found is None:
             return 0
-        return Outbox(outbox_path).erase_recipient(person.identifiers, dry_run=dry_run)
+        return found.erase_recipient(person.identifiers, dry_run=dry_run)
 
     return [
         RecordsOf("approvals", approvals, None if keep_approvals else erase_approvals),
@@ -109,7 +116,7 @@ def _sources(services: Services) -> list[PersonalDataSource]:
 @contextmanager
 def _rights(config: GatewayConfig) -> Iterator[SubjectRights]:
     services = Services(config)
-    keys = DataKeyStore(config.privacy.key_store)
+    keys = services.data_keys()
     try:
         audit = services.gateway.audit
         if audit is None:
@@ -118,7 +125,7 @@ def _rights(config: GatewayConfig) -> Iterator[SubjectRights]:
             services.gateway,
             services.gateway.directory,
             audit.append,
-            audit.path,
+            audit,
             keys,
             _sources(services),
             frozenset(config.privacy.keep_on_erasure),
@@ -191,7 +198,7 @@ def sweep(config: GatewayConfig, by: str | None, as_json: bool) -> None:
     decided first (privacy.sweep); a rule over records under legal hold refuses the
     sweep. The server's worker does the same every hour."""
     services = Services(config)
-    keys = DataKeyStore(config.privacy.key_store)
+    keys = services.data_keys()
     try:
         sweeper = retention_sweeper(config, services.gateway, keys, by)
         swept = sweeper.sweep()

@@ -8,11 +8,17 @@ escalation, notification retries, ticket polling); each worker advances the exec
 it starts and watches the policy bundle.  The parent only supervises: SIGINT or SIGTERM
 stops every worker gracefully, and a worker that dies is started again in its place
 (worker 0 with the background beat), unless it died within its first seconds.
+
+Once its parts are open, a serving process collects the garbage of its start-up and
+exempts what start-up built (policies, directory, schemas, routes) from Python's cyclic
+garbage collector while it serves: a full collection would otherwise walk those objects,
+more than a hundred thousand, pausing every request in flight for 100 ms or more.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -156,9 +162,12 @@ def _serve_one(
                 server = uvicorn.Server(
                     uvicorn.Config(app, access_log=access_log, log_level="info", lifespan="off")
                 )
+                gc.collect()
+                gc.freeze()  # what start-up built lives as long as the server
                 with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: uvicorn has shut down
                     server.run(sockets=[sock])
             finally:
+                gc.unfreeze()
                 services.close()
         finally:
             worker.stop()

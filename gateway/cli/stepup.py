@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,8 @@ from gateway.app import Gateway, open_audit_log, open_stepup
 from gateway.cli.output import emit, json_option
 from gateway.config import GatewayConfig
 from gateway.enforcement import PolicyDeniedError, require_allowed
-from gateway.stepup.service import Enrolment
+from gateway.errors import ConfigError
+from gateway.stepup.service import Enrolment, StepUpService
 from gateway.storage import open_backend
 
 __all__ = ["ENROL", "RESET", "stepup"]
@@ -104,22 +106,41 @@ def verify(
     """Check a code for USER, recording the attempt in the audit log. Exit 0 when
     accepted, 3 when refused (wrong, reused, locked out), 4 when malformed or not
     enrolled."""
-    audit = open_audit_log(config.audit) if config.audit.enabled else None
-    storage = open_backend(config.storage)
-    service = open_stepup(config.stepup, audit, storage)
-    try:
-        if recovery:
-            service.verify_recovery_code(user, code, bound_to=bound_to)
-        else:
-            service.verify(user, code, bound_to=bound_to)
-    finally:
-        service.close()
-        storage.close()
-        if audit is not None:
-            audit.close()
+    if config.offline.kit is not None:  # a field kit: its own enrolment, its segment
+        with closing(Gateway.from_config(config)) as gateway:
+            _check(_kit_stepup(gateway), user, code, recovery, bound_to)
+    else:
+        storage = open_backend(config.storage)
+        # the shared log when the state is in PostgreSQL
+        audit = (
+            open_audit_log(config.audit, config.privacy, storage) if config.audit.enabled else None
+        )
+        service = open_stepup(config.stepup, audit, storage)
+        try:
+            _check(service, user, code, recovery, bound_to)
+        finally:
+            service.close()
+            storage.close()
+            if audit is not None:
+                audit.close()
     bound = f" (bound to {bound_to})" if bound_to else ""
     accepted = {"user": user, "accepted": True, "bound_to": bound_to}
     emit(accepted, as_json, human=lambda _: click.echo(f"step-up accepted for {user}{bound}"))
+
+
+def _check(
+    service: StepUpService, user: str, code: str, recovery: bool, bound_to: str | None
+) -> None:
+    if recovery:
+        service.verify_recovery_code(user, code, bound_to=bound_to)
+    else:
+        service.verify(user, code, bound_to=bound_to)
+
+
+def _kit_stepup(gateway: Gateway) -> StepUpService:
+    if gateway.stepup is None:
+        raise ConfigError("step-up is disabled ([stepup] enabled = false)")
+    return gateway.stepup
 
 
 @stepup.command()
@@ -128,20 +149,28 @@ def verify(
 @click.pass_obj
 def status(config: GatewayConfig, user: str, as_json: bool) -> None:
     """Whether USER is enrolled, locked out, and when they last stepped up."""
-    storage = open_backend(config.storage)
-    service = open_stepup(config.stepup, None, storage)
-    try:
-        now = datetime.now(UTC)
-        result = {
-            "user": user,
-            "enrolled": service.is_enrolled(user),
-            "locked_until": _iso(service.locked_until(user, now)),
-            "last_step_up": _iso(service.last_step_up(user)),
-        }
-    finally:
-        service.close()
-        storage.close()
+    if config.offline.kit is not None:  # a field kit: its own enrolment
+        with closing(Gateway.from_config(config)) as gateway:
+            result = _status(_kit_stepup(gateway), user)
+    else:
+        storage = open_backend(config.storage)
+        service = open_stepup(config.stepup, None, storage)
+        try:
+            result = _status(service, user)
+        finally:
+            service.close()
+            storage.close()
     emit(result, as_json, human=_print_status)
+
+
+def _status(service: StepUpService, user: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "user": user,
+        "enrolled": service.is_enrolled(user),
+        "locked_until": _iso(service.locked_until(user, now)),
+        "last_step_up": _iso(service.last_step_up(user)),
+    }
 
 
 def _print_status(result: dict[str, Any]) -> None:

@@ -21,8 +21,8 @@ from gateway.approvals.model import ApprovalState
 from gateway.approvals.reading import ApprovalReads
 from gateway.approvals.recheck import shortfall
 from gateway.approvals.service import ApprovalService
-from gateway.audit.log import AuditLog
 from gateway.audit.records import AuditEvent
+from gateway.audit.store import AuditStore
 from gateway.audit.unsafe import warn_unaudited
 from gateway.changes.calendar import ChangeCalendar
 from gateway.errors import ConfigError, DirectoryUnavailableError, UnknownActorError
@@ -83,7 +83,7 @@ class EnforcementPoint:
         self,
         policies: PolicyStore,
         directory: DirectoryConnector,
-        audit: AuditLog | None = None,
+        audit: AuditStore | None = None,
         *,
         stale_tolerant_actions: frozenset[str] = frozenset(),
         stepup: StepUpService | None = None,

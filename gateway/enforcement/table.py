@@ -207,6 +207,7 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
     _command("audit consistency"),
     _command("audit check-consistency"),
     _command("audit record"),
+    _command("audit export", note="reads the log, from the file or the shared database"),
     _command("audit show", note="reads the log; opens sealed fields with the data key store"),
     _command("privacy export", "privacy.export", "decision",
              "everything held about a person, sealed fields opened"),
@@ -278,6 +279,8 @@ AUTHORIZATION_TABLE: tuple[Entry, ...] = (
              "on a field kit (--offline KIT); --queue records offline.action_queued"),
     _command("offline sync", "*", "offline.segment_merged",
              "a refused segment is offline.segment_refused; queued actions decided afresh"),
+    _command("offline close-segment", None, "offline.segment_closed",
+             "on a field kit: the record ends the segment, signed by the device key"),
 )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "DirectoryConnector",
     "PasswordDirectory",
     "PasswordElsewhereError",
+    "SiteDirectory",
     "account_facts",
 ]
 
@@ -85,6 +86,18 @@ class PasswordDirectory(Protocol):
 
     name: str
     flavor: str
+
+
+@runtime_checkable
+class SiteDirectory(Protocol):
+    """A source that lists the people of one location (a site, a branch office) with one
+    query: what a field kit is prepared from.  A user's location is LDAP's ``l`` (or the
+    attribute ``[identity.ldap.attributes] location`` names), Okta's ``profile.city``, the
+    static file's ``location``."""
+
+    def users_at(self, location: str) -> list[IdentityFacts]:
+        """Every user whose location is ``location``; raises like ``get_user``."""
+        ...
 
 
 @runtime_checkable

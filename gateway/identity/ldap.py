@@ -161,6 +161,19 @@ class LdapDirectory:
         except UnknownActorError:
             return None
 
+    def users_at(self, location: str) -> list[IdentityFacts]:
+        """The users whose location attribute (``l``) is ``location``: one paged search;
+        managers among them are resolved without asking the server again."""
+        wanted = self._user_filter(**{self._attrs.location: location})
+        entries = list(self._paged(self.settings.user_base, wanted, self._user_attributes()))
+        names = {dn.lower(): first(attributes, self._attrs.username) for dn, attributes in entries}
+
+        def manager(entry: Entry) -> str | None:
+            known = names.get((first(entry[1], self._attrs.manager) or "").lower())
+            return known or self._manager(entry)
+
+        return [self._facts(entry, self._groups(entry), manager(entry)) for entry in entries]
+
     def iter_users(self) -> Iterator[IdentityFacts]:
         """Every user under ``user_base`` (paged searches), for a full sync.
 

@@ -365,6 +365,17 @@ class OktaDirectory:
             or (user.profile.email or "").casefold() == wanted_email
         ]
 
+    def users_at(self, location: str) -> list[IdentityFacts]:
+        """The users whose ``profile.city`` is ``location``: one (paged) search."""
+        search = f"profile.city eq {_search_literal(location)}"
+        found = self._items("/api/v1/users", OktaUser, params={"search": search})
+        wanted = location.casefold()
+        return [
+            self._facts(user)
+            for user in list(found)
+            if (user.profile.city or "").casefold() == wanted
+        ]
+
     # -- actions --------------------------------------------------------------------------
 
     def _lifecycle(self, user: OktaUser, user_id: str, operation: str, **params: str) -> None:

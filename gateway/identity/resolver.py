@@ -40,6 +40,7 @@ from gateway.identity.directory import (
     DirectoryConnector,
     PasswordDirectory,
     PasswordElsewhereError,
+    SiteDirectory,
     account_facts,
 )
 from gateway.identity.facts import AccountStatus, IdentityFacts, ResourceFacts
@@ -297,6 +298,14 @@ class IdentityResolver:
         for source in self.sources:
             for facts in source.find_users(email=email, username=username):
                 ids[facts.id] = None
+        return [self.get_user(user_id) for user_id in ids]
+
+    def users_at(self, location: str) -> list[IdentityFacts]:
+        """The people any source that can list a location places there, merged."""
+        ids: dict[str, None] = {}
+        for source in self.sources:
+            if isinstance(source, SiteDirectory):
+                ids.update((facts.id, None) for facts in source.users_at(location))
         return [self.get_user(user_id) for user_id in ids]
 
     # -- directory actions ---------------------------------------------------------------

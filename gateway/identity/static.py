@@ -140,6 +140,13 @@ class StaticDirectory:
             or (wanted_email is not None and (user.email or "").casefold() == wanted_email)
         ]
 
+    def users_at(self, location: str) -> list[IdentityFacts]:
+        return [
+            self.get_user(user_id)
+            for user_id, user in self._directory.users.items()
+            if user.location == location
+        ]
+
     def get_resource(self, resource_type: str, resource_id: str) -> ResourceFacts | None:
         if resource_type == "account":
             try:

@@ -19,6 +19,7 @@ from gateway.errors import VerificationError
 from gateway.knowledge.errors import KnowledgeStoreError
 from gateway.privacy.keystore import DataKeyStore
 from gateway.privacy.sealer import open_record
+from gateway.storage import StorageSettings
 
 __all__ = ["AuditIndex", "read_audit"]
 
@@ -46,15 +47,18 @@ class AuditIndex:
         return list(self.by_execution.get(execution_id, ()))
 
 
-def read_audit(path: Path, data_keys: Path | None = None) -> AuditIndex:
+def read_audit(
+    path: Path, data_keys: Path | None = None, storage: StorageSettings | None = None
+) -> AuditIndex:
     """Every readable record of the log at ``path``; unreadable lines become problems.
 
-    With ``data_keys`` (``[privacy] key_store``), sealed personal fields are opened where
-    their key is held, and read ``"erased"``/``"unavailable"`` otherwise
-    (``gateway.privacy``): documentation is written from what may still be read."""
+    With ``data_keys`` (``[privacy] key_store``; shared on PostgreSQL, per ``storage``),
+    sealed personal fields are opened where their key is held, and read
+    ``"erased"``/``"unavailable"`` otherwise (``gateway.privacy``): documentation is written
+    from what may still be read."""
     records: list[AuditRecord] = []
     problems: list[str] = []
-    keys = DataKeyStore(data_keys) if data_keys is not None and data_keys.exists() else None
+    keys = DataKeyStore.for_reading(data_keys, storage) if data_keys is not None else None
     try:
         for position, line in enumerate(read_lines(path)):
             try:

@@ -1,15 +1,18 @@
 """A notifier that never raises and never loses: every notification goes through an outbox.
 
-``ReliableNotifier.send`` first writes the notification to the ``Outbox`` and then (unless
-``deliver_now=False``) tries the wrapped notifier once, which retries as it is configured
-to.  Delivered, the row is deleted; failed, the error is kept and ``send`` returns all the
-same, so an approval is never refused or lost because a notification channel is down.
-``flush`` (called by a worker or a timer) retries every pending notification, oldest first,
-and reports what it delivered and what is still pending.
+``ReliableNotifier.send`` first writes the notification to the ``Outbox``, claimed by this
+process, and then (unless ``deliver_now=False``) tries the wrapped notifier once, which
+retries as it is configured to.  Delivered, the row is deleted; failed, the error is kept
+and ``send`` returns all the same, so an approval is never refused or lost because a
+notification channel is down.  ``flush`` (called by a worker or a timer) claims the
+notifications that are due and that no process holds, oldest first, tries each, and
+reports what it delivered and what is still pending.
 
 ``send`` never raises: even an outbox that cannot be written is only logged, at ERROR.
-Delivery is at least once: a crash between delivery and deletion sends it again.  Set the
-wrapped notifier's ``RetryPolicy`` small (or ``deliver_now=False``) to keep ``send`` fast.
+With the outbox shared by several processes (``gateway.storage``), each notification is
+delivered by the one process that claimed it; only a crash between delivery and deletion
+sends it again.  Set the wrapped notifier's ``RetryPolicy`` small (or
+``deliver_now=False``) to keep ``send`` fast.
 """
 
 from __future__ import annotations
@@ -52,21 +55,26 @@ class ReliableNotifier:
     def send(self, notification: Notification) -> None:
         """Queue ``notification`` durably and try to deliver it; never raises."""
         try:
-            self.outbox.add(notification)
+            held = self.outbox.add(notification, claim=self._deliver_now)
         except NotificationError as error:
             _log.error("notification %s not queued: %s", notification.id, error)
             self._attempt(notification, queued=False)
             return
-        if self._deliver_now:
+        if held:
             self._attempt(notification, queued=True)
 
     def flush(self) -> FlushReport:
-        """Retry every pending notification; ``NotificationError`` if the outbox is unreadable."""
+        """Try every notification that is due and held by no process; ``NotificationError``
+        if the outbox is unreadable."""
         delivered = []
-        for entry in self.outbox.pending():
+        for entry in self.outbox.claim():
             if self._attempt(entry.notification, queued=True):
                 delivered.append(entry.notification.id)
         return FlushReport(tuple(delivered), tuple(self.outbox.pending()))
+
+    def close(self) -> None:
+        """Close the outbox (the wrapped notifier is its builder's to close)."""
+        self.outbox.close()
 
     def _attempt(self, notification: Notification, *, queued: bool) -> bool:
         """One delivery; the outcome is written to the outbox when ``queued``."""

@@ -43,6 +43,7 @@ __all__ = [
     "KitBody",
     "KitFacts",
     "KitPolicy",
+    "KitStepUp",
     "Manifest",
     "load_kit",
     "parse_time",
@@ -94,6 +95,18 @@ class Checkpoint(BaseModel):
     head_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
+class KitStepUp(BaseModel):
+    """The kit's own TOTP enrolment for its technician: a seed made for this kit only
+    (never the central one), valid on this kit until it expires (``docs/offline.md``).
+    The seed is a secret like the device key: never in a record, a log or an error."""
+
+    model_config = _FROZEN
+
+    user: str = Field(min_length=1, max_length=256)
+    seed: str = Field(pattern=r"^[A-Z2-7]{32}$", repr=False)  # base32, 160 bits
+    issuer: str = Field(min_length=1, max_length=256)
+
+
 class KitBody(BaseModel):
     model_config = _FROZEN
 
@@ -104,6 +117,7 @@ class KitBody(BaseModel):
     trees: dict[str, str]
     device_private_key: str  # PKCS#8 PEM: the laptop's segment signing key
     checkpoint: Checkpoint
+    stepup: KitStepUp | None = None  # the technician's offline step-up enrolment
 
 
 class Kit(BaseModel):

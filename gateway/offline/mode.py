@@ -1,6 +1,7 @@
 """Offline mode's files: a checked kit written out next to it (``<kit>.d/``: policy
 files, the site's directory and devices, the workflows and trees allowed offline, the
-device key), the trust its bundle gets, and where its segment goes (``<kit>.segment.log``).
+device key; never the step-up seed), the trust its bundle gets, and where its segment
+(``<kit>.segment.log``) and its step-up store (``<kit>.stepup.db``) go.
 ``gateway.app.offline`` builds the configuration and the gateway from them.
 """
 
@@ -14,7 +15,7 @@ from gateway.offline.errors import KitError
 from gateway.offline.kit import Kit
 from gateway.policy.trust import BundleTrust, TrustCheck
 
-__all__ = ["KitTrust", "materialise", "segment_path"]
+__all__ = ["KitTrust", "materialise", "segment_path", "stepup_path"]
 
 _SAFE_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/")
 
@@ -22,6 +23,12 @@ _SAFE_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 def segment_path(kit_path: Path) -> Path:
     stem = kit_path.name.removesuffix(".json").removesuffix(".kit")
     return kit_path.with_name(f"{stem}.segment.log")
+
+
+def stepup_path(kit_path: Path) -> Path:
+    """The kit's local step-up store (its replay guard, lockouts, step-ups)."""
+    stem = kit_path.name.removesuffix(".json").removesuffix(".kit")
+    return kit_path.with_name(f"{stem}.stepup.db")
 
 
 def _write(root: Path, name: str, text: str, mode: int = 0o644) -> None:

@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 from cryptography.hazmat.primitives import serialization
+from pydantic import SecretStr
 
 from gateway.audit.keys import Signer, raw_public_key
-from gateway.audit.log import AuditLog, read_lines
 from gateway.audit.records import AuditEvent, format_time
+from gateway.audit.store import AuditStore
 from gateway.definitions import definition_files
 from gateway.devices.inventory import InventoryFile
 from gateway.enforcement import Authorizer, PolicyDeniedError, require_allowed
@@ -34,8 +35,9 @@ from gateway.offline.kit import (
     seal_kit,
     write_kit,
 )
+from gateway.offline.kit_stepup import describe, issue_kit_stepup
 from gateway.offline.registry import KIT_PREPARED, KIT_REVOKED, KitRegistry
-from gateway.offline.snapshot import site_snapshot
+from gateway.offline.snapshot import DirectorySource, site_snapshot
 from gateway.policy.bundle import PolicyBundle
 from gateway.policy.signatures import SIGNATURE_DIR
 
@@ -50,12 +52,13 @@ class KitSources:
     """Where a kit's contents come from."""
 
     bundle: PolicyBundle
-    directory: StaticDirectoryFile
+    directory: StaticDirectoryFile | DirectorySource  # the file, or the source in force
     inventory: InventoryFile
     workflows: Path
     trees: Path
     central_actions: tuple[str, ...]
     max_valid: timedelta
+    stepup_issuer: str = "IT Support Gateway"  # how authenticators name the kit's enrolment
 
 
 @dataclass(frozen=True)
@@ -65,14 +68,18 @@ class PreparedKit:
     record_seq: int
     people: int
     devices: int
+    # The technician's offline step-up enrolment, shown once (never recorded).
+    stepup_uri: SecretStr | None = None
 
     def as_json(self) -> dict[str, object]:
+        uri = self.stepup_uri
         return {
             "kit": str(self.path),
             **self.manifest.model_dump(mode="json"),
             "record": self.record_seq,
             "people": self.people,
             "devices": self.devices,
+            "stepup_uri": None if uri is None else uri.get_secret_value(),
         }
 
 
@@ -134,7 +141,7 @@ def _refuse_obligations(action: str, resource: str, decision_id: str, kinds: set
 
 def prepare_kit(
     gateway: Authorizer,
-    audit: AuditLog,
+    audit: AuditStore,
     sources: KitSources,
     *,
     technician: str,
@@ -170,6 +177,7 @@ def prepare_kit(
     )
     policy = _policy(sources.bundle)
     workflows, trees = _offline_definitions(sources.workflows, sources.trees)
+    stepup, stepup_uri = issue_kit_stepup(technician, manifest.kit_id, sources.stepup_issuer)
     record = audit.append(
         AuditEvent(
             type=KIT_PREPARED,
@@ -185,6 +193,7 @@ def prepare_kit(
                 "devices": len(snapshot.devices),
                 "workflows": sorted(workflows),
                 "trees": sorted(trees),
+                "stepup": describe(stepup, manifest.expires),  # issued: never the seed
             },
         )
     )
@@ -201,17 +210,19 @@ def prepare_kit(
         trees=trees,
         device_private_key=pem,
         checkpoint=Checkpoint(size=record.seq + 1, head_hash=record.hash),
+        stepup=stepup,
     )
     path = out if out.suffix else out / f"{manifest.kit_id}.kit.json"
     write_kit(path, seal_kit(body, audit.signer))
-    return PreparedKit(path, manifest, record.seq, len(snapshot.people), len(snapshot.devices))
+    people, devices = len(snapshot.people), len(snapshot.devices)
+    return PreparedKit(path, manifest, record.seq, people, devices, stepup_uri)
 
 
 def revoke_kit(
-    gateway: Authorizer, audit: AuditLog, kit_id: str, *, actor: str, reason: str
+    gateway: Authorizer, audit: AuditStore, kit_id: str, *, actor: str, reason: str
 ) -> int:
     """Decide and record the revocation of an enrolled kit; its segments are refused."""
-    registry = KitRegistry.read(read_lines(audit.path)) if audit.path.exists() else KitRegistry()
+    registry = KitRegistry.read(audit.lines())
     if kit_id not in registry.kits:
         raise KitError("unknown", f"no kit {kit_id!r} is enrolled in the central log")
     if kit_id in registry.revoked:

@@ -2,11 +2,15 @@
 
 An ``offline.kit_prepared`` record enrols a kit: its id, technician, site, validity,
 device key and policy digest; an ``offline.kit_revoked`` record revokes one; an
-``offline.segment_merged`` record says which segment (by head hash) was merged.
+``offline.segment_merged`` record opens the merge of a kit's next segment and the
+``offline.record`` batches after it carry its lines: the registry keeps, per kit, where
+its merged chain ends and the hash of every merged line (to recognise a segment synced
+again, a fork or a gap).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -19,6 +23,7 @@ from gateway.audit.segments import (
     OFFLINE_RECORD,
     SEGMENT_MERGED,
     SEGMENT_REFUSED,
+    KitChain,
 )
 
 __all__ = [
@@ -30,6 +35,7 @@ __all__ = [
     "SEGMENT_REFUSED",
     "EnrolledKit",
     "KitRegistry",
+    "MergedChain",
 ]
 
 
@@ -53,22 +59,61 @@ class EnrolledKit:
 
 
 @dataclass
+class MergedChain:
+    """A kit's merged records: their line hashes in chain order, and for each merge the
+    central record that opened it, its number and where it ended."""
+
+    hashes: list[str] = field(default_factory=list)
+    merges: list[tuple[int, int, int]] = field(default_factory=list)  # (seq, segment, end)
+    last_time: str | None = None
+
+    def merge_of(self, index: int) -> tuple[int, int]:
+        """The central record that merged chain record ``index``, and the merge's number."""
+        found = ((seq, number) for seq, number, end in self.merges if index < end)
+        return next(found, self.merges[-1][:2] if self.merges else (-1, 0))
+
+    def chain(self, start_prev: str) -> KitChain:
+        head = self.hashes[-1] if self.hashes else start_prev
+        return KitChain(len(self.hashes), head, self.last_time, len(self.merges))
+
+
+@dataclass
 class KitRegistry:
     kits: dict[str, EnrolledKit] = field(default_factory=dict)
     revoked: dict[str, int] = field(default_factory=dict)  # kit id -> seq of the revocation
-    merged: dict[str, int] = field(default_factory=dict)  # segment head hash -> seq
-    merged_kits: dict[str, int] = field(default_factory=dict)  # kit id -> seq of its merge
+    merged: dict[str, MergedChain] = field(default_factory=dict)  # kit id -> its merged records
+    by_key: dict[str, str] = field(default_factory=dict)  # device key id -> kit id
 
     def see(self, record: AuditRecord) -> None:
         payload = record.payload
+        kit_id = str(payload.get("kit_id"))
         if record.type == KIT_PREPARED:
             kit = EnrolledKit(record)
             self.kits[kit.kit_id] = kit
+            self.by_key[str(payload.get("device_key_id"))] = kit.kit_id
         elif record.type == KIT_REVOKED:
-            self.revoked.setdefault(str(payload.get("kit_id")), record.seq)
+            self.revoked.setdefault(kit_id, record.seq)
         elif record.type == SEGMENT_MERGED:
-            self.merged.setdefault(str(payload.get("head_hash")), record.seq)
-            self.merged_kits.setdefault(str(payload.get("kit_id")), record.seq)
+            chain = self.merged.setdefault(kit_id, MergedChain())
+            count, last = payload.get("records"), payload.get("last_time")
+            end = len(chain.hashes) + (count if type(count) is int else 0)
+            chain.merges.append((record.seq, len(chain.merges) + 1, end))
+            chain.last_time = last if isinstance(last, str) else chain.last_time
+        elif record.type == OFFLINE_RECORD:
+            lines = payload.get("lines")
+            lines = lines if isinstance(lines, list) else [payload.get("line")]
+            hashes = self.merged.setdefault(kit_id, MergedChain()).hashes
+            hashes += [hashlib.sha256(str(line).encode()).hexdigest() for line in lines]
+
+    def chain_of(self, kit: EnrolledKit) -> MergedChain:
+        return self.merged.get(kit.kit_id) or MergedChain()
+
+    def kit_after(self, prev: str) -> EnrolledKit | None:
+        """The kit whose enrolment, or one of whose merged records, has hash ``prev``."""
+        for kit in self.kits.values():
+            if kit.hash == prev or prev in self.chain_of(kit).hashes:
+                return kit
+        return None
 
     @classmethod
     def read(cls, lines: Iterable[bytes]) -> KitRegistry:

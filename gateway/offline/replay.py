@@ -4,7 +4,7 @@ workflow through the runtime when the decision allows.
 A fact that changed while the kit was offline wins (the fresh decision refuses and says
 why); central changes to the same resource since the kit was made are reported as
 conflicts.  Each replay is recorded as ``offline.replayed`` (segment index, decision,
-conflicts, execution).
+conflicts and the ``offline.conflict`` record linking them, execution).
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ def make_replay(
         if item.conflicts:
             seqs = ", ".join(str(seq) for seq in item.conflicts)
             result["conflict"] = f"{item.resource} changed centrally while offline ({seqs})"
+        if item.conflict_record is not None:
+            result["conflict_record"] = item.conflict_record
         if decision.allowed and item.workflow is not None and run_workflow is not None:
             result["execution"] = run_workflow(item)
         record_first(

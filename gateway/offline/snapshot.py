@@ -5,6 +5,11 @@ managers come along as stubs (status, groups, department, title: what decisions 
 account read) so manager references still resolve; nobody else's facts leave the centre.
 Groups reachable from the people, the privileged groups and the resource facts (software
 titles, not personal) are kept whole.
+
+The people come from the directory in force: the static file itself (``site_snapshot``
+with a ``StaticDirectoryFile``: its group graph is kept), or any identity source that lists
+a location with one query (``SiteDirectory``: LDAP, Active Directory, Okta, a resolver over
+several), whose facts already hold every group, nested ones included.
 """
 
 from __future__ import annotations
@@ -12,11 +17,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import JsonValue
+
 from gateway.devices.inventory import InventoryFile
+from gateway.errors import UnknownActorError
+from gateway.identity.directory import DirectoryConnector, SiteDirectory
+from gateway.identity.facts import IdentityFacts
 from gateway.identity.static import StaticDirectoryFile, StaticUser
 from gateway.offline.errors import OfflineError
 
-__all__ = ["SiteSnapshot", "site_snapshot"]
+__all__ = ["PRIVILEGED_MARK", "DirectorySource", "SiteSnapshot", "site_snapshot"]
+
+# A group given, in a kit, to a person a directory calls privileged for a reason the kit's
+# group list cannot show (a resolver's authoritative verdict): privileged offline too.
+PRIVILEGED_MARK = "gateway-privileged"
+
+
+@dataclass(frozen=True)
+class DirectorySource:
+    """The identity source in force, which lists a site's people with one query; the
+    privileged groups configured for it and the static resource facts, if any."""
+
+    people: DirectoryConnector
+    privileged_groups: tuple[str, ...] = ()
+    resources: dict[str, dict[str, JsonValue]] | None = None
+
 
 _STUB_FIELDS = ("status", "groups", "department", "title", "employee_type")
 
@@ -43,9 +68,15 @@ def _reachable_groups(directory: StaticDirectoryFile, users: list[StaticUser]) -
 
 
 def site_snapshot(
-    directory: StaticDirectoryFile, inventory: InventoryFile, *, site: str, technician: str
+    directory: StaticDirectoryFile | DirectorySource,
+    inventory: InventoryFile,
+    *,
+    site: str,
+    technician: str,
 ) -> SiteSnapshot:
     """The site's facts; raises ``OfflineError`` when the technician is unknown."""
+    if isinstance(directory, DirectorySource):
+        return _source_snapshot(directory, inventory, site=site, technician=technician)
     if technician not in directory.users:
         raise OfflineError(f"unknown technician {technician!r}: not in the directory")
     chosen = {
@@ -74,9 +105,77 @@ def site_snapshot(
         "users": users,
         "resources": dict(directory.resources),
     }
-    devices = {
+    return SiteSnapshot(snapshot, _devices(inventory, set(chosen)), tuple(sorted(chosen)))
+
+
+def _kit_user(facts: IdentityFacts, manager: str | None, privileged: set[str]) -> StaticUser:
+    """``facts`` as a static directory user; one the source calls privileged keeps it."""
+    groups = sorted(facts.groups)
+    if facts.privileged and not privileged.intersection(groups):
+        groups.append(PRIVILEGED_MARK)
+    return StaticUser(
+        display_name=facts.display_name,
+        email=facts.email,
+        status=facts.status,
+        groups=groups,
+        department=facts.department,
+        title=facts.title,
+        manager=manager,
+        location=facts.location,
+        employee_type=facts.employee_type,
+        mfa=list(facts.mfa_factors),
+    )
+
+
+def _devices(inventory: InventoryFile, owners: set[str]) -> dict[str, dict[str, Any]]:
+    return {
         name: device.model_dump(mode="json", exclude_none=True)
         for name, device in sorted(inventory.devices.items())
-        if device.owner in chosen
+        if device.owner in owners
     }
-    return SiteSnapshot(snapshot, devices, tuple(sorted(chosen)))
+
+
+def _source_snapshot(
+    source: DirectorySource, inventory: InventoryFile, *, site: str, technician: str
+) -> SiteSnapshot:
+    people = source.people
+    if not isinstance(people, SiteDirectory):
+        raise OfflineError(
+            f"the identity source {people.name!r} cannot list a site's people; "
+            "field kits need LDAP, Active Directory, Okta or the static file"
+        )
+    try:
+        who = people.get_user(technician)
+    except UnknownActorError:
+        raise OfflineError(f"unknown technician {technician!r}: not in the directory") from None
+    chosen = {facts.id: facts for facts in people.users_at(site)}
+    chosen.setdefault(who.id, who)
+    managers: dict[str, IdentityFacts | None] = {}
+    for facts in chosen.values():
+        name = facts.manager
+        if name is not None and name not in chosen and name not in managers:
+            try:
+                managers[name] = people.get_user(name)
+            except UnknownActorError:  # a manager the directory no longer knows
+                managers[name] = None
+    privileged = set(source.privileged_groups)
+    known = set(chosen) | {name for name, found in managers.items() if found is not None}
+    users: dict[str, Any] = {
+        user_id: _kit_user(
+            facts, facts.manager if facts.manager in known else None, privileged
+        ).model_dump(mode="json", exclude_defaults=True)
+        for user_id, facts in sorted(chosen.items())
+    }
+    for user_id, found in sorted(managers.items()):
+        if found is not None:
+            full = _kit_user(found, None, privileged).model_dump(mode="json")
+            users[user_id] = {name: full[name] for name in _STUB_FIELDS}
+    groups = {group for user in users.values() for group in user.get("groups", ())}
+    marked = [PRIVILEGED_MARK] if PRIVILEGED_MARK in groups else []
+    snapshot: dict[str, Any] = {
+        "privileged_groups": sorted(privileged) + marked,
+        "groups": {name: {"member_of": []} for name in sorted(groups | privileged)},
+        "users": users,
+        "resources": dict(source.resources or {}),
+    }
+    return SiteSnapshot(snapshot, _devices(inventory, set(chosen)), tuple(sorted(chosen)))

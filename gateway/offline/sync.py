@@ -1,32 +1,44 @@
 """``sync_segment``: verify a segment a laptop brings back, merge it, replay its queue.
 
-In this order:
+A kit's records form one chain (``seq`` counting on, each ``prev`` the hash of the record
+before) however many segments carry them: a segment file may start from the kit's
+enrolment or continue from a later record, and may repeat records already merged (a file
+that grew after it was synced).  In this order, under a lock so that two merges of a kit
+never interleave:
 
 1. identify the kit: the segment's first ``prev`` is the hash of the kit's
-   ``offline.kit_prepared`` record in the central log (``--kit`` must name the same kit);
-2. refuse a kit that was revoked, and a segment that does not verify
-   (``gateway.audit.segments.SegmentVerifier``): the segment is kept aside in the
-   quarantine folder with the reason naming the first bad record, an
+   ``offline.kit_prepared`` record or of one of its merged records, else its device key is
+   the kit's (``--kit`` must name the same kit);
+2. refuse a kit that was revoked; a segment whose records the kit's merged chain already
+   holds is not merged again (idempotent);
+3. refuse a segment that does not continue the kit's merged chain (a ``gap``: it starts
+   after the next record; a ``fork``: a record it repeats differs from the merged one, or
+   its first new record does not chain from the last merged one) or whose new records do
+   not verify (``gateway.audit.segments.SegmentVerifier``): the segment is kept aside in
+   the quarantine folder with the reason naming the first bad record, an
    ``offline.segment_refused`` record is appended and an alert sent; nothing is replayed;
-3. a segment whose head is already merged is not merged again (idempotent);
-4. append ``offline.segment_merged`` and ``offline.record`` records carrying the segment's
+4. append ``offline.segment_merged`` and ``offline.record`` records carrying the new
    lines, ``MERGE_BATCH`` at a time (one central signature per batch, not per line);
-5. replay the queued actions (``offline.action_queued``) with fresh decisions on current
-   facts, reporting central changes to the same resource since the kit was made.
+5. replay the queued actions (``offline.action_queued``) among the new records with fresh
+   decisions on current facts, reporting central changes to the same resource since the
+   kit was made.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from gateway.audit.log import AuditLog, read_lines
+from gateway.audit.keys import raw_public_key
 from gateway.audit.records import AuditEvent, AuditRecord, parse_record
+from gateway.audit.segment_lines import LineCheck, check_line
 from gateway.audit.segments import (
     ACTION_QUEUED,
     MERGE_BATCH,
@@ -34,14 +46,18 @@ from gateway.audit.segments import (
     SEGMENT_MERGED,
     SEGMENT_REFUSED,
     EnrolledDevice,
+    KitChain,
     SegmentVerifier,
 )
+from gateway.audit.store import AuditStore
 from gateway.errors import VerificationError
 from gateway.notify.model import Notification, NotificationKind
 from gateway.notify.notifier import Notifier
 from gateway.offline.batch import append_batch
+from gateway.offline.conflicts import describe, find_conflicts, is_change
 from gateway.offline.errors import SegmentError
-from gateway.offline.registry import EnrolledKit, KitRegistry
+from gateway.offline.parallel import checked_lines
+from gateway.offline.registry import EnrolledKit, KitRegistry, MergedChain
 
 __all__ = ["QueuedAction", "Replay", "SyncOutcome", "merge_segment", "sync_segment"]
 
@@ -52,7 +68,8 @@ Status = Literal["merged", "already merged", "refused"]
 @dataclass(frozen=True)
 class QueuedAction:
     """A request refused offline and queued; ``conflicts`` are the central records that
-    changed the same resource after the kit was made."""
+    changed the same resource after the kit was made, ``conflict_record`` the
+    ``offline.conflict`` record written for them."""
 
     kit_id: str
     index: int  # in the segment
@@ -63,6 +80,7 @@ class QueuedAction:
     workflow: str | None
     parameters: dict[str, Any]
     conflicts: tuple[int, ...]
+    conflict_record: int | None = None  # the offline.conflict record linking both sides
 
 
 Replay = Callable[[QueuedAction], dict[str, Any]]
@@ -78,16 +96,20 @@ class SyncOutcome:
     reason: str | None = None
     quarantined: str | None = None
     replayed: tuple[dict[str, Any], ...] = field(default=())
+    segment: int | None = None  # its number among the kit's merges
+    conflicts: tuple[dict[str, Any], ...] = field(default=())  # offline.conflict records
 
     def as_json(self) -> dict[str, Any]:
         return {
             "status": self.status,
             "kit_id": self.kit_id,
+            "segment": self.segment,
             "records": self.records,
             "head_hash": self.head_hash,
             "record": self.record,
             "reason": self.reason,
             "quarantined": self.quarantined,
+            "conflicts": list(self.conflicts),
             "replayed": list(self.replayed),
         }
 
@@ -103,7 +125,7 @@ def _identify(lines: Sequence[bytes], registry: KitRegistry, kit_id: str | None)
     if not lines:
         raise SegmentError("empty", "the segment holds no record")
     first = parse_record(lines[0], 0)
-    kit = next((k for k in registry.kits.values() if k.hash == first.prev), None)
+    kit = registry.kit_after(first.prev) or registry.kits.get(registry.by_key.get(first.key_id, ""))
     if kit is None:
         raise SegmentError(
             "unknown kit", f"record 0's prev {first.prev[:16]}... is no enrolled kit", 0
@@ -117,15 +139,73 @@ def _identify(lines: Sequence[bytes], registry: KitRegistry, kit_id: str | None)
     return kit
 
 
-def _verify(lines: Sequence[bytes], kit: EnrolledKit) -> tuple[SegmentVerifier, list[AuditRecord]]:
-    verifier = SegmentVerifier(_device(kit))
-    records = []
-    for line in lines:
+def _verify(
+    lines: Sequence[bytes], kit: EnrolledKit, chain: KitChain
+) -> tuple[SegmentVerifier, list[AuditRecord]]:
+    """Verify ``lines`` as the kit's next records (each line checked on its own on every
+    core for a long segment, the chain in order here); return the verifier and the
+    records that change a resource (queued actions included), for replay and conflicts."""
+    device = _device(kit)
+    verifier = SegmentVerifier(device, chain)
+    changes = []
+    for line, checked in zip(lines, checked_lines(lines, raw_public_key(device.key)), strict=True):
         try:
-            records.append(verifier.add(line))
+            verifier.add_checked(checked)
         except VerificationError as exc:
             raise SegmentError(exc.kind, str(exc).split(": ", 2)[-1], exc.sequence) from exc
-    return verifier, records
+        if isinstance(checked, LineCheck) and is_change(checked.type, checked.resource):
+            changes.append(parse_record(line, checked.seq))
+    return verifier, changes
+
+
+def _new_lines(lines: Sequence[bytes], kit: EnrolledKit, merged: MergedChain) -> tuple[int, int]:
+    """The chain index of the first of ``lines`` and how many leading ``lines`` the kit's
+    merged chain already holds; raise ``SegmentError`` when the segment does not continue
+    it: ``gap``, or ``fork`` (a repeated record differs from the merged one, though signed
+    by the device key, or the first new record does not chain from the last merged one)."""
+    count, device = len(merged.hashes), _device(kit)
+    start = parse_record(lines[0], count).seq
+    if start > count:
+        raise SegmentError("gap", f"the kit's next record is seq {count}, found seq {start}", count)
+    for offset, line in enumerate(lines[: count - start]):
+        index = start + offset
+        if hashlib.sha256(line).hexdigest() != merged.hashes[index]:
+            record, signed = check_line(line, device.key, index)
+            if record.seq != index:
+                kind = "gap" if record.seq > index else "out of order"
+                raise SegmentError(kind, f"expected seq {index}, found {record.seq}", index)
+            if not signed:
+                raise SegmentError("bad signature", f"device key {device.key_id}", index)
+            central, number = merged.merge_of(index)
+            raise SegmentError(
+                "fork", f"record {index} differs from the one merged by record {central} "
+                f"(segment {number} of kit {kit.kit_id})", index,
+            )  # fmt: skip
+    repeated = max(0, count - start)
+    if repeated < len(lines) and start == count and count:
+        head = merged.hashes[-1]
+        first = parse_record(lines[0], count)
+        if first.seq == count and first.prev != head:
+            central, number = merged.merge_of(count - 1)
+            raise SegmentError(
+                "fork", f"record {count}'s prev {first.prev[:16]}... is not the hash of the "
+                f"kit's last merged record {head[:16]}... (merged by record {central}, "
+                f"segment {number})", count,
+            )  # fmt: skip
+    return start, repeated
+
+
+@contextmanager
+def _merging(quarantine: Path) -> Iterator[None]:
+    """One merge at a time across threads and processes: reading the kit's merged chain
+    and appending the next segment must not interleave with another merge."""
+    quarantine.mkdir(parents=True, exist_ok=True)
+    with (quarantine / ".merge.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _quarantine(name: str, data: bytes, folder: Path, now: datetime, reason: str) -> Path:
@@ -137,91 +217,83 @@ def _quarantine(name: str, data: bytes, folder: Path, now: datetime, reason: str
     return target
 
 
-def _refuse(
-    name: str,
-    data: bytes,
-    error: SegmentError,
-    kit_id: str | None,
-    *,
-    audit: AuditLog,
-    notifier: Notifier | None,
-    quarantine: Path,
-    now: datetime,
-    actor: str,
-) -> SyncOutcome:
-    reason = str(error)
-    record = audit.append(
-        AuditEvent(
-            type=SEGMENT_REFUSED,
-            actor=actor,
-            payload={
-                "kit_id": kit_id,
-                "reason": reason,
-                "kind": error.kind,
-                "first_bad_record": error.record,
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "file": name,
-            },
-        )
-    )
-    kept = _quarantine(name, data, quarantine, now, reason)
-    if notifier is not None:
-        notifier.send(
-            Notification(
-                kind=NotificationKind.ALERT,
-                title="Offline segment refused",
-                text=f"{name}: {reason} (kept aside as {kept.name})",
-                fields={"kit": kit_id or "unknown", "record": str(record.seq)},
+@dataclass(frozen=True)
+class _Refusal:
+    """Refusing a segment: recorded, kept aside, alerted."""
+
+    name: str
+    data: bytes
+    audit: AuditStore
+    notifier: Notifier | None
+    quarantine: Path
+    now: datetime
+    actor: str
+
+    def __call__(self, error: SegmentError, kit_id: str | None) -> SyncOutcome:
+        reason = str(error)
+        record = self.audit.append(
+            AuditEvent(
+                type=SEGMENT_REFUSED,
+                actor=self.actor,
+                payload={
+                    "kit_id": kit_id,
+                    "reason": reason,
+                    "kind": error.kind,
+                    "first_bad_record": error.record,
+                    "sha256": hashlib.sha256(self.data).hexdigest(),
+                    "file": self.name,
+                },
             )
         )
-    return SyncOutcome(
-        "refused", kit_id, 0, record=record.seq, reason=reason, quarantined=str(kept)
-    )
+        kept = _quarantine(self.name, self.data, self.quarantine, self.now, reason)
+        if self.notifier is not None:
+            self.notifier.send(
+                Notification(
+                    kind=NotificationKind.ALERT,
+                    title="Offline segment refused",
+                    text=f"{self.name}: {reason} (kept aside as {kept.name})",
+                    fields={"kit": kit_id or "unknown", "record": str(record.seq)},
+                )
+            )
+        return SyncOutcome(
+            "refused", kit_id, 0, record=record.seq, reason=reason, quarantined=str(kept)
+        )
 
 
 def _queued(
-    kit: EnrolledKit, records: list[AuditRecord], central: Sequence[bytes]
+    kit: EnrolledKit,
+    records: Sequence[AuditRecord],
+    conflicts: dict[int, tuple[int, tuple[int, ...]]],
 ) -> list[QueuedAction]:
+    """The queued actions among ``records``; ``conflicts`` maps a kit chain index to the
+    ``offline.conflict`` record written for it and the central changes it names."""
     actions = []
-    for index, record in enumerate(records):
+    for record in records:
         if record.type != ACTION_QUEUED or record.actor is None or record.resource is None:
             continue
         payload = record.payload
-        conflicts = _conflicts(central, kit.seq, record.resource)
+        found = conflicts.get(record.seq)
         actions.append(
             QueuedAction(
                 kit_id=kit.kit_id,
-                index=index,
+                index=record.seq,
                 actor=record.actor,
                 action=str(record.action),
                 resource=record.resource,
                 context=dict(payload.get("context") or {}),
                 workflow=payload.get("workflow"),
                 parameters=dict(payload.get("parameters") or {}),
-                conflicts=conflicts,
+                conflicts=found[1] if found else (),
+                conflict_record=found[0] if found else None,
             )
         )
     return actions
 
 
-def _conflicts(central: Sequence[bytes], since: int, resource: str) -> tuple[int, ...]:
-    """Central changes to ``resource`` after record ``since``: records other than
-    decisions and offline bookkeeping that name it."""
-    needle = f'"resource":"{resource}"'.encode()
-    found = []
-    for seq in range(since + 1, len(central)):
-        line = central[seq]
-        if needle in line:
-            record = parse_record(line, seq)
-            if record.type != "decision" and not record.type.startswith("offline."):
-                found.append(seq)
-    return tuple(found)
-
-
 def sync_segment(
     segment: Path,
     *,
-    audit: AuditLog,
+    audit: AuditStore,
     quarantine: Path,
     now: datetime,
     actor: str,
@@ -244,7 +316,7 @@ def merge_segment(
     data: bytes,
     name: str,
     *,
-    audit: AuditLog,
+    audit: AuditStore,
     quarantine: Path,
     now: datetime,
     actor: str,
@@ -260,51 +332,57 @@ def merge_segment(
     lines = data.split(b"\n")
     if lines[-1] == b"":  # the newline ending the last record
         lines.pop()
-    central = list(read_lines(audit.path)) if audit.path.exists() else []
-    registry = KitRegistry.read(central)
-    found: str | None = None
-    try:
-        kit = _identify(lines, registry, kit_id)
-        found = kit.kit_id
-        verifier, records = _verify(lines, kit)
-    except (SegmentError, VerificationError) as exc:
-        error = exc if isinstance(exc, SegmentError) else SegmentError(exc.kind, str(exc), 0)
-        return _refuse(
-            name, data, error, found,
-            audit=audit, notifier=notifier, quarantine=quarantine, now=now, actor=actor,
-        )  # fmt: skip
-    summary = verifier.summary()
-    if summary["head_hash"] in registry.merged:
-        return SyncOutcome(
-            "already merged", kit.kit_id, len(records), summary["head_hash"],
-            registry.merged[summary["head_hash"]],
-        )  # fmt: skip
-    if kit.kit_id in registry.merged_kits:
-        error = SegmentError(
-            "already merged",
-            f"kit {kit.kit_id} merged another segment by record "
-            f"{registry.merged_kits[kit.kit_id]}; a kit merges one segment",
-        )
-        return _refuse(
-            name, data, error, kit.kit_id,
-            audit=audit, notifier=notifier, quarantine=quarantine, now=now, actor=actor,
-        )  # fmt: skip
-    size = max(1, min(batch or MERGE_BATCH, MERGE_BATCH))  # what a verifier accepts
-    events = [AuditEvent(type=SEGMENT_MERGED, actor=actor, payload=summary)]
-    events += [
-        AuditEvent(
-            type=OFFLINE_RECORD,
-            payload={
-                "kit_id": kit.kit_id,
-                "first": first,
-                "lines": [line.decode("utf-8") for line in lines[first : first + size]],
-            },
-        )
-        for first in range(0, len(lines), size)
-    ]
-    written = append_batch(audit, events)
-    replayed = tuple(replay(item) for item in _queued(kit, records, central)) if replay else ()
+    refuse = _Refusal(name, data, audit, notifier, quarantine, now, actor)
+    with _merging(quarantine):
+        central = list(audit.lines())
+        registry = KitRegistry.read(central)
+        found: str | None = None
+        try:
+            kit = _identify(lines, registry, kit_id)
+            found = kit.kit_id
+            merged = registry.chain_of(kit)
+            start, repeated = _new_lines(lines, kit, merged)
+            if repeated == len(lines):
+                last = len(merged.hashes) - 1 - (len(merged.hashes) - start - len(lines))
+                central_seq, number = merged.merge_of(last)
+                return SyncOutcome(
+                    "already merged", kit.kit_id, len(lines), merged.hashes[last], central_seq,
+                    segment=number,
+                )  # fmt: skip
+            verifier, changes = _verify(lines[repeated:], kit, merged.chain(kit.hash))
+        except (SegmentError, VerificationError) as exc:
+            error = exc if isinstance(exc, SegmentError) else SegmentError(exc.kind, str(exc), 0)
+            return refuse(error, found)
+        summary = verifier.summary()
+        size = max(1, min(batch or MERGE_BATCH, MERGE_BATCH))  # what a verifier accepts
+        new, first = lines[repeated:], summary["first"]
+        events = [AuditEvent(type=SEGMENT_MERGED, actor=actor, payload=summary)]
+        events += [
+            AuditEvent(
+                type=OFFLINE_RECORD,
+                payload={
+                    "kit_id": kit.kit_id,
+                    "first": first + at,
+                    "lines": [line.decode("utf-8") for line in new[at : at + size]],
+                },
+            )
+            for at in range(0, len(new), size)
+        ]
+        clashes = find_conflicts(changes, central, kit.seq)
+        events += [c.event(kit.kit_id, summary["segment"], actor) for c in clashes]
+        written = append_batch(audit, events)
+    batches = written[1 : len(written) - len(clashes)]
+    shown = tuple(
+        describe(clash, record, batches[(clash.record.seq - first) // size].seq)
+        for clash, record in zip(clashes, written[len(written) - len(clashes) :], strict=True)
+    )
+    linked = {
+        c.record.seq: (int(r["record"]), tuple(x.seq for x in c.central))
+        for c, r in zip(clashes, shown, strict=True)
+    }
+    queued = _queued(kit, changes, linked)
+    replayed = tuple(replay(item) for item in queued) if replay else ()
     return SyncOutcome(
-        "merged", kit.kit_id, len(records), summary["head_hash"], written[0].seq,
-        replayed=replayed,
+        "merged", kit.kit_id, len(new), summary["head_hash"], written[0].seq,
+        replayed=replayed, segment=summary["segment"], conflicts=shown,
     )  # fmt: skip

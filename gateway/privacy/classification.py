@@ -134,6 +134,8 @@ CLASSIFICATION: Mapping[str, EventClass] = MappingProxyType(
         # field kits: merged segments embed device-signed lines, never sealed inside
         **_each("offline.", "segment_merged record", _SIGNED),
         **_each("offline.", "segment_refused kit_prepared kit_revoked", _NONE),
+        # a conflict and the end of a segment name records by index and hash, no person
+        **_each("offline.", "conflict segment_closed", _NONE),
         "offline.action_queued": _RUNTIME,
         "offline.replayed": _DECISION,
         # chat interactivity (Slack, Teams): the message text a person sent

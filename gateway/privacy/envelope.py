@@ -29,6 +29,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -76,6 +77,14 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+@lru_cache(maxsize=128)
+def _cipher(key: bytes) -> AESGCM:
+    """The AES-GCM object of ``key``, made once: its key schedule costs more than sealing
+    a field.  Only a key the key store has just handed out is ever looked up here, so an
+    erased key is never used again; the few most recent stay in memory until evicted."""
+    return AESGCM(key)
+
+
 def _aad(event_type: str, field: str, kid: str) -> bytes:
     return AAD_CONTEXT + canonical_bytes({"field": field, "kid": kid, "type": event_type})
 
@@ -85,7 +94,7 @@ def seal_value(value: Any, *, key: bytes, kid: str, event_type: str, field: str)
     fresh = os.urandom(SALT_BYTES + NONCE_BYTES)
     salt, nonce = fresh[:SALT_BYTES], fresh[SALT_BYTES:]
     plaintext = canonical_bytes({"salt": _b64(salt), "value": value})
-    ciphertext = AESGCM(key).encrypt(nonce, plaintext, _aad(event_type, field, kid))
+    ciphertext = _cipher(key).encrypt(nonce, plaintext, _aad(event_type, field, kid))
     commit = hashlib.sha256(COMMIT_CONTEXT + plaintext).hexdigest()
     body = {"v": 1, "alg": ALGORITHM, "kid": kid, "nonce": _b64(nonce), "ct": _b64(ciphertext)}
     return {MARK: {**body, "commit": commit}}
@@ -129,7 +138,7 @@ def open_envelope(envelope: Envelope, *, key: bytes, event_type: str, field: str
     """The value sealed in ``envelope``; ``EnvelopeError`` when it does not open or does
     not match its commitment."""
     try:
-        plaintext = AESGCM(key).decrypt(
+        plaintext = _cipher(key).decrypt(
             envelope.nonce, envelope.ciphertext, _aad(event_type, field, envelope.kid)
         )
     except (InvalidTag, ValueError) as exc:

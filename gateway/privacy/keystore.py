@@ -1,31 +1,48 @@
 """The data keys that open sealed audit fields, kept apart from the log.
 
-One private SQLite file (``gateway.embedded_db``, mode 0600).  A data key belongs to one
-person, one event type and one calendar month (``2026-12``) of record times: erasing a
-person deletes that person's keys (a handful of rows, whatever the number of records);
-retention deletes the keys of an event type whose month has aged out.  A deleted key
-leaves a tombstone (key id, when, why; never the person) so the auditor's view can say
-"erased" rather than "unknown key".  Key ids are random, so the log does not reveal whose
-key sealed a field.
+The keys live on the configured storage backend (``gateway.storage``): a private SQLite
+file (mode 0600) by default, or the ``privacy`` schema of the shared PostgreSQL database,
+so that every gateway process seals and opens with the same keys and an erasure made
+through one is seen by all.  A data key belongs to one person, one event type and one
+calendar month (``2026-12``) of record times: erasing a person deletes that person's keys
+(a handful of rows, whatever the number of records); retention deletes the keys of an
+event type whose month has aged out.  A deleted key leaves a tombstone (key id, when,
+why; never the person) so the auditor's view can say "erased" rather than "unknown key".
+Key ids are random, so the log does not reveal whose key sealed a field.
+
+Keys in use are remembered in the process; every deletion raises the store's
+``generation`` (migration 2) in the same transaction, and a remembered key is used only
+while the generation read just before is the one it was remembered under, so a key
+erased by any process is never used again for a new record.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
 from gateway.audit.records import format_time
-from gateway.embedded_db import EmbeddedDatabase
 from gateway.privacy.envelope import KEY_BYTES
 from gateway.privacy.errors import KeyStoreError
+from gateway.storage import (
+    Backend,
+    Connection,
+    Database,
+    Schema,
+    SqliteBackend,
+    StorageSettings,
+    open_backend,
+)
 
-__all__ = ["DataKeyStore", "KeyState", "KeyStatus"]
+__all__ = ["SCHEMA", "DataKeyStore", "KeyState", "KeyStatus"]
 
-_SCHEMA = """
+SCHEMA = Schema(
+    "privacy",
+    (
+        """
 CREATE TABLE IF NOT EXISTS data_keys (
     kid TEXT PRIMARY KEY,
     person TEXT NOT NULL,
@@ -45,8 +62,18 @@ CREATE TABLE IF NOT EXISTS erased_people (
     person TEXT PRIMARY KEY,
     erased_at TEXT NOT NULL
 );
-"""
-_VERSION = 1
+""",
+        """
+CREATE TABLE IF NOT EXISTS generation (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT INTO generation (name, value) VALUES ('keys', 0) ON CONFLICT (name) DO NOTHING;
+""",
+    ),
+)
+_SELECT_KEY = "SELECT kid, key FROM data_keys WHERE person = ? AND event_type = ? AND period = ?"
+_GENERATION = "SELECT value FROM generation WHERE name = 'keys'"
 
 
 class KeyState(StrEnum):
@@ -67,28 +94,40 @@ def period_of(moment: str) -> str:
 
 
 class DataKeyStore:
-    """Per-person, per-type, per-month AES-256 data keys."""
+    """Per-person, per-type, per-month AES-256 data keys on ``backend`` (the SQLite file
+    at ``path`` when not given)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, backend: Backend | None = None) -> None:
         self.path = path
-        self._opened: EmbeddedDatabase | None = None
+        self._backend: Backend = backend if backend is not None else SqliteBackend()
+        self._owned: Backend | None = None
+        self._opened: Database | None = None
         self._closed = False
         self._cache: dict[tuple[str, str, str], tuple[str, bytes]] = {}
-        self._seen_version = -1
+        self._seen_generation = -1
+
+    @classmethod
+    def for_reading(cls, path: Path, storage: StorageSettings | None) -> DataKeyStore | None:
+        """The store a reader opens sealed fields with, outside a running gateway: on
+        PostgreSQL the shared one (its backend opened here and closed with the store); on
+        SQLite the file at ``path``, or ``None`` when there is none (fields read
+        ``unavailable``)."""
+        if storage is None or storage.backend == "sqlite":
+            return cls(path) if path.exists() else None
+        backend = open_backend(storage)
+        store = cls(path, backend)
+        store._owned = backend
+        return store
 
     @property
-    def _db(self) -> EmbeddedDatabase:
+    def _db(self) -> Database:
         """The database, opened (and made) on first use: a log whose records hold no
         personal data never makes a key store."""
         if self._opened is None:
             if self._closed:
                 raise KeyStoreError(f"{self.path}: data key store is closed")
-            self._opened = EmbeddedDatabase(
-                self.path,
-                schema=_SCHEMA,
-                version=_VERSION,
-                what="data key store",
-                error=KeyStoreError,
+            self._opened = self._backend.open(
+                SCHEMA, self.path, what="data key store", error=KeyStoreError
             )
         return self._opened
 
@@ -97,6 +136,9 @@ class DataKeyStore:
         if self._opened is not None:
             self._opened.close()
             self._opened = None
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
 
     def __enter__(self) -> DataKeyStore:
         return self
@@ -109,34 +151,34 @@ class DataKeyStore:
     ) -> tuple[str, bytes]:
         """The key id and key of ``(person, event_type, period)``, made on first use.
 
-        Keys in use are remembered until the file changes under another connection (an
-        erasure or a sweep by another process: SQLite's ``data_version``), so a key
-        erased elsewhere is never used again for a new record."""
+        A key is remembered while the store's generation stays the one it was read
+        under: an erasure or a sweep by any process raises it, so a key erased elsewhere
+        is never used again for a new record."""
         scope = (person, event_type, period)
-        version = self._version()
-        if version != self._seen_version:
-            self._cache.clear()
-            self._seen_version = version
-        cached = self._cache.get(scope)
-        if cached is not None:
-            return cached
-        select = "SELECT kid, key FROM data_keys WHERE person = ? AND event_type = ? AND period = ?"
         with self._db.transaction(write=False) as db:
-            row = db.execute(select, scope).fetchone()
+            self._sync(_generation(db))
+            cached = self._cache.get(scope)
+            if cached is not None:
+                return cached
+            row = db.execute(_SELECT_KEY, scope).fetchone()
         if row is None:
             with self._db.transaction() as db:
                 db.execute(
-                    "INSERT OR IGNORE INTO data_keys VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO data_keys (kid, person, event_type, period, key, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (person, event_type, period) DO NOTHING",
                     (os.urandom(16).hex(), *scope, os.urandom(KEY_BYTES), format_time(now)),
                 )
-                row = db.execute(select, scope).fetchone()
+                row = db.execute(_SELECT_KEY, scope).fetchone()
+                self._sync(_generation(db))
         found = self._cache[scope] = (str(row[0]), bytes(row[1]))
         return found
 
-    def _version(self) -> int:
-        with self._db.transaction(write=False) as db:
-            (version,) = db.execute("PRAGMA data_version").fetchone()
-        return int(version)
+    def _sync(self, generation: int) -> None:
+        """Forget the keys remembered under an older generation (some were erased)."""
+        if generation != self._seen_generation:
+            self._cache.clear()
+            self._seen_generation = generation
 
     def status(self, kid: str) -> KeyStatus:
         with self._db.transaction(write=False) as db:
@@ -184,7 +226,9 @@ class DataKeyStore:
         with self._db.transaction() as db:
             count = self._tombstone(db, where, (person, *kept), now, "erasure")
             db.execute(
-                "INSERT OR REPLACE INTO erased_people VALUES (?, ?)", (person, format_time(now))
+                "INSERT INTO erased_people (person, erased_at) VALUES (?, ?) "
+                "ON CONFLICT (person) DO UPDATE SET erased_at = excluded.erased_at",
+                (person, format_time(now)),
             )
         return count
 
@@ -206,10 +250,17 @@ class DataKeyStore:
 
     @staticmethod
     def _tombstone(
-        db: sqlite3.Connection, where: str, args: tuple[str, ...], now: datetime, reason: str
+        db: Connection, where: str, args: tuple[str, ...], now: datetime, reason: str
     ) -> int:
-        db.execute(
-            f"INSERT OR IGNORE INTO erased_keys SELECT kid, ?, ? FROM data_keys WHERE {where}",  # noqa: S608 - fixed clauses, values bound
-            (format_time(now), reason, *args),
-        )
-        return db.execute(f"DELETE FROM data_keys WHERE {where}", args).rowcount  # noqa: S608
+        """Tombstone and delete the keys ``where`` selects, raising the generation (so no
+        process uses them again); the count deleted."""
+        tombstone = f"INSERT INTO erased_keys (kid, erased_at, reason) SELECT kid, ?, ? FROM data_keys WHERE {where} ON CONFLICT (kid) DO NOTHING"  # noqa: S608, E501 - fixed clauses, values bound
+        db.execute(tombstone, (format_time(now), reason, *args))
+        count = db.execute(f"DELETE FROM data_keys WHERE {where}", args).rowcount  # noqa: S608
+        db.execute("UPDATE generation SET value = value + 1 WHERE name = 'keys'")
+        return count
+
+
+def _generation(db: Connection) -> int:
+    row = db.execute(_GENERATION).fetchone()
+    return int(row[0])

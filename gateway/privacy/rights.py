@@ -26,6 +26,7 @@ from typing import Any
 from gateway.audit.log import read_lines
 from gateway.audit.records import AuditEvent, parse_record
 from gateway.audit.sink import AuditSink, record_first
+from gateway.audit.store import AuditReader
 from gateway.clock import Clock, utcnow
 from gateway.enforcement.decide import Authorizer, require_allowed
 from gateway.errors import UnknownActorError
@@ -68,7 +69,7 @@ class SubjectRights:
     authorizer: Authorizer
     directory: DirectoryConnector
     audit: AuditSink | None
-    log_path: Path
+    log_path: Path | AuditReader  # the log's file, or its records wherever they live
     keys: DataKeyStore
     sources: Sequence[PersonalDataSource] = ()
     keep_on_erasure: frozenset[str] = frozenset()
@@ -117,7 +118,9 @@ class SubjectRights:
         # Records are sealed under the key of their actor or of the person their resource
         # names (``gateway.privacy.classification``): those are the person's records.
         named = {f"{kind}:{login}" for kind in PERSON_RESOURCES}
-        for index, line in enumerate(read_lines(self.log_path)):
+        source = self.log_path
+        lines = read_lines(source) if isinstance(source, Path) else source.lines()
+        for index, line in enumerate(lines):
             record = parse_record(line, index)
             if record.actor == login or record.resource in named:
                 opened = open_payload(record.type, record.payload, self.keys)

@@ -30,6 +30,7 @@ from gateway.privacy.classification import (
 from gateway.privacy.envelope import EnvelopeError, open_envelope, read_envelope, seal_value
 from gateway.privacy.keystore import DataKeyStore, KeyState, period_of
 from gateway.privacy.settings import PrivacySettings
+from gateway.storage import Backend
 
 __all__ = [
     "ERASED",
@@ -96,9 +97,10 @@ class PersonalDataSealer:
         self.keys.close()
 
 
-def open_sealer(settings: PrivacySettings) -> PersonalDataSealer:
-    """The sealer over the configured data key store."""
-    return PersonalDataSealer(DataKeyStore(settings.key_store))
+def open_sealer(settings: PrivacySettings, backend: Backend | None = None) -> PersonalDataSealer:
+    """The sealer over the configured data key store, on ``backend`` (the store's own
+    SQLite file when not given)."""
+    return PersonalDataSealer(DataKeyStore(settings.key_store, backend))
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,25 @@ starting together migrate once.
 Every transaction sets ``search_path`` to the store's schema.  A write transaction first
 takes the store's transaction-scoped advisory lock (``pg_advisory_xact_lock``): write
 transactions of one store run one at a time across every process, as they do on SQLite,
-and under READ COMMITTED each statement after the lock sees every earlier commit.  A read
+and under READ COMMITTED each statement after the lock sees every earlier commit.  Within
+one process, a thread waits for its turn on an in-process lock of the store before it
+takes a pooled connection, so waiting writers never hold the connections the writer
+holding the lock may need (its audit append inside the transaction).  A read
 transaction is REPEATABLE READ and READ ONLY: one snapshot, and a write in it fails.
 
 Every psycopg failure (an unreachable server, a timeout waiting for the pool, a broken
 connection, a constraint) becomes the owner's domain error; the DSN is never in a message.
+When the database cannot serve at all (psycopg's ``OperationalError``: unreachable, cut,
+restarting, no pooled connection in time) that error is raised from a
+``StorageUnavailableError`` (``gateway.storage.errors``).  Nothing is retried inside a
+transaction; the pool reconnects in the background and a connection found cut before its
+transaction began is replaced at once.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +37,7 @@ import psycopg
 from psycopg.adapt import Dumper
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import RowMaker
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from gateway.errors import GatewayError
 from gateway.storage.base import Connection, Cursor, Schema
@@ -92,6 +101,17 @@ class PostgresConnection:
         return None
 
 
+_TURNS: weakref.WeakKeyDictionary[object, dict[str, threading.Lock]] = weakref.WeakKeyDictionary()
+_TURNS_LOCK = threading.Lock()
+
+
+def _turns(pool: object, namespace: str) -> threading.Lock:
+    """The in-process lock of the store ``namespace`` on ``pool`` (one per store and
+    pool, whichever handles on the store this process opened)."""
+    with _TURNS_LOCK:
+        return _TURNS.setdefault(pool, {}).setdefault(namespace, threading.Lock())
+
+
 class PostgresDatabase:
     """One store's schema in the shared database."""
 
@@ -144,11 +164,50 @@ class PostgresDatabase:
         if self._closed.is_set():
             raise self._error(f"{self.where}: {self._what} failed: the store is closed")
         try:
-            with self._pool.connection() as db:
-                db.execute(self._begin_write if write else self._begin_read)
+            with self._turn(write), self._begun(write) as db:
                 yield PostgresConnection(db)
+        except psycopg.OperationalError as exc:  # unreachable, cut, restarting, no connection
+            message = f"{self.where}: {self._what} failed: the database is unavailable: {exc}"
+            raise self._error(message) from StorageUnavailableError(message)
         except psycopg.Error as exc:
             raise self._error(f"{self.where}: {self._what} failed: {exc}") from exc
+
+    @contextmanager
+    def _turn(self, write: bool) -> Iterator[None]:
+        """This process's turn to write to the store: its threads wait here, holding no
+        pooled connection, rather than each holding one while PostgreSQL makes it wait for
+        the store's lock.  Otherwise threads waiting for one store could take every
+        connection, and the thread holding that store's lock, needing one more (an audit
+        append inside the transaction), would wait for the pool until it timed out."""
+        if not write:
+            yield
+            return
+        lock = _turns(self._pool, self._namespace)
+        if not lock.acquire(timeout=self._pool.timeout):
+            raise PoolTimeout(f"no turn to write after {self._pool.timeout:g} sec")
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @contextmanager
+    def _begun(self, write: bool) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection with its transaction begun.  A connection the database cut
+        while it sat in the pool (a restart, an administrator) fails on ``begin``, before
+        anything ran on it: it is dropped and the next one tried, so a database that came
+        back is used at once rather than after one failed request per pooled connection."""
+        left = self._pool.max_size  # at most every pooled connection is found cut
+        while True:
+            with self._pool.connection() as db:
+                try:
+                    db.execute(self._begin_write if write else self._begin_read)
+                except psycopg.OperationalError:
+                    if db.broken and left:
+                        left -= 1
+                        continue
+                    raise
+                yield db
+                return
 
     def close(self) -> None:
         """This store stops; the pool stays open for the others (``PostgresBackend.close``)."""
@@ -197,6 +256,10 @@ class PostgresBackend:
             configure=_configure,
             open=False,
             name="gateway",
+            # a connection lost while the database is down is retried with a growing
+            # wait; giving up after ``timeout_seconds`` keeps that wait short, and the
+            # next request that needs a connection starts a fresh attempt
+            reconnect_timeout=timeout_seconds,
         )
         try:
             self.pool.open(wait=True, timeout=timeout_seconds)

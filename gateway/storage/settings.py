@@ -23,7 +23,8 @@ class StorageSettings(EnvSecrets):
     the environment variable ``dsn_env`` names (required then).  ``pool_size`` connections
     per process; ``schema_prefix`` starts the name of each store's PostgreSQL schema
     (``gateway_approvals``, ``gateway_runtime``, ...); ``timeout_seconds`` bounds connecting
-    and waiting for a pooled connection (docs/storage.md)."""
+    and waiting for a pooled connection; ``lease_seconds`` is how long a lease on background
+    work lasts unrenewed (docs/storage.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -33,6 +34,9 @@ class StorageSettings(EnvSecrets):
     pool_size: Annotated[int, Field(strict=True, ge=1, le=200)] = 10
     schema_prefix: str = Field(default="gateway_", pattern=r"^[a-z_][a-z0-9_]{0,39}$")
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # How long a process holds a lease on background work without renewing it: another
+    # process takes the work over this long after the holder died (docs/storage.md).
+    lease_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _check_dsn(self) -> Self:

@@ -12,6 +12,7 @@ import gateway.app.services as services_module
 from gateway.app import open_services
 from gateway.config import GatewayConfig, IdentityConfig, NotificationsConfig, TicketsConfig
 from gateway.notify.reliable import ReliableNotifier
+from gateway.storage import Backend
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,8 +36,8 @@ def test_a_process_builds_one_notifier_whoever_asks_for_it(
     built: list[ReliableNotifier] = []
     real = services_module.build_notifier
 
-    def counting(settings: NotificationsConfig) -> ReliableNotifier:
-        built.append(real(settings))
+    def counting(settings: NotificationsConfig, storage: Backend | None = None) -> ReliableNotifier:
+        built.append(real(settings, storage))
         return built[-1]
 
     monkeypatch.setattr(services_module, "build_notifier", counting)

@@ -86,3 +86,15 @@ def test_an_empty_log_has_no_first_key(tmp_path: Path) -> None:
 
     with pytest.raises(VerificationError, match="the log has no records"):
         first_key_id(log)
+
+
+def test_nothing_moves_when_the_log_cannot_be_opened(tmp_path: Path, keys: Path) -> None:
+    before = sorted(path.name for path in keys.iterdir())
+
+    def unreachable(signer: object) -> AuditLog:
+        raise AuditWriteError("postgresql schema gateway_audit: audit append failed")
+
+    with pytest.raises(AuditWriteError, match="gateway_audit"):
+        rotate_signing_key(tmp_path / "audit.log", keys, open_log=unreachable)
+
+    assert sorted(path.name for path in keys.iterdir()) == before

@@ -292,3 +292,80 @@ def test_segment_records_spliced_from_another_segment_break_the_chain(
 
     with pytest.raises(VerificationError, match="segment record 1: broken chain"):
         central.verify()
+
+
+def _merge_part(central: Central, lines: list[bytes], first: int, start: str, number: int) -> None:
+    """Merge ``lines`` (chain records ``first`` on) as the kit's merge ``number``."""
+    payload = {
+        "kit_id": "kit-0000000000000001", "records": len(lines), "first": first,
+        "start_prev": start, "segment": number, "head_hash": sha256(lines[-1]).hexdigest(),
+    }  # fmt: skip
+    central.log.append(AuditEvent(type="offline.segment_merged", payload=payload))
+    central.records(lines, first)
+
+
+@pytest.mark.parametrize("full", [True, False], ids=["every signature", "chain only"])
+def test_segments_merged_in_order_verify_as_one_chain(central: Central, full: bool) -> None:
+    enrolment = central.enrol()
+    lines = central.segment(enrolment, count=5)
+    _merge_part(central, lines[:2], 0, enrolment, 1)
+    central.log.append(AuditEvent(type="note.made"))  # central work between the merges
+    _merge_part(central, lines[2:], 2, sha256(lines[1]).hexdigest(), 2)
+
+    central.verify(check_signatures=full)
+
+
+@pytest.mark.parametrize(
+    ("part", "first", "start", "number", "what"),
+    [
+        (slice(0, 2), 0, "enrolment", 2, "a fork"),  # the first records merged again
+        (slice(3, 5), 3, 2, 2, "a gap"),  # record 2 skipped
+        (slice(2, 5), 2, 1, 3, "a fork"),  # misnumbered
+    ],
+    ids=["a second merge from the enrolment", "a merge that skips a record", "a wrong number"],
+)
+def test_a_merge_that_does_not_continue_the_kit_is_located(
+    central: Central, part: slice, first: int, start: Any, number: int, what: str
+) -> None:
+    enrolment = central.enrol()
+    lines = central.segment(enrolment, count=5)
+    _merge_part(central, lines[:2], 0, enrolment, 1)
+    prev = enrolment if start == "enrolment" else sha256(lines[start]).hexdigest()
+
+    _merge_part(central, lines[part], first, prev, number)
+
+    with pytest.raises(VerificationError) as caught:
+        central.verify()
+    assert (caught.value.kind, caught.value.sequence) == ("bad segment", 3)
+    assert f"the kit's merged records end at 2 with {sha256(lines[1]).hexdigest()[:16]}" in str(
+        caught.value
+    )
+    assert f"({what})" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "member", [{"first": "0"}, {"segment": True}, {"start_prev": 7}], ids=lambda m: str(m)
+)
+def test_a_merge_whose_place_in_the_chain_is_not_spelled_right_is_malformed(
+    central: Central, member: dict[str, Any]
+) -> None:
+    central.merge(central.segment(central.enrol()), **member)
+
+    with pytest.raises(VerificationError, match="a merge without its checkpoint"):
+        central.verify()
+
+
+def test_a_second_segment_whose_clock_went_back_is_refused(central: Central) -> None:
+    enrolment = central.enrol()
+    early = central.segment(enrolment, count=2)
+    path = central.folder / "late.log"
+    path.write_bytes(early[0] + b"\n" + early[1] + b"\n")
+    segment = SegmentLog(path, central.device, clock=lambda: NOW - timedelta(minutes=1))
+    segment.append(AuditEvent(type="decision", policy_digest=DIGEST))
+    segment.close()
+    third = list(read_lines(path))[2]
+    _merge_part(central, early, 0, enrolment, 1)
+    _merge_part(central, [third], 2, sha256(early[1]).hexdigest(), 2)
+
+    with pytest.raises(VerificationError, match="segment record 2: clock went backwards"):
+        central.verify()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from gateway.callers import ApiKeyStore, AuthenticationError, CallerKind
 from gateway.callers.errors import CallerRequestError, CallerStoreError
+from gateway.storage import Backend
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -33,11 +35,21 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(path: Path, clock: Clock) -> ApiKeyStore:
+def store(path: Path, clock: Clock, storage_backend: Backend) -> Iterator[ApiKeyStore]:
+    """The store on SQLite and on PostgreSQL."""
+    made = ApiKeyStore(path, backend=storage_backend, clock=clock)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def file_store(path: Path, clock: Clock) -> ApiKeyStore:
+    """The store in its SQLite file, for what only a file shows."""
     return ApiKeyStore(path, clock=clock)
 
 
-def test_a_key_is_shown_once_and_stored_only_as_a_hash(store: ApiKeyStore, path: Path) -> None:
+def test_a_key_is_shown_once_and_stored_only_as_a_hash(file_store: ApiKeyStore, path: Path) -> None:
+    store = file_store
     issued = store.create("ci-bot", ["decisions:write", "audit:read"])
     secret = issued.secret.get_secret_value()
 
@@ -183,7 +195,8 @@ def test_a_store_that_cannot_be_written_is_a_store_error(tmp_path: Path) -> None
         ApiKeyStore(blocker / "api-keys.db")
 
 
-def test_other_store_failures_are_store_errors(store: ApiKeyStore, path: Path) -> None:
+def test_other_store_failures_are_store_errors(file_store: ApiKeyStore, path: Path) -> None:
+    store = file_store
     with sqlite3.connect(path) as damage:
         damage.execute("DROP TABLE api_keys")
 
@@ -191,3 +204,71 @@ def test_other_store_failures_are_store_errors(store: ApiKeyStore, path: Path) -
         store.create("ci-bot", ["audit:read"])
 
     assert isinstance(failed.value.__cause__, sqlite3.OperationalError)
+
+
+def test_a_key_revoked_through_one_gateway_is_refused_by_the_other_at_once(
+    store: ApiKeyStore, path: Path, clock: Clock, storage_backend: Backend
+) -> None:
+    other = ApiKeyStore(path, backend=storage_backend, clock=clock)  # another process
+    try:
+        issued = store.create("ci-bot", ["audit:read"])
+        spare = store.create("nightly", ["audit:read"]).secret.get_secret_value()
+        secret = issued.secret.get_secret_value()
+        for _ in range(3):  # the other has checked it, and remembers it
+            assert other.authenticate(secret).id == issued.key.id
+        assert other.authenticate(spare).name == "nightly"
+
+        store.revoke("ci-bot")
+
+        with pytest.raises(AuthenticationError, match=r"is revoked$") as refused:
+            other.authenticate(secret)
+        assert refused.value.reason == "revoked_key"
+        assert other.authenticate(spare).name == "nightly"  # the others still pass
+        with pytest.raises(AuthenticationError, match=r"is revoked$"):
+            store.authenticate(secret)
+        with pytest.raises(CallerRequestError, match="already named 'nightly'"):
+            other.create("nightly", ["audit:read"])  # one name among both
+    finally:
+        other.close()
+
+
+def test_a_remembered_key_still_checks_its_secret_and_expiry(
+    store: ApiKeyStore, clock: Clock
+) -> None:
+    issued = store.create("nightly", ["audit:read"], expires_in=timedelta(hours=1))
+    secret = issued.secret.get_secret_value()
+    assert store.authenticate(secret).name == "nightly"
+
+    with pytest.raises(AuthenticationError, match=r"^unknown API key$"):
+        store.authenticate(f"gwk_{issued.key.id}_" + "0" * 64)
+    clock.now = START + timedelta(hours=1)
+    with pytest.raises(AuthenticationError, match=r"is expired$"):
+        store.authenticate(secret)
+
+
+def test_the_memory_of_checked_keys_is_bounded(
+    store: ApiKeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gateway.callers.api_keys._REMEMBERED", 2)
+    secrets = [
+        store.create(f"bot-{number}", ["audit:read"]).secret.get_secret_value()
+        for number in range(3)
+    ]
+    for secret in secrets * 2:
+        store.authenticate(secret)
+
+    assert len(store._checked) <= 2
+
+
+def test_a_command_opens_the_configured_store_and_reports_one_it_cannot_open(
+    tmp_path: Path,
+) -> None:
+    from gateway.storage import StorageSettings
+
+    store = ApiKeyStore.configured(tmp_path / "api-keys.db", StorageSettings())
+    store.create("ci-bot", ["audit:read"])
+    store.close()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(CallerStoreError, match="cannot open API key store"):
+        ApiKeyStore.configured(blocker / "api-keys.db", StorageSettings())

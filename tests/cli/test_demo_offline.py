@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -30,14 +31,26 @@ def test_the_branch_visit_merges_a_verified_segment_and_replays_the_reset(
     out = capsys.readouterr().out
     assert "troubleshooting network-connectivity on the kit: escalated" in out
     assert "elena runs diagnostics on tom-laptop: allow (offline)" in out
+    assert "elena adds the kit's own step-up enrolment to her authenticator" in out
+    assert "local admin rights on tom-laptop: refused until she steps up" in out
+    assert "she types the code her authenticator shows: accepted, checked on the laptop" in out
+    assert "elena takes local admin rights on tom-laptop: allow (offline)" in out
+    assert "the same code typed again: refused: step-up code was already used" in out
+    assert "otpauth://" not in out
     assert "refused: offline: password.reset needs a central system" in out
     assert "replayed password.reset on account:tom: allow" in out
     assert "workflow succeeded" in out
-    assert "a tampered copy is refused: segment record 0: bad signature" in out
+    assert "a tampered copy is refused: segment record 0: " in out  # the first bad record
     types = [parse_record(line, n).type for n, line in enumerate(read_lines(config.audit.log))]
     records = [parse_record(line, n) for n, line in enumerate(read_lines(config.audit.log))]
     [batch] = [r for r in records if r.type == "offline.record"]
-    assert len(batch.payload["lines"]) == 7  # 3 troubleshooting, 4 decision and queue
+    lines = [json.loads(line) for line in batch.payload["lines"]]
+    # 3 troubleshooting, diagnostics, local admin (refused, step-up, allowed, replayed code),
+    # the reset refused then queued
+    assert len(lines) == 12
+    assert [line["type"] for line in lines if line["type"].startswith("stepup.")] == [
+        "stepup.verified", "stepup.consumed", "stepup.failed",
+    ]  # fmt: skip
     assert "offline.segment_refused" in types
     key = load_public_key(config.audit.signing_key.with_suffix(".pub"))
     assert verify_log_file(config.audit.log, key).report.records == len(types)

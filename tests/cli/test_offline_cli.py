@@ -72,7 +72,8 @@ def test_a_refused_replay_and_a_refused_segment_say_why(workdir: Path) -> None:
         EMBEDDED_DIRECTORY.read_text().replace("[helpdesk, oncall]", "[finance]")
     )
     bad = workdir / "bad.segment.log"
-    bad.write_bytes(segment.read_bytes().splitlines()[1] + b"\n")
+    forged = segment.read_bytes().splitlines()[0].replace(b'"actor":"elena"', b'"actor":"sam"')
+    bad.write_bytes(forged + b"\n")
 
     code, out, _ = invoke("offline", "sync", str(segment))
     refused = invoke("offline", "sync", str(bad))
@@ -81,7 +82,7 @@ def test_a_refused_replay_and_a_refused_segment_say_why(workdir: Path) -> None:
     assert "  replayed password.reset on account:tom: deny (" in out
     assert "    conflict: account:tom changed centrally while offline" in out
     assert refused[0] == 1
-    assert "refused: segment record 0:" in refused[2]
+    assert "refused: segment record 0: bad signature" in refused[2]
     assert "kept aside as" in refused[2]
 
 

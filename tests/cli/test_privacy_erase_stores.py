@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from gateway.app import Gateway
 from gateway.cli import cli
+from gateway.config import load_config
 from gateway.notify import Notification, NotificationKind, Outbox
+from gateway.storage import open_backend
 from gateway.storage.settings import StorageSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,7 +63,12 @@ def erase(person: str = "tom") -> dict[str, Any]:
 
 
 def erased_record(workdir: Path) -> dict[str, Any]:
-    lines = (workdir / "var" / "audit.log").read_text().splitlines()
+    gateway = Gateway.from_config(load_config(workdir / "gateway.toml"))
+    try:
+        assert gateway.audit is not None
+        lines = list(gateway.audit.lines())  # the file, or the table on PostgreSQL
+    finally:
+        gateway.close()
     records = [json.loads(line) for line in lines]
     record: dict[str, Any] = [r for r in records if r["type"] == "privacy.erased"][-1]
     return record
@@ -225,14 +233,17 @@ def test_approvals_kept_for_legal_reasons_keep_their_context(workdir: Path) -> N
 
 
 def test_erasure_takes_the_texts_out_of_notifications_not_yet_delivered_to_the_person(
-    workdir: Path,
+    workdir: Path, storage_settings: StorageSettings
 ) -> None:
-    outbox = Outbox(workdir / "var" / "notify-outbox.sqlite3")
+    backend = open_backend(storage_settings)  # the outbox the gateway uses, file or database
+    outbox = Outbox(workdir / "var" / "notify-outbox.sqlite3", backend=backend)
     outbox.add(
         Notification(kind=NotificationKind.EXECUTION, title="Your new laptop",
                      text="Tom Becker, your laptop is ready at desk 4.12",
                      recipients=("tom@example.com",))
     )  # fmt: skip
+    outbox.close()
+    backend.close()
     code, _, err = invoke(
         "authorize", "--actor", "tom", "--action", "password.reset", "--resource", "account:tom"
     )

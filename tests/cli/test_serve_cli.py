@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import signal
@@ -152,3 +153,32 @@ def test_serve_refuses_to_run_without_an_audit_log(workdir: Path) -> None:
         "audits every decision before acting; remove the setting\n"
     )
     assert not (workdir / "var").exists()
+
+
+def test_while_serving_what_start_up_built_is_left_out_of_garbage_collection(
+    workdir: Path,
+) -> None:
+    # A full collection walks every tracked object; start-up builds over a hundred
+    # thousand (policies, directory, schemas, routes), so serving pauses unless they
+    # are frozen while the server runs, and thawed when it stops.
+    port = free_port()
+    (workdir / "other.toml").write_text(f"[api]\nport = {port}\n")
+    url = f"http://127.0.0.1:{port}"
+    frozen: list[int] = []
+
+    def client() -> None:
+        try:
+            wait_until_healthy(url)
+            frozen.append(gc.get_freeze_count())
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl+C
+
+    calls = threading.Thread(target=client)
+    calls.start()
+    result = CliRunner().invoke(cli, ["serve", "--config", "other.toml"], prog_name="gateway")
+    calls.join()
+
+    assert result.exit_code == 0, result.output
+    (count,) = frozen
+    assert count > 10_000
+    assert gc.get_freeze_count() == 0

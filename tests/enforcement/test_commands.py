@@ -191,6 +191,9 @@ TOLD_ELSEWHERE: dict[str, tuple[str, str]] = {
     "gateway offline sync": (
         "tests/offline/test_sync.py",
         "test_a_merged_segment_is_part_of_the_verified_central_history"),
+    "gateway offline close-segment": (
+        "tests/offline/test_sync_segments.py",
+        "test_a_closed_segment_and_the_new_one_after_it_merge_in_order"),
     "gateway stepup verify": (
         "tests/cli/test_stepup_cli.py", "test_an_enrolled_user_steps_up_once_per_code"),
     "gateway approvals tick": (

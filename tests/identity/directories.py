@@ -85,3 +85,15 @@ class ActingDirectory(Directory):
     def remove_from_group(self, user_id: str, group: str) -> ActionResult:
         groups = [g for g in self.users[user_id].get("groups", []) if g != group]  # type: ignore[attr-defined]
         return self._change(user_id, f"remove {group}", groups=groups)
+
+
+@dataclass
+class SiteDirectory(Directory):
+    """A directory that also lists the people of one location with one query."""
+
+    def users_at(self, location: str) -> list[IdentityFacts]:
+        self._check()
+        return [
+            facts.model_copy(update={"source": self.name, "read_at": NOW})
+            for facts in self._static().users_at(location)
+        ]

@@ -11,7 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from ldap3 import BASE, MOCK_SYNC, NONE, Connection, Server  # type: ignore[import-untyped]
+from ldap3 import (  # type: ignore[import-untyped]
+    BASE,
+    MOCK_SYNC,
+    MODIFY_REPLACE,
+    NONE,
+    Connection,
+    Server,
+)
 from pydantic import SecretStr
 
 from gateway.errors import ConfigError, DirectoryActionError, IdentityError, UnknownActorError
@@ -358,3 +365,28 @@ def test_the_user_and_group_bases_default_to_the_base_dn() -> None:
         "openldap",
     )
     assert defaults.attributes.username == "uid"
+
+
+def test_the_people_of_a_site_come_from_one_search_on_the_location_attribute(
+    server: Server, directory: LdapDirectory
+) -> None:
+    connection = Connection(server, BIND_DN, BIND_PASSWORD, client_strategy=MOCK_SYNC)
+    connection.bind()
+    connection.modify(f"CN=Boris,{USERS}", {"l": [(MODIFY_REPLACE, ["Oslo"])]})
+    connection.unbind()
+
+    people = {facts.id: facts for facts in directory.users_at("Oslo")}
+
+    assert set(people) == {"anna", "boris"}
+    assert people["anna"].manager == "boris"  # a manager on the site: no second search
+    assert people["anna"].groups == frozenset({"Finance-Users", "All-Staff"})
+    assert people["boris"].status is AccountStatus.LOCKED
+    assert directory.users_at("Bergen") == []
+
+
+def test_a_site_person_whose_manager_works_elsewhere_still_has_a_manager(
+    directory: LdapDirectory,
+) -> None:
+    [anna] = directory.users_at("Oslo")  # Boris is not in Oslo: found by his DN
+
+    assert anna.manager == "boris"

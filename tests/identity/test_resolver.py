@@ -7,7 +7,7 @@ import pytest
 from gateway.errors import DirectoryUnavailableError, UnknownActorError
 from gateway.identity.facts import AccountStatus
 from gateway.identity.resolver import Conflict, IdentityResolver, ResolverSettings
-from tests.identity.directories import NOW, Directory
+from tests.identity.directories import NOW, Directory, SiteDirectory
 
 
 class Clock:
@@ -314,3 +314,18 @@ def test_closing_the_resolver_closes_the_sources_that_hold_connections() -> None
     merged.close()
 
     assert ldap.closed is True
+
+
+def test_the_people_of_a_site_are_listed_by_the_sources_that_can_and_merged() -> None:
+    ldap = SiteDirectory(
+        "ldap",
+        {"ann": {"location": "branch-7", "department": "Sales"}, "bob": {"location": "HQ"}},
+    )
+    okta = Directory("okta", {"ann": {"status": "locked"}, "cy": {"location": "branch-7"}})
+    identity, _ = resolver(ldap, okta)
+
+    people = identity.users_at("branch-7")
+
+    assert [(facts.id, facts.status, facts.department) for facts in people] == [
+        ("ann", AccountStatus.LOCKED, "Sales"),  # the more restrictive status wins
+    ]  # okta cannot list a site: cy is not found, bob is elsewhere

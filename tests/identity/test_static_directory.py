@@ -205,3 +205,10 @@ def test_an_invalid_field_is_reported_with_its_line(tmp_path: Path) -> None:
         ),
         SourceProblem(str(path), 4, "users.alice.shoe_size: Extra inputs are not permitted"),
     )
+
+
+def test_the_people_of_a_location_are_the_users_placed_there(
+    directory: StaticDirectory,
+) -> None:
+    assert [facts.id for facts in directory.users_at("Lisbon")] == ["elena"]
+    assert directory.users_at("Porto") == []

@@ -16,10 +16,11 @@ It holds an in-memory org (users, groups, memberships, factors) and answers like
 ``Authorization: SSWS <token>`` or a 401 error object, cursor pagination with
 ``Link: <...>; rel="next"`` (at most ``page_limit`` items a page, default 2, so every list
 is paginated), SCIM-style ``search``/``filter`` on ``profile.email``/``profile.login``/
-``profile.displayName``, lifecycle operations that change state, and
-``{"errorCode", "errorSummary", ...}`` objects.  ``add_user(..., provider=(type, name))``
-makes a user whose password another system owns: setting that password answers 403
-``E0000014`` and unlocking an Active Directory or LDAP user 403 ``E0000032``.
+``profile.displayName``/``profile.city`` (Okta's ``search`` takes any profile property),
+lifecycle operations that change state, and ``{"errorCode", "errorSummary", ...}``
+objects.  ``add_user(..., provider=(type, name))`` makes a user whose password another
+system owns: setting that password answers 403 ``E0000014`` and unlocking an Active
+Directory or LDAP user 403 ``E0000032``.
 
 Switches for failure tests: ``rate_limit(n)`` answers the next ``n`` requests with 429 and
 the ``X-Rate-Limit-*`` headers, ``fail(n)`` with an error object (500 by default),
@@ -46,7 +47,7 @@ from tests.integration.quiet_http import QuietHandler, QuietServer
 
 ISO = "%Y-%m-%dT%H:%M:%S.000Z"
 _CLAUSE = re.compile(
-    r'\s*(?P<field>profile\.(?:email|login|displayName)|status|id)\s+eq\s+(?P<value>"(?:[^"\\]|\\.)*")\s*'
+    r'\s*(?P<field>profile\.(?:email|login|displayName|city)|status|id)\s+eq\s+(?P<value>"(?:[^"\\]|\\.)*")\s*'
     r"(?:(?P<join>and|or)\s+|$)"
 )
 

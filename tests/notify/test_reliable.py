@@ -73,14 +73,16 @@ def test_failures_survive_a_restart_and_flush_delivers_them_when_the_server_is_b
     settings = SlackWebhookSettings(webhook_url=url)
     policy = RetryPolicy(max_retries=1)
     with SlackNotifier(settings, retry=policy, sleep=waits.append) as slack:
-        reliable = ReliableNotifier(slack, Outbox(outbox_path, clock=iter([1.0, 2.0]).__next__))
+        now = [1.0]
+        reliable = ReliableNotifier(slack, Outbox(outbox_path, clock=lambda: now[0]))
         first, second = note("first"), note("second", fields={"token": "t0k"})
         reliable.send(first)  # never raises
+        now[0] = 2.0
         reliable.send(second)
     assert waits == [0.5, 0.5]
 
-    # a new process: new objects over the same file
-    again = Outbox(outbox_path)
+    # a new process: new objects over the same file, once the retry delay has passed
+    again = Outbox(outbox_path, clock=lambda: 10.0)
     pending = again.pending()
     assert [entry.notification for entry in pending] == [first, second]
     assert [entry.queued_at for entry in pending] == [1.0, 2.0]
@@ -100,8 +102,12 @@ def test_failures_survive_a_restart_and_flush_delivers_them_when_the_server_is_b
 
 def test_flush_reports_what_is_still_pending(tmp_path: Path) -> None:
     inner = Broken(NotificationError("Teams webhook at example: HTTP 500", retryable=True))
-    reliable = ReliableNotifier(inner, Outbox(tmp_path / "o.sqlite3"))
+    now = [100.0]
+    reliable = ReliableNotifier(inner, Outbox(tmp_path / "o.sqlite3", clock=lambda: now[0]))
     reliable.send(first := note("one"))
+    assert reliable.flush().delivered == ()  # not due again for a second
+    assert inner.calls == 1
+    now[0] += 1
     report = reliable.flush()
     assert report.delivered == ()
     [entry] = report.pending
@@ -135,12 +141,13 @@ def test_an_unwritable_outbox_still_delivers_and_never_raises(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     outbox = Outbox(tmp_path / "o.sqlite3")
-    outbox.path = tmp_path  # a directory: sqlite cannot open it
+    outbox.close()  # as if its database had gone away
     inner = Recording()
     reliable = ReliableNotifier(inner, outbox)
     reliable.send(first := note("one"))
     assert inner.sent == [first.id]
-    assert "not queued: notification outbox" in caplog.text
+    assert "not queued:" in caplog.text
+    assert "notification outbox failed" in caplog.text
 
     failing = ReliableNotifier(Broken(NotificationError("down")), outbox)
     failing.send(note("two"))  # lost, but logged, and the approval goes on
@@ -154,7 +161,7 @@ def test_an_outbox_that_breaks_after_delivery_is_logged(
 
     class BreaksTheOutbox:
         def send(self, notification: Notification) -> None:
-            outbox.path = tmp_path
+            outbox.close()
 
     ReliableNotifier(BreaksTheOutbox(), outbox).send(note("one"))
     assert "outbox not updated" in caplog.text

@@ -68,6 +68,35 @@ def test_a_segment_is_merged_over_http_once(api: Api, tmp_path: Path) -> None:
     assert len(batch.payload["lines"]) == 2
 
 
+def test_the_next_segment_of_a_kit_is_merged_over_http_after_the_first(
+    api: Api, tmp_path: Path
+) -> None:
+    body = segment(tmp_path)
+    sync = api.as_service("offline:sync")
+    first = post(api, body, sync)
+    [kit] = list((tmp_path / "var/offline/kits").glob("*.kit.json"))
+    code, _, err = invoke(
+        "--offline", str(kit), "authorize", "--actor", "elena",
+        "--action", "diagnostics.run", "--resource", "host:tom-laptop",
+    )  # fmt: skip
+    assert code == 0, err
+    grown = kit.with_name(kit.name.removesuffix(".kit.json") + ".segment.log").read_bytes()
+
+    second = post(api, grown, sync)
+    again = post(api, grown, sync)
+    forked = post(api, body.splitlines()[0] + b"\n" + grown.splitlines()[2] + b"\n", sync)
+
+    assert (first[0], first[1]["segment"], first[1]["conflicts"]) == (201, 1, [])
+    assert second[0] == 201, second
+    assert (second[1]["status"], second[1]["segment"], second[1]["records"]) == ("merged", 2, 1)
+    assert second[1]["replayed"] == []  # the queued reset was replayed with the first
+    assert (again[0], again[1]["status"], again[1]["segment"]) == (200, "already merged", 2)
+    assert forked[0] == 422
+    assert "segment record 1: gap: expected seq 1, found 2" in str(forked[1]["detail"])
+    merged = api.audited("offline.segment_merged")
+    assert [(m.payload["first"], m.payload["records"]) for m in merged] == [(0, 2), (2, 1)]
+
+
 def test_a_forged_segment_is_refused_over_http_and_kept_aside(api: Api, tmp_path: Path) -> None:
     first, second = segment(tmp_path).splitlines()
     forged = first.replace(b'"actor":"elena"', b'"actor":"sam"')

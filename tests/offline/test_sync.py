@@ -367,14 +367,3 @@ def test_a_segment_without_a_final_newline_is_merged(central: Path, kit: Path) -
     code, result, _ = sync(segment)
 
     assert (code, result["status"], result["records"]) == (0, "merged", 3)
-
-
-def test_a_segment_that_grew_after_its_merge_is_refused(central: Path, kit: Path) -> None:
-    segment = work_offline(kit)
-    sync(segment)
-    offline(kit, "authorize", "--actor", "elena", "--action", "diagnostics.run",
-            "--resource", "host:tom-laptop")  # fmt: skip
-
-    result, _ = refused(central, segment)
-
-    assert "a kit merges one segment" in str(result["reason"])

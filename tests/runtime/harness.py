@@ -21,7 +21,7 @@ import pyotp
 from pydantic import SecretStr
 
 from gateway.app import Gateway, build_notifier, open_knowledge
-from gateway.audit.log import read_lines
+from gateway.app.audit import audit_records, data_keys
 from gateway.audit.records import AuditEvent, AuditRecord, parse_record
 from gateway.changes.requests import ChangeRequestSource
 from gateway.config import EMBEDDED_DIRECTORY, GatewayConfig, IdentityConfig
@@ -29,7 +29,6 @@ from gateway.devices.embedded import EmbeddedDeviceManager
 from gateway.errors import ActionFailedError, TargetUnavailableError
 from gateway.identity.embedded_actions import EmbeddedDirectoryActions
 from gateway.knowledge.actions import knowledge_actions
-from gateway.privacy.keystore import DataKeyStore
 from gateway.privacy.sealer import open_record
 from gateway.runtime.actions import ActionCall, ActionOutput, ActionRegistry, ActionSpec
 from gateway.runtime.builtin import directory_actions, notification_actions, software_actions
@@ -452,13 +451,19 @@ class Runtime:
 
     # -- reading the audit log -------------------------------------------------------------
 
+    def audit_lines(self) -> list[bytes]:
+        """The log's lines: the file's, or the shared database's on PostgreSQL."""
+        with audit_records(self.config) as reader:
+            return list(reader.lines())
+
+    def audit_text(self) -> str:
+        return b"\n".join(self.audit_lines()).decode()
+
     def records(self) -> list[AuditRecord]:
         """The log's records as the auditor sees them: sealed personal fields opened."""
-        log = self.config.audit.log
-        with DataKeyStore(self.config.privacy.key_store) as keys:
-            return [
-                open_record(parse_record(line, n), keys) for n, line in enumerate(read_lines(log))
-            ]
+        lines = self.audit_lines()
+        with data_keys(self.config) as keys:
+            return [open_record(parse_record(line, n), keys) for n, line in enumerate(lines)]
 
     def trail(self, execution_id: str) -> list[AuditRecord]:
         """The records about ``execution_id``, oldest first."""

@@ -44,7 +44,7 @@ def test_the_temporary_password_is_read_once_by_the_requester_only(runtime: Runt
     read = [r for r in runtime.trail(execution_id) if r.type == "execution.secret_read"]
     assert [r.payload["by"] for r in read] == ["elena"]
     for where in (
-        runtime.config.audit.log.read_text(),
+        runtime.audit_text(),
         json.dumps(executor.get(execution_id).as_json()),
         runtime.config.notifications.file.read_text(),
         *(
@@ -96,7 +96,7 @@ def test_a_gateway_that_keeps_no_secrets_drops_them(make_runtime: MakeRuntime) -
     execution = runtime.run("token", "elena", ticket="T-1")
 
     assert execution.step("token").sealed == ()
-    assert "tok-T-1" not in runtime.config.audit.log.read_text()
+    assert "tok-T-1" not in runtime.audit_text()
     with pytest.raises(ExecutionStateError, match="secret outputs are not kept by this gateway"):
         runtime.executor.reveal(execution.id, "api_token", "elena")
 
@@ -106,7 +106,7 @@ def test_any_actions_secret_output_is_sealed_and_listed_by_name(runtime: Runtime
 
     assert execution.as_json()["steps"][0]["secret_outputs"] == ["api_token"]
     assert runtime.executor.reveal(execution.id, "api_token", "elena") == "tok-T-1"
-    assert "tok-T-1" not in runtime.config.audit.log.read_text()
+    assert "tok-T-1" not in runtime.audit_text()
 
 
 def test_a_gateway_that_keeps_no_secrets_has_none_to_purge(

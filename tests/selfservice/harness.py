@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.app import Gateway, open_runtime, open_selfservice
-from gateway.audit.log import read_lines
+from gateway.app.audit import audit_records
 from gateway.audit.records import parse_record
 from gateway.config import (
     EMBEDDED_DIRECTORY,
@@ -60,12 +60,17 @@ class Stack:
             config, self.gateway, self.executor, clock=self.clock
         )
 
+    def audit_lines(self) -> list[bytes]:
+        """The log's lines: the file's, or the shared database's on PostgreSQL."""
+        with audit_records(self.config) as reader:
+            return list(reader.lines())
+
     def audit_types(self) -> list[str]:
-        return [parse_record(line, 0).type for line in read_lines(self.config.audit.log)]
+        return [parse_record(line, 0).type for line in self.audit_lines()]
 
     def audit_records(self, kind: str) -> list[dict[str, Any]]:
         found = []
-        for line in read_lines(self.config.audit.log):
+        for line in self.audit_lines():
             record = parse_record(line, 0)
             if record.type == kind:
                 found.append(record.payload)

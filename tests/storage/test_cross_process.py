@@ -1,13 +1,14 @@
 """Two gateway processes on one PostgreSQL: what must happen once happens once.
 
 Each test starts two processes (``tests/storage/crossprocess.py``), each with its own
-folder, audit log and connection pool, sharing only the database schemas; both build
-their part, then race on a signal.
+folder and connection pool, sharing the database schemas (the audit log among them, so
+both hold the same signing key); both build their part, then race on a signal.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -18,6 +19,7 @@ import pyotp
 import pytest
 
 from gateway.approvals import ApprovalState
+from gateway.audit.keys import init_keys
 from gateway.runtime.store import ExecutionStore
 from gateway.stepup import StepUpService, StepUpSettings
 from gateway.storage.postgres import PostgresBackend
@@ -63,6 +65,13 @@ def race(task: str, parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 process.wait()
 
 
+def make_roots(parts: list[dict[str, Any]], tmp_path: Path) -> None:
+    """Each process's folder, with the one audit signing key of the deployment."""
+    init_keys(tmp_path / "shared-keys")
+    for part in parts:
+        shutil.copytree(tmp_path / "shared-keys", Path(part["root"]) / "keys")
+
+
 def test_two_processes_with_the_same_idempotency_keys_run_each_execution_once(
     postgres_server: PostgresServer, prefix: str, tmp_path: Path
 ) -> None:
@@ -77,8 +86,7 @@ def test_two_processes_with_the_same_idempotency_keys_run_each_execution_once(
         }
         for name in ("a", "b")
     ]
-    for part in parts:
-        Path(part["root"]).mkdir()
+    make_roots(parts, tmp_path)
 
     first, second = race("executions", parts)
 
@@ -189,8 +197,7 @@ def test_a_quota_holds_across_two_processes(
             ("b", ["sam", "tom", "priya"] * 5),
         )
     ]
-    for part in parts:
-        Path(part["root"]).mkdir()
+    make_roots(parts, tmp_path)
 
     first, second = race("selfservice", parts)
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gateway.app import Gateway, open_runtime, open_ticket_service
-from gateway.audit.log import read_lines
+from gateway.app.audit import audit_records
 from gateway.audit.records import AuditRecord, parse_record
 from gateway.config import GatewayConfig, load_config
 from gateway.identity.resolver import IdentityResolver
@@ -46,8 +46,13 @@ class Desk:
     executor: Executor
     service: TicketService
 
+    def audit_lines(self) -> list[bytes]:
+        """The log's lines: the file's, or the shared database's on PostgreSQL."""
+        with audit_records(self.config) as reader:
+            return list(reader.lines())
+
     def audited(self, kind: str) -> list[AuditRecord]:
-        lines = read_lines(self.config.audit.log)
+        lines = self.audit_lines()
         records = [parse_record(line, index) for index, line in enumerate(lines)]
         return [record for record in records if record.type == kind]
 

@@ -18,7 +18,7 @@ from gateway.api.openapi import ERRORS_OF_CALLERS, problem_responses
 from gateway.api.problems import ApiProblem, FieldProblem
 from gateway.api.security import Requires
 from gateway.api.services import ApiServices, get_services
-from gateway.audit.log import AuditLog
+from gateway.audit.store import AuditStore
 from gateway.callers.caller import Caller
 from gateway.callers.scopes import AUDIT_READ
 
@@ -53,7 +53,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _log(services: ApiServices) -> AuditLog:
+def _log(services: ApiServices) -> AuditStore:
     log = services.gateway.audit
     if log is None:
         raise ApiProblem(
@@ -93,7 +93,7 @@ _Services = Annotated[ApiServices, Depends(get_services)]
 def checkpoint(caller: _Caller, services: _Services) -> PlainTextResponse:
     """A signed checkpoint over every record written so far."""
     log = _log(services)
-    note = checkpoint_note(log.path, log.signer, services.audit_name)
+    note = checkpoint_note(log, log.signer, services.audit_name)
     return PlainTextResponse(note, media_type=CHECKPOINT_MEDIA_TYPE)
 
 
@@ -107,7 +107,7 @@ def inclusion(
     ],
 ) -> InclusionProof:
     """The proof that record ``index`` is in the tree of the first ``size`` records."""
-    merkle = tree(_log(services).path)
+    merkle = tree(_log(services))
     if size > merkle.size:
         raise _out_of_range("size", f"the log has {merkle.size} records, not {size}")
     if index >= size:
@@ -133,7 +133,7 @@ def consistency(
     ],
 ) -> ConsistencyProof:
     """The proof that the tree of ``new`` records extends the tree of ``old`` records."""
-    merkle = tree(_log(services).path)
+    merkle = tree(_log(services))
     if new > merkle.size:
         raise _out_of_range("new", f"the log has {merkle.size} records, not {new}")
     if old > new:

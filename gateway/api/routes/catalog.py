@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from starlette.responses import JSONResponse, Response
 
 from gateway.api.openapi import ERRORS_OF_BODIES, ERRORS_OF_CALLERS, problem_responses
-from gateway.api.problems import ApiProblem
+from gateway.api.problems import ApiProblem, problem_for
 from gateway.api.security import Requires
 from gateway.api.services import ApiServices, get_services
 from gateway.callers.caller import Caller
@@ -33,6 +33,7 @@ from gateway.selfservice import (
 from gateway.selfservice.catalog import CatalogItem
 from gateway.selfservice.model import Run
 from gateway.selfservice.schema import item_schema
+from gateway.storage.errors import unavailable_cause
 
 __all__ = ["RunRequest", "router"]
 
@@ -95,6 +96,8 @@ def _problem(error: SelfServiceError) -> ApiProblem:
         return ApiProblem(404, "catalog-run-not-found", "No such run", str(error))
     if isinstance(error, RunStateError):
         return ApiProblem(409, "catalog-run-state", "Not possible in this state", str(error))
+    if unavailable_cause(error) is not None:  # the database is down: storage-unavailable
+        return problem_for(error)
     return ApiProblem(503, "catalog-unavailable", "Catalog unavailable", str(error))
 
 

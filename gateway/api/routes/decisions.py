@@ -6,23 +6,29 @@ refused (403) and audited as ``api.refused``.  Context the gateway alone sets (h
 ago the actor stepped up) is refused: the decision is given and audited as a deny, and
 the answer is a 422 problem naming the field and the audited decision.
 
-A decision costs one hop to a worker thread (facts, the decision point and the audit
-append, which waits for the group commit); the answer is written on the event loop.
+A decision costs one hop to a worker thread (the caller's credentials, facts, the decision
+point and the audit append, which waits for the group commit); the answer is written on
+the event loop.  A well-formed JSON body is read and checked by the route itself
+(``decisions_route``); any other request goes through FastAPI's handler, whose problems
+(malformed JSON, invalid fields, another content type) it answers with as before.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema, field_validator
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api.openapi import ERRORS_OF_BODIES, ERRORS_OF_CALLERS, problem_responses
 from gateway.api.problems import ApiProblem, FieldProblem
+from gateway.api.routes.decisions_route import quick_route
 from gateway.api.schemas import AUDITABLE_CONTEXT
 from gateway.api.security import Requires, record_refusal
 from gateway.api.services import ApiServices, get_services
@@ -151,8 +157,12 @@ class DataResponse(BaseModel):
 
 
 _RESPONSES = problem_responses(*ERRORS_OF_CALLERS, *ERRORS_OF_BODIES)
-_Caller = Annotated[Caller, Depends(Requires(DECISIONS_WRITE))]
+_REQUIRES = Requires(DECISIONS_WRITE)
+_Caller = Annotated[Caller, Depends(_REQUIRES)]
 _Services = Annotated[ApiServices, Depends(get_services)]
+# Content types FastAPI reads as JSON that the route reads itself; any other goes to FastAPI.
+_JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
+_Body = TypeVar("_Body", DataRequest, DecisionInput)
 
 
 def _json(answer: BaseModel) -> Response:
@@ -193,7 +203,45 @@ def _decide(
     return DecisionResult.of(decision)
 
 
-@router.post("/v1/data/gateway/authz", response_model=DataResponse, responses=_RESPONSES)
+def _authenticated_decision(
+    services: ApiServices, request: Request, question: DecisionInput, where: str
+) -> DecisionResult:
+    """The route's credentials check (as its dependency makes it), then the decision."""
+    caller = _REQUIRES(request, services, None, request.headers.get("x-api-key") or None)
+    return _decide(services, request, caller, question, where)
+
+
+async def _question(request: Request, model: type[_Body]) -> _Body | None:
+    """The body as ``model`` when it is well-formed JSON, else ``None`` (nothing done)."""
+    if request.headers.get("content-type") not in _JSON_TYPES:
+        return None
+    try:
+        return model.model_validate(json.loads(await request.body()))
+    except HTTPException:  # the body limit: answered as FastAPI's handler would
+        raise
+    except Exception:  # malformed, invalid or unreadable: FastAPI's handler says why
+        return None
+
+
+async def _quick_data_api(request: Request) -> Response | None:
+    body = await _question(request, DataRequest)
+    if body is None:
+        return None
+    services = await get_services(request)
+    result = await run_in_threadpool(
+        _authenticated_decision, services, request, body.input, "input."
+    )
+    return _json(DataResponse(result=result, decision_id=result.decision_id))
+
+
+async def _quick_decide(request: Request) -> Response | None:
+    body = await _question(request, DecisionInput)
+    if body is None:
+        return None
+    services = await get_services(request)
+    return _json(await run_in_threadpool(_authenticated_decision, services, request, body, ""))
+
+
 async def data_api(
     body: DataRequest, request: Request, caller: _Caller, services: _Services
 ) -> Response:
@@ -202,9 +250,26 @@ async def data_api(
     return _json(DataResponse(result=result, decision_id=result.decision_id))
 
 
-@router.post("/v1/decisions", response_model=DecisionResult, responses=_RESPONSES)
 async def decide(
     body: DecisionInput, request: Request, caller: _Caller, services: _Services
 ) -> Response:
     """Decide the request in the body (scope ``decisions:write``)."""
     return _json(await run_in_threadpool(_decide, services, request, caller, body, ""))
+
+
+router.add_api_route(
+    "/v1/data/gateway/authz",
+    data_api,
+    methods=["POST"],
+    response_model=DataResponse,
+    responses=_RESPONSES,
+    route_class_override=quick_route(_quick_data_api),
+)
+router.add_api_route(
+    "/v1/decisions",
+    decide,
+    methods=["POST"],
+    response_model=DecisionResult,
+    responses=_RESPONSES,
+    route_class_override=quick_route(_quick_decide),
+)

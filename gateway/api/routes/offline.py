@@ -1,9 +1,11 @@
 """``POST /v1/offline/segments``: merge the audit segment a field kit brings back (scope
 ``offline:sync``), as ``gateway offline sync`` does (``docs/offline.md``).
 
-The body is the segment file itself (``application/x-ndjson``).  A merged segment answers
-201, one already merged 200, and one that does not verify a 422 problem
-``segment-refused`` naming the first bad record (it is kept aside, recorded and alerted).
+The body is the segment file itself (``application/x-ndjson``): a kit's first segment, or
+a later one continuing the kit's chain (a new file, or the same file grown since it was
+merged).  A merged segment answers 201, one already merged 200, and one that does not
+verify or does not continue the kit (a gap, a fork) a 422 problem ``segment-refused``
+naming the first bad record (it is kept aside, recorded and alerted).
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ class MergedSegment(BaseModel):
 
     status: str  # merged, already merged
     kit_id: str | None
+    segment: int | None  # its number among the kit's merges
     records: int
     head_hash: str | None
     record: int | None
+    conflicts: list[dict[str, Any]]  # offline.conflict records: the segment's and central's
     replayed: list[dict[str, Any]]
 
 
@@ -77,9 +81,11 @@ async def merge(request: Request, caller: _Caller, services: _Services) -> JSONR
     body = MergedSegment(
         status=outcome.status,
         kit_id=outcome.kit_id,
+        segment=outcome.segment,
         records=outcome.records,
         head_hash=outcome.head_hash,
         record=outcome.record,
+        conflicts=list(outcome.conflicts),
         replayed=list(outcome.replayed),
     )
     return JSONResponse(

@@ -21,12 +21,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from gateway.api.openapi import ERRORS_OF_BODIES, ERRORS_OF_CALLERS, problem_responses
-from gateway.api.problems import ApiProblem
+from gateway.api.problems import ApiProblem, problem_for
 from gateway.api.security import Requires
 from gateway.api.services import ApiServices, get_services
 from gateway.callers.caller import Caller
 from gateway.callers.scopes import TROUBLESHOOTING_WRITE
 from gateway.enforcement import PolicyDeniedError, require_allowed
+from gateway.storage.errors import unavailable_cause
 from gateway.troubleshooting.engine import TroubleshootingEngine
 from gateway.troubleshooting.errors import (
     AnswerError,
@@ -87,6 +88,8 @@ def _guarded(call: Callable[[], T]) -> T:
     try:
         return call()
     except TroubleshootingError as exc:
+        if unavailable_cause(exc) is not None:  # the database is down: storage-unavailable
+            raise problem_for(exc) from exc
         status, name, title = next(
             (s, n, t) for kind, s, n, t in _PROBLEMS if isinstance(exc, kind)
         )

@@ -1,0 +1,122 @@
+"""Conflicts: the same resource changed on site (in a merged segment) and centrally after
+the kit was made.
+
+A change is a record naming a ``resource`` that is neither a decision nor offline
+bookkeeping; on site, a queued action (``offline.action_queued``) is one too.  Each
+segment record in conflict gets one ``offline.conflict`` record, written at merge in the
+same group as the segment's lines, that links both sides:
+
+- ``resource`` (the record member) and ``action``: the segment record's;
+- ``payload.segment_record``: ``kit_id``, ``segment`` (the merge's number), ``index`` (chain
+  index), ``hash`` (SHA-256 of its line), ``type`` and ``time``;
+- ``payload.central_records``: ``seq``, ``hash``, ``type`` and ``time`` of each central
+  change (the first ``MAX_CENTRAL``; ``payload.more`` counts the rest).
+
+Logins stay in the records' ``actor`` and ``resource`` members, never in the payload.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.audit.records import AuditEvent, AuditRecord, parse_record
+from gateway.audit.segments import ACTION_QUEUED
+
+__all__ = [
+    "CONFLICT",
+    "MAX_CENTRAL",
+    "Conflict",
+    "central_changes",
+    "describe",
+    "find_conflicts",
+    "is_change",
+]
+
+CONFLICT = "offline.conflict"
+MAX_CENTRAL = 100
+
+
+def is_change(kind: str, resource: str | None) -> bool:
+    """Whether a record of type ``kind`` naming ``resource`` changes it."""
+    return resource is not None and (
+        kind == ACTION_QUEUED or (kind != "decision" and not kind.startswith("offline."))
+    )
+
+
+def _is_change(record: AuditRecord) -> bool:
+    return is_change(record.type, record.resource)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A segment record and the central changes to the same resource."""
+
+    record: AuditRecord
+    central: tuple[AuditRecord, ...]
+
+    @property
+    def resource(self) -> str:
+        return str(self.record.resource)
+
+    def event(self, kit_id: str, segment: int, actor: str) -> AuditEvent:
+        """The ``offline.conflict`` record that links both sides."""
+        shown = self.central[:MAX_CENTRAL]
+        return AuditEvent(
+            type=CONFLICT,
+            actor=actor,
+            action=self.record.action,
+            resource=self.record.resource,
+            payload={
+                "kit_id": kit_id,
+                "segment_record": {
+                    "kit_id": kit_id,
+                    "segment": segment,
+                    "index": self.record.seq,
+                    "hash": self.record.hash,
+                    "type": self.record.type,
+                    "time": self.record.time,
+                },
+                "central_records": [
+                    {"seq": c.seq, "hash": c.hash, "type": c.type, "time": c.time} for c in shown
+                ],
+                "more": len(self.central) - len(shown),
+            },
+        )
+
+
+def central_changes(central: Sequence[bytes], since: int, resource: str) -> list[AuditRecord]:
+    """Central changes to ``resource`` after record ``since``."""
+    needle = f'"resource":"{resource}"'.encode()
+    found = []
+    for seq in range(since + 1, len(central)):
+        if needle in central[seq]:
+            record = parse_record(central[seq], seq)
+            if record.resource == resource and _is_change(record):
+                found.append(record)
+    return found
+
+
+def find_conflicts(
+    records: Iterable[AuditRecord], central: Sequence[bytes], since: int
+) -> list[Conflict]:
+    """The segment ``records`` (changes, see ``is_change``) that changed a resource the
+    central log changed after record ``since`` (the kit's enrolment)."""
+    changed = functools.cache(lambda resource: tuple(central_changes(central, since, resource)))
+    found = ((record, changed(str(record.resource))) for record in records)
+    return [Conflict(record, central) for record, central in found if central]
+
+
+def describe(conflict: Conflict, written: AuditRecord, merged_by: int) -> dict[str, Any]:
+    """What ``gateway offline sync --json`` shows of a conflict written as ``written``."""
+    payload = written.payload
+    return {
+        "record": written.seq,
+        "hash": written.hash,
+        "resource": conflict.resource,
+        "segment_record": {**payload["segment_record"], "merged_by": merged_by},
+        "central_records": payload["central_records"],
+        "more": payload["more"],
+    }
