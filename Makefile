@@ -39,7 +39,7 @@ servers:  ## install the servers the tests start (slapd, prometheus, postgresql)
 	@bash .ci/servers
 
 test: servers check policy  ## the whole suite with its coverage gates
-	$(BIN)/pytest -n auto --dist worksteal --cov --cov-report=term --cov-fail-under=90
+	$(BIN)/pytest -n auto --dist worksteal --cov --cov-report=term --cov-fail-under=90 --durations=25
 	$(BIN)/coverage report --include='$(CRITICAL)' --fail-under=100 --skip-covered
 
 bench: $(STAMP)  ## every benchmark, with ratios against the naive baselines
@@ -51,6 +51,7 @@ bench: $(STAMP)  ## every benchmark, with ratios against the naive baselines
 	$(BIN)/python -m benchmarks.runtime
 	$(BIN)/python -m benchmarks.http_decisions
 	$(BIN)/python -m benchmarks.http_decisions --workers 2
+	$(BIN)/python -m benchmarks.http_decisions --storage postgresql
 	$(BIN)/python -m benchmarks.tickets
 	$(BIN)/python -m benchmarks.troubleshooting
 	$(BIN)/python -m benchmarks.monitoring

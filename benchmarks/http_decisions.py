@@ -20,6 +20,12 @@ Rows:
 * **naive baseline**: the same load with a new TCP connection for every request;
 * **HTTP floor**: ``GET /healthz`` with keep-alive, the cost of the HTTP stack alone.
 
+``--storage postgresql`` runs the server on ``[storage] backend = "postgresql"`` (its stores
+and its audit log in one database): a throwaway PostgreSQL with production durability
+(``fsync`` and ``synchronous_commit`` on, as ``benchmarks.audit_postgres`` starts it), or
+the server ``GATEWAY_BENCH_DATABASE_URL`` names; the API key is then made through the
+configured store, with ``gateway callers api-key create`` and the server's configuration.
+
 ``--client httpx`` (the default) drives the load with one ``httpx.AsyncClient``;
 ``--client raw`` writes HTTP/1.1 requests on asyncio streams, a client that costs far
 less CPU, for machines where the client and the server share few cores.  On Linux the
@@ -43,7 +49,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -115,11 +122,43 @@ class Server:
             self.process.wait()
 
 
-def start_server(folder: Path, access_log: bool, workers: int = 1) -> Server:
+DSN_ENV = "GATEWAY_BENCH_DSN"  # the server's [storage] dsn_env on PostgreSQL
+
+
+def _configured_key(folder: Path, env: dict[str, str]) -> str:
+    """An API key made through the store the server's configuration names."""
+    command = [sys.executable, "-m", "gateway", "callers", "api-key", "create", "--name", "bench"]
+    made = subprocess.run(
+        [*command, "--scope", "decisions:write", "--json"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        raise SystemExit(f"gateway callers api-key create failed: {made.stderr.strip()}")
+    key: str = json.loads(made.stdout)["key"]
+    return key
+
+
+def start_server(
+    folder: Path, access_log: bool, workers: int = 1, dsn: str | None = None
+) -> Server:
+    """``gateway serve`` in ``folder``: SQLite and the file audit log, or with ``dsn`` every
+    store and the audit log on that PostgreSQL database."""
     shutil.copytree(REPO / "policies", folder / "policies")
-    store = ApiKeyStore(folder / "var" / "api-keys.db")
-    key = store.create("bench", ["decisions:write"]).secret.get_secret_value()
-    store.close()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if dsn is None:
+        store = ApiKeyStore(folder / "var" / "api-keys.db")
+        key = store.create("bench", ["decisions:write"]).secret.get_secret_value()
+        store.close()
+    else:
+        env[DSN_ENV] = dsn
+        (folder / "gateway.toml").write_text(
+            f'[storage]\nbackend = "postgresql"\ndsn_env = "{DSN_ENV}"\n', encoding="utf-8"
+        )
+        key = _configured_key(folder, env)
     command = [sys.executable, "-m", "gateway", "serve", "--port", "0", "--workers", str(workers)]
     if not access_log:
         command.append("--no-access-log")
@@ -129,7 +168,7 @@ def start_server(folder: Path, access_log: bool, workers: int = 1) -> Server:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=env,
     )
     first = process.stdout.readline() if process.stdout is not None else ""
     if not first.startswith("gateway API on "):
@@ -325,20 +364,47 @@ ROWS = (
 )
 
 
+@contextmanager
+def database(storage: str) -> Iterator[str | None]:
+    """The PostgreSQL DSN the server uses, or ``None`` for SQLite and the file log."""
+    if storage != "postgresql":
+        yield None
+    elif os.environ.get("GATEWAY_BENCH_DATABASE_URL"):
+        yield os.environ["GATEWAY_BENCH_DATABASE_URL"]
+    else:
+        from benchmarks.audit_postgres import durable_postgres
+
+        with durable_postgres() as dsn:
+            yield dsn
+
+
+def _audit_records(folder: Path, dsn: str | None) -> int:
+    if dsn is None:
+        with (folder / "var" / "audit.log").open("rb") as log:
+            return sum(1 for _ in log)
+    import psycopg
+
+    with psycopg.connect(dsn) as connection:
+        row = connection.execute("SELECT count(*) FROM gateway_audit.audit_records").fetchone()
+    return int(row[0]) if row is not None else 0
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="gateway-http-bench-") as temporary:
+    with (
+        tempfile.TemporaryDirectory(prefix="gateway-http-bench-") as temporary,
+        database(args.storage) as dsn,
+    ):
         folder = Path(temporary)
-        progress("starting gateway serve ...")
-        server = start_server(folder, args.access_log, args.workers)
+        progress(f"starting gateway serve ({args.storage}) ...")
+        server = start_server(folder, args.access_log, args.workers, dsn)
         try:
             progress(f"server at {server.url}; {args.client} client; measuring ...")
             for label, key, path, keep_alive in ROWS:
                 results[key] = asdict(measure(server, args, label, path, keep_alive))
         finally:
             server.stop()
-        with (folder / "var" / "audit.log").open("rb") as log:
-            audit_lines = sum(1 for _ in log)
+        audit_lines = _audit_records(folder, dsn)
     gateway = results["gateway"]
     of_floor = gateway["per_second"] / results["floor"]["per_second"]
     return {
@@ -356,6 +422,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "runs": args.runs,
             "access_log": args.access_log,
             "workers": args.workers,
+            "storage": args.storage,
             "audit_records_written": audit_lines,
         },
         **results,
@@ -382,7 +449,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def render(report: dict[str, Any]) -> str:
     config, host = report["config"], report["machine"]
     lines = [
-        f"Gateway decisions over HTTP (gateway serve --workers {config['workers']}, loopback)",
+        f"Gateway decisions over HTTP (gateway serve --workers {config['workers']}, loopback, "
+        f"storage {config['storage']})",
         f"machine: {host['platform']} ({host['processor']}, {host['cpus']} CPUs), {host['python']}",
         f"load: {config['client']} client, {config['requests']:,} requests per run after "
         f"{config['warmup']:,} warm-up, {config['concurrency']} in flight, median of "
@@ -431,6 +499,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--workers", type=int, default=1, metavar="N", help="gateway serve --workers N"
+    )
+    parser.add_argument(
+        "--storage",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the server's [storage] backend (postgresql: stores and audit log in one database)",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)

@@ -15,6 +15,10 @@ Run with ``python -m benchmarks.offline`` (``--json`` for the figures).
   pool, reported apart); interleaved run by run, the same merge checking every line in this
   process and the former merge (one central ``offline.record`` per line); against the naive
   merge appending each record on its own (one ``fsync`` each).
+* **Sync against a long central log**: a small segment (100 records, 10 of them queued
+  actions) synced into central logs of increasing length (``--central``), median of 3: each
+  sync reads the whole central log to find the kit's merged records and the central changes
+  that conflict; the time per sync against the central log's length shows what that costs.
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ from typing import Any
 from gateway.app.gateway import Gateway
 from gateway.app.offline import OfflineGateway, offline_config, open_kit
 from gateway.audit.canonical import canonical_bytes
-from gateway.audit.keys import init_keys
-from gateway.audit.records import AuditEvent, seal_record
-from gateway.audit.segments import MERGE_BATCH
+from gateway.audit.keys import init_keys, load_signer
+from gateway.audit.records import AuditEvent, parse_record, seal_record
+from gateway.audit.segments import ACTION_QUEUED, MERGE_BATCH
 from gateway.config import GatewayConfig
 from gateway.devices.inventory import Device, InventoryFile
 from gateway.identity.static import StaticDirectoryFile, StaticGroup, StaticUser
@@ -161,7 +165,8 @@ def _config_of(folder: Path) -> GatewayConfig:
     )
 
 
-def _segment(kit: Kit, records: int) -> bytes:
+def _segment(kit: Kit, records: int, queued: int = 0) -> bytes:
+    """``records`` offline decisions, the last ``queued`` of them queued password resets."""
     signer, prev = kit.device_signer(), kit.body.checkpoint.head_hash
     lines = []
     for index in range(records):
@@ -171,6 +176,13 @@ def _segment(kit: Kit, records: int) -> bytes:
             decision_id=f"{index:032x}", policy_digest=kit.body.policy.digest,
             payload={"decision": "allow", "context": {"offline": True}},
         )  # fmt: skip
+        if index >= records - queued:
+            event = AuditEvent(
+                type=ACTION_QUEUED, actor="elena", action="password.reset",
+                resource=f"account:user{index}", policy_digest=kit.body.policy.digest,
+                payload={"context": {"channel": "cli"}, "workflow": "password-reset",
+                         "parameters": {"user": f"user{index}"}},
+            )  # fmt: skip
         record = seal_record(event, seq=index, prev=prev, time=moment, signer=signer)
         lines.append(record.line)
         prev = record.hash
@@ -235,6 +247,45 @@ def bench_merge(folder: Path, kit_path: Path, records: int, runs: int = 3) -> di
             "naive_records_per_s": naive_records / naive_elapsed}  # fmt: skip
 
 
+def _central_filler(config: GatewayConfig, after: bytes, count: int) -> bytes:
+    """``count`` central records (executions changing accounts) chained after the last
+    line of ``after``, signed by the central key."""
+    signer = load_signer(config.audit.signing_key)
+    last = parse_record(after.rstrip(b"\n").rsplit(b"\n", 1)[-1], -1)
+    seq, prev, moment = last.seq + 1, last.hash, datetime.now(UTC)
+    lines = []
+    for index in range(count):
+        event = AuditEvent(
+            type="action.succeeded", actor="elena", action="password.reset",
+            resource=f"account:user{index % 5_000}", payload={"execution": f"{index:032x}"},
+        )  # fmt: skip
+        record = seal_record(event, seq=seq + index, prev=prev, time=moment, signer=signer)
+        lines.append(record.line)
+        prev = record.hash
+    return b"".join(line + b"\n" for line in lines)
+
+
+def bench_central_log(
+    folder: Path, kit_path: Path, original: bytes, sizes: Sequence[int], runs: int = 3
+) -> dict[str, float]:
+    """Seconds per sync of a 100-record segment into central logs of ``sizes`` records
+    after ``original`` (the central log as the kit left it)."""
+    config = _config_of(folder)
+    kit = open_kit(config, kit_path, datetime.now(UTC))
+    data = _segment(kit, 100, queued=10)
+    filler = _central_filler(config, original, max(sizes)).splitlines(keepends=True)
+    figures: dict[str, float] = {}
+    for size in sizes:
+        central = original + b"".join(filler[:size])
+        times = []
+        for run in range(runs):
+            config.audit.log.write_bytes(central)
+            rate = _merge_rate(config, data, 100, folder / f"c{size}-{run}", MERGE_BATCH, True)
+            times.append(100 / rate)
+        figures[f"sync_s_at_{size}"] = statistics.median(times)
+    return figures
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -243,6 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.offline", description=__doc__)
     parser.add_argument("--records", type=int, default=10_000, help="segment records")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--central", type=int, nargs="*", default=[0, 100_000, 400_000],
+        help="central log lengths to sync a small segment into",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -251,12 +306,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("... offline decisions", file=sys.stderr, flush=True)
         decisions = bench_decisions(folder, kit_path)
         print(f"... merging {args.records:,} records", file=sys.stderr, flush=True)
+        enrolled = _config_of(folder).audit.log.read_bytes()
         merge = bench_merge(folder, kit_path, args.records)
+        print("... syncing into long central logs", file=sys.stderr, flush=True)
+        central = (
+            bench_central_log(folder, kit_path, enrolled, args.central) if args.central else {}
+        )
     figures: dict[str, Any] = {
         "machine": f"{platform.platform()}, CPython {platform.python_version()}",
         "prepare": prepare,
         "decisions": decisions,
         "merge": merge,
+        "central_log": central,
     }
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -287,6 +348,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{merge['naive_records_per_s']:,.0f}/s (x{ratio:.1f})   goal >= 5,000/s "
         f"{_verdict(merge['merge_records_per_s'] >= GOAL_MERGE_PER_S)}"
     )
+    for name, seconds in central.items():
+        size = int(name.rsplit("_", 1)[1])
+        print(f"sync of 100 records (10 queued) into a central log of {size:,} records   "
+              f"{seconds * 1000:,.0f} ms")  # fmt: skip
     return 0
 
 

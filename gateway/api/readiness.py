@@ -9,10 +9,14 @@
   not ready; the record tells an auditor that appends failed before it.
 * **directory**: no identity source is cut off by its circuit breaker (it failed
   ``failure_threshold`` times in a row and is not being called).
+* **storage**: with ``[storage] backend = "postgresql"``, the shared database answers
+  (one round trip on a pooled connection, waiting a bounded time for one): while it is
+  unreachable no store can serve, whatever the other checks say.
 * **policy**: the bundle in force (a gateway cannot start without one; a refused reload
   keeps the last good bundle, so this names the digest that decides).
 
-No check calls an outside system: they read local state only (and write that one record).
+No check calls an outside system: they read local state (and the gateway's own database)
+only, and write that one record.
 """
 
 from __future__ import annotations
@@ -27,7 +31,13 @@ from gateway.errors import AuditWriteError
 from gateway.identity.directory import DirectoryConnector
 from gateway.identity.resolver import IdentityResolver
 
-__all__ = ["APPENDS_RESUMED", "check_audit", "check_directory", "readiness_problems"]
+__all__ = [
+    "APPENDS_RESUMED",
+    "check_audit",
+    "check_directory",
+    "check_storage",
+    "readiness_problems",
+]
 
 APPENDS_RESUMED = "audit.appends_resumed"  # the first record written after a failed append
 
@@ -68,9 +78,19 @@ def check_directory(directory: DirectoryConnector) -> str | None:
     return f"identity source unreachable: {', '.join(failing)} (failing, not being called)"
 
 
+def check_storage(storage: object) -> str | None:
+    """Why the shared database cannot serve, or ``None`` (SQLite files: nothing to reach)."""
+    probe = getattr(storage, "readiness_problem", None)  # ``PostgresBackend``'s
+    if probe is None:
+        return None
+    problem = probe()
+    return None if problem is None else str(problem)
+
+
 def readiness_problems(gateway: EnforcementPoint) -> dict[str, str]:
     """Every failed check, by name; empty when the gateway is ready."""
     found = {
+        "storage": check_storage(getattr(gateway, "storage", None)),
         "audit": check_audit(gateway.audit),
         "directory": check_directory(gateway.directory),
     }

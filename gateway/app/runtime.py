@@ -123,7 +123,11 @@ def background_jobs(
     retry undelivered notifications through the process's one ``notifier``.  With
     ``leases`` (state shared by several processes), each runs only in the process holding
     its lease (``approvals.tick``, ``runtime.tick``, ``notify.flush``: the outbox is shared
-    too, and each notification is claimed by the process delivering it)."""
+    too, and each notification is claimed by the process delivering it).  Every process
+    renews its own liveness lease (``runtime.process.<host:pid>``, left to expire when it
+    stops: its steps are taken over by the ``runtime.tick`` holder once it has expired; a
+    process that never took one, a command, is taken to live) and recovers its own steps cut
+    short while the database was away."""
 
     def approvals() -> None:
         if gateway.approvals is None:
@@ -139,7 +143,17 @@ def background_jobs(
 
     if leases is None:
         return [approvals, runtime.tick, notifier.flush]
+
+    def alive(owner: str) -> bool:  # a process that never took one (a command) may live
+        return not leases.expired(f"runtime.process.{owner}")
+
+    def heartbeat() -> None:  # this process lives while it renews its own lease
+        leases.acquire(f"runtime.process.{runtime.owner}", release_on_close=False)
+
+    runtime.watch_hosts(alive)
     return [
+        heartbeat,
+        runtime.recover_own,
         leases.guard("approvals.tick", approvals),
         leases.guard("runtime.tick", runtime.tick),
         leases.guard("notify.flush", notifier.flush),

@@ -4,6 +4,10 @@ A value is dropped (replaced by ``"[redacted]"``) when its key names a secret (p
 token, seed, one-time code, private key, ...) or when the value looks like one (a bearer or
 SSWS token, a JWT, an ``otpauth://`` URI, a PEM private key), or when it is a pydantic
 ``SecretStr``/``SecretBytes``.  The paths of what was dropped are kept, never the values.
+
+``SignedLines`` (a field kit's segment lines merged into the central log) are left as they
+are, unread: each is a record signed by a device key, and a changed byte would break its
+signature.  What they hold was redacted when the device wrote them, by the kit's rules.
 """
 
 from __future__ import annotations
@@ -14,9 +18,15 @@ from typing import Any
 
 from pydantic import SecretBytes, SecretStr
 
-__all__ = ["REDACTED", "redact"]
+__all__ = ["REDACTED", "SignedLines", "redact"]
 
 REDACTED = "[redacted]"
+
+
+class SignedLines(list[str]):
+    """Lines signed by another key (a field kit's device), embedded verbatim in a payload:
+    redaction leaves them byte for byte as they are."""
+
 
 # Keys, lower-cased with everything but letters removed: secret when equal to one of
 # _SECRET_NAMES or containing one of _SECRET_STEMS.
@@ -74,6 +84,8 @@ def _path(trail: Any) -> str:
 
 
 def _walk(value: Any, trail: Any, dropped: list[str]) -> Any:
+    if type(value) is SignedLines:
+        return value
     if isinstance(value, (SecretStr, SecretBytes)):
         dropped.append(_path(trail))
         return REDACTED

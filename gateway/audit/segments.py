@@ -50,6 +50,7 @@ __all__ = [
     "MERGE_BATCH",
     "OFFLINE_MARK",
     "OFFLINE_RECORD",
+    "REPLAYED",
     "SEGMENT_CLOSED",
     "SEGMENT_MERGED",
     "SEGMENT_REFUSED",
@@ -67,6 +68,7 @@ OFFLINE_RECORD = "offline.record"  # up to MERGE_BATCH segment lines
 MERGE_BATCH = 500
 ACTION_QUEUED = "offline.action_queued"  # in a segment: a request replayed on sync
 SEGMENT_CLOSED = "offline.segment_closed"  # in a segment: its last record, the next file goes on
+REPLAYED = "offline.replayed"  # central: a queued action replayed after its merge
 OFFLINE_MARK = b'"type":"offline.'
 _HEX64 = re.compile(r"[0-9a-f]{64}", re.ASCII)
 

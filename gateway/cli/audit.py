@@ -26,6 +26,7 @@ from gateway.audit.keys import load_public_key, load_signer
 from gateway.audit.log import AuditLog
 from gateway.audit.merkle import HASH_SIZE
 from gateway.audit.records import AuditEvent
+from gateway.cli.audit_source import LOG_OPTION, log_file
 from gateway.cli.audit_view import describe, show_records
 from gateway.cli.output import emit, json_option
 from gateway.config import GatewayConfig, load_config
@@ -148,7 +149,7 @@ def _read_text(path: Path) -> str:
 
 
 @audit.command()
-@_EXISTING_LOG
+@LOG_OPTION
 @click.option(
     "--key",
     "key_path",
@@ -162,9 +163,13 @@ def _read_text(path: Path) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the checkpoint here instead of standard output.",
 )
-def checkpoint(log_path: Path, key_path: Path, name: str, out: Path | None) -> None:
+@click.pass_context
+def checkpoint(
+    ctx: click.Context, log_path: Path | None, key_path: Path, name: str, out: Path | None
+) -> None:
     """Sign a C2SP checkpoint over the log as it is now."""
-    note = make_checkpoint(log_path, load_signer(key_path), name)
+    with log_file(ctx, log_path) as path:
+        note = make_checkpoint(path, load_signer(key_path), name)
     if out is None:
         click.echo(note, nl=False)
     else:
@@ -173,13 +178,15 @@ def checkpoint(log_path: Path, key_path: Path, name: str, out: Path | None) -> N
 
 
 @audit.command()
-@_EXISTING_LOG
+@LOG_OPTION
 @click.option("--index", type=click.IntRange(min=0), required=True, help="The record (0-based).")
 @click.option("--size", type=click.IntRange(min=1), required=True, help="The tree size.")
 @json_option
-def prove(log_path: Path, index: int, size: int, as_json: bool) -> None:
+@click.pass_context
+def prove(ctx: click.Context, log_path: Path | None, index: int, size: int, as_json: bool) -> None:
     """Print the inclusion proof of record INDEX in the tree of the first SIZE records."""
-    tree = build_tree(log_path)
+    with log_file(ctx, log_path) as path:
+        tree = build_tree(path)
     if size > tree.size or index >= size:
         raise RequestError(f"--index {index} --size {size}: the log has {tree.size} records")
     proof = tree.inclusion_proof(index, size)
@@ -204,13 +211,17 @@ def _print_fields(result: dict[str, Any]) -> None:
 
 
 @audit.command()
-@_EXISTING_LOG
+@LOG_OPTION
 @click.option("--from", "old_size", type=click.IntRange(min=0), required=True, help="Old size.")
 @click.option("--to", "new_size", type=click.IntRange(min=0), required=True, help="New size.")
 @json_option
-def consistency(log_path: Path, old_size: int, new_size: int, as_json: bool) -> None:
+@click.pass_context
+def consistency(
+    ctx: click.Context, log_path: Path | None, old_size: int, new_size: int, as_json: bool
+) -> None:
     """Print the proof that the tree of size TO extends the tree of size FROM."""
-    tree = build_tree(log_path)
+    with log_file(ctx, log_path) as path:
+        tree = build_tree(path)
     if old_size > new_size or new_size > tree.size:
         raise RequestError(f"--from {old_size} --to {new_size}: the log has {tree.size} records")
     result = {

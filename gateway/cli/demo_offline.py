@@ -80,7 +80,7 @@ def run_offline_scenario(config: GatewayConfig, gateway: Gateway, executor: Exec
         quarantine = Path(folder) / "quarantine"
         outcome = sync_segment(
             segment, audit=audit, quarantine=quarantine, now=utcnow(), actor="svc-gateway",
-            replay=make_replay(gateway, audit.append, run_workflow),
+            replay=make_replay(gateway, audit.append, run_workflow), storage=gateway.storage,
         )  # fmt: skip
         click.echo(f"  > {outcome.status}: {outcome.records} records (record {outcome.record})")
         for item in outcome.replayed:
@@ -93,8 +93,9 @@ def run_offline_scenario(config: GatewayConfig, gateway: Gateway, executor: Exec
         data = segment.read_bytes()
         tampered.write_bytes(data.replace(b'"actor":"elena"', b'"actor":"sam"', 1))
         refused = sync_segment(
-            tampered, audit=audit, quarantine=quarantine, now=utcnow(), actor="svc-gateway"
-        )
+            tampered, audit=audit, quarantine=quarantine, now=utcnow(), actor="svc-gateway",
+            storage=gateway.storage,
+        )  # fmt: skip
         click.echo(f"  > a tampered copy is refused: {refused.reason}")
 
 

@@ -332,6 +332,7 @@ def sync(config: GatewayConfig, segment: Path, kit_id: str | None, by: str, as_j
             notifier=services.notifier,
             kit_id=kit_id,
             replay=make_replay(services.gateway, audit.append, run_workflow),
+            storage=services.gateway.storage,
         )
     emit(outcome, as_json, human=_print_sync)
     if outcome.status == "refused":

@@ -2,7 +2,10 @@
 the kit was made.
 
 A change is a record naming a ``resource`` that is neither a decision nor offline
-bookkeeping; on site, a queued action (``offline.action_queued``) is one too.  Each
+bookkeeping; on site, a queued action (``offline.action_queued``) is one too.  The kit's
+own queued actions replayed after an earlier merge are not central changes for its later
+segments: the records of an execution that an ``offline.replayed`` record of the same kit
+names (``payload.execution.id``) are left out.  Each
 segment record in conflict gets one ``offline.conflict`` record, written at merge in the
 same group as the segment's lines, that links both sides:
 
@@ -17,13 +20,14 @@ Logins stay in the records' ``actor`` and ``resource`` members, never in the pay
 
 from __future__ import annotations
 
-import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.audit.canonical import canonical_bytes
 from gateway.audit.records import AuditEvent, AuditRecord, parse_record
-from gateway.audit.segments import ACTION_QUEUED
+from gateway.audit.segments import ACTION_QUEUED, REPLAYED
 
 __all__ = [
     "CONFLICT",
@@ -33,6 +37,7 @@ __all__ = [
     "describe",
     "find_conflicts",
     "is_change",
+    "own_executions",
 ]
 
 CONFLICT = "offline.conflict"
@@ -87,26 +92,68 @@ class Conflict:
         )
 
 
-def central_changes(central: Sequence[bytes], since: int, resource: str) -> list[AuditRecord]:
-    """Central changes to ``resource`` after record ``since``."""
-    needle = f'"resource":"{resource}"'.encode()
-    found = []
+_REPLAYED_MARK = f'"type":"{REPLAYED}"'.encode()
+
+
+def own_executions(central: Sequence[bytes], since: int, kit_id: str) -> frozenset[str]:
+    """The executions that replayed kit ``kit_id``'s queued actions after record ``since``."""
+    found = set()
     for seq in range(since + 1, len(central)):
-        if needle in central[seq]:
+        if _REPLAYED_MARK in central[seq]:
             record = parse_record(central[seq], seq)
-            if record.resource == resource and _is_change(record):
-                found.append(record)
+            execution = record.payload.get("execution")
+            if record.payload.get("kit_id") == kit_id and isinstance(execution, dict):
+                found.add(str(execution.get("id")))
+    return frozenset(found)
+
+
+def _changes_to(
+    central: Sequence[bytes], since: int, resources: Iterable[str], own: frozenset[str]
+) -> dict[str, list[AuditRecord]]:
+    """Central changes after record ``since`` to each of ``resources``, but for the records
+    of the executions ``own`` (the kit's replays), in one pass over ``central``: one search
+    per line for a ``"resource":"...","seq":`` member naming any of them (the top-level
+    member: keys are sorted, ``seq`` follows ``resource``); only those lines are parsed and
+    checked."""
+    wanted = {canonical_bytes(resource)[1:-1]: resource for resource in resources}
+    found: dict[str, list[AuditRecord]] = {resource: [] for resource in wanted.values()}
+    names = b"|".join(re.escape(spelled) for spelled in wanted)
+    search = re.compile(b'"resource":"(' + names + b')","seq":').search
+    for seq in range(since + 1, len(central)):
+        match = search(central[seq])
+        if match is None:
+            continue
+        resource = wanted[match.group(1)]
+        record = parse_record(central[seq], seq)
+        if (
+            record.resource == resource
+            and _is_change(record)
+            and record.payload.get("execution") not in own
+        ):
+            found[resource].append(record)
     return found
 
 
+def central_changes(
+    central: Sequence[bytes], since: int, resource: str, own: frozenset[str] = frozenset()
+) -> list[AuditRecord]:
+    """Central changes to ``resource`` after record ``since``, but for the records of the
+    executions ``own`` (the kit's replays)."""
+    return _changes_to(central, since, (resource,), own)[resource]
+
+
 def find_conflicts(
-    records: Iterable[AuditRecord], central: Sequence[bytes], since: int
+    records: Sequence[AuditRecord], central: Sequence[bytes], since: int, kit_id: str
 ) -> list[Conflict]:
     """The segment ``records`` (changes, see ``is_change``) that changed a resource the
-    central log changed after record ``since`` (the kit's enrolment)."""
-    changed = functools.cache(lambda resource: tuple(central_changes(central, since, resource)))
-    found = ((record, changed(str(record.resource))) for record in records)
-    return [Conflict(record, central) for record, central in found if central]
+    central log changed after record ``since`` (the kit's enrolment), the kit's own
+    replays left out."""
+    if not records:
+        return []
+    own = own_executions(central, since, kit_id)
+    changed = _changes_to(central, since, {str(record.resource) for record in records}, own)
+    found = ((record, changed[str(record.resource)]) for record in records)
+    return [Conflict(record, tuple(central)) for record, central in found if central]
 
 
 def describe(conflict: Conflict, written: AuditRecord, merged_by: int) -> dict[str, Any]:

@@ -3,14 +3,15 @@
 GatewayError
 └── OfflineError        a field kit or an offline segment was refused
     ├── KitError        the kit is malformed, tampered, foreign, expired or not yet valid
-    └── SegmentError    a segment does not verify (names the first bad record)
+    ├── SegmentError    a segment does not verify (names the first bad record)
+    └── MergeTurnError  the turn to merge a segment cannot be taken (the database)
 """
 
 from __future__ import annotations
 
 from gateway.errors import ExitCode, GatewayError
 
-__all__ = ["KitError", "OfflineError", "SegmentError"]
+__all__ = ["KitError", "MergeTurnError", "OfflineError", "SegmentError"]
 
 
 class OfflineError(GatewayError):
@@ -39,3 +40,10 @@ class SegmentError(OfflineError):
         self.kind = kind
         self.detail = detail
         self.record = record
+
+
+class MergeTurnError(OfflineError):
+    """The turn to merge a segment (``gateway.offline.merge_lock``) cannot be taken: the
+    shared database cannot be written; nothing was merged."""
+
+    exit_code = ExitCode.UNAVAILABLE

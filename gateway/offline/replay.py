@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.audit.records import AuditEvent
+from gateway.audit.segments import REPLAYED
 from gateway.audit.sink import AuditSink, record_first
 from gateway.enforcement import Authorizer
 from gateway.offline.sync import QueuedAction, Replay
@@ -20,7 +21,6 @@ from gateway.policy.request import AccessRequest
 
 __all__ = ["REPLAYED", "RunWorkflow", "make_replay"]
 
-REPLAYED = "offline.replayed"
 RunWorkflow = Callable[[QueuedAction], dict[str, Any]]
 
 

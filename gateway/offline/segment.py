@@ -17,11 +17,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.audit.log import AuditLog, _Head, read_lines
+from gateway.audit.batching import Head
+from gateway.audit.keys import Signer
+from gateway.audit.log import AuditLog, read_lines
 from gateway.audit.records import GENESIS_PREV, AuditEvent, AuditRecord, parse_record
 from gateway.audit.segments import SEGMENT_CLOSED
+from gateway.clock import Clock, utcnow
 
-__all__ = ["ClosedSegment", "SegmentLog", "close_segment", "closed_segments"]
+__all__ = ["ClosedSegment", "SegmentLog", "SegmentStart", "close_segment", "closed_segments"]
 
 
 def closed_segments(path: Path) -> list[Path]:
@@ -42,20 +45,43 @@ def _last_record(path: Path) -> AuditRecord | None:
     return None if last is None else parse_record(last, -1)
 
 
+@dataclass(frozen=True)
+class SegmentStart:
+    """Where a segment's chain starts: the ``seq`` of its first record and the hash its
+    first record's ``prev`` names."""
+
+    seq: int = 0
+    prev: str = GENESIS_PREV
+
+
 @dataclass
 class SegmentLog(AuditLog):
-    """An ``AuditLog`` whose chain starts at ``start_prev`` instead of the genesis hash,
-    or, when its file is empty, after the last record of the newest closed segment."""
+    """An ``AuditLog`` whose chain starts at ``start_seq`` and ``start_prev`` (the kit's
+    checkpoint) instead of the genesis hash or, when its file is empty and a closed segment
+    precedes it, after the last record of the newest closed segment; ``start`` says where
+    it started.  A file that already holds records goes on from its last one."""
 
     start_prev: str = GENESIS_PREV
+    start_seq: int = 0
+
+    @classmethod
+    def starting_at(
+        cls, path: Path, signer: Signer, start: SegmentStart, clock: Clock = utcnow
+    ) -> SegmentLog:
+        return cls(path, signer, clock, start_prev=start.prev, start_seq=start.seq)
+
+    @property
+    def start(self) -> SegmentStart:
+        return self._start
 
     def __post_init__(self) -> None:
         closed = closed_segments(self.path)
         last = _last_record(closed[-1]) if closed else None
         if last is None:
-            self._head = _Head(prev=self.start_prev)
+            self._start = SegmentStart(self.start_seq, self.start_prev)
         else:
-            self._head = _Head(next_seq=last.seq + 1, prev=last.hash)
+            self._start = SegmentStart(last.seq + 1, last.hash)
+        self._head = Head(next_seq=self._start.seq, prev=self._start.prev)  # an empty file's
         super().__post_init__()
 
 

@@ -3,8 +3,8 @@
 A kit's records form one chain (``seq`` counting on, each ``prev`` the hash of the record
 before) however many segments carry them: a segment file may start from the kit's
 enrolment or continue from a later record, and may repeat records already merged (a file
-that grew after it was synced).  In this order, under a lock so that two merges of a kit
-never interleave:
+that grew after it was synced).  In this order, under a lock so that two merges never
+interleave, on one host or several (``gateway.offline.merge_lock``):
 
 1. identify the kit: the segment's first ``prev`` is the hash of the kit's
    ``offline.kit_prepared`` record or of one of its merged records, else its device key is
@@ -26,11 +26,9 @@ never interleave:
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +36,7 @@ from typing import Any, Literal
 
 from gateway.audit.keys import raw_public_key
 from gateway.audit.records import AuditEvent, AuditRecord, parse_record
+from gateway.audit.redaction import SignedLines
 from gateway.audit.segment_lines import LineCheck, check_line
 from gateway.audit.segments import (
     ACTION_QUEUED,
@@ -56,8 +55,10 @@ from gateway.notify.notifier import Notifier
 from gateway.offline.batch import append_batch
 from gateway.offline.conflicts import describe, find_conflicts, is_change
 from gateway.offline.errors import SegmentError
+from gateway.offline.merge_lock import merging
 from gateway.offline.parallel import checked_lines
 from gateway.offline.registry import EnrolledKit, KitRegistry, MergedChain
+from gateway.storage import Backend
 
 __all__ = ["QueuedAction", "Replay", "SyncOutcome", "merge_segment", "sync_segment"]
 
@@ -195,19 +196,6 @@ def _new_lines(lines: Sequence[bytes], kit: EnrolledKit, merged: MergedChain) ->
     return start, repeated
 
 
-@contextmanager
-def _merging(quarantine: Path) -> Iterator[None]:
-    """One merge at a time across threads and processes: reading the kit's merged chain
-    and appending the next segment must not interleave with another merge."""
-    quarantine.mkdir(parents=True, exist_ok=True)
-    with (quarantine / ".merge.lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _quarantine(name: str, data: bytes, folder: Path, now: datetime, reason: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
@@ -300,6 +288,7 @@ def sync_segment(
     notifier: Notifier | None = None,
     kit_id: str | None = None,
     replay: Replay | None = None,
+    storage: Backend | None = None,
 ) -> SyncOutcome:
     """Verify and merge the segment file ``segment``; see ``merge_segment``."""
     try:
@@ -308,7 +297,7 @@ def sync_segment(
         raise SegmentError("unreadable", f"{segment}: {exc.strerror}") from exc
     return merge_segment(
         data, segment.name, audit=audit, quarantine=quarantine, now=now, actor=actor,
-        notifier=notifier, kit_id=kit_id, replay=replay,
+        notifier=notifier, kit_id=kit_id, replay=replay, storage=storage,
     )  # fmt: skip
 
 
@@ -324,16 +313,19 @@ def merge_segment(
     kit_id: str | None = None,
     replay: Replay | None = None,
     batch: int | None = None,
+    storage: Backend | None = None,
 ) -> SyncOutcome:
     """Verify and merge a segment's bytes (``name`` names it in records and the
     quarantine) into ``audit``'s log, ``batch`` lines per ``offline.record`` (1 to
-    ``MERGE_BATCH``, the default); see the module docstring."""
+    ``MERGE_BATCH``, the default); see the module docstring.  ``storage`` is the backend
+    of a central log in the shared database: the merge takes its turn there, across
+    hosts (``gateway.offline.merge_lock``)."""
     name = _SAFE.sub("_", name)[:100] or "segment"
     lines = data.split(b"\n")
     if lines[-1] == b"":  # the newline ending the last record
         lines.pop()
     refuse = _Refusal(name, data, audit, notifier, quarantine, now, actor)
-    with _merging(quarantine):
+    with merging(audit, storage, quarantine):
         central = list(audit.lines())
         registry = KitRegistry.read(central)
         found: str | None = None
@@ -363,12 +355,12 @@ def merge_segment(
                 payload={
                     "kit_id": kit.kit_id,
                     "first": first + at,
-                    "lines": [line.decode("utf-8") for line in new[at : at + size]],
+                    "lines": SignedLines(line.decode("utf-8") for line in new[at : at + size]),
                 },
             )
             for at in range(0, len(new), size)
         ]
-        clashes = find_conflicts(changes, central, kit.seq)
+        clashes = find_conflicts(changes, central, kit.seq, kit.kit_id)
         events += [c.event(kit.kit_id, summary["segment"], actor) for c in clashes]
         written = append_batch(audit, events)
     batches = written[1 : len(written) - len(clashes)]

@@ -8,8 +8,9 @@ step: render, validate, decide, claim and audit first, call, record), the
 ``requeue`` (a system that is down), the ``timers`` (workflows started later) and the
 action ``runner`` (threads and timeouts).
 
-After a crash, a step left ``started`` by a process that is gone is run again when its
-action is idempotent, and otherwise marked ``unknown`` and the execution rolled back.
+After a crash, a step left ``started`` by a process that is gone (or cut short in this
+one while the database was away) is run again when its action is idempotent, and
+otherwise marked ``unknown`` and the execution rolled back (``recovery``).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from gateway.runtime.errors import (
 from gateway.runtime.journal import Journal
 from gateway.runtime.model import Execution, ExecutionState
 from gateway.runtime.pipeline import StepPipeline
-from gateway.runtime.recovery import recover_orphans
+from gateway.runtime.recovery import Recovery
 from gateway.runtime.requeue import Requeue
 from gateway.runtime.sealing import OutputSealer
 from gateway.runtime.settings import RuntimeSettings
@@ -115,6 +116,8 @@ class Executor:
         self._sealer = sealer
         self._clock = clock
         self._new_id = new_id
+        # who this process is in the steps it claims
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
         guard = StepGuard(gateway, approval_opened=approval_opened)
         journal = Journal(store, audit, clock, backoff_seconds=settings.backoff_seconds)
         runner = ActionRunner(settings.workers)
@@ -141,8 +144,9 @@ class Executor:
             actions,
             sealer=sealer,
             clock=clock,
-            owner=f"{socket.gethostname()}:{os.getpid()}",
+            owner=self.owner,
         )
+        self._recovery = Recovery(journal, compensator, pipeline, self.owner)
         self._advancer = Advancer(
             journal, pipeline, compensator, workers=settings.workers, clock=clock
         )
@@ -349,9 +353,21 @@ class Executor:
             self._advancer.advance_quietly(started.id)
 
     def recover(self, now: datetime | None = None) -> list[str]:
-        """Steps left ``started`` by a process that is gone: run idempotent ones again, mark
-        the others ``unknown`` and roll their executions back."""
-        return recover_orphans(self._journal, self._compensator, now or self._clock())
+        """Steps left ``started`` with nobody running them (their process is gone, or
+        this process's thread was cut short): store an outcome this process kept, run
+        idempotent ones again, mark the others ``unknown`` and roll their executions
+        back.  The executions looked at."""
+        return self._recovery.recover()
+
+    def recover_own(self) -> list[str]:
+        """``recover`` for this process's own steps only: every process runs it on each
+        beat, whoever holds the lease on ``tick``."""
+        return self._recovery.recover(own_only=True)
+
+    def watch_hosts(self, alive: Callable[[str], bool]) -> None:
+        """How to tell whether a process of another host (``host:pid``) still lives (its
+        liveness lease); without it, such a process is taken to live."""
+        self._recovery.elsewhere = alive
 
     # -- closing -------------------------------------------------------------------------
 

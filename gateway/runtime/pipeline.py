@@ -20,7 +20,9 @@ to the next, or a halt (``outcomes``) that ends the step for now:
    transaction: if the append fails, nothing is claimed and the action does not run.
 5. **call**: the action runs with its timeout (``calls``).
 6. **record**: its outcome is stored and audited together (``journal``); secret outputs
-   are sealed for the actor, never stored in clear or audited.
+   are sealed for the actor, never stored in clear or audited.  When the store cannot
+   be written (the database is down), the outcome is kept in this process and stored by
+   the next ``recover`` once it is back, its audit record not appended twice.
 
 So no privileged action runs without an allow decision whose obligations are met and an
 audit record written before it; no audit, no action.  A halt goes to the collaborator
@@ -32,7 +34,9 @@ before it are undone, each undo itself decided and audited), a retry to the ``re
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 from typing import Any
 
 from pydantic import SecretStr
@@ -44,18 +48,22 @@ from gateway.runtime.actions import ActionCall, ActionOutput, ActionRegistry, Ac
 from gateway.runtime.calls import ActionRunner, failure_reason
 from gateway.runtime.compensator import Compensator
 from gateway.runtime.deciding import StepDecider
-from gateway.runtime.errors import ParameterError, UnknownWorkflowError
+from gateway.runtime.errors import ExecutionStoreError, ParameterError, UnknownWorkflowError
 from gateway.runtime.journal import Journal
 from gateway.runtime.model import Execution, ExecutionState, StepRecord, StepState
 from gateway.runtime.outcomes import Cleared, Done, Failure, Halt, Retry
 from gateway.runtime.parameters import Values
 from gateway.runtime.requeue import Requeue
+from gateway.runtime.running import Outcome, RunningSteps
 from gateway.runtime.sealing import OutputSealer
+from gateway.runtime.store import Transaction
 from gateway.runtime.timers import Timers
 from gateway.runtime.waiting import AwaitingApproval, Waiting
 from gateway.runtime.workflows import StepDefinition, Workflow
 
 __all__ = ["StepPipeline", "step_scope"]
+
+log = logging.getLogger("gateway.runtime.executor")
 
 
 def step_scope(execution: Execution) -> dict[str, Any]:
@@ -97,6 +105,7 @@ class StepPipeline:
         self._sealer = sealer
         self._clock = clock
         self._owner = owner
+        self.steps = RunningSteps()
 
     def run(self, execution: Execution, workflow: Workflow, record: StepRecord) -> bool:
         """Take one step through the stages; True when the execution may go on at once."""
@@ -117,15 +126,48 @@ class StepPipeline:
         call = ActionCall(
             execution.id, record.step_id, execution.actor, plain, secrets, record.attempts + 1
         )
-        claimed = self.claim(execution, record, action, call, cleared)
-        if isinstance(claimed, Retry):
-            return self._halt(execution, record, action, claimed)
-        if not claimed:
+        key = (execution.id, record.step_id)
+        self.steps.enter(key)  # before the claim: recovery never takes a step running here
+        try:
+            claimed = self.claim(execution, record, action, call, cleared)
+            if isinstance(claimed, Retry):
+                return self._halt(execution, record, action, claimed)
+            if not claimed:
+                return False
+            output = self.call(record, action, call, cleared)
+            if not isinstance(output, ActionOutput):
+                return self._halt(execution, record, action, output)
+            return self.store(Outcome(execution, record, action, output, cleared))
+        finally:
+            self.steps.leave(key)
+
+    def store(self, outcome: Outcome) -> bool:
+        """Store (and audit) what an action did; when the store cannot be written, the
+        outcome is kept in this process (``steps``) and stored again by ``recover``."""
+        appended = False
+        try:
+            with self._journal.store.transaction() as tx:
+                if outcome.kept and not tx.still_started_by(
+                    outcome.execution.id, outcome.record.step_id, self._owner
+                ):
+                    log.error(
+                        "execution %s: step %s was taken over; its outcome is dropped",
+                        outcome.execution.id,
+                        outcome.record.step_id,
+                    )
+                    self.steps.forget(outcome.key)
+                    return False
+                appended = self._record(tx, outcome)
+        except ExecutionStoreError as exc:
+            log.error(
+                "execution %s: the outcome of step %s is kept until it can be stored: %s",
+                outcome.execution.id,
+                outcome.record.step_id,
+                exc,
+            )
+            self.steps.keep(replace(outcome, on_record=outcome.on_record or appended, kept=True))
             return False
-        output = self.call(record, action, call, cleared)
-        if not isinstance(output, ActionOutput):
-            return self._halt(execution, record, action, output)
-        self.record(execution, record, action, output, cleared)
+        self.steps.forget(outcome.key)
         return True
 
     def render(
@@ -214,49 +256,46 @@ class StepPipeline:
                 f"step {record.step_id} failed: {reason}", cleared.decision_id, started=True
             )
 
-    def record(
-        self,
-        execution: Execution,
-        record: StepRecord,
-        action: ActionSpec,
-        output: ActionOutput,
-        cleared: Cleared,
-    ) -> None:
-        """Store and audit the outcome together; nothing more runs before it is on record."""
+    def _record(self, tx: Transaction, outcome: Outcome) -> bool:
+        """Store the outcome and audit it in ``tx`` (unless it is on record already);
+        True when its record was appended now."""
         now = self._clock()
+        execution, record, output = outcome.execution, outcome.record, outcome.output
         sealed = tuple(sorted(output.secrets)) if self._sealer is not None else ()
-        with self._journal.store.transaction() as tx:
-            for name, value in output.secrets.items():
-                if self._sealer is not None:
-                    self._sealer.seal(tx, execution.id, name, value, now)
-            tx.update_step(
-                execution.id,
-                record.step_id,
-                state=StepState.SUCCEEDED,
-                output=output.values,
-                sealed=sealed,
-                finished_at=now,
-                error=None,
-                next_attempt_at=None,
-            )
-            tx.set_state(execution.id, ExecutionState.RUNNING, now)
-            kept = self._journal.record_after(
-                tx,
-                "action.succeeded",
-                execution,
-                {
-                    "step": record.step_id,
-                    "action": action.name,
-                    "changed": output.changed,
-                    "detail": output.detail,
-                    "output": output.values,
-                    "secret_outputs": list(sealed),
-                },
-                decision_id=cleared.decision_id,
-                action=action.permission or action.name,
-            )
-            if kept is not None:
-                self._journal.wait_for_audit(tx, execution, record.step_id, kept, now)
+        for name, value in output.secrets.items():
+            if self._sealer is not None:
+                self._sealer.seal(tx, execution.id, name, value, now)
+        tx.update_step(
+            execution.id,
+            record.step_id,
+            state=StepState.SUCCEEDED,
+            output=output.values,
+            sealed=sealed,
+            finished_at=now,
+            error=None,
+            next_attempt_at=None,
+        )
+        tx.set_state(execution.id, ExecutionState.RUNNING, now)
+        if outcome.on_record:
+            return False
+        kept = self._journal.record_after(
+            tx,
+            "action.succeeded",
+            execution,
+            {
+                "step": record.step_id,
+                "action": outcome.action.name,
+                "changed": output.changed,
+                "detail": output.detail,
+                "output": output.values,
+                "secret_outputs": list(sealed),
+            },
+            decision_id=outcome.cleared.decision_id,
+            action=outcome.action.permission or outcome.action.name,
+        )
+        if kept is not None:
+            self._journal.wait_for_audit(tx, execution, record.step_id, kept, now)
+        return kept is None
 
     def _halt(
         self, execution: Execution, record: StepRecord, action: ActionSpec, halt: Halt

@@ -17,7 +17,7 @@ commit.  ``executions.number`` orders executions as they were started.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -397,18 +397,21 @@ class Transaction:
         )
         return cursor.rowcount == 1
 
-    def orphaned_steps(
-        self, now: datetime, *, alive: Callable[[str], bool]
-    ) -> list[tuple[str, str]]:
-        """Started steps whose process is gone."""
+    def started_steps(self) -> list[tuple[str, str, str | None]]:
+        """Every step marked started: execution, step and the process that claimed it."""
         rows = self.db.execute(
             "SELECT execution_id, step_id, owner FROM steps WHERE state = 'started'"
         ).fetchall()
-        return [
-            (str(row["execution_id"]), str(row["step_id"]))
-            for row in rows
-            if row["owner"] is None or not alive(str(row["owner"]))
-        ]
+        return [(str(row["execution_id"]), str(row["step_id"]), row["owner"]) for row in rows]
+
+    def still_started_by(self, execution_id: str, step_id: str, owner: str) -> bool:
+        """Whether the step is still started by ``owner`` (nobody took it over)."""
+        row = self.db.execute(
+            "SELECT 1 FROM steps WHERE execution_id = ? AND step_id = ? AND state = 'started'"
+            " AND owner = ?",
+            (execution_id, step_id, owner),
+        ).fetchone()
+        return row is not None
 
     # -- timers ----------------------------------------------------------------------------
 

@@ -69,9 +69,11 @@ class Leases:
         self._held: set[str] = set()
         self._db = backend.open(SCHEMA, path, what="lease store", error=LeaseStoreError)
 
-    def acquire(self, name: str) -> bool:
+    def acquire(self, name: str, *, release_on_close: bool = True) -> bool:
         """Take or renew ``name`` until ``ttl_seconds`` from now; False (and nothing
-        changes) while another holder's lease on it is still valid."""
+        changes) while another holder's lease on it is still valid.  Without
+        ``release_on_close`` the lease outlives ``close`` and simply expires (a liveness
+        lease: its expiry is what tells others the process is gone)."""
         now = self._clock()
         with self._db.transaction() as db:
             row = db.execute(
@@ -86,7 +88,8 @@ class Leases:
                 "expires_at = excluded.expires_at",
                 (name, self.holder, _text(now + self._ttl)),
             )
-        self._held.add(name)
+        if release_on_close:
+            self._held.add(name)
         return True
 
     def holder_of(self, name: str) -> str | None:
@@ -97,6 +100,16 @@ class Leases:
                 (name, _text(self._clock())),
             ).fetchone()
         return None if row is None else str(row[0])
+
+    def expired(self, name: str) -> bool:
+        """Whether ``name`` was held and its lease has run out unrenewed (False while it is
+        valid, and for a lease nobody ever took or that was released)."""
+        with self._db.transaction(write=False) as db:
+            row = db.execute(
+                "SELECT 1 FROM leases WHERE name = ? AND expires_at <= ?",
+                (name, _text(self._clock())),
+            ).fetchone()
+        return row is not None
 
     def release(self, name: str) -> None:
         """Give ``name`` up at once (only if this process holds it)."""

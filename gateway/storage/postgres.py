@@ -22,6 +22,11 @@ restarting, no pooled connection in time) that error is raised from a
 ``StorageUnavailableError`` (``gateway.storage.errors``).  Nothing is retried inside a
 transaction; the pool reconnects in the background and a connection found cut before its
 transaction began is replaced at once.
+
+No wait is unbounded (``deadlines``): the connection string gets ``connect_timeout``, TCP
+keepalives, ``tcp_user_timeout``, ``statement_timeout`` and ``lock_timeout`` from the
+store's timeout unless it sets them, and a statement whose peer never answers is cut by a
+watchdog, so a silently dropping network fails the request as unavailable in time.
 """
 
 from __future__ import annotations
@@ -41,10 +46,13 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from gateway.errors import GatewayError
 from gateway.storage.base import Connection, Cursor, Schema
+from gateway.storage.deadlines import Watchdog, safe_conninfo
 from gateway.storage.dialect import lock_key, postgres_ddl, postgres_sql, quote_identifier
 from gateway.storage.errors import StorageUnavailableError
 
-__all__ = ["PostgresBackend", "PostgresDatabase", "Row"]
+__all__ = ["READINESS_SECONDS", "PostgresBackend", "PostgresDatabase", "Row"]
+
+READINESS_SECONDS = 2.0  # the longest a readiness check waits for a pooled connection
 
 
 class Row(tuple[Any, ...]):
@@ -86,19 +94,60 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
     connection.row_factory = _rows
 
 
-class PostgresConnection:
-    """A pooled connection inside one transaction, speaking the stores' SQL."""
+_WATCHDOG = Watchdog()
 
-    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+
+def _watched(connection: psycopg.Connection[Any], seconds: float | None) -> Any:
+    """A statement on ``connection`` cut when unanswered after ``seconds`` (``deadlines``)."""
+    return _WATCHDOG.watch(connection.pgconn.socket, seconds)
+
+
+class PostgresConnection:
+    """A pooled connection inside one transaction, speaking the stores' SQL; each
+    statement is cut when unanswered after ``seconds`` (``None``: never)."""
+
+    def __init__(self, connection: psycopg.Connection[Any], seconds: float | None = None) -> None:
         self._connection = connection
+        self._seconds = seconds
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
-        return self._connection.execute(postgres_sql(sql), tuple(parameters))
+        with _watched(self._connection, self._seconds):
+            return self._connection.execute(postgres_sql(sql), tuple(parameters))
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]], /) -> object:
-        with self._connection.cursor() as cursor:
-            cursor.executemany(postgres_sql(sql), [tuple(row) for row in seq_of_parameters])
+        rows = [tuple(row) for row in seq_of_parameters]
+        with _watched(self._connection, self._seconds), self._connection.cursor() as cursor:
+            cursor.executemany(postgres_sql(sql), rows)
         return None
+
+
+@contextmanager
+def _begun(
+    pool: ConnectionPool[psycopg.Connection[Any]],
+    begin: str,
+    seconds: float | None,
+    timeout: float | None = None,
+) -> Iterator[psycopg.Connection[Any]]:
+    """A pooled connection with its transaction begun by ``begin``, committed when the
+    block ends.  A connection the database cut while it sat in the pool (a restart, an
+    administrator) fails on ``begin``, before anything ran on it: it is dropped and the
+    next one tried, so a database that came back is used at once rather than after one
+    failed request per pooled connection."""
+    left = pool.max_size  # at most every pooled connection is found cut
+    while True:
+        with pool.connection(timeout=timeout) as db:
+            try:
+                with _watched(db, seconds):
+                    db.execute(begin)
+            except psycopg.OperationalError:
+                if db.broken and left:
+                    left -= 1
+                    continue
+                raise
+            yield db
+            with _watched(db, seconds):
+                db.commit()
+            return
 
 
 _TURNS: weakref.WeakKeyDictionary[object, dict[str, threading.Lock]] = weakref.WeakKeyDictionary()
@@ -123,8 +172,10 @@ class PostgresDatabase:
         *,
         what: str,
         error: type[GatewayError],
+        statement_seconds: float | None = None,
     ) -> None:
         self._pool = pool
+        self._seconds = statement_seconds
         self._namespace = quote_identifier(namespace)
         self._key = lock_key(namespace)
         self._what = what
@@ -164,8 +215,9 @@ class PostgresDatabase:
         if self._closed.is_set():
             raise self._error(f"{self.where}: {self._what} failed: the store is closed")
         try:
-            with self._turn(write), self._begun(write) as db:
-                yield PostgresConnection(db)
+            begin = self._begin_write if write else self._begin_read
+            with self._turn(write), _begun(self._pool, begin, self._seconds) as db:
+                yield PostgresConnection(db, self._seconds)
         except psycopg.OperationalError as exc:  # unreachable, cut, restarting, no connection
             message = f"{self.where}: {self._what} failed: the database is unavailable: {exc}"
             raise self._error(message) from StorageUnavailableError(message)
@@ -189,25 +241,6 @@ class PostgresDatabase:
             yield
         finally:
             lock.release()
-
-    @contextmanager
-    def _begun(self, write: bool) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection with its transaction begun.  A connection the database cut
-        while it sat in the pool (a restart, an administrator) fails on ``begin``, before
-        anything ran on it: it is dropped and the next one tried, so a database that came
-        back is used at once rather than after one failed request per pooled connection."""
-        left = self._pool.max_size  # at most every pooled connection is found cut
-        while True:
-            with self._pool.connection() as db:
-                try:
-                    db.execute(self._begin_write if write else self._begin_read)
-                except psycopg.OperationalError:
-                    if db.broken and left:
-                        left -= 1
-                        continue
-                    raise
-                yield db
-                return
 
     def close(self) -> None:
         """This store stops; the pool stays open for the others (``PostgresBackend.close``)."""
@@ -243,7 +276,9 @@ class PostgresBackend:
     ) -> None:
         self.prefix = prefix
         try:
-            psycopg.connect(dsn, connect_timeout=max(1, round(timeout_seconds))).close()
+            dsn, self._statement_seconds = safe_conninfo(dsn, timeout_seconds)
+            self._conninfo = dsn  # to keep its password out of messages (``_reason``)
+            psycopg.connect(dsn).close()
         except psycopg.Error as exc:
             raise StorageUnavailableError(
                 f"cannot reach the PostgreSQL database: {_reason(exc, dsn)}"
@@ -269,11 +304,28 @@ class PostgresBackend:
                 f"cannot reach the PostgreSQL database: {_reason(exc, dsn)}"
             ) from None
 
+    def readiness_problem(self) -> str | None:
+        """Why the database cannot serve now (one round trip, waiting at most
+        ``READINESS_SECONDS`` for a connection), or ``None``.  A pooled connection found cut
+        is dropped and the next one tried, as a transaction does."""
+        try:
+            wait = min(self.pool.timeout, READINESS_SECONDS)
+            with _begun(self.pool, "SELECT 1", self._statement_seconds, timeout=wait):
+                return None
+        except psycopg.Error as exc:
+            reason = (_reason(exc, self._conninfo) or type(exc).__name__).splitlines()
+            return f"postgresql database unavailable: {reason[0]}"
+
     def open(
         self, schema: Schema, path: Path, *, what: str, error: type[GatewayError]
     ) -> PostgresDatabase:
         return PostgresDatabase(
-            self.pool, f"{self.prefix}{schema.component}", schema, what=what, error=error
+            self.pool,
+            f"{self.prefix}{schema.component}",
+            schema,
+            what=what,
+            error=error,
+            statement_seconds=self._statement_seconds,
         )
 
     def close(self) -> None:

@@ -22,9 +22,10 @@ class StorageSettings(EnvSecrets):
     ``database`` path) or one ``postgresql`` database, whose connection string is read from
     the environment variable ``dsn_env`` names (required then).  ``pool_size`` connections
     per process; ``schema_prefix`` starts the name of each store's PostgreSQL schema
-    (``gateway_approvals``, ``gateway_runtime``, ...); ``timeout_seconds`` bounds connecting
-    and waiting for a pooled connection; ``lease_seconds`` is how long a lease on background
-    work lasts unrenewed (docs/storage.md)."""
+    (``gateway_approvals``, ``gateway_runtime``, ...); ``timeout_seconds`` bounds connecting,
+    waiting for a pooled connection, each statement and each lock wait (unless the
+    connection string sets its own ``statement_timeout``); ``lease_seconds`` is how long a
+    lease on background work lasts unrenewed (docs/storage.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

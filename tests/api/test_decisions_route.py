@@ -4,12 +4,14 @@ answers."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from collections.abc import Callable
 
 import pytest
 
-from tests.api.conftest import Api
+from tests.api.conftest import Api, MakeApi
 
 Wrap = Callable[[dict[str, object]], dict[str, object]]
 RESET: dict[str, object] = {"actor": "elena", "action": "password.reset", "resource": "account:tom"}
@@ -118,3 +120,57 @@ def test_a_lone_surrogate_in_the_context_is_refused_before_deciding(
     assert response.status_code == 422
     assert "cannot be audited" in response.json()["detail"]
     assert api.audited("decision") == []
+
+
+def _full_disk(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audit log's device fills up: every later write fails (ENOSPC)."""
+
+    def full(data: bytes, size: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(api.gateway.audit, "_write_durably", full)
+
+
+@pytest.mark.parametrize(("path", "wrap"), ROUTES)
+@pytest.mark.parametrize("content_type", ["application/json", "application/vnd.api+json"])
+def test_a_decision_whose_record_cannot_be_written_is_not_given(
+    api: Api, monkeypatch: pytest.MonkeyPatch, path: str, wrap: Wrap, content_type: str
+) -> None:
+    headers = {**api.as_service(), "Content-Type": content_type}
+    _full_disk(api, monkeypatch)
+
+    response = api.client.post(path, content=json.dumps(wrap(RESET)).encode(), headers=headers)
+
+    assert response.status_code == 503
+    problem = response.json()
+    assert problem["type"] == "urn:it-support-gateway:problem:audit-unavailable"
+    assert "allow" not in json.dumps(problem)
+    assert api.audited("decision") == []
+
+
+@pytest.mark.parametrize(("path", "wrap"), ROUTES)
+def test_gateway_context_is_refused_only_after_its_deny_is_written(
+    api: Api, monkeypatch: pytest.MonkeyPatch, path: str, wrap: Wrap
+) -> None:
+    forged = wrap({**RESET, "context": {"step_up_age_seconds": 1}})
+
+    refused = api.client.post(path, json=forged, headers=api.as_service())
+    (record,) = api.audited("decision")
+    _full_disk(api, monkeypatch)
+    unwritten = api.client.post(path, json=forged, headers=api.as_service())
+
+    assert refused.status_code == 422
+    assert refused.json()["decision_id"] == record.decision_id
+    assert record.payload["decision"] == "deny"
+    assert unwritten.status_code == 503
+    assert unwritten.json()["type"] == "urn:it-support-gateway:problem:audit-unavailable"
+    assert len(api.audited("decision")) == 1
+
+
+def test_decisions_without_an_audit_log_are_still_answered(make_api: MakeApi) -> None:
+    api = make_api("[audit]\nunsafe_no_audit = true\n")
+
+    response = api.client.post("/v1/decisions", json=RESET, headers=api.as_service())
+
+    assert response.status_code == 200
+    assert response.json()["allow"] is True

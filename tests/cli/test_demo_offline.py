@@ -13,6 +13,7 @@ from gateway.audit.keys import load_public_key
 from gateway.audit.log import read_lines
 from gateway.audit.records import parse_record
 from gateway.cli.demo_offline import run_offline_scenario
+from gateway.storage.settings import StorageSettings
 from tests.api.conftest import write_config
 
 
@@ -54,3 +55,27 @@ def test_the_branch_visit_merges_a_verified_segment_and_replays_the_reset(
     assert "offline.segment_refused" in types
     key = load_public_key(config.audit.signing_key.with_suffix(".pub"))
     assert verify_log_file(config.audit.log, key).report.records == len(types)
+
+
+@pytest.mark.parametrize("storage_kind", [pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def test_the_branch_visit_merges_into_the_shared_log_on_postgresql(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    storage_settings: StorageSettings,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path, "").model_copy(update={"storage": storage_settings})
+    gateway = Gateway.from_config(config)
+    executor = open_runtime(config, gateway)
+    try:
+        run_offline_scenario(config, gateway, executor)
+        merged = [line for line in gateway.audit.lines() if b'"offline.record"' in line]
+    finally:
+        executor.close()
+        gateway.close()
+    out = capsys.readouterr().out
+    assert "replayed password.reset on account:tom: allow" in out
+    assert "a tampered copy is refused: segment record 0: " in out
+    assert len(merged) == 1  # the segment went into the database's log, once
+    assert not config.audit.log.exists()

@@ -1,6 +1,8 @@
 """A TCP relay between gateway processes and PostgreSQL that a test can cut: while cut,
 every relayed connection is reset and new ones are refused, as a network partition
-between the process and its database would look to it."""
+between the process and its database would look to it.  ``freeze()`` plays a network
+that drops packets silently instead: connections stay open, new ones are accepted, and
+nothing is ever answered."""
 
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ class Partition:
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._cut = False
+        self._frozen = False
         self._closed = False
+        self._held: list[socket.socket] = []  # accepted while frozen, never answered
         threading.Thread(target=self._accept, daemon=True).start()
 
     def dsn(self, dsn: str) -> str:
@@ -43,9 +47,17 @@ class Partition:
         with self._lock:
             self._cut = False
 
+    def freeze(self) -> None:
+        """From now on nothing is relayed either way and nothing is reset."""
+        with self._lock:
+            self._frozen = True
+
     def close(self) -> None:
         self._closed = True
         self.cut()
+        with self._lock:
+            for sock in self._held:
+                sock.close()
         self._listener.close()
 
     def _accept(self) -> None:
@@ -57,6 +69,9 @@ class Partition:
             with self._lock:
                 if self._cut:
                     client.close()
+                    continue
+                if self._frozen:
+                    self._held.append(client)
                     continue
                 try:
                     server = socket.create_connection(("127.0.0.1", self._target))
@@ -70,7 +85,8 @@ class Partition:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
-                sink.sendall(data)
+                if not self._frozen:
+                    sink.sendall(data)
         with self._lock:
             for sock in (source, sink):
                 self._open.discard(sock)

@@ -90,7 +90,9 @@ def test_an_interrupted_step_that_cannot_be_repeated_is_unknown_and_rolled_back(
 @pytest.mark.parametrize(
     "owner",
     [
-        pytest.param(f"{socket.gethostname()}:{os.getpid()}", id="a step of this very process"),
+        pytest.param(
+            f"{socket.gethostname()}:{os.getppid()}", id="a step of a live process of this host"
+        ),
         pytest.param("build-server-7:1234", id="a step of a process on another machine"),
         pytest.param(f"{socket.gethostname()}:unknown", id="a step whose owner names no pid"),
     ],

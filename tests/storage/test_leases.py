@@ -55,6 +55,24 @@ def test_a_lease_is_held_by_one_holder_until_it_expires(
     first.close()
 
 
+def test_a_liveness_lease_outlives_its_holder_and_then_tells_it_is_gone(
+    storage_backend: Backend, tmp_path: Path
+) -> None:
+    clock = Clock()
+    host = Leases(storage_backend, tmp_path / "leases.db", holder="b", ttl_seconds=30, clock=clock)
+    watcher = Leases(
+        storage_backend, tmp_path / "leases.db", holder="a", ttl_seconds=30, clock=clock
+    )
+    assert not watcher.expired("runtime.process.b:1"), "never taken: nothing to tell"
+    assert host.acquire("runtime.process.b:1", release_on_close=False)
+    host.close()  # not released: it expires
+
+    assert not watcher.expired("runtime.process.b:1"), "still valid"
+    clock.now += timedelta(seconds=30)
+    assert watcher.expired("runtime.process.b:1")
+    watcher.close()
+
+
 def test_a_guarded_job_runs_only_in_the_holder(storage_backend: Backend, tmp_path: Path) -> None:
     ran: list[str] = []
     first = Leases(storage_backend, tmp_path / "leases.db", holder="a")

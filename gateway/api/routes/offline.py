@@ -61,6 +61,7 @@ def _merge(services: ApiServices, caller: Caller, data: bytes, name: str) -> Syn
         actor=caller.label,
         notifier=services.notifier,
         replay=make_replay(services.gateway, audit.append),
+        storage=getattr(services.gateway, "storage", None),  # the Gateway's backend
     )
 
 
