@@ -3,6 +3,7 @@ on every beat."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -15,12 +16,13 @@ from gateway.config import GatewayConfig
 from gateway.enforcement.point import EnforcementPoint
 from gateway.notify.model import NotificationKind
 from gateway.notify.reliable import ReliableNotifier
+from gateway.storage.errors import LeaseStoreError
 
 if TYPE_CHECKING:
     from gateway.runtime.executor import Executor
     from gateway.storage.leases import Leases
 
-__all__ = ["background_jobs", "open_runtime"]
+__all__ = ["background_jobs", "liveness", "open_runtime", "take_liveness"]
 
 
 def open_runtime(
@@ -147,14 +149,45 @@ def background_jobs(
     def alive(owner: str) -> bool:  # a process that never took one (a command) may live
         return not leases.expired(f"runtime.process.{owner}")
 
-    def heartbeat() -> None:  # this process lives while it renews its own lease
-        leases.acquire(f"runtime.process.{runtime.owner}", release_on_close=False)
-
     runtime.watch_hosts(alive)
     return [
-        heartbeat,
+        liveness(runtime, leases),
         runtime.recover_own,
         leases.guard("approvals.tick", approvals),
         leases.guard("runtime.tick", runtime.tick),
         leases.guard("notify.flush", notifier.flush),
     ]
+
+
+def liveness(runtime: Executor, leases: Leases) -> Callable[[], object]:
+    """The renewal of this process's liveness lease (``runtime.process.<host:pid>``): the
+    process lives, for the other hosts, while it renews it."""
+    name = f"runtime.process.{runtime.owner}"
+
+    def heartbeat() -> bool:
+        return leases.acquire(name, release_on_close=False)
+
+    return heartbeat
+
+
+def take_liveness(
+    runtime: Executor,
+    leases: Leases,
+    *,
+    wait_seconds: float,
+    sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Take this process's liveness lease before it serves or claims anything, so that no
+    step it claims is ever taken over as a dead process's.  A name (host:pid) is reused
+    by a later process of the same host and pid (a restarted container): its predecessor's
+    lease is taken over once it has expired, waiting at most ``wait_seconds`` (a lease's
+    time); a predecessor's lease left expired is renewed at once."""
+    heartbeat = liveness(runtime, leases)
+    deadline = clock() + wait_seconds
+    while not heartbeat():
+        if clock() >= deadline:
+            raise LeaseStoreError(
+                f"liveness lease runtime.process.{runtime.owner}: held by another process"
+            )
+        sleep(0.2)

@@ -264,7 +264,12 @@ class SegmentChecker:
                 position,
             )  # fmt: skip
         expected, head = payload.get("records"), payload.get("head_hash")
-        if kit_id in self.open or type(expected) is not int or not isinstance(head, str):
+        if (
+            kit_id in self.open
+            or type(expected) is not int
+            or expected < 0
+            or not isinstance(head, str)
+        ):
             raise VerificationError("malformed record", "a merge without its checkpoint", position)
         chain = self.chains.get(kit_id) or KitChain(head=device.start_prev)
         self._check_continues(kit_id, chain, payload, position)

@@ -14,7 +14,8 @@ default, or the ``callers`` schema of the shared PostgreSQL database, so a key i
 revoked through one gateway process is seen by every other.  A process remembers the keys
 it has checked (their hash, scopes and times, never the secret), each under the store's
 revocation ``generation``, which every revocation raises in its own transaction.  Each check
-reads that one number first: while it is unchanged, a remembered key is checked in memory;
+of a remembered key reads that one number (one round trip: ``Database.read_latest``): while
+it is unchanged since the key was read, the key is checked in memory;
 once any process has revoked any key, every remembered key is read again, so a revoked key
 is never accepted, not even by a process that checked it a moment before.
 """
@@ -300,11 +301,11 @@ class ApiKeyStore:
     def _check(self, key_id: str) -> _Checked | None:
         """The key ``key_id`` as stored now: from memory while no key has been revoked
         since it was read (the generation, read first, says so), else read again."""
+        checked = self._checked.get(key_id)
+        if checked is not None and checked.generation == int(self._db.read_latest(_GENERATION)[0]):
+            return checked  # one round trip: no revocation committed since it was read
         with self._db.transaction(write=False) as db:
             generation = _generation(db)
-            checked = self._checked.get(key_id)
-            if checked is not None and checked.generation == generation:
-                return checked
             row = db.execute(_SELECT_ID_WITH_HASH, (key_id,)).fetchone()
         if row is None:
             return None

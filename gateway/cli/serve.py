@@ -5,7 +5,9 @@ that each open the gateway's parts (the same SQLite files and audit log: SQLite'
 and the audit log's file lock order their writes) and serve the shared socket.  Only
 worker 0 runs the background beat (timers, orphaned steps, approval expiry and
 escalation, notification retries, ticket polling); each worker advances the executions
-it starts and watches the policy bundle.  The parent only supervises: SIGINT or SIGTERM
+it starts and watches the policy bundle.  On shared state (PostgreSQL) every worker takes
+its liveness lease before it serves and renews it on its own beat, so that another host
+never takes over a step it is running.  The parent only supervises: SIGINT or SIGTERM
 stops every worker gracefully, and a worker that dies is started again in its place
 (worker 0 with the background beat), unless it died within its first seconds.
 
@@ -33,6 +35,7 @@ import uvicorn
 
 from gateway.api import create_app
 from gateway.app import open_services
+from gateway.app.runtime import liveness, take_liveness
 from gateway.audit.unsafe import UNSAFE_SETTING
 from gateway.chat.service import open_chat
 from gateway.config import GatewayConfig, load_config
@@ -127,6 +130,11 @@ def _serve_one(
     with open_services(config, tickets_advance="background") as parts:
         gateway = parts.gateway
         jobs = parts.background_jobs() if background else []
+        leases = parts.leases
+        if leases is not None:  # alive for the other hosts before any request or claim
+            take_liveness(parts.runtime, leases, wait_seconds=config.storage.lease_seconds)
+            if not background:  # renewed by every worker, not only by the beat's
+                jobs.append(liveness(parts.runtime, leases))
         worker = BackgroundWorker(jobs, config.runtime.worker_interval_seconds)
         try:
             app = create_app(
@@ -157,8 +165,8 @@ def _serve_one(
                     )
                     sys.stdout.flush()
                 gateway.policies.start_watching(config.policy.watch_interval_seconds)
-                if background:
-                    worker.start()  # resumes executions left by an earlier run first
+                if jobs:  # the beat resumes executions left by an earlier run first
+                    worker.start()
                 server = uvicorn.Server(
                     uvicorn.Config(app, access_log=access_log, log_level="info", lifespan="off")
                 )

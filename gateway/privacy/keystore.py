@@ -103,8 +103,8 @@ class DataKeyStore:
         self._owned: Backend | None = None
         self._opened: Database | None = None
         self._closed = False
-        self._cache: dict[tuple[str, str, str], tuple[str, bytes]] = {}
-        self._seen_generation = -1
+        # each key with the generation it was read under
+        self._cache: dict[tuple[str, str, str], tuple[int, str, bytes]] = {}
 
     @classmethod
     def for_reading(cls, path: Path, storage: StorageSettings | None) -> DataKeyStore | None:
@@ -155,11 +155,13 @@ class DataKeyStore:
         under: an erasure or a sweep by any process raises it, so a key erased elsewhere
         is never used again for a new record."""
         scope = (person, event_type, period)
+        cached = self._cache.get(scope)
+        if cached is not None:
+            if cached[0] == int(self._db.read_latest(_GENERATION)[0]):  # one round trip
+                return cached[1], cached[2]
+            self._cache.clear()  # keys were erased since: forget every remembered one
         with self._db.transaction(write=False) as db:
-            self._sync(_generation(db))
-            cached = self._cache.get(scope)
-            if cached is not None:
-                return cached
+            generation = _generation(db)
             row = db.execute(_SELECT_KEY, scope).fetchone()
         if row is None:
             with self._db.transaction() as db:
@@ -170,15 +172,10 @@ class DataKeyStore:
                     (os.urandom(16).hex(), *scope, os.urandom(KEY_BYTES), format_time(now)),
                 )
                 row = db.execute(_SELECT_KEY, scope).fetchone()
-                self._sync(_generation(db))
-        found = self._cache[scope] = (str(row[0]), bytes(row[1]))
+                generation = _generation(db)
+        found = str(row[0]), bytes(row[1])
+        self._cache[scope] = (generation, *found)
         return found
-
-    def _sync(self, generation: int) -> None:
-        """Forget the keys remembered under an older generation (some were erased)."""
-        if generation != self._seen_generation:
-            self._cache.clear()
-            self._seen_generation = generation
 
     def status(self, kid: str) -> KeyStatus:
         with self._db.transaction(write=False) as db:

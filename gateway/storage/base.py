@@ -60,6 +60,13 @@ class Database(Protocol):
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[Connection]: ...
 
+    def read_latest(self, sql: str) -> Any:
+        """The first row of ``sql`` (one statement without parameters), or ``None``, as
+        committed when it runs, outside any transaction: on PostgreSQL one round trip
+        where a read transaction takes several.  For the one number a store reads on
+        every use (a revocation generation), which must see every commit before it."""
+        ...
+
     def close(self) -> None: ...
 
 

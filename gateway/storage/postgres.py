@@ -150,6 +150,38 @@ def _begun(
             return
 
 
+def _leave_autocommit(db: psycopg.Connection[Any]) -> None:
+    """``db`` back out of autocommit before it returns to the pool (unless it broke)."""
+    if not db.broken:
+        db.autocommit = False
+
+
+def _autocommit_read(
+    pool: ConnectionPool[psycopg.Connection[Any]], statement: str, seconds: float | None
+) -> Any:
+    """The first row of the last statement of ``statement``, sent as one message on a
+    pooled connection in autocommit (given back to the pool out of it).  A connection the
+    database cut while it sat in the pool is dropped and the next one tried, as
+    ``_begun`` does: nothing ran on it."""
+    left = pool.max_size
+    while True:
+        with pool.connection() as db:
+            db.autocommit = True
+            try:
+                with _watched(db, seconds):
+                    cursor = db.execute(statement)
+            except BaseException as exc:
+                _leave_autocommit(db)
+                if isinstance(exc, psycopg.OperationalError) and db.broken and left:
+                    left -= 1
+                    continue
+                raise
+            _leave_autocommit(db)
+            while cursor.nextset():
+                pass
+            return cursor.fetchone()
+
+
 _TURNS: weakref.WeakKeyDictionary[object, dict[str, threading.Lock]] = weakref.WeakKeyDictionary()
 _TURNS_LOCK = threading.Lock()
 
@@ -212,12 +244,30 @@ class PostgresDatabase:
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
+        begin = self._begin_write if write else self._begin_read
+        with (
+            self._failures(),
+            self._turn(write),
+            _begun(self._pool, begin, self._seconds) as db,
+        ):
+            yield PostgresConnection(db, self._seconds)
+
+    def read_latest(self, sql: str) -> Any:
+        """The first row of ``sql`` (one statement without parameters), or ``None``, in
+        one round trip: sent with the store's ``search_path`` as one message on a pooled
+        connection in autocommit, which PostgreSQL runs as one implicit READ COMMITTED
+        transaction, so it sees every commit made before it."""
+        statement = f"SET LOCAL search_path TO {self._namespace}; {postgres_sql(sql)}"
+        with self._failures():
+            return _autocommit_read(self._pool, statement, self._seconds)
+
+    @contextmanager
+    def _failures(self) -> Iterator[None]:
+        """A closed store, and every psycopg failure, as the owner's error."""
         if self._closed.is_set():
             raise self._error(f"{self.where}: {self._what} failed: the store is closed")
         try:
-            begin = self._begin_write if write else self._begin_read
-            with self._turn(write), _begun(self._pool, begin, self._seconds) as db:
-                yield PostgresConnection(db, self._seconds)
+            yield
         except psycopg.OperationalError as exc:  # unreachable, cut, restarting, no connection
             message = f"{self.where}: {self._what} failed: the database is unavailable: {exc}"
             raise self._error(message) from StorageUnavailableError(message)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from gateway.embedded_db import EmbeddedDatabase
 from gateway.errors import GatewayError
@@ -78,6 +79,12 @@ class SqliteDatabase:
     def transaction(self, *, write: bool = True) -> AbstractContextManager[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         return self._file.transaction(write=write)
+
+    def read_latest(self, sql: str) -> Any:
+        """The first row of ``sql`` (one statement without parameters), or ``None``, as
+        committed now."""
+        with self._file.transaction(write=False) as db:
+            return db.execute(sql).fetchone()
 
     def close(self) -> None:
         self._file.close()

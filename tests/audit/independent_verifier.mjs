@@ -2,6 +2,8 @@
 // Independent verifier for the audit log format, version 1.
 //
 // Written from docs/audit-log-format.md alone (no gateway source), for auditors.
+// It also checks the field kits' segments merged into the log (device keys enrolled by
+// `offline.kit_prepared`, device-signed lines carried by `offline.record` batches).
 // Usage:
 //   node tests/audit/independent_verifier.mjs --log FILE --key PUBKEY.pem [--checkpoint FILE]
 // Prints one JSON line. Exit 0 when the log holds, 1 at the first failure, 2 on a usage error.
@@ -501,6 +503,179 @@ function checkRecordShape(rec) {
   if (!strictBase64(e.get("sig"), 64)) throw bad("sig", "standard padded base64 of 64 bytes");
 }
 
+// ---------------------------------------------------------------------------
+// Field kits: device keys enrolled by `offline.kit_prepared`, segments of a kit's
+// chain merged by `offline.segment_merged` and carried by `offline.record` batches.
+
+const MAX_BATCH = 500;
+const isInt = (x) => typeof x === "bigint";
+const describe = (x) => (x instanceof JsonObject ? "{...}" : Array.isArray(x) ? "[...]" : typeof x === "string" ? JSON.stringify(x) : String(x));
+
+// A failure inside a kit chain: reported as `bad segment` at the central record.
+class SegmentFailure extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+function checkKitChainRecord(kit, text, index) {
+  const rec = new Parser(text).parseDocument();
+  checkRecordShape(rec);
+  if (encode(rec) !== text) throw new Failure("malformed record", "not canonical JSON");
+  const e = rec.entries;
+  const seq = e.get("seq");
+  if (seq > BigInt(index)) throw new SegmentFailure("gap", `seq ${seq} where ${index} was expected`);
+  if (seq < BigInt(index)) throw new SegmentFailure("out of order", `seq ${seq} where ${index} was expected`);
+  if (e.get("prev") !== kit.lastHash) {
+    throw new SegmentFailure("broken chain", `prev is ${e.get("prev")}, the kit chain's last hash is ${kit.lastHash}`);
+  }
+  if (e.get("key_id") !== kit.key.id || e.get("type") === "audit.key_rotated") {
+    throw new SegmentFailure("unknown key", `signed by ${e.get("key_id")}, the device key is ${kit.key.id}`);
+  }
+  const unsigned = new JsonObject(new Map([...e].filter(([k]) => k !== "sig")));
+  const signingInput = Buffer.concat([SIGNING_PREFIX, Buffer.from(encode(unsigned), "utf8")]);
+  if (!cryptoVerify(null, signingInput, kit.key.obj, strictBase64(e.get("sig"), 64))) {
+    throw new SegmentFailure("bad signature", `the signature does not verify with device key ${kit.key.id}`);
+  }
+  const time = e.get("time");
+  if (!(kit.issued <= time && time < kit.expires)) {
+    throw new SegmentFailure("outside validity", `time ${time} is outside ${kit.issued} .. ${kit.expires}`);
+  }
+  if (kit.lastTime !== null && time < kit.lastTime) {
+    throw new SegmentFailure("clock went backwards", `time ${time} is before ${kit.lastTime}`);
+  }
+  const digest = e.get("policy_digest");
+  if (digest !== null && digest !== kit.policyDigest) {
+    throw new SegmentFailure("policy mismatch", `policy ${digest}, the kit carries ${kit.policyDigest}`);
+  }
+  kit.lastHash = sha256(Buffer.from(text, "utf8")).toString("hex");
+  kit.lastTime = time;
+  kit.merged += 1n;
+}
+
+class KitTracker {
+  constructor() {
+    this.kits = new Map(); // kit_id -> state
+  }
+
+  onRecord(e, recordHash) {
+    const type = e.get("type");
+    const p = e.get("payload").entries;
+    if (type === "offline.kit_prepared") this.enrol(p, recordHash);
+    else if (type === "offline.kit_revoked") {
+      const kit = this.kits.get(p.get("kit_id"));
+      if (kit) kit.revoked = true;
+    } else if (type === "offline.segment_merged") this.openMerge(p);
+    else if (type === "offline.record") this.batch(p);
+  }
+
+  enrol(p, recordHash) {
+    const hex = p.get("device_public_key");
+    if (typeof hex !== "string" || !HEX64_RE.test(hex)) {
+      throw new Failure("malformed record", "device_public_key must be 64 lower-case hex digits");
+    }
+    for (const m of ["kit_id", "issued", "expires", "policy_digest"]) {
+      if (typeof p.get(m) !== "string") throw new Failure("malformed record", `kit member ${m} must be a string`);
+    }
+    let key;
+    try {
+      key = makeKey(Buffer.from(hex, "hex"));
+    } catch {
+      throw new Failure("malformed record", "device_public_key is not an Ed25519 public key");
+    }
+    this.kits.set(p.get("kit_id"), {
+      id: p.get("kit_id"),
+      key,
+      issued: p.get("issued"),
+      expires: p.get("expires"),
+      policyDigest: p.get("policy_digest"),
+      lastHash: recordHash,
+      lastTime: null,
+      merged: 0n,
+      merges: 0n,
+      revoked: false,
+      open: null,
+    });
+  }
+
+  openMerge(p) {
+    const kitId = p.get("kit_id");
+    const kit = this.kits.get(kitId);
+    if (typeof kitId !== "string" || !kit) throw new Failure("unknown kit", `no enrolled kit ${describe(kitId)}`);
+    if (kit.revoked) throw new Failure("revoked kit", `kit ${kitId} was revoked`);
+    const bad = (what) => new Failure("malformed record", `offline.segment_merged: ${what}`);
+    const records = p.get("records");
+    if (!isInt(records) || records < 0n) throw bad("records must be an integer >= 0");
+    if (typeof p.get("head_hash") !== "string") throw bad("head_hash must be a string");
+    for (const m of ["segment", "first"]) {
+      if (p.has(m) && !isInt(p.get(m))) throw bad(`${m} must be an integer`);
+    }
+    if (p.has("start_prev") && typeof p.get("start_prev") !== "string") throw bad("start_prev must be a string");
+    if (kit.open) throw bad(`a merge of kit ${kitId} is still open`);
+    // Logs from before kits had several merges: a missing `first` reads as 0.
+    const first = p.has("first") ? p.get("first") : 0n;
+    const startPrev = p.has("start_prev") ? p.get("start_prev") : kit.lastHash;
+    const segment = p.has("segment") ? p.get("segment") : kit.merges + 1n;
+    const gap = (what) => new Failure("bad segment", `kit ${kitId}: the merge does not continue the kit's chain: ${what}`);
+    if (first !== kit.merged) throw gap(`first is ${first}, ${kit.merged} records were merged`);
+    if (startPrev !== kit.lastHash) throw gap(`start_prev is ${startPrev}, the chain ends at ${kit.lastHash}`);
+    if (segment !== kit.merges + 1n) throw gap(`segment is ${segment}, ${kit.merges} merges came before`);
+    kit.merges += 1n;
+    kit.open = { left: records, next: first, headHash: p.get("head_hash") };
+    this.closeIfDone(kit);
+  }
+
+  batch(p) {
+    const kitId = p.get("kit_id");
+    const kit = this.kits.get(kitId);
+    const bad = (what) => new Failure("malformed record", `offline.record: ${what}`);
+    if (!kit || !kit.open) throw bad(`no open merge of kit ${describe(kitId)}`);
+    let first;
+    let texts;
+    if (p.has("lines")) {
+      texts = p.get("lines");
+      first = p.get("first");
+      if (!Array.isArray(texts) || texts.length < 1 || texts.length > MAX_BATCH) {
+        throw bad(`lines must be an array of 1 to ${MAX_BATCH} strings`);
+      }
+      if (!texts.every((t) => typeof t === "string")) throw bad("lines must hold strings");
+    } else {
+      if (typeof p.get("line") !== "string") throw bad("line must be a string");
+      texts = [p.get("line")];
+      first = p.get("index");
+    }
+    if (BigInt(texts.length) > kit.open.left) throw bad(`more lines than the merge has left (${kit.open.left})`);
+    if (!isInt(first) || first !== kit.open.next) throw bad(`first must be the integer ${kit.open.next}`);
+    for (const text of texts) {
+      const index = kit.merged;
+      try {
+        checkKitChainRecord(kit, text, index);
+      } catch (err) {
+        if (!(err instanceof Failure || err instanceof SegmentFailure)) throw err;
+        throw new Failure("bad segment", `kit ${kit.id}, segment record ${index}: ${err.kind}: ${err.message}`);
+      }
+    }
+    kit.open.left -= BigInt(texts.length);
+    kit.open.next += BigInt(texts.length);
+    this.closeIfDone(kit);
+  }
+
+  closeIfDone(kit) {
+    if (kit.open.left !== 0n) return;
+    if (kit.lastHash !== kit.open.headHash) {
+      throw new Failure("bad segment", `kit ${kit.id}: head_hash is ${kit.open.headHash}, the merged lines end at ${kit.lastHash}`);
+    }
+    kit.open = null;
+  }
+
+  finish() {
+    for (const kit of this.kits.values()) {
+      if (kit.open) throw new Failure("incomplete merge", `kit ${kit.id}: ${kit.open.left} merged records are missing`);
+    }
+  }
+}
+
 async function* lines(path) {
   // Split on 0x0A bytes ourselves: readline would also split on CR.
   let pending = [];
@@ -527,6 +702,7 @@ async function verifyLog({ logPath, trustedKey, checkpoint }) {
   const tree = new MerkleAccumulator();
   let i = 0;
   let checkpointChecked = false;
+  const kits = new KitTracker();
 
   const checkCheckpointAt = () => {
     if (!checkpoint || checkpointChecked || BigInt(i) !== checkpoint.size) return;
@@ -573,6 +749,8 @@ async function verifyLog({ logPath, trustedKey, checkpoint }) {
         throw new Failure("bad signature", `the signature does not verify with key ${inForce.id}`);
       }
 
+      kits.onRecord(e, sha256(bytes).toString("hex"));
+
       if (e.get("type") === "audit.key_rotated") {
         const p = e.get("payload").entries;
         const hex = p.get("new_public_key");
@@ -597,6 +775,7 @@ async function verifyLog({ logPath, trustedKey, checkpoint }) {
       i++;
       checkCheckpointAt();
     }
+    kits.finish();
     if (checkpoint && BigInt(i) < checkpoint.size) {
       throw new Failure(
         "shorter than checkpoint",

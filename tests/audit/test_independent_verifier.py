@@ -563,3 +563,394 @@ def test_both_verifiers_reject_tampering_at_the_same_record(
     assert ours["valid"] is False, ours
     assert (ours["sequence"], ours["kind"]) == (theirs["sequence"], theirs["kind"])
     assert (ours["sequence"], ours["kind"]) == (sequence, kind)
+
+
+# ---------------------------------------------------------------------------
+# Field kits: a kit's device-signed segments merged into the central log.
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def offline_cli(*args: str) -> str:
+    from click.testing import CliRunner
+
+    from gateway.cli import cli
+
+    result = CliRunner().invoke(cli, list(args), prog_name="gateway")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def kit_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A central log with a kit prepared, then merged in two segments (3 records, then 1)."""
+    root = tmp_path_factory.mktemp("kit")
+    shutil.copytree(REPO / "policies", root / "policies")
+    shutil.copytree(REPO / "automations", root / "automations")
+    (root / "gateway.toml").write_text(
+        "[runtime]\nworkflows = 'automations/workflows'\n"
+        "[troubleshooting]\ntrees = 'automations/troubleshooting'\n"
+        "[selfservice]\ncatalog = 'automations/catalog'\n"
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        prepared = offline_cli(
+            "offline", "prepare", "--technician", "elena", "--site", "branch-7", "--json"
+        )
+        kit = str(json.loads(prepared)["kit"])
+        segment = kit.removesuffix(".kit.json") + ".segment.log"
+        diagnose = ("authorize", "--actor", "elena", "--action", "diagnostics.run")
+        offline_cli("--offline", kit, *diagnose, "--resource", "host:tom-laptop")
+        offline_cli(
+            "--offline", kit, "offline", "request", "--queue", "--actor", "elena",
+            "--action", "password.reset", "--resource", "account:tom",
+            "--workflow", "password-reset", "--param", "user=tom",
+        )  # fmt: skip
+        offline_cli("offline", "sync", segment, "--json")
+        offline_cli("--offline", kit, *diagnose, "--resource", "host:printer-3f")
+        offline_cli("offline", "sync", segment, "--json")
+    shutil.copy(root / "keys" / "audit-signing.pub", root / "trusted.pub")
+    shutil.copy(root / "var" / "audit.log", root / "audit.log")
+    return root
+
+
+@pytest.fixture
+def kit_work(kit_sample: Path, tmp_path: Path) -> Path:
+    shutil.copytree(kit_sample, tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+def central_records(work: Path) -> list[dict]:
+    return [json.loads(line) for line in read_lines(work)]
+
+
+def batches(work: Path) -> list[int]:
+    """The sequence numbers of the central records carrying segment lines."""
+    return [r["seq"] for r in central_records(work) if r["type"] == "offline.record"]
+
+
+Records = list[dict]
+
+
+def forge(edit: Callable[[Records], None]) -> Callable[[Path], None]:
+    """Edit the central records, then number, chain and sign them all again with the central
+    key (the kit's log has no rotation): a forger holding the central key, so only the
+    device-signed lines and the merge bookkeeping can tell."""
+
+    def tamper(work: Path) -> None:
+        records = central_records(work)
+        edit(records)
+        key = load_pem_private_key((work / "keys/audit-signing.key").read_bytes(), None)
+        prev, lines = "0" * 64, []
+        for seq, value in enumerate(records):
+            value.pop("sig")
+            value.update(seq=seq, prev=prev)
+            value["sig"] = base64.b64encode(key.sign(SIGNING_PREFIX + canonical(value))).decode()
+            lines.append(canonical(value))
+            prev = hashlib.sha256(lines[-1]).hexdigest()
+        write_lines(work, lines)
+
+    return tamper
+
+
+def in_batch(batch: int, change: Callable[[dict], None]) -> Callable[[Records], None]:
+    def edit(records: Records) -> None:
+        change([r for r in records if r["type"] == "offline.record"][batch])
+
+    return edit
+
+
+def in_merge(merge: int, change: Callable[[dict], None]) -> Callable[[Records], None]:
+    def edit(records: Records) -> None:
+        change([r for r in records if r["type"] == "offline.segment_merged"][merge]["payload"])
+
+    return edit
+
+
+def device_resigned(change: Callable[[dict], None]) -> Callable[[dict], None]:
+    """Edit the last line of a batch and sign it again with the kit's device key, as a
+    forger who stole the laptop (the line's hash changes, no later line chains from it)."""
+
+    def edit(record: dict) -> None:
+        kit = json.loads(next(Path.cwd().glob("var/offline/kits/*.kit.json")).read_text())
+        key = load_pem_private_key(kit["kit"]["device_private_key"].encode(), None)
+        line = json.loads(record["payload"]["lines"][-1])
+        change(line)
+        line.pop("sig")
+        line["sig"] = base64.b64encode(key.sign(SIGNING_PREFIX + canonical(line))).decode()
+        record["payload"]["lines"][-1] = canonical(line).decode()
+
+    return edit
+
+
+def edit_device_line(position: int, change: Callable[[dict], None]) -> Callable[[dict], None]:
+    def edit(record: dict) -> None:
+        line = json.loads(record["payload"]["lines"][position])
+        change(line)
+        record["payload"]["lines"][position] = canonical(line).decode()
+
+    return edit
+
+
+def drop_device_line(position: int) -> Callable[[dict], None]:
+    def edit(record: dict) -> None:
+        del record["payload"]["lines"][position]
+
+    return edit
+
+
+def forge_device_signature(line: dict) -> None:
+    """Sign the line again with a key that is not the kit's device key, keeping its key id."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    line["actor"] = "mallory"
+    line.pop("sig")
+    signature = Ed25519PrivateKey.generate().sign(SIGNING_PREFIX + canonical(line))
+    line["sig"] = base64.b64encode(signature).decode()
+
+
+def kit_manifest() -> dict:
+    return json.loads(next(Path.cwd().glob("var/offline/kits/*.kit.json")).read_text())["kit"][
+        "manifest"
+    ]
+
+
+def at_kit(bound: str) -> Callable[[dict], None]:
+    """Set the line's time to the kit's ``issued`` or ``expires`` time exactly."""
+
+    def change(line: dict) -> None:
+        line["time"] = kit_manifest()[bound]
+
+    return change
+
+
+def drop_second_batch(records: Records) -> None:
+    records.remove([r for r in records if r["type"] == "offline.record"][1])
+
+
+def revoke_before_second_merge(records: Records) -> None:
+    merge = [r for r in records if r["type"] == "offline.segment_merged"][1]
+    revoked = dict(
+        merge, type="offline.kit_revoked", payload={"kit_id": merge["payload"]["kit_id"]}
+    )
+    records.insert(records.index(merge), revoked)
+
+
+def test_both_verifiers_accept_a_kit_merged_in_two_segments(kit_sample: Path) -> None:
+    records = central_records(kit_sample)
+    merges = [r["payload"] for r in records if r["type"] == "offline.segment_merged"]
+    assert [(m["segment"], m["first"], m["records"]) for m in merges] == [(1, 0, 3), (2, 3, 1)]
+    assert merges[1]["start_prev"] == merges[0]["head_hash"]
+
+    theirs, ours = verify_both(kit_sample)
+
+    assert theirs["valid"] is ours["valid"] is True, (theirs, ours)
+    assert theirs["records"] == ours["records"] == len(records)
+    assert theirs["head_hash"] == ours["head_hash"]
+
+
+KIT_TAMPERING = [
+    pytest.param(
+        in_batch(0, edit_device_line(1, lambda line: line.update(actor="mallory"))),
+        0,
+        "segment record 1: bad signature",
+        id="an altered device line in the first segment",
+    ),
+    pytest.param(
+        in_batch(1, edit_device_line(0, lambda line: line.update(resource="host:other"))),
+        1,
+        "segment record 3: bad signature",
+        id="an altered device line in the second segment",
+    ),
+    pytest.param(
+        in_batch(0, drop_device_line(1)),
+        0,
+        "segment record 1: gap",
+        id="a dropped device line",
+    ),
+    pytest.param(
+        in_batch(0, edit_device_line(2, forge_device_signature)),
+        0,
+        "segment record 2: bad signature",
+        id="a forged device signature",
+    ),
+    pytest.param(
+        in_batch(1, device_resigned(lambda line: line.update(time="2999-01-01T00:00:00.000000Z"))),
+        1,
+        "segment record 3: outside validity",
+        id="a device line after the kit expired",
+    ),
+    pytest.param(
+        in_batch(1, device_resigned(lambda line: line.update(time="2000-01-01T00:00:00.000000Z"))),
+        1,
+        "segment record 3: outside validity",
+        id="a device line before the kit was issued",
+    ),
+    pytest.param(
+        in_batch(1, device_resigned(at_kit("expires"))),
+        1,
+        "segment record 3: outside validity",
+        id="a device line at the kit's expiry",
+    ),
+    pytest.param(
+        in_batch(1, device_resigned(at_kit("issued"))),
+        1,
+        "segment record 3: clock went backwards",
+        id="a second segment whose clock ran back to the kit's issue",
+    ),
+    pytest.param(
+        in_batch(1, device_resigned(lambda line: line.update(type="audit.key_rotated"))),
+        1,
+        "segment record 3: unknown key",
+        id="a key rotation in a segment",
+    ),
+    pytest.param(
+        in_batch(1, device_resigned(lambda line: line.update(policy_digest="sha256:00"))),
+        1,
+        "segment record 3: policy mismatch",
+        id="a device line decided under another policy",
+    ),
+    pytest.param(
+        in_batch(1, device_resigned(lambda line: line.update(prev="0" * 64))),
+        1,
+        "segment record 3: broken chain",
+        id="a second segment not chained from the first",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "batch", "named"), KIT_TAMPERING)
+def test_both_verifiers_reject_a_tampered_device_line_at_the_same_record(
+    kit_work: Path, monkeypatch: pytest.MonkeyPatch, edit: Callable[[Records], None], batch: int,
+    named: str,
+) -> None:  # fmt: skip
+    monkeypatch.chdir(kit_work)
+    forge(edit)(kit_work)
+    carrier = batches(kit_work)[batch]
+
+    theirs, ours = verify_both(kit_work)
+
+    assert theirs["valid"] is False, theirs
+    assert ours["valid"] is False, ours
+    assert (ours["sequence"], ours["kind"]) == (theirs["sequence"], theirs["kind"])
+    assert (ours["sequence"], ours["kind"]) == (carrier, "bad segment")
+    assert named in ours["error"], ours
+    assert named in theirs["error"], theirs
+
+
+def merge_record(merge: int) -> Callable[[Path], int]:
+    def seq(work: Path) -> int:
+        return [r["seq"] for r in central_records(work) if r["type"] == "offline.segment_merged"][
+            merge
+        ]
+
+    return seq
+
+
+KIT_MERGE_TAMPERING = [
+    pytest.param(
+        in_merge(1, lambda p: p.update(first=2)),
+        merge_record(1),
+        "bad segment",
+        id="a merge that repeats a merged record",
+    ),
+    pytest.param(
+        in_merge(1, lambda p: p.update(start_prev="0" * 64)),
+        merge_record(1),
+        "bad segment",
+        id="a merge that forks from the kit's chain",
+    ),
+    pytest.param(
+        in_merge(1, lambda p: p.update(segment=1)),
+        merge_record(1),
+        "bad segment",
+        id="a merge numbered out of turn",
+    ),
+    pytest.param(
+        in_merge(1, lambda p: p.update(segment=True)),
+        merge_record(1),
+        "malformed record",
+        id="a merge number that is a boolean",
+    ),
+    pytest.param(
+        in_merge(1, lambda p: p.update(kit_id="kit-0000000000000000")),
+        merge_record(1),
+        "unknown kit",
+        id="a merge of no enrolled kit",
+    ),
+    pytest.param(
+        revoke_before_second_merge,
+        merge_record(1),
+        "revoked kit",
+        id="a merge after the kit was revoked",
+    ),
+    pytest.param(
+        in_merge(1, lambda p: p.update(head_hash="0" * 64)),
+        lambda work: batches(work)[1],
+        "bad segment",
+        id="a merge whose head hash is not its last line's",
+    ),
+    pytest.param(
+        in_batch(1, lambda r: r["payload"].update(first=4)),
+        lambda work: batches(work)[1],
+        "malformed record",
+        id="a batch that does not start at the merge's next line",
+    ),
+    pytest.param(
+        in_merge(1, lambda p: p.pop("first")),
+        merge_record(1),
+        "bad segment",
+        id="a second merge without first reads it as 0",
+    ),
+    pytest.param(
+        drop_second_batch,
+        lambda work: len(read_lines(work)),
+        "incomplete merge",
+        id="a merge whose batch is missing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "sequence", "kind"), KIT_MERGE_TAMPERING)
+def test_both_verifiers_reject_a_broken_merge_at_the_same_record(
+    kit_work: Path, edit: Callable[[Records], None], sequence: Callable[[Path], int], kind: str
+) -> None:
+    forge(edit)(kit_work)
+
+    theirs, ours = verify_both(kit_work)
+
+    assert theirs["valid"] is False, theirs
+    assert ours["valid"] is False, ours
+    assert (ours["sequence"], ours["kind"]) == (theirs["sequence"], theirs["kind"])
+    assert (ours["sequence"], ours["kind"]) == (sequence(kit_work), kind)
+
+
+def older_single_line_form(record: dict) -> None:
+    payload = record["payload"]
+    [line] = payload["lines"]
+    record["payload"] = {"kit_id": payload["kit_id"], "index": payload["first"], "line": line}
+
+
+def without_multi_merge_members(payload: dict) -> None:
+    for member in ("segment", "first", "start_prev"):
+        del payload[member]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(in_batch(1, older_single_line_form), id="a line in the older one-line form"),
+        pytest.param(
+            in_merge(0, without_multi_merge_members), id="a first merge from before several merges"
+        ),
+    ],
+)
+def test_both_verifiers_accept_the_older_merge_forms(
+    kit_work: Path, edit: Callable[[Records], None]
+) -> None:
+    forge(edit)(kit_work)
+
+    theirs, ours = verify_both(kit_work)
+
+    assert theirs["valid"] is ours["valid"] is True, (theirs, ours)
+    assert theirs["head_hash"] == ours["head_hash"]

@@ -355,6 +355,14 @@ def test_a_merge_whose_place_in_the_chain_is_not_spelled_right_is_malformed(
         central.verify()
 
 
+def test_a_merge_of_a_negative_number_of_records_is_malformed(central: Central) -> None:
+    central.merge(central.segment(central.enrol()), records=-1)
+
+    with pytest.raises(VerificationError) as caught:
+        central.verify()
+    assert caught.value.kind == "malformed record"  # as the format document says
+
+
 def test_a_second_segment_whose_clock_went_back_is_refused(central: Central) -> None:
     enrolment = central.enrol()
     early = central.segment(enrolment, count=2)

@@ -272,3 +272,39 @@ def test_a_command_opens_the_configured_store_and_reports_one_it_cannot_open(
     blocker.write_text("")
     with pytest.raises(CallerStoreError, match="cannot open API key store"):
         ApiKeyStore.configured(blocker / "api-keys.db", StorageSettings())
+
+
+def test_a_remembered_key_is_checked_with_one_read_of_the_latest_generation(
+    store: ApiKeyStore,
+    path: Path,
+    clock: Clock,
+    storage_backend: Backend,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    issued = store.create("ci-bot", ["audit:read"])
+    secret = issued.secret.get_secret_value()
+    assert store.authenticate(secret).id == issued.key.id  # checked once, remembered
+    database = store._db
+    reads: list[str] = []
+    read_latest = database.read_latest
+
+    def counted(sql: str) -> object:
+        reads.append(sql)
+        return read_latest(sql)
+
+    def no_transaction(**_: object) -> object:
+        raise AssertionError("a transaction for a remembered key")
+
+    monkeypatch.setattr(database, "read_latest", counted)
+    monkeypatch.setattr(database, "transaction", no_transaction)
+    assert store.authenticate(secret).id == issued.key.id
+    assert len(reads) == 1
+    monkeypatch.undo()
+
+    other = ApiKeyStore(path, backend=storage_backend, clock=clock)  # another process
+    try:
+        other.revoke("ci-bot")
+    finally:
+        other.close()
+    with pytest.raises(AuthenticationError, match=r"is revoked$"):
+        store.authenticate(secret)

@@ -359,3 +359,24 @@ def test_the_postgresql_backend_opens_from_the_environment(
 def test_settings_hold_the_secret_as_a_secret() -> None:
     settings = StorageSettings(backend="postgresql", dsn=SecretStr("host=db password=x"))
     assert "password=x" not in repr(settings)
+
+
+def test_the_latest_read_sees_every_commit_before_it_and_fails_as_the_owner(
+    storage_backend: Backend, tmp_path: Path
+) -> None:
+    reader, writer = _open(storage_backend, tmp_path), _open(storage_backend, tmp_path)
+    assert reader.read_latest("SELECT name FROM things") is None
+    _insert_then(writer, None, "lamp")  # committed through another handle
+    assert tuple(reader.read_latest("SELECT count(*), max(name) FROM things")) == (1, "lamp")
+    assert reader.read_latest("SELECT name FROM things")["name"] == "lamp"
+
+    with pytest.raises(ThingStoreError, match="thing store failed: "):
+        reader.read_latest("SELECT nothing FROM things")
+    _insert_then(reader, None, "desk")  # the handle still writes afterwards
+    with pytest.raises(RuntimeError, match="half way"):
+        _insert_then(reader, RuntimeError("half way"), "chair")  # and still rolls back
+    assert reader.read_latest("SELECT count(*) FROM things")[0] == 2
+    reader.close()
+    with pytest.raises(ThingStoreError, match="thing store failed"):
+        reader.read_latest("SELECT count(*) FROM things")
+    writer.close()

@@ -5,6 +5,7 @@ pool's connections the database cut are replaced before a transaction begins."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,3 +137,46 @@ def test_other_errors_are_not_taken_for_an_unavailable_database() -> None:
     assert unavailable_cause(error) is None
     assert StorageUnavailableError.exit_code is ExitCode.UNAVAILABLE
     assert LeaseStoreError.exit_code is ExitCode.UNAVAILABLE
+
+
+def test_a_latest_read_replaces_cut_connections_and_leaves_none_in_autocommit(
+    backend: PostgresBackend, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    database = things(backend, tmp_path)
+    held = [backend.pool.getconn() for _ in range(3)]
+    for connection in held:
+        backend.pool.putconn(connection)
+    assert cut(postgres_server, backend.name_for_tests) == 3  # type: ignore[attr-defined]
+    with psycopg.connect(postgres_server.dsn, autocommit=True) as admin:
+        while admin.execute(  # until the sessions have ended, not only been told to
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            (backend.name_for_tests,),  # type: ignore[attr-defined]
+        ).fetchone() != (0,):
+            time.sleep(0.01)
+
+    assert database.read_latest("SELECT count(*) FROM things") == (0,)  # no error: replaced
+
+    held = [backend.pool.getconn() for _ in range(3)]
+    try:
+        assert [connection.autocommit for connection in held] == [False] * 3
+    finally:
+        for connection in held:
+            backend.pool.putconn(connection)
+
+
+def test_a_latest_read_kept_waiting_fails_closed_as_storage_unavailable(
+    backend: PostgresBackend, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    database = things(backend, tmp_path)
+    with psycopg.connect(postgres_server.dsn) as other:  # another host, mid-migration
+        other.execute(f"LOCK TABLE {backend.prefix}things.things IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(ThingStoreError, match="lock timeout") as caught:
+            database.read_latest("SELECT count(*) FROM things")
+    assert unavailable_cause(caught.value) is not None
+    assert database.read_latest("SELECT count(*) FROM things") == (0,)
+    held = [backend.pool.getconn() for _ in range(3)]
+    try:  # the connection kept waiting went back to the pool out of autocommit
+        assert [connection.autocommit for connection in held] == [False] * 3
+    finally:
+        for connection in held:
+            backend.pool.putconn(connection)
