@@ -7,22 +7,12 @@ one ``fsync`` for the file, one transaction for a database).  Every caller retur
 own record is committed, or raises ``AuditWriteError``; an event that cannot be sealed is
 refused alone while the others of its batch go ahead.
 
-``GroupCommit.append_async`` is the same append for a coroutine on an event loop: its event
-joins the same queue, and the coroutine waits, without holding a thread, until its record is
-committed (or refused) exactly as ``append`` would.  When no batch is being written, a worker
-thread becomes the writer and drains the queue (sealing, write, ``fsync``) until it is empty;
-each record's waiter is woken on its own loop once its batch is written.  A thread that led
-a batch and leaves only awaiting coroutines queued hands the queue to a new writer thread,
-so a thread's ``append`` never waits for more than the batches before its own.  (The HTTP
-decision routes do not await it yet: docs/benchmarks.md, "Third pass", has the figures.)
 ``seal_batch`` is the one loop that chains and signs a batch over the previous record
 (``gateway.audit.records.seal_record``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,27 +39,6 @@ class Pending:
     event: AuditEvent
     rotates_to: Signer | None = None  # for a rotation record: the key in force after it
     outcome: AuditRecord | AuditWriteError | None = None  # set once the batch is written
-    # The future an awaiting coroutine waits on until ``outcome`` is set (``append_async``);
-    # ``None`` for a thread, which waits on the queue's condition.
-    waiter: asyncio.Future[None] | None = None
-
-
-def _wake(batch: Sequence[Pending]) -> None:
-    """Called from the writer's thread once ``batch`` is written: resolve its waiters, with
-    one call into each event loop they wait on."""
-    waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-    for item in batch:
-        if item.waiter is not None:
-            waiting.setdefault(item.waiter.get_loop(), []).append(item.waiter)
-    for loop, futures in waiting.items():
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody awaits them
-            loop.call_soon_threadsafe(_resolve, futures)
-
-
-def _resolve(futures: list[asyncio.Future[None]]) -> None:
-    for future in futures:
-        if not future.done():  # a cancelled waiter: its record is written all the same
-            future.set_result(None)
 
 
 def _outcome(pending: Pending) -> AuditRecord:
@@ -167,21 +136,6 @@ class GroupCommit:
         """Append one record and return it once it is committed."""
         return self._submit(Pending(event))
 
-    async def append_async(self, event: AuditEvent) -> AuditRecord:
-        """``append`` for a coroutine: return once the record is committed, without
-        holding a thread while it waits (``AuditWriteError`` when it is not written)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        pending = Pending(event, waiter=future)
-        with self._condition:
-            self._pending.append(pending)
-            lead = not self._writing
-            self._writing = True
-        if lead:
-            loop.run_in_executor(None, self._drain)
-        await future
-        return _outcome(pending)
-
     def append_batch(self, events: Sequence[AuditEvent]) -> list[AuditRecord]:
         """Append ``events`` in order, committed together when no other batch is being
         written (other writers' records may come between them otherwise); raise
@@ -222,38 +176,12 @@ class GroupCommit:
                 batch, self._pending = self._pending, []
         if leader:
             try:
-                self._write(batch)
+                self._commit_group(batch)
             finally:
                 with self._condition:
-                    # Only coroutines left waiting: no thread of theirs will lead, so a
-                    # writer thread drains the queue while this caller returns.
-                    hand_off = bool(self._pending) and all(
-                        item.waiter is not None for item in self._pending
-                    )
-                    self._writing = hand_off
-                    self._condition.notify_all()
-                if hand_off:
-                    threading.Thread(target=self._drain, name="audit-writer", daemon=True).start()
-        return _outcome(pending)
-
-    def _drain(self) -> None:
-        """Write batches until the queue is empty (the writer of awaiting coroutines)."""
-        while True:
-            with self._condition:
-                batch, self._pending = self._pending, []
-                if not batch:
                     self._writing = False
                     self._condition.notify_all()
-                    return
-            self._write(batch)
-            with self._condition:
-                self._condition.notify_all()  # threads whose records were in this batch
-
-    def _write(self, batch: list[Pending]) -> None:
-        """Commit one group; every entry of ``batch`` gets its outcome, and the coroutines
-        awaiting theirs are woken."""
-        self._commit_group(batch)
-        _wake(batch)
+        return _outcome(pending)
 
     def _commit_group(self, batch: list[Pending]) -> None:
         try:
