@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +11,13 @@ from pydantic import SecretStr
 from gateway.storage import Backend, SqliteBackend, StorageSettings
 from gateway.storage.postgres import PostgresBackend
 from tests.postgres import INSTALL_HINT as POSTGRES_HINT
-from tests.postgres import FreshSchemas, PostgresServer, running_postgres
+from tests.postgres import (
+    FreshSchemas,
+    PostgresServer,
+    drop_schemas,
+    new_prefix,
+    running_postgres,
+)
 from tests.postgres import binaries as postgres_binaries
 from tests.postgres import in_ci as postgres_in_ci
 
@@ -84,14 +89,16 @@ def storage_settings(
         yield StorageSettings()
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    shared: PostgresBackend = request.getfixturevalue("shared_postgres")
-    prefix = f"t{uuid.uuid4().hex[:12]}_"
+    prefix = request.getfixturevalue("prefix")
     yield StorageSettings(
         backend="postgresql", dsn=SecretStr(server.dsn), schema_prefix=prefix, pool_size=4
     )
-    with shared.pool.connection() as db:
-        rows = db.execute(
-            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (prefix,)
-        ).fetchall()
-        for (namespace,) in rows:
-            db.execute(f'DROP SCHEMA IF EXISTS "{namespace}" CASCADE')
+
+
+@pytest.fixture
+def prefix(shared_postgres: PostgresBackend) -> Iterator[str]:
+    """A schema prefix no other test uses on the tests' PostgreSQL, for the stores a test
+    (or the gateway processes it starts) opens; their schemas are dropped afterwards."""
+    chosen = new_prefix()
+    yield chosen
+    drop_schemas(shared_postgres, chosen)

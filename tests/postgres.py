@@ -13,6 +13,7 @@ they are skipped when the binaries are missing, with the command that installs t
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -22,10 +23,11 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -197,7 +199,7 @@ class FreshSchemas:
 
     def __init__(self, shared: PostgresBackend) -> None:
         self.shared = shared
-        self.prefix = f"t{uuid.uuid4().hex[:12]}_"
+        self.prefix = new_prefix()
         self.namespaces: set[str] = set()
 
     def open(
@@ -233,3 +235,74 @@ def fresh_database(server: PostgresServer) -> Iterator[str]:
     finally:
         with psycopg.connect(server.dsn, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def new_prefix() -> str:
+    """A schema prefix no other test uses."""
+    return f"t{uuid.uuid4().hex[:12]}_"
+
+
+def drop_schemas(shared: PostgresBackend, prefix: str) -> None:
+    """Drop every schema whose name starts with ``prefix`` (a test's stores)."""
+    with shared.pool.connection() as db:
+        rows = db.execute(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (prefix,)
+        ).fetchall()
+        for (namespace,) in rows:
+            db.execute(f'DROP SCHEMA IF EXISTS "{namespace}" CASCADE')
+
+
+def storage_toml(prefix: str, dsn_env: str, *, pool_size: int = 4, **more: object) -> str:
+    """A ``[storage]`` section for the tests' PostgreSQL: the connection string in the
+    environment variable ``dsn_env``, the stores under ``prefix``, and ``more`` settings."""
+    lines = [
+        "[storage]",
+        'backend = "postgresql"',
+        f'dsn_env = "{dsn_env}"',
+        f'schema_prefix = "{prefix}"',
+        f"pool_size = {pool_size}",
+        *(f"{name} = {value}" for name, value in more.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def start_together(
+    commands: Sequence[Sequence[str]],
+    *,
+    cwd: Path,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
+) -> list[Any]:
+    """Start one process per command, wait until each prints ``ready``, write ``go`` to
+    all of them so they start together, and return the JSON each prints last (each must
+    exit 0); processes still running at the end are killed."""
+    processes = [
+        subprocess.Popen(
+            list(command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
+            env=env,
+        )
+        for command in commands
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "ready"
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        seen = []
+        for process in processes:
+            out, _ = process.communicate(timeout=timeout)
+            assert process.returncode == 0
+            seen.append(json.loads(out.strip().splitlines()[-1]))
+        return seen
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

@@ -28,6 +28,7 @@ from gateway.api.metrics import ApiMetrics, MetricsMiddleware
 from gateway.api.openapi import openapi_document
 from gateway.api.problems import ApiProblem, FieldProblem, problem_for, problem_response
 from gateway.api.routes import DEFAULT_ROUTERS
+from gateway.api.routes.decisions_threads import threads_for
 from gateway.api.security import Requires
 from gateway.api.services import ApiServices
 from gateway.callers.authentication import Callers, open_callers
@@ -104,6 +105,9 @@ def create_app(
         ],
     )
     app.state.services = services
+    # decisions run in threads of their own, as many as suit where records are committed
+    storage = getattr(getattr(gateway, "storage", None), "name", None)
+    app.state.decision_threads = threads_for(storage)
     for router in routers:
         app.include_router(router)
 

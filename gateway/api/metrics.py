@@ -28,6 +28,7 @@ class ApiMetrics:
     """The API's counters and histograms, and their text exposition."""
 
     def __init__(self) -> None:
+        self._request_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "gateway_http_requests_total",
@@ -61,6 +62,20 @@ class ApiMetrics:
             registry=self.registry,
         )
 
+    def observe_request(self, route: str, method: str, status: str, seconds: float) -> None:
+        """Counts one answered request and its latency.
+
+        The labelled children are kept per label set (routes, methods and statuses are few),
+        so a request does not look them up under the metric's lock each time.
+        """
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (self.requests.labels(*key), self.latency.labels(*key))
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)
@@ -90,6 +105,5 @@ class MetricsMiddleware:
             await self.app(scope, receive, observed)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            labels = (route, scope["method"], str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.metrics.observe_request(route, scope["method"], str(status), elapsed)

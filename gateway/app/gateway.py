@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
-from gateway.app.directory import build_directory
+from gateway.app.directory import build_directory, load_directory_into_engines
 from gateway.approvals.auto import AutoApprover
 from gateway.approvals.model import ApprovalRequest
 from gateway.approvals.reading import ApprovalReads
@@ -136,6 +136,7 @@ class Gateway(EnforcementPoint):
         )
         tolerant = frozenset(config.identity.stale_tolerant_actions)
         directory = build_directory(config.identity)
+        load_directory_into_engines(policies, directory, config.identity)
         stepup = open_stepup(config.stepup, audit, storage) if config.stepup.enabled else None
         changes = open_change_calendar(config.changes.calendar, config.changes.servicenow)
         gateway = cls(

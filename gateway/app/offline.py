@@ -21,7 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import JsonValue
 
-from gateway.app.directory import build_directory
+from gateway.app.directory import build_directory, load_directory_into_engines
 from gateway.app.gateway import Gateway, open_policy_trust
 from gateway.audit.keys import load_public_key
 from gateway.changes.setup import open_change_calendar
@@ -176,9 +176,11 @@ class OfflineGateway(Gateway):
             if config.stepup.enabled
             else None
         )
+        directory = build_directory(config.identity)
+        load_directory_into_engines(policies, directory, config.identity)
         gateway = cls(
             policies,
-            build_directory(config.identity),
+            directory,
             segment,
             stale_tolerant_actions=frozenset(config.identity.stale_tolerant_actions),
             stepup=stepup,

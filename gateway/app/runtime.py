@@ -16,6 +16,7 @@ from gateway.config import GatewayConfig
 from gateway.enforcement.point import EnforcementPoint
 from gateway.notify.model import NotificationKind
 from gateway.notify.reliable import ReliableNotifier
+from gateway.runtime.worker import BackgroundWorker
 from gateway.storage.errors import LeaseStoreError
 
 if TYPE_CHECKING:
@@ -126,10 +127,11 @@ def background_jobs(
     ``leases`` (state shared by several processes), each runs only in the process holding
     its lease (``approvals.tick``, ``runtime.tick``, ``notify.flush``: the outbox is shared
     too, and each notification is claimed by the process delivering it).  Every process
-    renews its own liveness lease (``runtime.process.<host:pid>``, left to expire when it
-    stops: its steps are taken over by the ``runtime.tick`` holder once it has expired; a
-    process that never took one, a command, is taken to live) and recovers its own steps cut
-    short while the database was away."""
+    recovers its own steps cut short while the database was away; its liveness lease
+    (``runtime.process.<host:pid>``) is renewed by the heartbeat ``take_liveness`` starts,
+    not on this beat, so a slow job never lets it expire.  Once it has expired (the process
+    stopped), its steps are taken over by the ``runtime.tick`` holder; a process that never
+    took one, a command, is taken to live."""
 
     def approvals() -> None:
         if gateway.approvals is None:
@@ -151,7 +153,6 @@ def background_jobs(
 
     runtime.watch_hosts(alive)
     return [
-        liveness(runtime, leases),
         runtime.recover_own,
         leases.guard("approvals.tick", approvals),
         leases.guard("runtime.tick", runtime.tick),
@@ -175,14 +176,19 @@ def take_liveness(
     leases: Leases,
     *,
     wait_seconds: float,
+    renew_seconds: float | None = None,
     sleep: Callable[[float], object] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> None:
+) -> BackgroundWorker:
     """Take this process's liveness lease before it serves or claims anything, so that no
-    step it claims is ever taken over as a dead process's.  A name (host:pid) is reused
-    by a later process of the same host and pid (a restarted container): its predecessor's
-    lease is taken over once it has expired, waiting at most ``wait_seconds`` (a lease's
-    time); a predecessor's lease left expired is renewed at once."""
+    step it claims is ever taken over as a dead process's, then renew it every
+    ``renew_seconds`` (default: a third of ``wait_seconds``, a lease's time) on a thread of
+    its own, the heartbeat, returned started and stopped when ``runtime`` closes: however
+    long a background job takes, the lease of a living process does not expire.
+
+    A name (host:pid) is reused by a later process of the same host and pid (a restarted
+    container): its predecessor's lease is taken over once it has expired, waiting at most
+    ``wait_seconds``; a predecessor's lease left expired is renewed at once."""
     heartbeat = liveness(runtime, leases)
     deadline = clock() + wait_seconds
     while not heartbeat():
@@ -191,3 +197,11 @@ def take_liveness(
                 f"liveness lease runtime.process.{runtime.owner}: held by another process"
             )
         sleep(0.2)
+    beat = BackgroundWorker(
+        [heartbeat],
+        wait_seconds / 3 if renew_seconds is None else renew_seconds,
+        name="gateway-liveness",
+    )
+    runtime.close_with(beat.stop)  # after the steps in flight are finished
+    beat.start()
+    return beat

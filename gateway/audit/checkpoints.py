@@ -25,6 +25,7 @@ from gateway.audit.note import (
     sign_checkpoint,
 )
 from gateway.audit.records import parse_record
+from gateway.audit.snapshot import read_records
 from gateway.audit.verify import (
     RootAccumulator,
     VerifyReport,
@@ -66,7 +67,7 @@ def _raw_lines(log: Path) -> Iterator[bytes]:
 def make_checkpoint(log: Path, signer: Signer, name: str = DEFAULT_LOG_NAME) -> str:
     """A signed checkpoint over every record of ``log`` as it is now."""
     accumulator = RootAccumulator()
-    for line in read_lines(log):
+    for line in read_records(log):
         accumulator.add(leaf_hash(line))
     checkpoint = Checkpoint(name, accumulator.size, accumulator.root())
     return sign_checkpoint(checkpoint, name, signer.private_key)
@@ -74,7 +75,7 @@ def make_checkpoint(log: Path, signer: Signer, name: str = DEFAULT_LOG_NAME) -> 
 
 def build_tree(log: Path) -> MerkleTree:
     """The Merkle tree of every record of ``log``, for proofs."""
-    return MerkleTree.from_leaf_hashes(leaf_hash(line) for line in read_lines(log))
+    return MerkleTree.from_leaf_hashes(leaf_hash(line) for line in read_records(log))
 
 
 def read_checkpoint(note: str) -> Checkpoint:

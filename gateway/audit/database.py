@@ -19,7 +19,8 @@ the next record.  Invariants, in the order an append keeps them:
    durable for every process.  If anything fails the caller gets ``AuditWriteError`` and
    the transaction rolls back: nothing of the batch was written.
 4. Appends from threads of one process are committed in groups (``GroupCommit``): the lock
-   is taken once per batch, not once per record.
+   is taken once per batch, not once per record, and the records' personal fields are
+   sealed as of one reading of the data key store (``PersonalDataSealer.batch``).
 
 Reading (``lines``) takes the last ``seq`` first, then pages through the records up to it
 in order: a snapshot of what was committed when reading started, in constant memory.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from gateway.audit.batching import GroupCommit, Head, Pending, key_in_force, seal_batch
@@ -76,6 +78,21 @@ class DatabaseAuditRecords:
                 yield bytes(line)
             start = int(page[-1][0]) + 1 if page else last + 1
 
+    def lines_from(self, seq: int) -> Iterator[tuple[int, bytes]]:
+        """The records from ``seq`` on (``WHERE seq >= seq``) committed when the first one
+        is asked for, with their ``seq``, in order: a reader that remembers where it
+        stopped reads only what came after."""
+        with self.database.transaction(write=False) as db:
+            row = db.execute("SELECT max(seq) FROM audit_records").fetchone()
+        last = -1 if row is None or row[0] is None else int(row[0])
+        start = seq
+        while start <= last:
+            with self.database.transaction(write=False) as db:
+                page = db.execute(_PAGE_FROM, (start, last, _PAGE)).fetchall()
+            for number, line in page:
+                yield int(number), bytes(line)
+            start = int(page[-1][0]) + 1 if page else last + 1
+
     def close(self) -> None:
         self.database.close()
 
@@ -109,8 +126,14 @@ class DatabaseAuditLog(GroupCommit):
     def where(self) -> str:
         return self._where
 
+    def _sealing(self) -> AbstractContextManager[object]:
+        """The sealer's batch, if it has one: the records of a batch are sealed as of one
+        reading of the data key store (``PersonalDataSealer.batch``)."""
+        batch = getattr(self.sealer, "batch", None)
+        return batch() if callable(batch) else nullcontext()
+
     def _commit(self, batch: list[Pending]) -> list[tuple[Pending, AuditRecord]]:
-        with self._writes.transaction() as db:
+        with self._writes.transaction() as db, self._sealing():
             row = db.execute(_HEAD).fetchone()
             head = Head() if row is None else Head(0, int(row[0]) + 1, str(row[1]), str(row[2]))
             written, signer = seal_batch(
@@ -132,6 +155,10 @@ class DatabaseAuditLog(GroupCommit):
     def lines(self) -> Iterator[bytes]:
         """The records committed when the first one is asked for, in ``seq`` order."""
         return self._records.lines()
+
+    def lines_from(self, seq: int) -> Iterator[tuple[int, bytes]]:
+        """The records from ``seq`` on, with their ``seq``; see ``DatabaseAuditRecords``."""
+        return self._records.lines_from(seq)
 
     def readiness_problem(self) -> str | None:
         """Why the next append would fail: the database cannot be read, or its last record

@@ -29,8 +29,9 @@ from gateway.audit.keys import (
     load_public_key,
     load_signer,
 )
-from gateway.audit.log import AuditLog, read_lines
+from gateway.audit.log import AuditLog
 from gateway.audit.records import AuditRecord, parse_record
+from gateway.audit.snapshot import read_records
 from gateway.audit.store import AuditStore
 from gateway.errors import AuditError, AuditKeyError, VerificationError
 
@@ -63,7 +64,7 @@ class Rotation:
 
 def first_key_id(log: Path) -> str:
     """The key id record 0 of ``log`` is signed by."""
-    return first_key_in(read_lines(log))
+    return first_key_in(read_records(log))
 
 
 def first_key_in(lines: Iterable[bytes]) -> str:

@@ -20,6 +20,7 @@ from gateway.changes.errors import ChangeSourceError
 from gateway.changes.servicenow_settings import ServiceNowChangeSettings
 from gateway.changes.spans import span_event
 from gateway.http import Failure, RetryingClient, RetryPolicy, map_failure, open_client
+from gateway.http.servicenow_errors import servicenow_error_text
 
 __all__ = ["ServiceNowSchedules", "ServiceNowTables", "calendar_text"]
 
@@ -30,16 +31,6 @@ _SPAN_FIELDS = (
     "sys_id,name,schedule,start_date_time,end_date_time,repeat_type,repeat_count,"
     "days_of_week,repeat_until"
 )
-
-
-def _describe(response: httpx.Response) -> str:
-    """ServiceNow's ``{"error": {"message", "detail"}, "status": "failure"}``."""
-    try:
-        error = response.json().get("error") or {}
-        parts = (str(error.get("message") or "").strip(), str(error.get("detail") or "").strip())
-    except (ValueError, AttributeError, RecursionError):
-        return "no error details"
-    return ": ".join(part for part in parts if part)[:300] or "no error details"
 
 
 class ServiceNowTables:
@@ -84,8 +75,9 @@ class ServiceNowTables:
         path = f"/api/now/table/{table}{suffix}"
         response = self._http.request(method, path, where=f"ServiceNow {method} {path}", **options)
         if response.status_code >= 400:
+            error = servicenow_error_text(response)
             raise ChangeSourceError(
-                f"ServiceNow {method} {path}: HTTP {response.status_code}: {_describe(response)}"
+                f"ServiceNow {method} {path}: HTTP {response.status_code}: {error}"
             )
         try:
             body = response.json()

@@ -6,7 +6,9 @@ Slack's signing secret and bot token are read from the environment variables the
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.secrets import EnvSecret, EnvSecrets
 
@@ -14,6 +16,7 @@ __all__ = ["ChatSettings", "SlackChatSettings", "TeamsChatSettings"]
 
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 BOT_FRAMEWORK_JWKS = "https://login.botframework.com/v1/.well-known/keys"
+_OBJECT_ID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 class SlackChatSettings(EnvSecrets):
@@ -40,8 +43,10 @@ class SlackChatSettings(EnvSecrets):
 class TeamsChatSettings(BaseModel):
     """A Teams bot: activities carry a Bot Framework token whose issuer, audience (the
     bot's ``app_id``) and signing key (from ``jwks_url``, kept ``jwks_cache_seconds``) are
-    checked.  ``users`` maps AAD object ids (or UPNs) to directory people and is asked
-    first; otherwise the UPN is looked up as an e-mail in the directory."""
+    checked.  ``users`` maps AAD (Microsoft Entra) object ids to directory people: an
+    activity names its sender by ``from.aadObjectId`` (with the Teams user id and display
+    name, never the UPN or e-mail), so a key that is not an object id is refused; case is
+    ignored.  A sender not in ``users`` is refused."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -52,6 +57,19 @@ class TeamsChatSettings(BaseModel):
     jwks_cache_seconds: int = Field(default=3600, ge=0)
     leeway_seconds: int = Field(default=300, ge=0, le=300)
     timeout_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("users")
+    @classmethod
+    def _object_ids(cls, users: dict[str, str]) -> dict[str, str]:
+        mapped: dict[str, str] = {}
+        for key, person in users.items():
+            if not _OBJECT_ID.fullmatch(key):
+                raise ValueError(
+                    f"{key[:64]!r} is not an AAD object id: Teams names the sender by "
+                    "from.aadObjectId (a GUID), not by UPN, e-mail or Teams user id"
+                )
+            mapped[key.lower()] = person
+        return mapped
 
 
 class ChatSettings(BaseModel):

@@ -9,8 +9,9 @@ for-adaptive-cards): ``Action.Execute`` reaches the bot as an activity ``{"type"
 bot answers HTTP 200 with an ``AdaptiveCardInvokeResponse``: ``{"statusCode": 200, "type":
 "application/vnd.microsoft.card.adaptive", "value": <the refreshed card>}``.
 
-The Teams user is mapped to a person by ``[chat.teams] users`` (AAD object id → person);
-anyone else is refused.  The vote goes through the approval service like every vote.
+The Teams user is mapped to a person by ``[chat.teams] users`` (AAD object id → person,
+matched without regard to case; the activity's ``from`` carries no UPN or e-mail); anyone
+else is refused.  The vote goes through the approval service like every vote.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class TeamsChat:
         audit: AuditSink | None,
     ) -> None:
         self.tokens = tokens
-        self._users = dict(users)
+        self._users = {key.lower(): person for key, person in users.items()}
         self._votes = votes
         self._audit = audit
 
@@ -91,7 +92,7 @@ class TeamsChat:
         approval_id, digest = str(data.get("approval_id", "")), str(data.get("digest", ""))
         sender = activity.get("from")
         aad = sender.get("aadObjectId") if isinstance(sender, dict) else None
-        person = self._users.get(aad) if isinstance(aad, str) else None
+        person = self._users.get(aad.lower()) if isinstance(aad, str) else None
         if person is None:
             raise ChatRefusedError(
                 "unmapped_user",

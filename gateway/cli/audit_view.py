@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gateway.audit.log import read_lines
 from gateway.audit.records import parse_record
+from gateway.audit.snapshot import read_records
 from gateway.privacy.keystore import DataKeyStore
 from gateway.privacy.sealer import open_payload
 
@@ -25,7 +25,7 @@ def show_records(
     if keys is None and keys_path is not None and keys_path.exists():
         keys = DataKeyStore(keys_path)
     try:
-        for index, line in enumerate(read_lines(log_path)):
+        for index, line in enumerate(read_records(log_path)):
             if only is not None and index != only:
                 continue
             record = parse_record(line, index)

@@ -46,6 +46,7 @@ __all__ = ["run_chat_scenario"]
 SLACK = "https://slack.demo.invalid"
 KEYS = "https://login.botframework.demo.invalid/v1/.well-known/keys"
 APP_ID = "demo-bot-app-id"
+PRIYA_AAD = "6f1e4c52-8d3b-4a0e-9c57-2b1d0e9a7f31"  # her AAD object id, as Teams sends it
 USERS = {"U0PRIYA": "priya", "U0TOM": "tom"}
 
 
@@ -159,7 +160,7 @@ def _teams_rejection(gateway: EnforcementPoint, votes: ChatVotes, audit: Any) ->
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": "demo"}
     keys = httpx.MockTransport(lambda request: httpx.Response(200, json={"keys": [jwk]}))
-    settings = TeamsChatSettings(app_id=APP_ID, jwks_url=KEYS, users={"aad-priya": "priya"})
+    settings = TeamsChatSettings(app_id=APP_ID, jwks_url=KEYS, users={PRIYA_AAD: "priya"})
     tokens = BotFrameworkTokens(settings, transport=keys)
     teams = TeamsChat(tokens, settings.users, votes, audit)
     try:
@@ -169,7 +170,7 @@ def _teams_rejection(gateway: EnforcementPoint, votes: ChatVotes, audit: Any) ->
         claims = {"iss": "https://api.botframework.com", "aud": APP_ID, "exp": now + 300}
         token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "demo"})
         activity = {
-            "type": "invoke", "name": "adaptiveCard/action", "from": {"aadObjectId": "aad-priya"},
+            "type": "invoke", "name": "adaptiveCard/action", "from": {"aadObjectId": PRIYA_AAD},
             "value": {"action": {"type": "Action.Execute", "verb": "reject",
                                  "data": {"approval_id": item.id, "digest": item.digest}}},
         }  # fmt: skip

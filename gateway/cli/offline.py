@@ -155,7 +155,10 @@ def revoke(config: GatewayConfig, kit_id: str, by: str, reason: str, as_json: bo
     _central(config)
     gateway = Gateway.from_config(config)
     try:
-        seq = revoke_kit(gateway, _central_log(gateway), kit_id, actor=by, reason=reason)
+        seq = revoke_kit(
+            gateway, _central_log(gateway), kit_id, actor=by, reason=reason,
+            quarantine=config.offline.quarantine, storage=gateway.storage,
+        )  # fmt: skip
     finally:
         gateway.close()
     emit(

@@ -14,6 +14,8 @@ __all__ = [
     "ActionResult",
     "DirectoryActions",
     "DirectoryConnector",
+    "DirectoryListing",
+    "ListedDirectory",
     "PasswordDirectory",
     "PasswordElsewhereError",
     "SiteDirectory",
@@ -77,6 +79,23 @@ class PasswordElsewhereError(DirectoryActionError):
             f"{source} reports that the password of {user_id} is owned by {kind} {directory!r}"
         )
         super().__init__(f"{action} {user_id!r}: {self.reason}; {source} cannot change it")
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryListing:
+    """Facts a directory has in hand, as ``get_user`` and ``get_resource`` give them:
+    ``users`` and ``resources`` as (type, id, facts)."""
+
+    users: tuple[IdentityFacts, ...]
+    resources: tuple[tuple[str, str, ResourceFacts], ...] = ()
+
+
+@runtime_checkable
+class ListedDirectory(Protocol):
+    """A directory that can list the facts it has in hand without asking anyone: the
+    embedded file lists everything, a resolver the users it holds in its cache."""
+
+    def listing(self) -> DirectoryListing: ...
 
 
 @runtime_checkable

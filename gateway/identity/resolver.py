@@ -38,6 +38,7 @@ from gateway.identity.directory import (
     ActionResult,
     DirectoryActions,
     DirectoryConnector,
+    DirectoryListing,
     PasswordDirectory,
     PasswordElsewhereError,
     SiteDirectory,
@@ -167,6 +168,16 @@ class IdentityResolver:
         """Drop cached facts, e.g. after a directory action changed them."""
         with self._lock:
             self._cache.pop(user_id, None)
+
+    def listing(self) -> DirectoryListing:
+        """The users held in the cache and their accounts, under the ids they were asked
+        by; no source is asked."""
+        with self._lock:
+            cached = [(user_id, entry.facts) for user_id, entry in self._cache.items()]
+        return DirectoryListing(
+            tuple(facts for _, facts in cached),
+            tuple(("account", user_id, account_facts(facts)) for user_id, facts in cached),
+        )
 
     # -- asking the sources --------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from gateway.errors import SourceError, SourceProblem, UnknownActorError
-from gateway.identity.directory import account_facts
+from gateway.identity.directory import DirectoryListing, account_facts
 from gateway.identity.facts import AccountStatus, IdentityFacts, ResourceFacts
 from gateway.yaml_source import load_yaml_model
 
@@ -157,3 +157,16 @@ class StaticDirectory:
         if attributes is None:
             return None
         return ResourceFacts(type=resource_type, id=resource_id, attributes=attributes)
+
+    def listing(self) -> DirectoryListing:
+        """Every user, each user's account, and every resource of the file (a resource
+        listed as ``account:...`` is not: ``get_resource`` answers accounts from users)."""
+        users = tuple(self.get_user(user_id) for user_id in self._directory.users)
+        resources = [("account", user.id, account_facts(user)) for user in users]
+        for key, attributes in self._directory.resources.items():
+            kind, _, ident = key.partition(":")
+            if kind != "account":
+                resources.append(
+                    (kind, ident, ResourceFacts(type=kind, id=ident, attributes=attributes))
+                )
+        return DirectoryListing(users, tuple(resources))

@@ -1,8 +1,8 @@
 """The audit records that document executions, read once and indexed.
 
-``read_audit`` reads the log with ``gateway.audit.log.read_lines`` and
-``gateway.audit.records.parse_record``.  A line that cannot be read is not fatal here
-(verifying the log is ``gateway audit verify``'s job): it is skipped and named in
+``read_audit`` reads the log with ``gateway.audit.snapshot.read_records`` (an append under
+way is not read yet) and ``gateway.audit.records.parse_record``.  A line that cannot be read
+is not fatal here (verifying the log is ``gateway audit verify``'s job): it is skipped and named in
 ``problems``, and summaries say that part of the record is missing.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.audit.log import read_lines
 from gateway.audit.records import AuditRecord, parse_record
+from gateway.audit.snapshot import read_records
 from gateway.errors import VerificationError
 from gateway.knowledge.errors import KnowledgeStoreError
 from gateway.privacy.keystore import DataKeyStore
@@ -60,7 +60,7 @@ def read_audit(
     problems: list[str] = []
     keys = DataKeyStore.for_reading(data_keys, storage) if data_keys is not None else None
     try:
-        for position, line in enumerate(read_lines(path)):
+        for position, line in enumerate(read_records(path)):
             try:
                 records.append(open_record(parse_record(line, position), keys))
             except VerificationError as exc:

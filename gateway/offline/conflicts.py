@@ -35,7 +35,6 @@ __all__ = [
     "Conflict",
     "central_changes",
     "describe",
-    "find_conflicts",
     "is_change",
     "own_executions",
 ]
@@ -140,20 +139,6 @@ def central_changes(
     """Central changes to ``resource`` after record ``since``, but for the records of the
     executions ``own`` (the kit's replays)."""
     return _changes_to(central, since, (resource,), own)[resource]
-
-
-def find_conflicts(
-    records: Sequence[AuditRecord], central: Sequence[bytes], since: int, kit_id: str
-) -> list[Conflict]:
-    """The segment ``records`` (changes, see ``is_change``) that changed a resource the
-    central log changed after record ``since`` (the kit's enrolment), the kit's own
-    replays left out."""
-    if not records:
-        return []
-    own = own_executions(central, since, kit_id)
-    changed = _changes_to(central, since, {str(record.resource) for record in records}, own)
-    found = ((record, changed[str(record.resource)]) for record in records)
-    return [Conflict(record, tuple(central)) for record, central in found if central]
 
 
 def describe(conflict: Conflict, written: AuditRecord, merged_by: int) -> dict[str, Any]:

@@ -36,10 +36,12 @@ from gateway.offline.kit import (
     write_kit,
 )
 from gateway.offline.kit_stepup import describe, issue_kit_stepup
+from gateway.offline.merge_lock import merging
 from gateway.offline.registry import KIT_PREPARED, KIT_REVOKED, KitRegistry
 from gateway.offline.snapshot import DirectorySource, site_snapshot
 from gateway.policy.bundle import PolicyBundle
 from gateway.policy.signatures import SIGNATURE_DIR
+from gateway.storage import Backend
 
 __all__ = ["PREPARE", "REVOKE", "KitSources", "PreparedKit", "prepare_kit", "revoke_kit"]
 
@@ -219,27 +221,42 @@ def prepare_kit(
 
 
 def revoke_kit(
-    gateway: Authorizer, audit: AuditStore, kit_id: str, *, actor: str, reason: str
+    gateway: Authorizer,
+    audit: AuditStore,
+    kit_id: str,
+    *,
+    actor: str,
+    reason: str,
+    quarantine: Path,
+    storage: Backend | None = None,
 ) -> int:
-    """Decide and record the revocation of an enrolled kit; its segments are refused."""
-    registry = KitRegistry.read(audit.lines())
-    if kit_id not in registry.kits:
-        raise KitError("unknown", f"no kit {kit_id!r} is enrolled in the central log")
-    if kit_id in registry.revoked:
-        raise KitError("revoked", f"kit {kit_id} was revoked by record {registry.revoked[kit_id]}")
-    resource = f"field_kit:{kit_id}"
-    decision = require_allowed(
-        gateway, actor=actor, action=REVOKE, resource=resource, context={"channel": "cli"}
-    )
-    record = audit.append(
-        AuditEvent(
-            type=KIT_REVOKED,
-            actor=actor,
-            action=REVOKE,
-            resource=resource,
-            decision_id=decision.decision_id,
-            policy_digest=decision.policy_digest,
-            payload={"kit_id": kit_id, "reason": reason},
+    """Decide and record the revocation of an enrolled kit; its segments are refused.
+
+    It holds the merge turn (``gateway.offline.merge_lock``, on ``storage`` when ``audit``
+    is the shared database's log, else in ``quarantine``) from reading the kit's state to
+    appending the revocation, so a merge is either wholly before it (and merged) or wholly
+    after it (and refused): never read before it and appended after it."""
+    with merging(audit, storage, quarantine):
+        registry = KitRegistry.read(audit.lines())
+        if kit_id not in registry.kits:
+            raise KitError("unknown", f"no kit {kit_id!r} is enrolled in the central log")
+        if kit_id in registry.revoked:
+            raise KitError(
+                "revoked", f"kit {kit_id} was revoked by record {registry.revoked[kit_id]}"
+            )
+        resource = f"field_kit:{kit_id}"
+        decision = require_allowed(
+            gateway, actor=actor, action=REVOKE, resource=resource, context={"channel": "cli"}
         )
-    )
+        record = audit.append(
+            AuditEvent(
+                type=KIT_REVOKED,
+                actor=actor,
+                action=REVOKE,
+                resource=resource,
+                decision_id=decision.decision_id,
+                policy_digest=decision.policy_digest,
+                payload={"kit_id": kit_id, "reason": reason},
+            )
+        )
     return record.seq

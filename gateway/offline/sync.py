@@ -4,7 +4,9 @@ A kit's records form one chain (``seq`` counting on, each ``prev`` the hash of t
 before) however many segments carry them: a segment file may start from the kit's
 enrolment or continue from a later record, and may repeat records already merged (a file
 that grew after it was synced).  In this order, under a lock so that two merges never
-interleave, on one host or several (``gateway.offline.merge_lock``):
+interleave, on one host or several (``gateway.offline.merge_lock``), after bringing this
+host's summary of the central log up to date (``gateway.offline.central``: only the
+records appended since the last sync are read):
 
 1. identify the kit: the segment's first ``prev`` is the hash of the kit's
    ``offline.kit_prepared`` record or of one of its merged records, else its device key is
@@ -53,7 +55,8 @@ from gateway.errors import VerificationError
 from gateway.notify.model import Notification, NotificationKind
 from gateway.notify.notifier import Notifier
 from gateway.offline.batch import append_batch
-from gateway.offline.conflicts import describe, find_conflicts, is_change
+from gateway.offline.central import CentralSummary
+from gateway.offline.conflicts import describe, is_change
 from gateway.offline.errors import SegmentError
 from gateway.offline.merge_lock import merging
 from gateway.offline.parallel import checked_lines
@@ -325,9 +328,9 @@ def merge_segment(
     if lines[-1] == b"":  # the newline ending the last record
         lines.pop()
     refuse = _Refusal(name, data, audit, notifier, quarantine, now, actor)
-    with merging(audit, storage, quarantine):
-        central = list(audit.lines())
-        registry = KitRegistry.read(central)
+    with merging(audit, storage, quarantine), CentralSummary(audit, quarantine) as central:
+        central.refresh()
+        registry = central.registry()
         found: str | None = None
         try:
             kit = _identify(lines, registry, kit_id)
@@ -360,7 +363,7 @@ def merge_segment(
             )
             for at in range(0, len(new), size)
         ]
-        clashes = find_conflicts(changes, central, kit.seq, kit.kit_id)
+        clashes = central.conflicts(changes, kit.seq, kit.kit_id)
         events += [c.event(kit.kit_id, summary["segment"], actor) for c in clashes]
         written = append_batch(audit, events)
     batches = written[1 : len(written) - len(clashes)]

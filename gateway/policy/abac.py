@@ -7,13 +7,21 @@ constraint, or ``action in [...]``).  A policy scoped to another action can neve
 satisfied, nor raise an error, so the slice decides exactly as the whole set does (a
 property test checks this).  Slices are parsed once per bundle.
 
-Within a slice, policies whose principal scope names one entity (``principal in
-Group::"G"``, ``principal == User::"U"``) are kept apart, one small set per entity, and
-evaluated only for a principal that is, or descends from, that entity: most requests
-evaluate the unscoped rest alone.  When a request needs several sets their answers are
-combined as Cedar combines policies (a satisfied forbid denies, naming every satisfied
-forbid; else a satisfied permit allows, naming every satisfied permit); any error in any
-of them sends the request to the whole slice instead, so errors read as they always did.
+Within a slice, policies that only a principal that is, or descends from, one entity can
+meet (``principal in Group::"G"``, ``principal == User::"U"``, in the scope or as the first
+condition) are kept apart, one small set per entity, and policies whose first condition is
+``context has K`` are evaluated only when the context has ``K``
+(``gateway.policy.policy_index``): most requests evaluate one set, the policies any
+principal may meet with that context, parsed once.  When a request needs several sets
+their answers are combined as Cedar combines policies (a satisfied forbid denies, naming
+every satisfied forbid; else a satisfied permit allows, naming every satisfied permit); any
+error in any of them sends the request to the whole slice instead, so errors read as they
+always did.
+
+Entities: a request's own entities are parsed on each call (a bounded cache keeps parsed
+sets while the same facts recur), unless an ``EntityBase`` loaded into the engine holds them
+unchanged and the action's policies read no other entity (``gateway.policy.entity_base``):
+then the base, parsed once, is handed to Cedar and nothing is parsed per request.
 
 Fail closed: an evaluation error anywhere (a forbid policy that errors is skipped by
 Cedar, which could turn a deny into an allow) makes the outcome a deny naming the error.
@@ -22,7 +30,7 @@ Cedar, which could turn a deny into an allow) makes the outcome a deny naming th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -30,10 +38,10 @@ from typing import Any
 import cedarpy
 
 from gateway.policy.cedar_source import CedarPolicy
+from gateway.policy.entity_base import EntityBase, names_entities, reads_only_request_entities
+from gateway.policy.policy_index import ScopeKey, SlicePlan, plan_slice, principal_scope
 
 __all__ = ["CedarEngine", "CedarOutcome", "principal_scope"]
-
-ScopeKey = tuple[str, str]  # the (type, id) a principal scope names
 
 _ENTITY_ERROR_PREFIX = "failed to parse entities from:"
 _ENTITY_ERROR_END = "]: "  # the quoted document is a JSON array followed by the diagnosis
@@ -57,36 +65,14 @@ def clean_error(message: str) -> str:
     return message
 
 
-def principal_scope(policy: CedarPolicy) -> ScopeKey | None:
-    """The one entity a principal must be, or descend from, for ``policy`` to apply;
-    ``None`` when the scope names none (any principal, ``is``, anything newer).  A
-    principal here is a ``User`` whose only ancestors are its directory groups
-    (``gateway.policy.entities``), so a scope naming any other entity never matches."""
-    scope = policy.est.get("principal", {})
-    entity = scope.get("entity")
-    if scope.get("op") in {"==", "in"} and isinstance(entity, Mapping):
-        return (str(entity.get("type")), str(entity.get("id")))
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class _ScopedSlice:
-    """One action's slice split by principal scope."""
-
-    unscoped: tuple[CedarPolicy, ...]
-    scoped: Mapping[ScopeKey, tuple[CedarPolicy, ...]]
-
-
-def _split(policies: tuple[CedarPolicy, ...]) -> _ScopedSlice:
-    unscoped: list[CedarPolicy] = []
-    scoped: dict[ScopeKey, list[CedarPolicy]] = {}
-    for policy in policies:
-        key = principal_scope(policy)
-        if key is None:
-            unscoped.append(policy)
-        else:
-            scoped.setdefault(key, []).append(policy)
-    return _ScopedSlice(tuple(unscoped), {key: tuple(found) for key, found in scoped.items()})
+def _context_attributes(context_json: str) -> Mapping[str, Any] | None:
+    """The attributes of a request context, ``None`` when it is not a JSON object (the
+    evaluation then reports it)."""
+    try:
+        context = json.loads(context_json)
+    except ValueError:
+        return None
+    return context if isinstance(context, dict) else None
 
 
 class CedarEngine:
@@ -104,8 +90,11 @@ class CedarEngine:
         self._sets: dict[str, cedarpy.PolicySet] = {}
         self._entities = lru_cache(maxsize=8192)(self._parse_entities)
         self._slices: dict[str, tuple[CedarPolicy, ...]] = {}
-        self._scoped: dict[str, _ScopedSlice] = {}
-        self._scoped_sets: dict[tuple[str, ScopeKey | None], cedarpy.PolicySet] = {}
+        self._plans: dict[str, SlicePlan] = {}
+        self._scoped_sets: dict[tuple[str, ScopeKey | frozenset[str]], cedarpy.PolicySet] = {}
+        self._base = EntityBase.load((), schema)
+        self._base_readable: dict[str, bool] = {}
+        self.base_hits = 0  # evaluations the loaded base stood in for (a count to report)
 
     def policies_for(self, action: str) -> tuple[CedarPolicy, ...]:
         """The policies that can apply to ``action``, in bundle order."""
@@ -123,27 +112,49 @@ class CedarEngine:
             self._sets[action] = found
         return found
 
-    def _scoped_slice(self, action: str) -> _ScopedSlice:
-        found = self._scoped.get(action)
+    def _plan(self, action: str) -> SlicePlan:
+        found = self._plans.get(action)
         if found is None:
-            found = self._scoped[action] = _split(self.policies_for(action))
+            found = self._plans[action] = plan_slice(self.policies_for(action))
         return found
 
-    def _scoped_set(
-        self, action: str, key: ScopeKey | None, policies: tuple[CedarPolicy, ...]
-    ) -> cedarpy.PolicySet:
+    def _scoped_set(self, action: str, key: ScopeKey | frozenset[str]) -> cedarpy.PolicySet:
+        """The parsed set of the policies kept for the entity ``key``, or of those any
+        principal may meet when the context has the guarding attributes ``key``."""
         found = self._scoped_sets.get((action, key))
         if found is None:  # as for policy_set: a race builds the same set twice
+            plan = self._plan(action)
+            policies = plan.unscoped(key) if isinstance(key, frozenset) else plan.scoped[key]
             found = self._scoped_sets[(action, key)] = self.compile(policies)
         return found
 
     def prepare(self, action: str) -> None:
         """Parse every policy set ``action`` may need now rather than on first use."""
         self.policy_set(action)
-        split = self._scoped_slice(action)
-        self._scoped_set(action, None, split.unscoped)
-        for key, policies in split.scoped.items():
-            self._scoped_set(action, key, policies)
+        plan = self._plan(action)
+        keys: list[ScopeKey | frozenset[str]] = [*plan.combinations(), *plan.scoped]
+        for key in keys:
+            self._scoped_set(action, key)
+
+    def load_entities(self, entities: Iterable[Mapping[str, Any]]) -> EntityBase:
+        """Parse ``entities`` (entity documents as requests build them) once, to stand in
+        for the entities of every request it holds unchanged; replaces any earlier base."""
+        base = EntityBase.load(entities, self.schema)
+        self._base = base
+        return base
+
+    @property
+    def base(self) -> EntityBase:
+        """The entity base loaded last (empty until ``load_entities``)."""
+        return self._base
+
+    def _base_serves(self, action: str) -> bool:
+        found = self._base_readable.get(action)
+        if found is None:
+            policies = self.policies_for(action)
+            found = all(reads_only_request_entities(policy) for policy in policies)
+            self._base_readable[action] = found
+        return found
 
     def _parse_entities(self, entities_json: str) -> cedarpy.Entities:
         return cedarpy.Entities.from_json_str(entities_json, self.schema)
@@ -178,12 +189,15 @@ class CedarEngine:
         entities_json: str,
         *,
         principal_groups: Iterable[str] | None = None,
+        entity_texts: Sequence[str] | None = None,
     ) -> CedarOutcome:
         """Cedar's answer over the action's slice.
 
         ``principal_groups`` are the ``Group`` ids the principal descends from in
         ``entities_json`` (all of them); given, only the policies whose principal scope
-        can match are evaluated.  Without them the whole slice is.
+        can match are evaluated.  Without them the whole slice is.  ``entity_texts`` are
+        the texts of the entities ``entities_json`` lists (``entity_base.entity_text``);
+        given, a loaded base that holds them all stands in for them.
         """
         request = {
             "principal": dict(principal),
@@ -191,16 +205,30 @@ class CedarEngine:
             "resource": dict(resource),
             "context": context_json,
         }
-        entities = self.entities(entities_json)
+        context = _context_attributes(context_json)
+        base = self._base
+        if (
+            entity_texts is not None
+            and base.holds(entity_texts)
+            and self._base_serves(action)
+            and context is not None
+            and not names_entities(context)
+        ):
+            entities: cedarpy.Entities | str = base.handle
+            self.base_hits += 1
+        else:
+            entities = self.entities(entities_json)
         if principal_groups is not None:
-            outcome = self._evaluate_scoped(action, request, entities, principal, principal_groups)
+            outcome = self._evaluate_scoped(
+                action, request, context, entities, principal, principal_groups
+            )
             if outcome is not None:
                 return outcome
         result = cedarpy.is_authorized(
             request, self.policy_set(action), entities, schema=self.schema
         )
         errors = tuple(clean_error(error) for error in result.diagnostics.errors)
-        determining = tuple(result.diagnostics.reasons)
+        determining = self._in_bundle_order(result.diagnostics.reasons)
         allowed = result.allowed and not errors
         if result.allowed:
             return CedarOutcome(allowed, determining, (), errors)
@@ -210,27 +238,32 @@ class CedarEngine:
         self,
         action: str,
         request: dict[str, Any],
+        context: Mapping[str, Any] | None,
         entities: cedarpy.Entities | str,
         principal: Mapping[str, str],
         groups: Iterable[str],
     ) -> CedarOutcome | None:
-        """The answer from the unscoped policies and those scoped to the principal or its
-        groups; ``None`` when any evaluation reports an error."""
-        split = self._scoped_slice(action)
-        keys: list[ScopeKey | None] = [None]
+        """The answer from the policies any principal may meet with this context and those
+        kept for the principal or its groups; ``None`` when any evaluation reports an error."""
+        plan = self._plan(action)
+        present = plan.context_keys(context)
+        keys: list[ScopeKey | frozenset[str]] = [present]
         candidates = [(str(principal["type"]), str(principal["id"]))]
         candidates += [("Group", group) for group in groups]
-        keys += [key for key in candidates if key in split.scoped]
-        permits: list[str] = []
-        forbids: list[str] = []
+        keys += [key for key in candidates if key in plan.scoped]
+        permits: set[str] = set()
+        forbids: set[str] = set()
         for key in keys:
-            policies = split.unscoped if key is None else split.scoped[key]
             result = cedarpy.is_authorized(
-                request, self._scoped_set(action, key, policies), entities, schema=self.schema
+                request, self._scoped_set(action, key), entities, schema=self.schema
             )
             if result.diagnostics.errors:
                 return None
-            (permits if result.allowed else forbids).extend(result.diagnostics.reasons)
+            (permits if result.allowed else forbids).update(result.diagnostics.reasons)
         if forbids:
-            return CedarOutcome(False, (), tuple(forbids), ())
-        return CedarOutcome(bool(permits), tuple(permits), (), ())
+            return CedarOutcome(False, (), self._in_bundle_order(forbids), ())
+        return CedarOutcome(bool(permits), self._in_bundle_order(permits), (), ())
+
+    def _in_bundle_order(self, policy_ids: Iterable[str]) -> tuple[str, ...]:
+        """Cedar reports determining policies in no set order; name them as the bundle does."""
+        return tuple(sorted(policy_ids, key=self._order.__getitem__))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from itertools import islice
 
 from gateway.clock import Clock, utcnow
 from gateway.identity.facts import IdentityFacts, ResourceFacts
@@ -74,10 +75,10 @@ def _cedar_reasons(
     if not outcome.permits and not outcome.forbids and not outcome.errors:
         target = f"{request.action} on {request.resource}"
         reasons.append(Reason(engine="cedar", effect="deny", message=f"no policy permits {target}"))
+        permits = (p for p in engine.cedar.policies_for(request.action) if p.effect == "permit")
         remedies = [
             f"satisfy policy {policy.id}: {policy.message}"
-            for policy in engine.cedar.policies_for(request.action)
-            if policy.effect == "permit"
+            for policy in islice(permits, _MAX_REMEDIES)  # a decision names no more
         ]
     return reasons, remedies, obligations
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.audit.log import read_lines
 from gateway.audit.records import AuditRecord, parse_record
+from gateway.audit.snapshot import read_records
 from gateway.errors import VerificationError
 
 __all__ = ["BundleInForce", "bundle_history", "read_history"]
@@ -85,7 +85,7 @@ def _names(value: object) -> list[object]:
 def read_history(log: Path) -> list[BundleInForce]:
     """The bundle history of the audit log at ``log``."""
     try:
-        lines = list(read_lines(log))
+        lines = list(read_records(log))
     except OSError as exc:
         raise VerificationError("unreadable log", f"{log}: {exc.strerror}") from exc
     return bundle_history(parse_record(line, index) for index, line in enumerate(lines))

@@ -83,7 +83,9 @@ def read_decision_log(
         raise VerificationError("unreadable log", f"{path}: {exc.strerror}") from exc
     with handle:
         for position, raw in enumerate(handle):
-            line = raw[:-1] if raw.endswith(b"\n") else raw
+            if not raw.endswith(b"\n"):
+                break  # an append under way, or a torn tail: not a record yet
+            line = raw[:-1]
             record = _record(line, position)
             if position == 0 and record.key_id != expected:
                 raise VerificationError(

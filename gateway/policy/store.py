@@ -14,12 +14,20 @@ Every bundle must also be trusted (``gateway.policy.trust``): one that is unsign
 under-signed or tampered is refused at start (``PolicyTrustError``) and at reload (the
 last good bundle stays in force), and the refusal is audited as ``policy.refused`` with
 the reason and the digests, never key material.  The engine in force knows its signers.
+
+``prepare_engines`` names one step every engine goes through before it serves (loading the
+directory's entities, ``PolicyEngine.load_directory``): the engine in force then, and each
+new one before the reload puts it in force.  It runs while the old engine stays in force
+(though Cedar's parse holds the interpreter lock while it runs); a step that fails leaves
+the new engine as it was (its requests parse their own entities, which decides the same,
+only slower) and is logged.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +92,7 @@ class PolicyStore:
             log.error("policy bundle %s refused: %s", bundle.digest, check.describe())
             raise PolicyTrustError(root, check)
         self._engine = PolicyEngine(bundle, signers=check.signers)
+        self._prepare: Callable[[PolicyEngine], None] | None = None
         self._refused: tuple[object, ReloadOutcome] | None = None  # (files state, outcome)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -91,6 +100,22 @@ class PolicyStore:
     @property
     def engine(self) -> PolicyEngine:
         return self._engine
+
+    def prepare_engines(self, prepare: Callable[[PolicyEngine], None]) -> None:
+        """Run ``prepare`` on the engine in force now and on every later engine before it
+        is put in force (reloads, the watcher)."""
+        with self._lock:
+            self._prepare = prepare
+            self._prepared(self._engine)
+
+    def _prepared(self, engine: PolicyEngine) -> PolicyEngine:
+        if self._prepare is not None:
+            try:
+                self._prepare(engine)
+            except (GatewayError, ValueError) as exc:
+                log.warning("policy bundle %s: engine not prepared, it parses every "
+                            "request's entities: %s", engine.digest, exc)  # fmt: skip
+        return engine
 
     def reload(self) -> ReloadOutcome:
         """Load the bundle again; keep the one in force if the new one is invalid, or if
@@ -111,7 +136,7 @@ class PolicyStore:
                 log.warning("policy bundle %s refused (%s), %s stays in force",
                             bundle.digest, check.describe(), current)  # fmt: skip
                 return ReloadOutcome(False, current, PolicyTrustError(self.root, check))
-            engine = PolicyEngine(bundle, signers=check.signers)
+            engine = self._prepared(PolicyEngine(bundle, signers=check.signers))
             self._record(_reloaded(current, bundle.digest, check.signers))  # before in force
             self._engine = engine
             log.info("policy bundle %s in force (was %s)", bundle.digest, current)

@@ -107,7 +107,7 @@ CLASSIFICATION: Mapping[str, EventClass] = MappingProxyType(
             "started finished scheduled cancel_requested secret_read expiry_skipped",
             _RUNTIME,
         ),
-        **_each("action.", "started succeeded failed resumed", _RUNTIME),
+        **_each("action.", "started succeeded failed resumed not_called", _RUNTIME),
         **_each("step.", "skipped refused", _RUNTIME),
         **_each("compensation.", "started succeeded failed skipped", _RUNTIME),
         "change.note_written": EventClass(("text",)),

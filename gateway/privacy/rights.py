@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.audit.log import read_lines
 from gateway.audit.records import AuditEvent, parse_record
 from gateway.audit.sink import AuditSink, record_first
+from gateway.audit.snapshot import read_records
 from gateway.audit.store import AuditReader
 from gateway.clock import Clock, utcnow
 from gateway.enforcement.decide import Authorizer, require_allowed
@@ -119,7 +119,7 @@ class SubjectRights:
         # names (``gateway.privacy.classification``): those are the person's records.
         named = {f"{kind}:{login}" for kind in PERSON_RESOURCES}
         source = self.log_path
-        lines = read_lines(source) if isinstance(source, Path) else source.lines()
+        lines = read_records(source) if isinstance(source, Path) else source.lines()
         for index, line in enumerate(lines):
             record = parse_record(line, index)
             if record.actor == login or record.resource in named:

@@ -13,6 +13,7 @@ when the key is there, and the state of each sealed field (``opened``, ``erased`
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -89,6 +90,12 @@ class PersonalDataSealer:
                 payload[name], key=key, kid=kid, event_type=event.type, field=f"payload.{name}"
             )
         return sealed
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Records sealed within the block are sealed as of one reading of the key
+        store's erasure generation (``DataKeyStore.batch``): an audit log seals a batch
+        of records in one."""
+        return self.keys.batch()
 
     def _now(self) -> datetime:
         return self.clock()

@@ -354,9 +354,10 @@ class Executor:
 
     def recover(self, now: datetime | None = None) -> list[str]:
         """Steps left ``started`` with nobody running them (their process is gone, or
-        this process's thread was cut short): store an outcome this process kept, run
-        idempotent ones again, mark the others ``unknown`` and roll their executions
-        back.  The executions looked at."""
+        this process's thread was cut short): store an outcome this process kept, give a
+        step it claimed and never called back to be called once, run idempotent ones
+        again, mark the others ``unknown`` and roll their executions back.  The
+        executions looked at."""
         return self._recovery.recover()
 
     def recover_own(self) -> list[str]:

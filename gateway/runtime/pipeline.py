@@ -18,7 +18,9 @@ to the next, or a halt (``outcomes``) that ends the step for now:
 4. **claim + audit first**: the step is claimed (``pending -> started``, one process
    wins) and ``action.started`` is appended to the audit log in the same store
    transaction: if the append fails, nothing is claimed and the action does not run.
-5. **call**: the action runs with its timeout (``calls``).
+5. **call**: the action runs with its timeout (``calls``), only once the claim's commit
+   is acknowledged: a claim whose reply was lost leaves a step claimed and never called,
+   which this process's recovery knows (``running``) and has called once.
 6. **record**: its outcome is stored and audited together (``journal``); secret outputs
    are sealed for the actor, never stored in clear or audited.  When the store cannot
    be written (the database is down), the outcome is kept in this process and stored by
@@ -134,6 +136,7 @@ class StepPipeline:
                 return self._halt(execution, record, action, claimed)
             if not claimed:
                 return False
+            self.steps.calling(key)  # only now: a claim whose reply was lost never runs
             output = self.call(record, action, call, cleared)
             if not isinstance(output, ActionOutput):
                 return self._halt(execution, record, action, output)

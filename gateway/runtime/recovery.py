@@ -8,6 +8,11 @@ kept in memory is stored then, its audit record written once; otherwise an idemp
 action is simply run again (``action.resumed``), and any other is marked ``unknown``,
 since what it did cannot be known, and its execution is rolled back: an action that may
 have run is never run again unless it is idempotent.
+
+One of its own steps this process claimed and never called (the claim's commit reached
+the database, its reply was lost) is known never to have run: it is given back to be
+called once (``action.not_called``), whatever its action.  Another process cannot know
+that, so a step of a dead process is always settled as above.
 """
 
 from __future__ import annotations
@@ -54,8 +59,13 @@ class Recovery:
     def recover(self, *, own_only: bool = False) -> list[str]:
         """Settle the orphaned steps (with ``own_only``, only this process's own); the
         executions looked at."""
+        steps = self._pipeline.steps
+        idle = steps.idle_uncalled()  # before the read: their claims are settled by then
         with self._journal.store.transaction(write=False) as tx:
             started = tx.started_steps()
+        ours = {(e, s) for e, s, owner in started if owner == self.owner}
+        for key in idle - ours:  # claims that were never stored
+            steps.forget_uncalled(key)
         recovered = []
         for execution_id, step_id, owner in started:
             if owner == self.owner:
@@ -66,8 +76,7 @@ class Recovery:
                 settled = self._settle(execution_id, step_id)
             if settled:
                 recovered.append(execution_id)
-        ours = {(e, s) for e, s, owner in started if owner == self.owner}
-        kept = self._pipeline.steps.all_kept()
+        kept = steps.all_kept()
         for outcome in [o for o in kept if o.key not in ours]:  # taken over meanwhile:
             self._pipeline.store(outcome)  # dropped by ``store``
             recovered.append(outcome.execution.id)
@@ -84,7 +93,26 @@ class Recovery:
         with self._journal.store.transaction(write=False) as tx:  # its thread may have
             if not tx.still_started_by(execution_id, step_id, self.owner):  # just ended
                 return False
+        if steps.never_called((execution_id, step_id)):
+            return self._release(execution_id, step_id)
         return self._settle(execution_id, step_id)
+
+    def _release(self, execution_id: str, step_id: str) -> bool:
+        """A step claimed here and never called goes back to be called once; its claim
+        does not count as an attempt."""
+        execution = self._journal.get(execution_id)
+        attempts = execution.step(step_id).attempts
+        with self._journal.store.transaction() as tx:
+            tx.update_step(
+                execution_id, step_id, state=StepState.PENDING, owner=None, attempts=attempts - 1
+            )
+            self._journal.record(
+                "action.not_called",
+                execution,
+                {"step": step_id, "why": "claimed, never called: its claim's reply was lost"},
+            )
+        self._pipeline.steps.forget_uncalled((execution_id, step_id))
+        return True
 
     def _settle(self, execution_id: str, step_id: str) -> bool:
         execution = self._journal.get(execution_id)

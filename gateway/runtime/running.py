@@ -8,6 +8,13 @@ claimed and left only after its outcome is stored or kept here (``keep``): a ste
 ``started`` by this process, neither running nor kept, was cut short and is recovered
 like one of a dead process.  A kept outcome is stored again once the store takes it,
 with its audit record appended only if it was not appended already.
+
+A step is also *uncalled* from its entry until its action is called.  The action is
+called only once the claim's commit is acknowledged, so a step this process left
+``started`` while still uncalled (the reply to the claim's commit was lost: the
+connection dropped after ``COMMIT``) was claimed and never called: recovery gives it back
+to be called once (``action.not_called``) rather than resuming or giving it up as one
+whose outcome is unknown.  This is known only in the process that claimed it.
 """
 
 from __future__ import annotations
@@ -48,10 +55,32 @@ class RunningSteps:
         self._lock = threading.Lock()
         self._running: set[StepKey] = set()  # one thread per execution (``advancing``)
         self._kept: dict[StepKey, Outcome] = {}
+        self._uncalled: set[StepKey] = set()  # entered, its action not called yet
 
     def enter(self, key: StepKey) -> None:
+        """The step runs here from now on; its action is not called yet."""
         with self._lock:
             self._running.add(key)
+            self._uncalled.add(key)
+
+    def calling(self, key: StepKey) -> None:
+        """Its claim is acknowledged: the action is called now."""
+        with self._lock:
+            self._uncalled.discard(key)
+
+    def never_called(self, key: StepKey) -> bool:
+        """Whether this process entered the step and never called its action."""
+        with self._lock:
+            return key in self._uncalled
+
+    def idle_uncalled(self) -> set[StepKey]:
+        """The steps no thread runs any more whose action was never called here."""
+        with self._lock:
+            return self._uncalled - self._running
+
+    def forget_uncalled(self, key: StepKey) -> None:
+        with self._lock:
+            self._uncalled.discard(key)
 
     def leave(self, key: StepKey) -> None:
         with self._lock:

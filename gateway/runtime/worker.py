@@ -1,10 +1,14 @@
-"""The background loop of a serving gateway: resume what can go on, on a fixed beat."""
+"""The background loop of a serving gateway: resume what can go on, on a fixed beat.
+
+A loop runs its jobs one after the other, so a slow job delays the next round: what must
+happen on time whatever the other jobs take (the renewal of a liveness lease) runs in a
+loop of its own."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 __all__ = ["BackgroundWorker"]
 
@@ -15,11 +19,13 @@ class BackgroundWorker:
     """Calls each of ``jobs`` every ``interval`` seconds in one daemon thread until stopped;
     a job that raises is logged and the others go on."""
 
-    def __init__(self, jobs: list[Callable[[], object]], interval: float) -> None:
-        self._jobs = jobs
+    def __init__(
+        self, jobs: Iterable[Callable[[], object]], interval: float, *, name: str = "gateway-worker"
+    ) -> None:
+        self._jobs = list(jobs)
         self._interval = interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="gateway-worker", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def add(self, jobs: list[Callable[[], object]]) -> None:
         """More jobs, before ``start``."""

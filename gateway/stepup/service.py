@@ -308,8 +308,7 @@ class StepUpService:
     def last_step_up(self, user: str, *, bound_to: str | None = None) -> datetime | None:
         """The time of the user's latest step-up; only those bound to ``bound_to`` if given."""
         check_digest(bound_to)
-        with self._store.transaction(write=False) as tx:
-            return tx.latest_step_up(user, bound_to)
+        return self._store.latest_step_up(user, bound_to)
 
     def context_for(self, user: str, now: datetime | None = None) -> dict[str, int]:
         """``{"step_up_age_seconds": N}`` for the policy request context; ``{}`` if never."""

@@ -60,11 +60,11 @@ class Database(Protocol):
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[Connection]: ...
 
-    def read_latest(self, sql: str) -> Any:
-        """The first row of ``sql`` (one statement without parameters), or ``None``, as
-        committed when it runs, outside any transaction: on PostgreSQL one round trip
-        where a read transaction takes several.  For the one number a store reads on
-        every use (a revocation generation), which must see every commit before it."""
+    def read_latest(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
+        """The first row of ``sql`` (one statement), or ``None``, as committed when it
+        runs, outside any transaction: on PostgreSQL one round trip where a read
+        transaction takes three.  For what a store reads on every use (a revocation
+        generation, a user's latest step-up), which must see every commit before it."""
         ...
 
     def close(self) -> None: ...

@@ -22,6 +22,7 @@ chooses its own bound: the watchdog then leaves its statements alone.
 from __future__ import annotations
 
 import contextlib
+import math
 import socket
 import threading
 import time
@@ -72,12 +73,18 @@ def _shut(fd: int) -> None:
 
 class Watchdog:
     """Shuts down the socket of a statement still unanswered at its deadline; one
-    daemon thread, started on first use, asleep while nothing is watched."""
+    daemon thread, started on first use, asleep while nothing is watched.
+
+    The thread sleeps until the earliest deadline it saw; a statement is watched without
+    waking it unless its deadline comes sooner (the thread had nothing to watch, or a
+    store with a shorter timeout): statements of one timeout start in deadline order, so
+    a busy process wakes the thread about once per timeout, not once per statement."""
 
     def __init__(self) -> None:
         self._due: dict[object, tuple[float, int]] = {}
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._wake = math.inf  # when the thread looks next (inf: asleep until woken)
 
     @contextmanager
     def watch(self, fd: int, seconds: float | None) -> Iterator[None]:
@@ -86,14 +93,16 @@ class Watchdog:
             yield
             return
         token = object()
+        deadline = time.monotonic() + seconds + WATCHDOG_GRACE_SECONDS
         with self._changed:
-            self._due[token] = (time.monotonic() + seconds + WATCHDOG_GRACE_SECONDS, fd)
+            self._due[token] = (deadline, fd)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="postgres-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._changed.notify()
+            elif deadline < self._wake:
+                self._changed.notify()  # due before the thread would look again
         try:
             yield
         finally:
@@ -108,5 +117,5 @@ class Watchdog:
                     if deadline <= now:
                         del self._due[token]
                         _shut(fd)
-                nearest = min((deadline for deadline, _ in self._due.values()), default=None)
-                self._changed.wait(None if nearest is None else nearest - now)
+                self._wake = min((deadline for deadline, _ in self._due.values()), default=math.inf)
+                self._changed.wait(None if self._wake == math.inf else self._wake - now)

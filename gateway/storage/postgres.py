@@ -6,7 +6,9 @@ gets its own schema (``<prefix><component>``, e.g. ``gateway_approvals``) with a
 store's advisory lock, creates its schema and applies the missing migrations, so processes
 starting together migrate once.
 
-Every transaction sets ``search_path`` to the store's schema.  A write transaction first
+Every transaction sets ``search_path`` to the store's schema, in the message that begins it
+(pooled connections are in autocommit; the transaction's first message is its own
+``BEGIN``, so opening it costs one round trip).  A write transaction first
 takes the store's transaction-scoped advisory lock (``pg_advisory_xact_lock``): write
 transactions of one store run one at a time across every process, as they do on SQLite,
 and under READ COMMITTED each statement after the lock sees every earlier commit.  Within
@@ -72,9 +74,13 @@ class Row(tuple[Any, ...]):
 
 
 def _rows(cursor: Any) -> RowMaker[Row]:
-    names = {column.name: index for index, column in enumerate(cursor.description or ())}
+    """Rows of the current result, their column names read at the first row (a result
+    without rows, such as a ``SET``'s, never reads them)."""
+    names: dict[str, int] = {}
 
     def make(values: Sequence[Any]) -> Row:
+        if not names:
+            names.update((column.name, index) for index, column in enumerate(cursor.description))
         return Row(values, names)
 
     return make
@@ -92,6 +98,9 @@ class _BooleanAsInteger(Dumper):
 def _configure(connection: psycopg.Connection[Any]) -> None:
     connection.adapters.register_dumper(bool, _BooleanAsInteger)
     connection.row_factory = _rows
+    # A transaction is begun by its own first message (``_begun``), not by a ``BEGIN``
+    # psycopg would send on its own, one round trip earlier.
+    connection.autocommit = True
 
 
 _WATCHDOG = Watchdog()
@@ -128,11 +137,13 @@ def _begun(
     seconds: float | None,
     timeout: float | None = None,
 ) -> Iterator[psycopg.Connection[Any]]:
-    """A pooled connection with its transaction begun by ``begin``, committed when the
-    block ends.  A connection the database cut while it sat in the pool (a restart, an
-    administrator) fails on ``begin``, before anything ran on it: it is dropped and the
-    next one tried, so a database that came back is used at once rather than after one
-    failed request per pooled connection."""
+    """A pooled connection (in autocommit: ``_configure``) after ``begin``, one message
+    that opens the transaction (``BEGIN ...; SET LOCAL ...``) in one round trip; it is
+    committed when the block ends and rolled back (by the pool) if the block raises.  A
+    connection the database cut while it sat in the pool (a restart, an administrator)
+    fails on ``begin``, before anything ran on it: it is dropped and the next one tried,
+    so a database that came back is used at once rather than after one failed request per
+    pooled connection."""
     left = pool.max_size  # at most every pooled connection is found cut
     while True:
         with pool.connection(timeout=timeout) as db:
@@ -150,33 +161,34 @@ def _begun(
             return
 
 
-def _leave_autocommit(db: psycopg.Connection[Any]) -> None:
-    """``db`` back out of autocommit before it returns to the pool (unless it broke)."""
-    if not db.broken:
-        db.autocommit = False
-
-
-def _autocommit_read(
-    pool: ConnectionPool[psycopg.Connection[Any]], statement: str, seconds: float | None
+def _read_one(
+    pool: ConnectionPool[psycopg.Connection[Any]],
+    path: str,
+    sql: str,
+    parameters: Sequence[Any],
+    seconds: float | None,
 ) -> Any:
-    """The first row of the last statement of ``statement``, sent as one message on a
-    pooled connection in autocommit (given back to the pool out of it).  A connection the
-    database cut while it sat in the pool is dropped and the next one tried, as
-    ``_begun`` does: nothing ran on it."""
+    """The first row of ``sql`` sent after ``path`` as one message on a pooled connection
+    (in autocommit), which PostgreSQL runs as one implicit transaction; ``parameters``
+    are bound into the text as literals by psycopg (client-side binding, escaped by the
+    connection).  A connection the database cut while it sat in the pool is dropped and
+    the next one tried, as ``_begun`` does: nothing ran on it."""
     left = pool.max_size
     while True:
         with pool.connection() as db:
-            db.autocommit = True
+            bound = (
+                psycopg.ClientCursor(db).mogrify(postgres_sql(sql), parameters)
+                if parameters
+                else sql  # nothing to bind: the text as written
+            )
             try:
                 with _watched(db, seconds):
-                    cursor = db.execute(statement)
-            except BaseException as exc:
-                _leave_autocommit(db)
-                if isinstance(exc, psycopg.OperationalError) and db.broken and left:
+                    cursor = db.execute(f"{path}; {bound}")
+            except psycopg.OperationalError:
+                if db.broken and left:
                     left -= 1
                     continue
                 raise
-            _leave_autocommit(db)
             while cursor.nextset():
                 pass
             return cursor.fetchone()
@@ -214,16 +226,16 @@ class PostgresDatabase:
         self._error = error
         self._closed = threading.Event()
         self.where = f"postgresql schema {namespace}"
-        path = f"SET LOCAL search_path TO {self._namespace}"
-        self._begin_write = f"{path}; SELECT pg_advisory_xact_lock({self._key})"
-        self._begin_read = f"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; {path}"
+        self._path = f"SET LOCAL search_path TO {self._namespace}"
+        self._begin_write = f"BEGIN; {self._path}; SELECT pg_advisory_xact_lock({self._key})"
+        self._begin_read = f"BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; {self._path}"
         try:
             self._migrate(schema)
         except psycopg.Error as exc:
             raise error(f"{self.where}: cannot open {what}: {exc}") from exc
 
     def _migrate(self, schema: Schema) -> None:
-        with self._pool.connection() as db:
+        with self._pool.connection() as db, db.transaction():
             db.execute(f"SELECT pg_advisory_xact_lock({self._key})")
             db.execute(f"CREATE SCHEMA IF NOT EXISTS {self._namespace}")
             db.execute(f"SET LOCAL search_path TO {self._namespace}")
@@ -252,14 +264,13 @@ class PostgresDatabase:
         ):
             yield PostgresConnection(db, self._seconds)
 
-    def read_latest(self, sql: str) -> Any:
-        """The first row of ``sql`` (one statement without parameters), or ``None``, in
-        one round trip: sent with the store's ``search_path`` as one message on a pooled
-        connection in autocommit, which PostgreSQL runs as one implicit READ COMMITTED
+    def read_latest(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
+        """The first row of ``sql`` (one statement), or ``None``, in one round trip: sent
+        with the store's ``search_path`` as one message, its ``parameters`` bound into
+        the text (``_read_one``), which PostgreSQL runs as one implicit READ COMMITTED
         transaction, so it sees every commit made before it."""
-        statement = f"SET LOCAL search_path TO {self._namespace}; {postgres_sql(sql)}"
         with self._failures():
-            return _autocommit_read(self._pool, statement, self._seconds)
+            return _read_one(self._pool, self._path, sql, tuple(parameters), self._seconds)
 
     @contextmanager
     def _failures(self) -> Iterator[None]:

@@ -12,6 +12,7 @@ domain error, naming the file.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -80,11 +81,10 @@ class SqliteDatabase:
         """One transaction: committed when the block ends, rolled back if it raises."""
         return self._file.transaction(write=write)
 
-    def read_latest(self, sql: str) -> Any:
-        """The first row of ``sql`` (one statement without parameters), or ``None``, as
-        committed now."""
+    def read_latest(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
+        """The first row of ``sql`` (one statement), or ``None``, as committed now."""
         with self._file.transaction(write=False) as db:
-            return db.execute(sql).fetchone()
+            return db.execute(sql, parameters).fetchone()
 
     def close(self) -> None:
         self._file.close()

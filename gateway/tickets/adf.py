@@ -8,13 +8,16 @@ the ``attrs`` of inline nodes (a mention's ``text``, an emoji's ``text`` or
 (paragraph, heading, list item, table row, code block, ...) end a line; list items are
 written ``- `` or ``1. ``, table cells are joined with `` | ``.  Nodes nested deeper than
 ``MAX_DEPTH`` and values that are not nodes are left out: an odd document never fails.
+
+``text_adf`` goes the other way for what the gateway writes (REST v3 takes comment bodies
+only as documents): one paragraph per line of plain text, an empty line an empty paragraph.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "adf_text"]
+__all__ = ["MAX_DEPTH", "adf_text", "text_adf"]
 
 MAX_DEPTH = 50
 _INLINE_ATTRS = {
@@ -86,3 +89,12 @@ def adf_text(document: Any) -> str:
     _render(document, out, 0)
     lines = (line.rstrip() for line in "".join(out).split("\n"))
     return "\n".join(line for line in lines if line).strip()
+
+
+def text_adf(text: str) -> dict[str, Any]:
+    """Plain ``text`` as an ADF document: one paragraph per line, text kept as it is."""
+    paragraphs = [
+        {"type": "paragraph", "content": [{"type": "text", "text": line}] if line else []}
+        for line in text.split("\n")
+    ]
+    return {"type": "doc", "version": 1, "content": paragraphs}

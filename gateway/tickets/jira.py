@@ -15,9 +15,10 @@ Each issue is read with the reporter's email looked up by ``accountId`` when it 
 and its Service Management request type (``jira_people``).  On Cloud, issues the gateway
 wrote to are named in ``reconcileIssues`` on the next search, so the search sees the write.
 
-Reads use REST v3 on Cloud (descriptions in Atlassian Document Format, read as text) and
-v2 on Data Center.  Write-back (v2 on both, plain-text bodies): a comment (internal for
-work notes), then for a resolution the first available transition named in
+Reads and write-back use the edition's REST version: v3 on Cloud (descriptions and
+comment bodies in Atlassian Document Format, read as text and written one paragraph per
+line) and v2 on Data Center (plain text).  Write-back: a comment (internal for work
+notes), then for a resolution the first available transition named in
 ``resolve_transitions`` with ``resolution``.
 """
 
@@ -35,6 +36,7 @@ from urllib.parse import quote
 import httpx
 
 from gateway.http import open_client
+from gateway.tickets.adf import text_adf
 from gateway.tickets.errors import (
     HelpDeskError,
     SignatureError,
@@ -225,13 +227,14 @@ class JiraDesk:
         issue = self._http.json(response)
         return self._complete(jira_ticket(issue), issue, edition)
 
-    def _comment(self, key: str, text: str, *, internal: bool) -> None:
-        body: dict[str, Any] = {"body": text}
+    def _comment(self, issue_path: str, key: str, text: str, *, internal: bool) -> None:
+        cloud = self.edition() is Edition.CLOUD
+        body: dict[str, Any] = {"body": text_adf(text) if cloud else text}
         if internal:
             body["properties"] = [{"key": "sd.public.comment", "value": {"internal": True}}]
         self._http.call(
             "POST",
-            f"/rest/api/2/issue/{quote(key, safe='')}/comment",
+            f"{issue_path}/comment",
             json=body,
             not_found=lambda: UnknownTicketError(f"issue {key} does not exist in Jira"),
         )
@@ -242,11 +245,12 @@ class JiraDesk:
         if ident is not None and ident not in self._reconcile:
             self._reconcile.append(ident)
             del self._reconcile[:-MAX_RECONCILE]
+        issue_path = f"/rest/api/{self.edition().api}/issue/{quote(key, safe='')}"
         if item.kind is not WriteBackKind.RESOLVE:
             internal = item.kind is WriteBackKind.WORK_NOTE and self.settings.internal_notes
-            self._comment(key, item.text, internal=internal)
+            self._comment(issue_path, key, item.text, internal=internal)
             return
-        path = f"/rest/api/2/issue/{quote(key, safe='')}/transitions"
+        path = f"{issue_path}/transitions"
         response = self._http.call(
             "GET", path, not_found=lambda: UnknownTicketError(f"issue {key} does not exist")
         )
@@ -265,7 +269,7 @@ class JiraDesk:
         if chosen is None:
             names = ", ".join(self.settings.resolve_transitions)
             raise HelpDeskError(f"Jira: issue {key} has no transition named {names} now")
-        self._comment(key, item.text, internal=False)
+        self._comment(issue_path, key, item.text, internal=False)
         self._http.call(
             "POST",
             path,

@@ -18,12 +18,15 @@
 
 A directory or help desk that cannot answer releases the event (it is processed again on
 the next delivery or polling round) and raises; nothing is lost or half-recorded.
+
+Reading deliveries and dead letters is ``deliveries``'s, writing back later states
+``follow_up``'s, and polling rounds ``polling``'s; this module decides what a ticket gets.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -38,30 +41,18 @@ from gateway.runtime.errors import (
     UnknownWorkflowError,
 )
 from gateway.runtime.executor import Executor
-from gateway.runtime.model import Execution
-from gateway.tickets.errors import (
-    HelpDeskUnavailableError,
-    SignatureError,
-    SourceNotConfiguredError,
-    TicketEventError,
-    UnknownDeadLetterError,
-)
-from gateway.tickets.helpdesk import EmbeddedHelpDesk, HelpDesk, TicketSource
+from gateway.tickets.deliveries import KEPT_HEADERS, Deliveries, Replayer
+from gateway.tickets.errors import HelpDeskUnavailableError, SourceNotConfiguredError
+from gateway.tickets.follow_up import FollowUp
+from gateway.tickets.helpdesk import EmbeddedHelpDesk, HelpDesk
 from gateway.tickets.intake_limits import IntakeLimits
-from gateway.tickets.jira import DELIVERY_HEADER, SIGNATURE_HEADER
 from gateway.tickets.model import Ticket, TicketEvent
 from gateway.tickets.outbox import FlushReport, WriteBackQueue
-from gateway.tickets.progress import progress_writebacks
-from gateway.tickets.reading import (
-    UNAUTHENTICATED,
-    Page,
-    check_configured,
-    read_delivery,
-    split_page,
-)
+from gateway.tickets.polling import poll_desks
+from gateway.tickets.reading import UNAUTHENTICATED, check_configured
 from gateway.tickets.results import IntakeResult, Outcome, PollReport
 from gateway.tickets.routing import Router, RoutingDecision
-from gateway.tickets.store import DeadLetter, Link, TicketStore
+from gateway.tickets.store import Link, TicketStore
 from gateway.tickets.writeback import DEFAULT_POLICY, OutboxPolicy, WriteBackKind
 
 __all__ = ["Advance", "IntakeResult", "Outcome", "PollReport", "TicketService"]
@@ -69,8 +60,6 @@ __all__ = ["Advance", "IntakeResult", "Outcome", "PollReport", "TicketService"]
 Advance = Literal["inline", "background", "none"]
 CHANNEL = "ticket"
 HUMANS = "humans"
-_KEPT_HEADERS = ("content-type", SIGNATURE_HEADER.lower(), DELIVERY_HEADER.lower())
-EXCERPT_BYTES = 4096  # what is kept of a delivery that cannot be replayed
 
 
 def _digest(text: str) -> str:
@@ -104,8 +93,14 @@ class TicketService:
         self.outbox = WriteBackQueue(store, self.desk_for, audit, clock, outbox_policy)
         self.limits = limits or IntakeLimits()
         self.alert_actor: str | None = None  # Alertmanager webhooks act as this account
+        self.deliveries = Deliveries(
+            store=store, desks=self.desks, embedded=self.embedded,
+            max_event_bytes=max_event_bytes, clock=clock,
+            record=self._record, receive=self.receive,
+        )  # fmt: skip
         # sources whose dead letters another reader replays: source -> replay(letter)
-        self.replayers: dict[str, Callable[[DeadLetter], IntakeResult]] = {}
+        self.replayers: dict[str, Replayer] = self.deliveries.replayers
+        self._follow_up = FollowUp(store, self.outbox, lambda ident: self.executor.get(ident))
 
     def desk_for(self, source: str) -> HelpDesk:
         """The help desk a ticket of ``source`` lives in (the embedded one by default)."""
@@ -149,108 +144,14 @@ class TicketService:
             raise
         if (source, channel) in UNAUTHENTICATED:
             self.limits.admit(source)
-        kept = {k.lower(): v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
-        return self._intake(source, channel, body, kept, None)
-
-    def _intake(
-        self,
-        source: str,
-        channel: str,
-        body: bytes,
-        headers: dict[str, str],
-        letter: int | None,
-        where: str | None = None,
-    ) -> IntakeResult:
-        """``where`` names a record of a page (never itself read as a page)."""
-        try:
-            page = None
-            if where is None:
-                page = split_page(source, body, headers.get("content-type"), self.max_event_bytes)
-            if page is not None:
-                result = self._page(source, channel, page, headers)
-            else:
-                event = read_delivery(
-                    source, channel, body, headers,
-                    desks=self.desks, embedded=self.embedded,
-                    max_event_bytes=self.max_event_bytes,
-                )  # fmt: skip
-                result = self.receive(event)
-        except TicketEventError as exc:
-            verified = not isinstance(exc, SignatureError)
-            return self._dead_letter(
-                source,
-                channel,
-                body,
-                headers,
-                (where or "") + str(exc),
-                letter,
-                verified=verified,
-            )
-        if letter is not None:
-            with self.store.transaction() as tx:
-                tx.update_dead_letter(
-                    letter, state="replayed", reason=f"replayed: {result.outcome}"
-                )
-            self._record(
-                "ticket.dead_letter_replayed",
-                {"dead_letter": letter, "outcome": str(result.outcome), "ticket": result.ticket},
-            )
-        return result
-
-    def _page(self, source: str, channel: str, page: Page, headers: dict[str, str]) -> IntakeResult:
-        """Each record of a Table API page on its own: a bad one is dead-lettered (its
-        field named), the others go on.  An outage stops the page (the sender delivers it
-        again; records already taken are duplicates then)."""
-        kept = {k: v for k, v in headers.items() if k == "content-type"}
-        if page.single:
-            return self._intake(source, channel, page.parts[0], kept, None, where="")
-        records = tuple(
-            self._intake(source, channel, part, kept, None, where=f"result[{index}]: ")
-            for index, part in enumerate(page.parts)
-        )
-        counts: dict[str, int] = {}
-        for record in records:
-            counts[str(record.outcome)] = counts.get(str(record.outcome), 0) + 1
-        summary = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "nothing"
-        message = f"a page of {len(records)} records: {summary}"
-        return IntakeResult(Outcome.PAGE, None, message, records=records)
-
-    def _dead_letter(
-        self,
-        source: str,
-        channel: str,
-        body: bytes,
-        headers: dict[str, str],
-        reason: str,
-        letter: int | None,
-        *,
-        verified: bool = True,
-    ) -> IntakeResult:
-        """Keep what could not be used: the whole body (up to ``max_event_bytes``) when its
-        sender was authenticated, so it can be replayed; else, or when too large, only the
-        first ``EXCERPT_BYTES`` (with the size and SHA-256, not replayable)."""
-        whole = verified and len(body) <= self.max_event_bytes
-        keep = self.max_event_bytes if whole else EXCERPT_BYTES
-        with self.store.transaction() as tx:
-            payload = {
-                "source": source, "channel": channel, "reason": reason, "size": len(body),
-                "sha256": hashlib.sha256(body).hexdigest(),
-            }  # fmt: skip
-            if letter is None:
-                letter = tx.add_dead_letter(
-                    source=source, channel=channel, reason=reason, body=body, headers=headers,
-                    keep_bytes=keep, now=self._clock(),
-                )  # fmt: skip
-            else:
-                tx.update_dead_letter(letter, state="open", reason=reason)
-            self._record("ticket.dead_lettered", payload | {"dead_letter": letter})
-        return IntakeResult(Outcome.DEAD_LETTER, None, reason, dead_letter=letter)
+        kept = {k.lower(): v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
+        return self.deliveries.intake(source, channel, body, kept, None)
 
     def dead_letter(
         self, source: str, channel: str, body: bytes, headers: dict[str, str], reason: str
     ) -> IntakeResult:
         """Keep a delivery that could not be used, with the reason (audited)."""
-        return self._dead_letter(source, channel, body, headers, reason, None)
+        return self.deliveries.dead_letter(source, channel, body, headers, reason, None)
 
     def record(self, kind: str, payload: dict[str, Any], **fields: str | None) -> None:
         """Append an intake record to the audit log (when there is one)."""
@@ -276,19 +177,7 @@ class TicketService:
     def replay_dead_letter(self, letter_id: int) -> IntakeResult:
         """Read a dead letter again (after a fix); it stays open with the new reason when
         it still cannot be used."""
-        with self.store.transaction(write=False) as tx:
-            letter = tx.dead_letter(letter_id)
-        if letter.state != "open":
-            raise UnknownDeadLetterError(letter_id)
-        if letter.truncated:
-            raise TicketEventError(
-                f"dead letter {letter_id} was kept only in part ({letter.size} bytes); "
-                "it cannot be replayed"
-            )
-        replay = self.replayers.get(letter.source)
-        if replay is not None:  # a source with its own reading (Alertmanager)
-            return replay(letter)
-        return self._intake(letter.source, letter.channel, letter.body, letter.headers, letter.id)
+        return self.deliveries.replay_dead_letter(letter_id)
 
     # -- events ---------------------------------------------------------------------------
 
@@ -385,7 +274,7 @@ class TicketService:
                 self.outbox.queue(tx, self._who(ticket), WriteBackKind.COMMENT, decision.note)
         if self.advance == "inline":
             execution = self.executor.advance(execution.id)
-            self._report(link, execution)
+            self._follow_up.report(link, execution)
         elif self.advance == "background":
             self.executor.submit(execution.id)
         message = f"started {workflow} as {decision.actor}: execution {execution.id}"
@@ -424,58 +313,19 @@ class TicketService:
             )
         return IntakeResult(Outcome.CONFLICT, ticket.ref, here, decision=decision)
 
-    # -- after the start --------------------------------------------------------------------
-
-    def _report(self, link: Link, execution: Execution) -> bool:
-        """Queue the write-backs for the execution's state unless already written."""
-        state = str(execution.state)
-        with self.store.transaction() as tx:
-            current = tx.link(link.ticket)
-            if current is None or current.reported == state:
-                return False
-            for kind, text in progress_writebacks(execution, link.done_note):
-                self.outbox.queue(tx, (link.ticket, link.source, link.ticket_id), kind, text)
-            tx.set_reported(link.ticket, state)
-        return True
+    # -- after the start ------------------------------------------------------------------
 
     def follow_up(self) -> int:
         """Write back what changed in the executions tickets started; how many changed."""
-        with self.store.transaction(write=False) as tx:
-            links = tx.open_links()
-        return sum(self._report(link, self.executor.get(str(link.execution_id))) for link in links)
+        return self._follow_up.follow_up()
 
     def flush_outbox(self) -> FlushReport:
         return self.outbox.flush()
 
-    # -- polling ----------------------------------------------------------------------------
-
     def poll(self) -> PollReport:
         """One polling round of every help desk that can be polled."""
-        report = PollReport()
-        for name, desk in sorted(self.desks.items()):
-            if hasattr(desk, "changes"):
-                self._poll_one(name, desk, report)  # type: ignore[arg-type]
-        return report
 
-    def _poll_one(self, name: str, desk: TicketSource, report: PollReport) -> None:
-        with self.store.transaction(write=False) as tx:
-            since = tx.watermark(name)
-        report.watermarks[name] = since
-        try:
-            batch = desk.changes(since)
-        except HelpDeskUnavailableError as exc:
-            report.errors[name] = str(exc)
-            return
-        for rejected in batch.rejected:
-            result = self._dead_letter(name, "poll", rejected.body, {}, rejected.reason, None)
-            report.results.append(result)
-        for event in batch.events:
-            try:
-                report.results.append(self.receive(event))
-            except (IdentityError, HelpDeskUnavailableError) as exc:
-                report.errors[name] = f"stopped at {event.ticket.ref}: {exc}"
-                return
-        if batch.watermark is not None and batch.watermark != since:
-            with self.store.transaction() as tx:
-                tx.set_watermark(name, batch.watermark)
-            report.watermarks[name] = batch.watermark
+        def dead_letter(name: str, body: bytes, reason: str) -> IntakeResult:
+            return self.deliveries.dead_letter(name, "poll", body, {}, reason, None)
+
+        return poll_desks(self.store, self.desks, self.receive, dead_letter)

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from gateway.http import open_client
+from gateway.http.servicenow_errors import servicenow_error_text
 from gateway.tickets.errors import HelpDeskError, TicketEventError, UnknownTicketError
 from gateway.tickets.helpdesk import PollBatch, Rejected
 from gateway.tickets.jsontext import dumps_kept
@@ -40,17 +41,6 @@ FIELDS = (
     "assigned_to.user_name,sys_updated_on,cmdb_ci,cmdb_ci.name,cmdb_ci.asset_tag,"
     "assignment_group,assignment_group.name"
 )
-
-
-def describe_error(response: httpx.Response) -> str:
-    """ServiceNow's ``{"error": {"message", "detail"}, "status": "failure"}``."""
-    try:
-        error = response.json().get("error") or {}
-        message = str(error.get("message") or "").strip()
-        detail = str(error.get("detail") or "").strip()
-    except (ValueError, AttributeError, RecursionError):
-        return "no error details"
-    return ": ".join(part for part in (message, detail) if part)[:300] or "no error details"
 
 
 class ServiceNowDesk:
@@ -74,7 +64,7 @@ class ServiceNowDesk:
             transport=transport,
         )
         policy = desk_policy(settings.max_retries, settings.max_wait_seconds)
-        self._http = DeskHttp("ServiceNow", client, policy, describe_error, sleep=sleep)
+        self._http = DeskHttp("ServiceNow", client, policy, servicenow_error_text, sleep=sleep)
         self._path = f"/api/now/table/{settings.table}"
         cache = ReferenceCache(settings.reference_ttl_seconds, settings.reference_cache_size)
         self.references = ServiceNowReferences(self._http, cache)

@@ -3,13 +3,12 @@ database cannot be reached, ready again once it can."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from tests.api.conftest import MakeApi
-from tests.postgres import PostgresServer
+from tests.postgres import PostgresServer, storage_toml
 from tests.reliability.partition import Partition
 
 pytestmark = pytest.mark.postgresql
@@ -27,13 +26,10 @@ def test_a_gateway_cut_from_its_database_is_not_ready_until_it_is_back(
     partition: Partition,
     postgres_server: PostgresServer,
     monkeypatch: pytest.MonkeyPatch,
+    prefix: str,
 ) -> None:
     monkeypatch.setenv("GATEWAY_TEST_DATABASE_URL", partition.dsn(postgres_server.dsn))
-    prefix = f"t{uuid.uuid4().hex[:12]}_"
-    api = make_api(
-        f'[storage]\nbackend = "postgresql"\ndsn_env = "GATEWAY_TEST_DATABASE_URL"\n'
-        f'schema_prefix = "{prefix}"\ntimeout_seconds = 1\n'
-    )
+    api = make_api(storage_toml(prefix, "GATEWAY_TEST_DATABASE_URL", timeout_seconds=1))
     assert api.client.get("/readyz").status_code == 200
 
     partition.cut()

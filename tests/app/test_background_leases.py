@@ -11,8 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,17 +25,6 @@ pytestmark = pytest.mark.postgresql
 
 REPO = Path(__file__).resolve().parents[2]
 WORK = ("approvals.tick", "runtime.tick", "notify.flush", *TICKET_LEASES, "privacy.sweep")
-
-
-@pytest.fixture
-def prefix(shared_postgres: PostgresBackend) -> Iterator[str]:
-    name = f"beat{uuid.uuid4().hex[:10]}_"
-    yield name
-    with shared_postgres.pool.connection() as db:
-        for (namespace,) in db.execute(
-            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (name,)
-        ).fetchall():
-            db.execute(f'DROP SCHEMA "{namespace}" CASCADE')
 
 
 def _beat(root: Path, prefix: str, dsn: str, seconds: float) -> subprocess.Popen[str]:

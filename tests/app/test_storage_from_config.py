@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.app import open_services
+from gateway.app.runtime import take_liveness
 from gateway.app.services import TICKET_LEASES
 from gateway.config import GatewayConfig, IdentityConfig, NotificationsConfig, TicketsConfig
 from gateway.secrets import FILE_CONTEXT
@@ -126,6 +127,7 @@ def test_the_background_work_on_shared_state_runs_in_one_of_two_gateways(
             job()
         assert first.leases is not None
         assert second.leases is not None
+        take_liveness(first.runtime, first.leases, wait_seconds=5)  # as a serving one does
         for work in ("runtime.tick", "approvals.tick", "notify.flush", *TICKET_LEASES):
             assert second.leases.holder_of(work) == first.leases.holder
         assert second.notifier.outbox.holder != first.notifier.outbox.holder

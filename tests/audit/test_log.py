@@ -657,6 +657,53 @@ def test_a_failed_write_fails_the_valid_events_of_its_group_and_keeps_the_refuse
     assert verify_path(log.path, signer).records == 1
 
 
+class InterruptingClock(GateClock):
+    """A ``GateClock`` whose first reading, once released, is interrupted (Ctrl+C)."""
+
+    def __call__(self) -> datetime:
+        reading = super().__call__()
+        if self.readings == 1:
+            raise KeyboardInterrupt
+        return reading
+
+
+def test_a_writer_interrupted_mid_batch_writes_none_of_it_and_the_appends_queued_behind_go_ahead(
+    tmp_path: Path, signer: Signer
+) -> None:
+    clock = InterruptingClock()
+    log = AuditLog(tmp_path / "audit.log", signer, clock=clock)
+    outcomes: dict[str, object] = {}
+
+    def run(name: str, call: Callable[[], object]) -> threading.Thread:
+        def target() -> None:
+            try:
+                outcomes[name] = call()
+            except BaseException as exc:  # reported to the test through outcomes
+                outcomes[name] = exc
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        return thread
+
+    threads = [run("interrupted", lambda: log.append_batch([event(0), event(1)]))]
+    assert clock.entered.wait(10)
+    threads += [run("queued", lambda: log.append(event(2)))]
+    wait_until(lambda: len(log._pending) == 1)  # peeked only to know the call is queued
+    clock.release.set()
+    for thread in threads:
+        thread.join(10)
+    after = log.append(event(3))
+    log.close()
+
+    assert isinstance(outcomes["interrupted"], KeyboardInterrupt)
+    queued = outcomes["queued"]
+    assert isinstance(queued, AuditRecord)
+    assert queued.seq == 0
+    assert after.seq == 1
+    assert numbers(log.path) == [2, 3]
+    assert verify_path(log.path, signer).records == 2
+
+
 # -- file modes ------------------------------------------------------------------------------
 
 

@@ -4,9 +4,7 @@ the change, and nothing at all when the database is gone."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +23,15 @@ from gateway.runtime.actions import ActionCall
 from gateway.storage import StorageSettings
 from gateway.storage.postgres import PostgresBackend
 from tests.api.conftest import build_api
-from tests.postgres import INSTALL_HINT, PostgresServer, binaries, in_ci, running_postgres
+from tests.postgres import (
+    INSTALL_HINT,
+    PostgresServer,
+    binaries,
+    in_ci,
+    running_postgres,
+    start_together,
+)
+from tests.postgres import storage_toml as shared_storage_toml
 
 pytestmark = pytest.mark.postgresql
 
@@ -34,27 +40,12 @@ DSN_VARIABLE = "GATEWAY_TEST_AUDIT_DSN"
 
 
 def storage_toml(prefix: str, timeout: float = 2) -> str:
-    return (
-        f'[storage]\nbackend = "postgresql"\ndsn_env = "{DSN_VARIABLE}"\n'
-        f'schema_prefix = "{prefix}"\npool_size = 4\ntimeout_seconds = {timeout}\n'
-    )
+    return shared_storage_toml(prefix, DSN_VARIABLE, timeout_seconds=timeout)
 
 
 def gateway_cli(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args), prog_name="gateway")
     return result.exit_code, result.output
-
-
-@pytest.fixture
-def prefix(shared_postgres: PostgresBackend) -> Iterator[str]:
-    """Schemas no other test uses, dropped afterwards."""
-    chosen = f"t{uuid.uuid4().hex[:12]}_"
-    yield chosen
-    with shared_postgres.pool.connection() as db:
-        for (name,) in db.execute(
-            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (chosen,)
-        ).fetchall():
-            db.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 def test_two_processes_appending_together_write_one_chain_that_verifies_from_the_export(
@@ -74,34 +65,11 @@ def test_two_processes_appending_together_write_one_chain_that_verifies_from_the
         "count": 300,
         "threads": 3,
     }
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.audit.appender", json.dumps({**task, "name": name})],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-        )
+    commands = [
+        [sys.executable, "-m", "tests.audit.appender", json.dumps({**task, "name": name})]
         for name in ("host-a", "host-b")
     ]
-    seen: list[list[int]] = []
-    try:
-        for process in processes:
-            assert process.stdout is not None
-            assert process.stdout.readline().strip() == "ready"
-        for process in processes:
-            assert process.stdin is not None
-            process.stdin.write("go\n")
-            process.stdin.flush()
-        for process in processes:
-            out, _ = process.communicate(timeout=300)
-            assert process.returncode == 0
-            seen.append(json.loads(out.strip().splitlines()[-1])["seqs"])
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    seen = [ran["seqs"] for ran in start_together(commands, cwd=REPO)]
     assert len(seen[0]) == len(seen[1]) == 300
     assert sorted(seen[0] + seen[1]) == list(range(600))  # one order, no place taken twice
 

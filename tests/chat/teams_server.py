@@ -10,7 +10,11 @@ Documents followed (learn.microsoft.com, read through the search tool):
 - "Universal Actions for Adaptive Cards" (microsoftteams/platform/task-modules-and-cards/
   cards/universal-actions-for-adaptive-cards/work-with-universal-actions-for-adaptive-cards):
   the ``invoke`` activity named ``adaptiveCard/action`` with ``value.action`` (``type``
-  ``Action.Execute``, ``verb``, ``data``) and ``from.aadObjectId``.
+  ``Action.Execute``, ``verb``, ``data``) and ``from.aadObjectId``;
+- "Get Teams specific context for your bot" (microsoftteams/platform/bots/how-to/get-teams-
+  context): an activity's ``from`` carries the Teams user ``id``, ``name`` and
+  ``aadObjectId`` (a GUID); ``userPrincipalName`` and ``email`` come only from the
+  conversation-members API (``TeamsInfo.getMember``), so they are not in ``execute``.
 """
 
 from __future__ import annotations

@@ -12,12 +12,15 @@ import pytest
 
 from gateway.approvals.model import ApprovalRequest, ApprovalState
 from gateway.chat.service import open_chat
+from gateway.config import load_config
+from gateway.errors import ConfigError
 from tests.api.conftest import Api, build_api
 from tests.api.test_approvals import open_grant
 from tests.chat.teams_server import APP_ID, KeyStandIn, execute, new_key, running_keys
 
 ACTIVITIES = "/v1/chat/teams/activities"
-PRIYA_AAD, GRACE_AAD = "aad-0000-priya", "aad-0000-grace"
+PRIYA_AAD = "6f1e4c52-8d3b-4a0e-9c57-2b1d0e9a7f31"  # AAD object ids, as Teams sends them
+GRACE_AAD = "0b9d7a34-51c2-4e8f-a6d3-7c8e2f4b9a10"
 
 
 @pytest.fixture
@@ -145,7 +148,8 @@ def test_someone_not_eligible_and_an_unmapped_user_are_told_on_the_card(
     item = open_grant(api)
 
     grace = send(api, vote(item, GRACE_AAD, "approve"), keys.token()).json()
-    nobody = send(api, vote(item, "aad-unknown", "approve"), keys.token()).json()
+    unknown = "9a8b7c6d-0000-4000-8000-000000000001"
+    nobody = send(api, vote(item, unknown, "approve"), keys.token()).json()
 
     assert "is not an approver" in grace["value"]["body"][1]["text"]
     assert "is not mapped to a directory person" in nobody["value"]["body"][0]["text"]
@@ -191,3 +195,47 @@ def test_without_teams_the_route_is_not_there(tmp_path: Path) -> None:
         assert made.client.post(ACTIVITIES, content=b"{}").status_code == 404
     finally:
         made.close()
+
+
+def test_a_person_mapped_by_an_upper_case_object_id_votes_as_teams_sends_it(
+    tmp_path: Path, keys: KeyStandIn
+) -> None:
+    made = build_api(tmp_path, f"""
+[chat.teams]
+app_id = "{APP_ID}"
+jwks_url = "{keys.jwks_url}"
+users = {{ "{PRIYA_AAD.upper()}" = "priya" }}
+""")  # fmt: skip
+    made.services.chat = open_chat(made.config.chat, made.gateway)
+    try:
+        item = open_grant(made)
+
+        shown = send(made, vote(item, PRIYA_AAD, "approve"), keys.token()).json()
+
+        assert shown["value"]["body"][1]["text"] == "Approved by priya"
+        assert state(made, item) is ApprovalState.APPROVED
+    finally:
+        made.close()
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["priya@example.com", "29:1abcdef", "aad-0000-priya"],
+    ids=["a UPN", "a Teams user id", "no object id at all"],
+)
+def test_users_keyed_by_anything_but_an_aad_object_id_are_refused_in_the_configuration(
+    tmp_path: Path, key: str
+) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(
+        f'[chat.teams]\napp_id = "{APP_ID}"\nusers = {{ "{key}" = "priya" }}\n',
+        encoding="utf-8",
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+
+    message = str(raised.value)
+    assert "chat.teams.users" in message
+    assert f"{key!r} is not an AAD object id" in message
+    assert "from.aadObjectId" in message

@@ -18,26 +18,6 @@ def invoke(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.fixture
-def keys(tmp_path: Path) -> Path:
-    code, out, _ = invoke("keys", "init", "--dir", str(tmp_path / "keys"), "--json")
-    assert code == 0, out
-    return tmp_path / "keys"
-
-
-@pytest.fixture
-def log(tmp_path: Path, keys: Path) -> Path:
-    path = tmp_path / "audit.log"
-    for actor in ("elena", "omar", "grace"):
-        event = {"type": "manual.action", "actor": actor, "action": "printer.reboot"}
-        code, _, err = invoke(
-            "audit", "record", "--log", str(path), "--key", str(keys / "audit-signing.key"),
-            "--event", json.dumps(event),
-        )  # fmt: skip
-        assert code == 0, err
-    return path
-
-
 def test_keys_init_writes_a_private_key_only_its_owner_can_read(tmp_path: Path) -> None:
     code, out, _ = invoke("keys", "init", "--dir", str(tmp_path / "k"), "--name", "corp/audit")
 

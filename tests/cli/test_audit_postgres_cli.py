@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from gateway.cli import cli
-from gateway.storage.postgres import PostgresBackend
-from tests.postgres import PostgresServer
+from tests.postgres import PostgresServer, storage_toml
 
 pytestmark = pytest.mark.postgresql
 
@@ -32,23 +29,14 @@ def workdir(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     postgres_server: PostgresServer,
-    shared_postgres: PostgresBackend,
-) -> Iterator[Path]:
+    prefix: str,
+) -> Path:
     shutil.copytree(REPO / "policies", tmp_path / "policies")
     shutil.copytree(REPO / "automations", tmp_path / "automations")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(DSN_VARIABLE, postgres_server.dsn)
-    prefix = f"t{uuid.uuid4().hex[:12]}_"
-    (tmp_path / "gateway.toml").write_text(
-        f'[storage]\nbackend = "postgresql"\ndsn_env = "{DSN_VARIABLE}"\n'
-        f'schema_prefix = "{prefix}"\npool_size = 2\n'
-    )
-    yield tmp_path
-    with shared_postgres.pool.connection() as db:
-        for (name,) in db.execute(
-            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (prefix,)
-        ).fetchall():
-            db.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    (tmp_path / "gateway.toml").write_text(storage_toml(prefix, DSN_VARIABLE, pool_size=2))
+    return tmp_path
 
 
 def test_commands_write_and_read_the_shared_log_and_its_export_verifies(workdir: Path) -> None:

@@ -7,33 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import Gateway, open_runtime
-from gateway.audit.log import read_lines
-from gateway.audit.records import parse_record
 from gateway.cli.demo_changes import run_changes_scenario
-from tests.tickets.conftest import write_config
+from tests.cli.demo_setup import audit_records, demo_config, run_scenario
 
 
 def test_the_demo_grant_is_allowed_under_the_change_and_refused_without(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    config = write_config(tmp_path, "")
-    gateway = Gateway.from_config(config)
-    executor = open_runtime(config, gateway)
-    try:
-        run_changes_scenario(config, gateway, executor)
-    finally:
-        executor.close()
-        gateway.close()
+    config = demo_config(tmp_path, monkeypatch)
+    run_scenario(run_changes_scenario, config)
     out = capsys.readouterr().out
     assert "under CHG0030001 (ready): allow" in out
     assert (
         "without a change request: deny: forbidden by "
         "change-request-required-for-controlled-systems" in out
     )
-    lines = read_lines(config.audit.log)
-    decided = [parse_record(line, n) for n, line in enumerate(lines)]
-    contexts = [r.payload["context"] for r in decided if r.type == "decision"]
+    contexts = [r.payload["context"] for r in audit_records(config) if r.type == "decision"]
     assert contexts[-2]["change_request"]["number"] == "CHG0030001"
     assert "change_request" not in contexts[-1]

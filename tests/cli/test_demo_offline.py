@@ -7,28 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import Gateway, open_runtime
+from gateway.app import Gateway
 from gateway.audit.checkpoints import verify_log_file
 from gateway.audit.keys import load_public_key
-from gateway.audit.log import read_lines
-from gateway.audit.records import parse_record
 from gateway.cli.demo_offline import run_offline_scenario
+from gateway.config import GatewayConfig
+from gateway.runtime.executor import Executor
 from gateway.storage.settings import StorageSettings
 from tests.api.conftest import write_config
+from tests.cli.demo_setup import audit_records, run_scenario
 
 
 def test_the_branch_visit_merges_a_verified_segment_and_replays_the_reset(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # the trees and workflows are copied into it
     config = write_config(tmp_path, "")
-    gateway = Gateway.from_config(config)
-    executor = open_runtime(config, gateway)
-    try:
-        run_offline_scenario(config, gateway, executor)
-    finally:
-        executor.close()
-        gateway.close()
+    run_scenario(run_offline_scenario, config)
     out = capsys.readouterr().out
     assert "troubleshooting network-connectivity on the kit: escalated" in out
     assert "elena runs diagnostics on tom-laptop: allow (offline)" in out
@@ -42,8 +37,8 @@ def test_the_branch_visit_merges_a_verified_segment_and_replays_the_reset(
     assert "replayed password.reset on account:tom: allow" in out
     assert "workflow succeeded" in out
     assert "a tampered copy is refused: segment record 0: " in out  # the first bad record
-    types = [parse_record(line, n).type for n, line in enumerate(read_lines(config.audit.log))]
-    records = [parse_record(line, n) for n, line in enumerate(read_lines(config.audit.log))]
+    records = audit_records(config)
+    types = [record.type for record in records]
     [batch] = [r for r in records if r.type == "offline.record"]
     lines = [json.loads(line) for line in batch.payload["lines"]]
     # 3 troubleshooting, diagnostics, local admin (refused, step-up, allowed, replayed code),
@@ -66,14 +61,13 @@ def test_the_branch_visit_merges_into_the_shared_log_on_postgresql(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     config = write_config(tmp_path, "").model_copy(update={"storage": storage_settings})
-    gateway = Gateway.from_config(config)
-    executor = open_runtime(config, gateway)
-    try:
+
+    def visit(config: GatewayConfig, gateway: Gateway, executor: Executor) -> list[bytes]:
         run_offline_scenario(config, gateway, executor)
-        merged = [line for line in gateway.audit.lines() if b'"offline.record"' in line]
-    finally:
-        executor.close()
-        gateway.close()
+        assert gateway.audit is not None
+        return [line for line in gateway.audit.lines() if b'"offline.record"' in line]
+
+    merged = run_scenario(visit, config)
     out = capsys.readouterr().out
     assert "replayed password.reset on account:tom: allow" in out
     assert "a tampered copy is refused: segment record 0: " in out

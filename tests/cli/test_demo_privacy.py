@@ -8,30 +8,30 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import Gateway, open_runtime
+from gateway.app import Gateway
 from gateway.cli.demo_knowledge import run_knowledge_scenario
-from gateway.cli.demo_privacy import run_privacy_scenario
-from gateway.config import AuditConfig
+from gateway.cli.demo_privacy import PrivacyScenario, run_privacy_scenario
+from gateway.config import AuditConfig, GatewayConfig
 from gateway.policy.request import AccessRequest
-from tests.tickets.conftest import write_config
+from gateway.runtime.executor import Executor
+from tests.cli.demo_setup import demo_config, run_scenario
 
 
 def test_the_demo_erases_tom_after_his_resolution_and_the_log_still_verifies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    config = write_config(tmp_path, "")
-    gateway = Gateway.from_config(config)
-    executor = open_runtime(config, gateway)
-    try:
+    config = demo_config(tmp_path, monkeypatch)
+
+    def documented_then_erased(
+        config: GatewayConfig, gateway: Gateway, executor: Executor
+    ) -> PrivacyScenario | None:
         gateway.authorize(
             AccessRequest(actor="tom", action="password.reset", resource="account:tom")
         )
         run_knowledge_scenario(config, gateway, executor)
-        result = run_privacy_scenario(config, gateway, executor)
-    finally:
-        executor.close()
-        gateway.close()
+        return run_privacy_scenario(config, gateway, executor)
+
+    result = run_scenario(documented_then_erased, config)
     assert result is not None
     assert result.sealed_before > 0
     assert result.erased_after >= 1  # his own facts; the officer's stay readable
@@ -49,8 +49,7 @@ def test_the_demo_erases_tom_after_his_resolution_and_the_log_still_verifies(
 def test_without_an_audit_log_there_is_nothing_to_erase(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    config = write_config(tmp_path, "")
+    config = demo_config(tmp_path, monkeypatch)
     config = config.model_copy(update={"audit": AuditConfig(unsafe_no_audit=True)})
     gateway = Gateway.from_config(config)
     try:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -17,6 +19,7 @@ import uvicorn
 from click.testing import CliRunner
 
 from gateway.app import open_services
+from gateway.app.services import Services
 from gateway.cli import cli
 from gateway.cli import serve as serve_module
 from gateway.clock import utcnow
@@ -81,12 +84,19 @@ def _serve(
     background: bool = True,
     then: Callable[[list[BackgroundWorker]], object] = lambda beats: None,
 ) -> tuple[list[str], list[BackgroundWorker]]:
-    """Serve until the server would take its first request, with the beat held back (as
-    when its thread has not run yet); what another host's tick holder sees of this
-    process then (``then`` is done next, with the beats started), and the beats."""
+    """Serve until the server would take its first request, with the background beat held
+    back (as when its thread has not run yet; the heartbeat runs); what another host's
+    tick holder sees of this process then (``then`` is done next), and the beats."""
     seen: list[str] = []
     beats: list[BackgroundWorker] = []
-    monkeypatch.setattr(BackgroundWorker, "start", lambda self: beats.append(self))
+    start = BackgroundWorker.start
+
+    def held_back(self: BackgroundWorker) -> None:  # the heartbeat alone runs, as it does
+        beats.append(self)  # from the moment the lease is taken, however slow start-up is
+        if self._thread.name == "gateway-liveness":
+            start(self)
+
+    monkeypatch.setattr(BackgroundWorker, "start", held_back)
 
     def run(self: uvicorn.Server, sockets: list[socket.socket]) -> None:
         for leases in _leases(workdir, "the other host's tick holder", ttl=5):
@@ -119,7 +129,7 @@ def test_a_process_reusing_a_dead_ones_name_is_alive_before_it_serves(
         assert leases.expired(LIVENESS)
     seen, beats = _serve(workdir, monkeypatch)
     assert seen == ["alive", "True"]
-    assert len(beats) == 1
+    assert len(beats) == 2  # its heartbeat and its background beat
 
 
 def test_a_process_waits_for_its_predecessors_lease_before_it_serves(
@@ -161,16 +171,53 @@ def test_every_worker_takes_and_renews_its_own_liveness_lease(
     renewed: list[bool] = []
 
     def expire_then_beat(beats: list[BackgroundWorker]) -> None:
-        (beat,) = beats  # a worker without the background work still beats for its lease
+        heartbeat, _ = beats  # a worker without the background work has a heartbeat too
         for leases in _leases(workdir, "the other host's tick holder", ttl=5):
             with leases._db.transaction() as db:  # its lease runs out...
                 db.execute(
                     "UPDATE leases SET expires_at = '2000-01-01' WHERE name = ?", (LIVENESS,)
                 )
             assert leases.expired(LIVENESS)
-            beat.run_once()  # ...and its beat renews it
+            heartbeat.run_once()  # ...and its heartbeat renews it
             renewed.append(not leases.expired(LIVENESS))
 
     seen, _ = _serve(workdir, monkeypatch, background=False, then=expire_then_beat)
     assert seen == ["alive", "True"]
     assert renewed == [True]
+
+
+def test_a_background_job_slower_than_the_lease_does_not_make_the_process_look_dead(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A ticket poll or a notification flush that hangs holds the beat for longer than a
+    # lease: the process still serves and runs its steps, so its liveness lease must not
+    # expire (another host would take its steps over while it runs them).
+    toml = workdir / "gateway.toml"
+    toml.write_text(toml.read_text().replace("lease_seconds = 5", "lease_seconds = 2"))
+    hanging, release = threading.Event(), threading.Event()
+
+    def hanging_poll() -> None:
+        hanging.set()
+        release.wait(30)
+
+    jobs = Services.background_jobs
+    monkeypatch.setattr(Services, "background_jobs", lambda self: [*jobs(self), hanging_poll])
+    seen: list[bool] = []
+
+    def run(self: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        try:
+            assert hanging.wait(30)
+            for leases in _leases(workdir, "the other host's tick holder", ttl=5):
+                until = time.monotonic() + 2.6  # longer than a lease, the beat held all along
+                while time.monotonic() < until:
+                    seen.append(leases.expired(LIVENESS))
+                    time.sleep(0.1)
+        finally:
+            release.set()
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    result = CliRunner().invoke(cli, ["serve", "--config", "gateway.toml"])
+
+    assert result.exit_code == 0, result.output
+    assert len(seen) > 10
+    assert not any(seen), "its liveness lease expired while it was serving"

@@ -157,6 +157,17 @@ def test_unreadable_audit_lines_are_named_and_skipped(runtime: Runtime, tmp_path
         read_audit(tmp_path)
 
 
+def test_a_record_being_appended_is_not_read_yet(runtime: Runtime) -> None:
+    runtime.run("account-unlock", "elena", user="tom")
+    log = runtime.config.audit.log
+    before = _audit(runtime)
+    with log.open("ab") as handle:  # another process's append, half written
+        handle.write(log.read_bytes().splitlines()[-1][:40])
+    after = _audit(runtime)
+    assert after.problems == before.problems == []
+    assert after.decisions.keys() == before.decisions.keys() != set()
+
+
 def _session(**changes: Any) -> SessionTrail:
     values: dict[str, Any] = {
         "id": "s1",

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +15,7 @@ from gateway.audit.keys import load_public_key
 from gateway.audit.records import AuditEvent, parse_record
 from gateway.offline.kit import load_kit
 from gateway.offline.segment import SegmentLog
-from gateway.storage.postgres import PostgresBackend
-from tests.postgres import PostgresServer
+from tests.postgres import PostgresServer, start_together, storage_toml
 
 from .conftest import REPO, invoke
 from .test_sync import _now
@@ -29,26 +25,13 @@ pytestmark = pytest.mark.postgresql
 DSN_VARIABLE = "GATEWAY_TEST_OFFLINE_DSN"
 
 
-@pytest.fixture
-def prefix(shared_postgres: PostgresBackend) -> Iterator[str]:
-    """Schemas no other test uses, dropped afterwards."""
-    chosen = f"t{uuid.uuid4().hex[:12]}_"
-    yield chosen
-    with shared_postgres.pool.connection() as db:
-        for (name,) in db.execute(
-            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (chosen,)
-        ).fetchall():
-            db.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-
-
 def _host_config(central: Path, host: str, prefix: str) -> Path:
     """The central gateway's configuration on ``host``: the shared database, its own
     quarantine folder (so no file lock is shared between the hosts)."""
     path = central / f"{host}.toml"
     path.write_text(
         (central / "gateway.toml").read_text()
-        + f'[storage]\nbackend = "postgresql"\ndsn_env = "{DSN_VARIABLE}"\n'
-        + f'schema_prefix = "{prefix}"\npool_size = 4\n'
+        + storage_toml(prefix, DSN_VARIABLE)
         + f"[offline]\nquarantine = '{central / host / 'quarantine'}'\n",
         encoding="utf-8",
     )
@@ -84,37 +67,15 @@ def test_a_segment_synced_by_two_hosts_at_once_is_merged_once(
         [AuditEvent(type="troubleshooting.answered", actor="elena") for _ in range(3000)]
     )  # long enough that both verify it at the same time
     log.close()
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.offline.merger", str(config), str(segment)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=central,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-        )
+    commands = [
+        [sys.executable, "-m", "tests.offline.merger", str(config), str(segment)]
         for config in hosts
     ]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     results = []
-    try:
-        for process in processes:
-            assert process.stdout is not None
-            assert process.stdout.readline().strip() == "ready"
-        for process in processes:
-            assert process.stdin is not None
-            process.stdin.write("go\n")
-            process.stdin.flush()
-        for process in processes:
-            out, _ = process.communicate(timeout=120)
-            assert process.returncode == 0
-            ran = json.loads(out.strip().splitlines()[-1])
-            assert ran["code"] == 0, ran["out"]
-            results.append(json.loads(ran["out"]))
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    for ran in start_together(commands, cwd=central, timeout=120, env=env):
+        assert ran["code"] == 0, ran["out"]
+        results.append(json.loads(ran["out"]))
 
     assert sorted(r["status"] for r in results) == ["already merged", "merged"]
     assert {r["record"] for r in results} == {next(r["record"] for r in results)}

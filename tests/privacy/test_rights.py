@@ -126,3 +126,15 @@ def test_export_holds_the_records_a_person_acted_in_or_that_are_about_them(
     assert [record["seq"] for record in records] == [0, 1]
     assert records[1]["payload"]["detail"] == "Tom's laptop reimaged"
     assert records[1]["sealed"] == {"payload.detail": "opened"}
+
+
+def test_export_reads_the_log_while_a_record_is_being_appended(sealed_log: SealedLog) -> None:
+    with sealed_log.open() as log:
+        log.append(decision_of("tom", TOM_FACTS))
+        log.append(AuditEvent(type="manual.action", actor="tom", resource="host:pc-7"))
+    whole = sealed_log.path.read_bytes()
+    with sealed_log.path.open("ab") as handle:  # another process's append, half written
+        handle.write(whole.splitlines()[-1][:40])
+    with DataKeyStore(sealed_log.keys_path) as keys:
+        exported = _rights(sealed_log, keys).export("tom", by="grace")
+    assert [record["seq"] for record in exported["audit_records"]] == [0, 1]

@@ -28,6 +28,7 @@ from gateway.cli import cli
 
 REPO = Path(__file__).resolve().parents[2]
 DSN_ENV = "GATEWAY_DATABASE_URL"
+GATEWAY = (sys.executable, "-m", "gateway")
 CONFIG = f"""\
 [storage]
 backend = "postgresql"
@@ -107,16 +108,16 @@ class Site:
         arguments = [part for scope in scopes for part in ("--scope", scope)]
         return str(self.run("callers", "token", "--user", user, *arguments)["token"])
 
-    def serve(self) -> str:
-        """Start ``gateway serve`` on a free port; its URL once it answers.  Its output
-        goes to files (``serve-N.out``, ``serve-N.err``): a pipe nobody reads would fill
-        up and stall the server."""
+    def serve(self, workers: int = 1) -> str:
+        """Start ``gateway serve --workers WORKERS`` on a free port; its URL once it
+        answers.  Its output goes to files (``serve-N.out``, ``serve-N.err``): a pipe
+        nobody reads would fill up and stall the server."""
         number = len(self.processes)
         out = self.root / f"serve-{number}.out"
         err = self.root / f"serve-{number}.err"
         with out.open("w") as stdout, err.open("w") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "serve", "--port", "0"],
+                [*GATEWAY, "serve", "--port", "0", "--workers", str(workers)],
                 cwd=self.root,
                 stdout=stdout,
                 stderr=stderr,

@@ -117,3 +117,30 @@ def test_old_step_ups_are_pruned_after_the_history_period(tmp_path: Path) -> Non
     db.close()
     assert kept == [("2024-05-01T09:30:45.000000Z",), ("2024-05-01T09:31:30.000000Z",)]
     short.service.close()
+
+
+def test_the_age_for_a_decision_is_one_read_that_sees_another_gateways_step_up(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enrolment = h.enrol()
+    other = h.reopen()  # another gateway process on the same store
+    h.clock.advance(5)
+    other.verify("alice", h.code(enrolment))
+    database = h.service._store._database
+    reads: list[tuple[str, object]] = []
+    read_latest = database.read_latest
+
+    def counted(sql: str, parameters: tuple[object, ...] = ()) -> object:
+        reads.append((sql, parameters))
+        return read_latest(sql, parameters)
+
+    def no_transaction(**_: object) -> object:
+        raise AssertionError("a transaction to read the latest step-up")
+
+    monkeypatch.setattr(database, "read_latest", counted)
+    monkeypatch.setattr(database, "transaction", no_transaction)
+    h.clock.advance(7)
+    assert h.service.context_for("alice") == {"step_up_age_seconds": 7}
+    assert len(reads) == 1
+    assert h.service.last_step_up("alice", bound_to=DIGEST_A) is None
+    other.close()

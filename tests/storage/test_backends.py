@@ -380,3 +380,31 @@ def test_the_latest_read_sees_every_commit_before_it_and_fails_as_the_owner(
     with pytest.raises(ThingStoreError, match="thing store failed"):
         reader.read_latest("SELECT count(*) FROM things")
     writer.close()
+
+
+def test_the_latest_read_binds_its_parameters_as_values_never_as_sql(
+    things: Database,
+) -> None:
+    awkward = "it's 100%; DROP TABLE things; --"
+    with things.transaction() as db:
+        db.executemany(
+            "INSERT INTO things (name, blob, weight, flag) VALUES (?, ?, ?, ?)",
+            [(awkward, b"\x00'\xff", 2.5, True), ("lamp", None, None, False)],
+        )
+    row = things.read_latest(
+        "SELECT name, blob, weight, flag FROM things WHERE name = ? AND flag = ? AND weight > ?",
+        (awkward, True, 2),
+    )
+    assert (row["name"], bytes(row["blob"]), row["weight"], row["flag"]) == (
+        awkward,
+        b"\x00'\xff",
+        2.5,
+        1,
+    )
+    assert (
+        things.read_latest("SELECT name FROM things WHERE blob = ?", (b"\x00'\xff",))[0] == awkward
+    )
+    percent = "SELECT count(*) FROM things WHERE name LIKE '%!%%' ESCAPE '!'"
+    assert things.read_latest(percent)[0] == 1  # a literal % reaches the database as written
+    assert things.read_latest("SELECT name FROM things WHERE name = ?", ("nobody",)) is None
+    assert things.read_latest("SELECT count(*) FROM things")[0] == 2  # nothing dropped

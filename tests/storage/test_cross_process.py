@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -24,7 +23,7 @@ from gateway.runtime.store import ExecutionStore
 from gateway.stepup import StepUpService, StepUpSettings
 from gateway.storage.postgres import PostgresBackend
 from tests.approvals import Harness, obligation
-from tests.postgres import PostgresServer
+from tests.postgres import PostgresServer, start_together
 
 pytestmark = pytest.mark.postgresql
 
@@ -34,35 +33,11 @@ REPO = Path(__file__).resolve().parents[2]
 def race(task: str, parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Start one process per part, wait until each is ready, let them go together and
     return what each saw."""
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.storage.crossprocess", task, json.dumps(part)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-        )
+    commands = [
+        [sys.executable, "-m", "tests.storage.crossprocess", task, json.dumps(part)]
         for part in parts
     ]
-    try:
-        for process in processes:
-            assert process.stdout is not None
-            assert process.stdout.readline().strip() == "ready"
-        for process in processes:
-            assert process.stdin is not None
-            process.stdin.write("go\n")
-            process.stdin.flush()
-        seen = []
-        for process in processes:
-            out, _ = process.communicate(timeout=300)
-            assert process.returncode == 0
-            seen.append(json.loads(out.strip().splitlines()[-1]))
-        return seen
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    return list(start_together(commands, cwd=REPO))
 
 
 def make_roots(parts: list[dict[str, Any]], tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.pq import TransactionStatus
 
 from gateway.errors import ExitCode
 from gateway.storage import Database, StorageUnavailableError
@@ -20,6 +21,8 @@ from gateway.storage.errors import LeaseStoreError, unavailable_cause
 from gateway.storage.postgres import PostgresBackend
 from tests.postgres import PostgresServer
 from tests.storage.test_backends import SCHEMA, ThingStoreError
+
+IDLE = TransactionStatus.IDLE
 
 pytestmark = pytest.mark.postgresql
 
@@ -139,7 +142,7 @@ def test_other_errors_are_not_taken_for_an_unavailable_database() -> None:
     assert LeaseStoreError.exit_code is ExitCode.UNAVAILABLE
 
 
-def test_a_latest_read_replaces_cut_connections_and_leaves_none_in_autocommit(
+def test_a_latest_read_replaces_cut_connections_and_leaves_none_in_a_transaction(
     backend: PostgresBackend, postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
     database = things(backend, tmp_path)
@@ -158,7 +161,7 @@ def test_a_latest_read_replaces_cut_connections_and_leaves_none_in_autocommit(
 
     held = [backend.pool.getconn() for _ in range(3)]
     try:
-        assert [connection.autocommit for connection in held] == [False] * 3
+        assert [connection.info.transaction_status for connection in held] == [IDLE] * 3
     finally:
         for connection in held:
             backend.pool.putconn(connection)
@@ -175,8 +178,8 @@ def test_a_latest_read_kept_waiting_fails_closed_as_storage_unavailable(
     assert unavailable_cause(caught.value) is not None
     assert database.read_latest("SELECT count(*) FROM things") == (0,)
     held = [backend.pool.getconn() for _ in range(3)]
-    try:  # the connection kept waiting went back to the pool out of autocommit
-        assert [connection.autocommit for connection in held] == [False] * 3
+    try:  # the connection kept waiting went back to the pool out of its transaction
+        assert [connection.info.transaction_status for connection in held] == [IDLE] * 3
     finally:
         for connection in held:
             backend.pool.putconn(connection)

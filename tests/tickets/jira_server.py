@@ -9,7 +9,12 @@ Both editions (``JiraServer(edition=...)``):
   reference: JQL fields", date formats ``"yyyy/MM/dd HH:mm"``).
 - ``GET /rest/api/{v}/issue/KEY``, ``POST .../comment``, ``GET``/``POST .../transitions``
   (Atlassian, "Issues", "Issue comments"); errors as ``{"errorMessages", "errors"}``;
-  basic authentication with email and API token.
+  basic authentication with email and API token.  A comment's ``body`` is a string in
+  REST v2 and an Atlassian Document Format document in REST v3 (Atlassian, "Jira Cloud
+  platform REST API v3: Issue comments: Add comment" and the v2 page of the same name);
+  any other body is a 400 naming ``comment``.  A transition (``POST .../transitions``
+  with ``transition.id`` and ``fields``) answers 204 in both versions (Atlassian, "Issues:
+  Transition issue").
 - ``GET /rest/servicedeskapi/request/{issueIdOrKey}?expand=requestType``: the customer
   request with ``requestTypeId`` and ``requestType`` (Atlassian, "Jira Service Management
   REST API: Request: Get customer request by id or key"); 404 for other issues.
@@ -83,6 +88,18 @@ def adf(text: str) -> dict[str, Any]:
         for line in text.split("\n")
     ]
     return {"type": "doc", "version": 1, "content": paragraphs}
+
+
+def _comment_body_fits(version: str, body: Any) -> bool:
+    """A v2 comment body is text; a v3 one is an ADF document (``doc``, version 1)."""
+    if version == "2":
+        return isinstance(body, str) and bool(body)
+    return (
+        isinstance(body, dict)
+        and body.get("type") == "doc"
+        and body.get("version") == 1
+        and isinstance(body.get("content"), list)
+    )
 
 
 def _updated(item: dict[str, Any]) -> datetime:
@@ -196,6 +213,9 @@ class JiraServer:
         if key not in self.issues:
             return _error(404, "Issue does not exist or you do not have permission to see it.")
         if tail == "comment" and method == "POST":
+            if not _comment_body_fits(version, (body or {}).get("body")):
+                wanted = "a string" if version == "2" else "an Atlassian Document Format document"
+                return 400, {"errorMessages": [], "errors": {"comment": f"body must be {wanted}"}}
             self.comments.setdefault(key, []).append(body)
             return 201, {"id": str(len(self.comments[key])), "body": body.get("body")}
         if tail == "transitions" and method == "GET":

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.tickets.adf import MAX_DEPTH, adf_text
+from gateway.tickets.adf import MAX_DEPTH, adf_text, text_adf
 
 
 def _p(*inline: dict[str, Any]) -> dict[str, Any]:
@@ -89,3 +89,13 @@ def test_nodes_nested_deeper_than_the_limit_are_left_out() -> None:
     for _ in range(MAX_DEPTH + 5):
         deep = {"type": "blockquote", "content": [deep]}
     assert adf_text({"type": "doc", "content": [_p(_t("shallow")), deep]}) == "shallow"
+
+
+def test_plain_text_written_as_a_document_reads_back_line_by_line() -> None:
+    text = "Installing 7-Zip.\n\nIt takes a minute."
+
+    document = text_adf(text)
+
+    assert (document["type"], document["version"]) == ("doc", 1)
+    assert [p["content"] for p in document["content"]][1] == []  # the empty line
+    assert adf_text(document) == "Installing 7-Zip.\nIt takes a minute."

@@ -19,7 +19,7 @@ from gateway.tickets.settings import JiraSettings
 from gateway.tickets.writeback import WriteBack, WriteBackKind
 from tests.connector_tables import write_table
 from tests.tickets.conftest import Desk, MakeDesk
-from tests.tickets.jira_server import JiraServer, issue
+from tests.tickets.jira_server import JiraServer, adf, issue
 
 TOKEN_ENV = "TICKETS_TEST_JIRA_EDITION_TOKEN"
 SECRET_ENV = "TICKETS_TEST_JIRA_EDITION_SECRET"
@@ -442,6 +442,52 @@ def test_issues_missing_fields_are_dead_lettered_and_the_round_goes_on(
     assert report.watermarks["jira"] == "2024-05-01T09:00:00.000+0000"
 
 
+# -- write-back ------------------------------------------------------------------------------
+
+INTERNAL = [{"key": "sd.public.comment", "value": {"internal": True}}]
+
+
+@pytest.mark.parametrize(
+    ("edition", "version"),
+    [("cloud", "3"), ("datacenter", "2")],
+    ids=["cloud writes back through REST v3 in ADF", "data center writes back through REST v2"],
+)
+def test_write_back_uses_the_rest_version_and_comment_format_of_the_edition(
+    servers: Servers, edition: str, version: str
+) -> None:
+    server = servers(edition=edition)
+    server.add(issue("IT-1", "2024-05-01T09:00:00.000+0000", "Please install 7-Zip"))
+    settings = JiraSettings(
+        base_url=server.base_url, email=server.email, api_token=server.token, edition=edition
+    )
+    texts = ["Installing 7-Zip on tom-laptop.\n\nIt takes a minute.", "For the team.", "Done."]
+    kinds = [WriteBackKind.COMMENT, WriteBackKind.WORK_NOTE, WriteBackKind.RESOLVE]
+    desk = JiraDesk(settings)
+    try:
+        for kind, text in zip(kinds, texts, strict=True):
+            desk.deliver(WriteBack("jira:IT-1", "jira", "IT-1", kind, text))
+    finally:
+        desk.close()
+
+    bodies = [adf(text) if edition == "cloud" else text for text in texts]
+    assert server.comments["IT-1"] == [
+        {"body": bodies[0]},
+        {"body": bodies[1], "properties": INTERNAL},
+        {"body": bodies[2]},
+    ]
+    assert server.transitioned == [
+        ("IT-1", {"transition": {"id": "31"}, "fields": {"resolution": {"name": "Done"}}})
+    ]
+    issue_path = f"/rest/api/{version}/issue/IT-1"
+    assert [call for call in server.calls if "/issue/" in call] == [
+        f"POST {issue_path}/comment",
+        f"POST {issue_path}/comment",
+        f"GET {issue_path}/transitions",
+        f"POST {issue_path}/comment",
+        f"POST {issue_path}/transitions",
+    ]
+
+
 # -- read after write ------------------------------------------------------------------------
 
 
@@ -462,7 +508,9 @@ def test_issues_written_to_are_reconciled_in_the_next_cloud_search(
     assert "reconcileIssues" not in server.searches[0]
     assert server.searches[1]["reconcileIssues"] == [10001]
     assert "reconcileIssues" not in server.searches[2]
-    assert server.comments["IT-1"][0] == {"body": "The gateway is installing 7zip on tom-laptop."}
+    assert server.comments["IT-1"][0] == {
+        "body": adf("The gateway is installing 7zip on tom-laptop.")
+    }
 
 
 def test_the_cloud_desk_keeps_its_caches_bounded(

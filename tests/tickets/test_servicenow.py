@@ -279,8 +279,8 @@ def test_a_webhook_whose_record_reads_back_with_a_long_integer_is_dead_lettered(
 
 
 def test_error_answers_that_cannot_be_read_are_described_as_such() -> None:
+    from gateway.http.servicenow_errors import servicenow_error_text as servicenow_error
     from gateway.tickets.jira import describe_error as jira_error
-    from gateway.tickets.servicenow import describe_error as servicenow_error
 
     for body in (b"[" * 100_000 + b"]" * 100_000, b'{"error": ' + b"9" * 5000 + b"}"):
         answer = httpx.Response(400, content=body)

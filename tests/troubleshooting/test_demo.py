@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import Gateway, open_runtime
 from gateway.cli.demo_troubleshooting import run_troubleshooting_scenario
 from gateway.config import load_config
 from gateway.troubleshooting.session import SessionStatus
+from tests.cli.demo_setup import run_scenario
 from tests.troubleshooting.support import REPO
 
 
@@ -26,13 +26,7 @@ def test_the_session_is_interrupted_resumed_and_resolved(
         assert SHIPPED.is_dir()
     (tmp_path / "gateway.toml").write_text("", encoding="utf-8")
     config = load_config(tmp_path / "gateway.toml")
-    gateway = Gateway.from_config(config)
-    executor = open_runtime(config, gateway)
-    try:
-        view = run_troubleshooting_scenario(config, gateway, executor)
-    finally:
-        executor.close()
-        gateway.close()
+    view = run_scenario(run_troubleshooting_scenario, config)
     out = capsys.readouterr().out
     if not with_trees:
         assert view is None

@@ -6,11 +6,12 @@ refused (403) and audited as ``api.refused``.  Context the gateway alone sets (h
 ago the actor stepped up) is refused: the decision is given and audited as a deny, and
 the answer is a 422 problem naming the field and the audited decision.
 
-A decision costs one hop to a worker thread (the caller's credentials, facts, the decision
-point and the audit append, which waits for the group commit); the answer is written on
-the event loop.  A well-formed JSON body is read and checked by the route itself
-(``decisions_route``); any other request goes through FastAPI's handler, whose problems
-(malformed JSON, invalid fields, another content type) it answers with as before.
+A decision costs one hop to a decision thread (``decisions_threads``: the caller's
+credentials, facts, the decision point and the audit append, which waits for the group
+commit); the answer is written on the event loop.  A well-formed JSON body is read and
+checked by the route itself (``decisions_route``); any other request goes through
+FastAPI's handler, whose problems (malformed JSON, invalid fields, another content type)
+it answers with as before.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema, field_validator
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +29,7 @@ from starlette.responses import Response
 from gateway.api.openapi import ERRORS_OF_BODIES, ERRORS_OF_CALLERS, problem_responses
 from gateway.api.problems import ApiProblem, FieldProblem
 from gateway.api.routes.decisions_route import quick_route
+from gateway.api.routes.decisions_threads import in_decision_thread
 from gateway.api.schemas import AUDITABLE_CONTEXT
 from gateway.api.security import Requires, record_refusal
 from gateway.api.services import ApiServices, get_services
@@ -171,6 +172,12 @@ def _json(answer: BaseModel) -> Response:
     return Response(answer.model_dump_json().encode(), media_type="application/json")
 
 
+def _threads(request: Request) -> int:
+    """How many decision threads the app runs decisions in (``create_app`` sets it)."""
+    threads: int = request.app.state.decision_threads
+    return threads
+
+
 def _decide(
     services: ApiServices, request: Request, caller: Caller, question: DecisionInput, where: str
 ) -> DecisionResult:
@@ -228,8 +235,8 @@ async def _quick_data_api(request: Request) -> Response | None:
     if body is None:
         return None
     services = await get_services(request)
-    result = await run_in_threadpool(
-        _authenticated_decision, services, request, body.input, "input."
+    result = await in_decision_thread(
+        _authenticated_decision, services, request, body.input, "input.", threads=_threads(request)
     )
     return _json(DataResponse(result=result, decision_id=result.decision_id))
 
@@ -239,14 +246,19 @@ async def _quick_decide(request: Request) -> Response | None:
     if body is None:
         return None
     services = await get_services(request)
-    return _json(await run_in_threadpool(_authenticated_decision, services, request, body, ""))
+    result = await in_decision_thread(
+        _authenticated_decision, services, request, body, "", threads=_threads(request)
+    )
+    return _json(result)
 
 
 async def data_api(
     body: DataRequest, request: Request, caller: _Caller, services: _Services
 ) -> Response:
     """Decide ``input`` (scope ``decisions:write``), answered as OPA's data API does."""
-    result = await run_in_threadpool(_decide, services, request, caller, body.input, "input.")
+    result = await in_decision_thread(
+        _decide, services, request, caller, body.input, "input.", threads=_threads(request)
+    )
     return _json(DataResponse(result=result, decision_id=result.decision_id))
 
 
@@ -254,7 +266,10 @@ async def decide(
     body: DecisionInput, request: Request, caller: _Caller, services: _Services
 ) -> Response:
     """Decide the request in the body (scope ``decisions:write``)."""
-    return _json(await run_in_threadpool(_decide, services, request, caller, body, ""))
+    result = await in_decision_thread(
+        _decide, services, request, caller, body, "", threads=_threads(request)
+    )
+    return _json(result)
 
 
 router.add_api_route(
