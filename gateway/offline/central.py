@@ -24,7 +24,10 @@ the records every other host appended are read too.  A log that was rotated, res
 replaced or that is another log entirely fails that check and the summary is rebuilt from
 the first record; a log this module cannot read from a position is read whole.  The
 records and the new position are written in one transaction: a summary is never half
-brought up to date.
+brought up to date.  A rebuild takes the log's lines a block at a time and does as little
+per line as it can (a decision's line is only tested for its end; the ``offline.*``
+records are searched in the whole block), inserts each block's rows at once and indexes
+them at the end.
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, count, islice
+from operator import add
 from pathlib import Path
 from zlib import crc32
 
@@ -48,7 +54,7 @@ from gateway.errors import AuditError
 from gateway.offline.conflicts import Conflict, is_change
 from gateway.offline.registry import KitRegistry
 
-__all__ = ["SUMMARY_FILE", "CentralSummary", "Position", "all_records", "records_after"]
+__all__ = ["SUMMARY_FILE", "CentralSummary", "Position", "all_blocks", "records_after"]
 
 SUMMARY_FILE = ".central-summary.db"
 _SCHEMA = (
@@ -63,7 +69,7 @@ _SCHEMA = (
 _RESOURCE = re.compile(rb'"resource":"([^"\\]*(?:\\.[^"\\]*)*)","seq":')
 _DECISION_END = b',"type":"decision","v":1}'  # the last members: never the payload's
 _REPLAYED_MARK = f'"type":"{REPLAYED}"'.encode()
-_CHUNK = 5_000  # rows inserted at a time
+_CHUNK = 5_000  # rows inserted, lines read whole, at a time
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ class Position:
 
 
 Read = Iterator[tuple[int, bytes, int, int]]  # seq, line, start, end
+Block = tuple[int, int, list[bytes]]  # the seq and offset of the first line, the lines
 
 
 def _file_after(path: Path, position: Position) -> Read | None:
@@ -126,13 +133,15 @@ def records_after(audit: AuditReader, position: Position) -> Read | None:
     return None
 
 
-def all_records(audit: AuditReader) -> Read:
+def all_blocks(audit: AuditReader) -> Iterator[Block]:
     """Every record of ``audit`` (``lines``, the snapshot every reader takes), from the
-    first; a line's place in the log is its ``seq``, as the chain requires."""
-    start = 0
-    for seq, line in enumerate(audit.lines()):
-        yield seq, line, start, start + len(line) + 1
-        start += len(line) + 1
+    first, ``_CHUNK`` lines at a time; a line's place in the log is its ``seq``, as the
+    chain requires, and it starts where the line before it ends."""
+    lines = iter(audit.lines())
+    seq = offset = 0
+    while block := list(islice(lines, _CHUNK)):
+        yield seq, offset, block
+        seq, offset = seq + len(block), offset + sum(map(len, block)) + len(block)
 
 
 class CentralSummary:
@@ -143,6 +152,9 @@ class CentralSummary:
         self.audit = audit
         self.file = audit.path if isinstance(audit, AuditLog) else None
         self.db = sqlite3.connect(folder / SUMMARY_FILE, isolation_level=None)
+        # A cache: deleting the file is always safe, the next refresh rebuilds it.  WAL
+        # with synchronous=NORMAL syncs at checkpoints only, and keeps the file whole
+        # through a crash (OFF would save little here and could leave it corrupt).
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         for statement in _SCHEMA:
@@ -169,15 +181,16 @@ class CentralSummary:
         remembered = self.position()
         records = None if remembered is None else records_after(self.audit, remembered)
         self.rebuilt = records is None
-        if records is None:
-            records = all_records(self.audit)
         self.db.execute("BEGIN IMMEDIATE")
         try:
             if self.rebuilt:
                 self.db.execute("DROP INDEX changes_by_resource")  # built once, at the end
                 for table in ("position", "offline", "changes"):
                     self.db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
-            self.read = self._add(records)
+            if records is None:
+                self.read = self._add_blocks(all_blocks(self.audit))
+            else:
+                self.read = self._add(records)
             self.db.execute(_INDEX)
             self.db.execute("COMMIT")
         except BaseException:
@@ -200,13 +213,44 @@ class CentralSummary:
             if len(changes) >= _CHUNK:
                 self._insert(offline, changes)
         self._insert(offline, changes)
+        self._remember(last)
+        return count
+
+    def _add_blocks(self, blocks: Iterator[Block]) -> int:
+        """As ``_add`` for the whole log, a block of lines at a time: the same rows,
+        found with as little Python work per line as can be (a decision's line is only
+        tested for its end, the ``offline.*`` records are searched in the whole block)."""
+        keep = self.file is None  # a file's lines are read back there
+        read, last = 0, None
+        for first, offset, lines in blocks:
+            # where each line starts in the file, then where the last one ends
+            places = list(map(add, accumulate(map(len, lines), initial=offset), count()))
+            data = b"\n".join(lines)
+            offline = []
+            found = data.find(OFFLINE_MARK)
+            while found >= 0:
+                index = bisect_right(places, offset + found) - 1
+                offline.append((first + index, lines[index]))
+                found = data.find(OFFLINE_MARK, places[index + 1] - offset)
+            changes = [
+                (key, seq, start, end, line if keep else None)
+                for line, seq, start, end in zip(lines, count(first), places, places[1:])
+                if not line.endswith(_DECISION_END)
+                for key in set(map(crc32, _RESOURCE.findall(line)))
+            ]
+            self._insert(offline, changes)
+            read += len(lines)
+            last = (first + len(lines) - 1, lines[-1], places[-2], places[-1])
+        self._remember(last)
+        return read
+
+    def _remember(self, last: tuple[int, bytes, int, int] | None) -> None:
         if last is not None:
             seq, line, start, end = last
             self.db.execute(
                 "INSERT OR REPLACE INTO position VALUES (0, ?, ?, ?, ?, ?)",
                 (self.audit.where, seq, hashlib.sha256(line).hexdigest(), start, end),
             )
-        return count
 
     def _insert(
         self,

@@ -326,3 +326,26 @@ def test_a_log_rewritten_while_a_merge_reads_it_is_an_error(
         file_log.path.write_bytes(lines[1] + lines[0] + lines[2])  # behind the merge's back
         with pytest.raises(AuditError, match="the log changed while a merge read it"):
             summary.changes_to("account:tom", -1, frozenset())
+
+
+def test_a_long_read_since_the_last_sync_finds_what_a_rebuild_finds(
+    tmp_path: Path, file_log: AuditLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(summary_module, "_CHUNK", 2)  # kept a few rows at a time
+    _change(file_log, "account:tom", 3)
+    with CentralSummary(file_log, tmp_path / "a") as summary:
+        assert summary.refresh() == 3
+        _change(file_log, "account:tom", 5)
+        _change(file_log, "account:ann", 2)
+        assert summary.refresh() == 7
+        assert not summary.rebuilt
+        read = [(r.seq, r.resource) for r in summary.changes_to("account:tom", 0, frozenset())]
+        position = summary.position()
+    with CentralSummary(file_log, tmp_path / "b") as rebuilt:
+        assert rebuilt.refresh() == 10
+        assert rebuilt.rebuilt
+        assert rebuilt.position() == position
+        assert [
+            (r.seq, r.resource) for r in rebuilt.changes_to("account:tom", 0, frozenset())
+        ] == read
+    assert read == [(seq, "account:tom") for seq in (1, 2, 3, 4, 5, 6, 7)]
