@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.audit.database import DatabaseAuditLog
-from gateway.audit.keys import Signer, raw_public_key
+from gateway.audit.keys import Signer
 from gateway.audit.log import AuditLog
-from gateway.audit.records import AuditEvent, format_time, seal_record
+from gateway.audit.records import AuditEvent, seal_record
 from gateway.audit.segments import ACTION_QUEUED
 from gateway.audit.store import AuditStore
 from gateway.errors import AuditError
@@ -25,6 +25,7 @@ from gateway.offline.central import CentralSummary, Position, records_after
 from gateway.offline.segment import SegmentLog
 from gateway.offline.sync import SyncOutcome, merge_segment
 from gateway.storage import Backend
+from tests.offline.enrolment import enrol_kit
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 KIT = "kit-00000000000000b2"
@@ -47,15 +48,7 @@ def refreshes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool]]:
 
 
 def _enrol(log: AuditStore, device: Signer) -> str:
-    payload = {
-        "kit_id": KIT,
-        "issued": format_time(NOW - timedelta(hours=1)),
-        "expires": format_time(NOW + timedelta(hours=72)),
-        "device_public_key": raw_public_key(device.public_key).hex(),
-        "device_key_id": device.key_id,
-        "policy_digest": DIGEST,
-    }
-    return log.append(AuditEvent(type="offline.kit_prepared", payload=payload)).hash
+    return enrol_kit(log, device, kit=KIT, digest=DIGEST, now=NOW)
 
 
 class _Site:

@@ -9,16 +9,16 @@ import fcntl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
 from gateway.audit.database import DatabaseAuditLog
-from gateway.audit.keys import Signer, raw_public_key
+from gateway.audit.keys import Signer
 from gateway.audit.log import AuditLog
-from gateway.audit.records import AuditEvent, format_time, seal_record
+from gateway.audit.records import AuditEvent, seal_record
 from gateway.audit.store import AuditStore
 from gateway.audit.verify import verify_records
 from gateway.offline.merge_lock import SCHEMA as MERGE_SCHEMA
@@ -29,6 +29,7 @@ from gateway.offline.sync import SyncOutcome, merge_segment
 from gateway.policy.decision import Decision
 from gateway.policy.request import AccessRequest
 from gateway.storage import Backend, Schema, SqliteBackend
+from tests.offline.enrolment import enrol_kit
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -135,15 +136,7 @@ class _TurnWatch:
 
 
 def _enrol(log: AuditStore, device: Signer) -> str:
-    payload = {
-        "kit_id": KIT,
-        "issued": format_time(NOW - timedelta(hours=1)),
-        "expires": format_time(NOW + timedelta(hours=72)),
-        "device_public_key": raw_public_key(device.public_key).hex(),
-        "device_key_id": device.key_id,
-        "policy_digest": DIGEST,
-    }
-    return log.append(AuditEvent(type="offline.kit_prepared", payload=payload)).hash
+    return enrol_kit(log, device, kit=KIT, digest=DIGEST, now=NOW)
 
 
 def _segment(folder: Path, device: Signer, start: str) -> bytes:
